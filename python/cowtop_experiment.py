@@ -1,0 +1,533 @@
+"""cowtop's fork experiment: a parent builds a heap of GC-tracked objects, forks workers, and
+reports what the garbage collector does in each of them.
+
+Standard library only; runs under CPython >= 3.7 and PyPy 3.
+
+Protocol (driven by cowtop, see src/experiment/protocol.ts):
+  --report-fd  JSON lines out, one os.write() per line, each line well under 16 KiB so that a
+               line from one process is never split by a line from another.
+  --command-fd JSON lines in: {"cmd": "collect", "pid": optional}, {"cmd": "refork",
+               "freeze": bool, "workload": optional, "workers": optional},
+               {"cmd": "scale", "workers": K}, {"cmd": "quit"}.
+stdout/stderr are free text; cowtop keeps them as log lines.
+"""
+
+import argparse
+import gc
+import json
+import os
+import platform
+import select
+import signal
+import sys
+import time
+
+MAX_WORKERS = 64
+IS_PYPY = platform.python_implementation() == "PyPy"
+FREEZE_SUPPORTED = hasattr(gc, "freeze")
+
+# Modules a real server would import before forking; their objects are shared too.
+SHARED_MODULES = ["json", "email", "email.message", "http.client", "decimal", "asyncio",
+                  "xml.etree.ElementTree", "sqlite3", "urllib.request", "logging", "csv"]
+OPTIONAL_MODULES = ["flask", "django", "requests", "sqlalchemy"]
+
+
+# ---------------------------------------------------------------- reporting
+
+class Reporter(object):
+    """Writes whole JSON lines to the report fd. One write per line: a unix stream socket or a
+    pipe queues a small write as one unit, so lines of parent and workers never interleave."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def send(self, msg):
+        data = (json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+            except InterruptedError:
+                continue
+            except (BrokenPipeError, OSError):
+                # cowtop is gone: nothing left to report to.
+                os._exit(0)
+            view = view[n:]
+
+
+def gc_state():
+    """The gc figures of this process, read without touching any shared object."""
+    state = {"enabled": gc.isenabled()}
+    if hasattr(gc, "get_count"):
+        state["counts"] = list(gc.get_count())
+    else:
+        state["counts"] = None
+    if hasattr(gc, "get_threshold"):
+        state["threshold"] = list(gc.get_threshold())
+    stats = None
+    if hasattr(gc, "get_stats") and not IS_PYPY:
+        stats = [{"collections": s.get("collections", 0), "collected": s.get("collected", 0),
+                  "uncollectable": s.get("uncollectable", 0)} for s in gc.get_stats()]
+    state["stats"] = stats
+    state["frozen"] = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else None
+    return state
+
+
+class CollectionLog(object):
+    """Records each collection from gc.callbacks (CPython) or gc.hooks (PyPy) into a small
+    buffer; the worker loop flushes it, so the callback itself does no I/O."""
+
+    def __init__(self):
+        self.pending = []
+        self.started = None
+        self.pypy_counts = [0, 0, 0]  # minor, major steps, major collections (PyPy)
+
+    def install(self):
+        if hasattr(gc, "callbacks"):
+            gc.callbacks.append(self.on_gc)
+        elif hasattr(gc, "hooks"):
+            gc.hooks.on_gc_minor = self.on_pypy_minor
+            gc.hooks.on_gc_collect_step = self.on_pypy_step
+            gc.hooks.on_gc_collect = self.on_pypy_collect
+
+    def on_gc(self, phase, info):
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        duration = time.perf_counter() - self.started if self.started is not None else None
+        if len(self.pending) < 1000:
+            self.pending.append({"generation": info.get("generation"), "duration": duration,
+                                 "collected": info.get("collected", 0),
+                                 "uncollectable": info.get("uncollectable", 0)})
+
+    def on_pypy_minor(self, stats):
+        self.pypy_counts[0] += stats.count
+
+    def on_pypy_step(self, stats):
+        self.pypy_counts[1] += stats.count
+
+    def on_pypy_collect(self, stats):
+        self.pypy_counts[2] += stats.count
+        if len(self.pending) < 1000:
+            self.pending.append({"generation": 2, "duration": None, "collected": None,
+                                 "uncollectable": None})
+
+    def take(self):
+        out, self.pending = self.pending, []
+        return out
+
+
+# ---------------------------------------------------------------- workloads
+# A workload is what a worker does between reports. Each has run(now) -> seconds until it wants
+# to run again. Add one by subclassing Workload and naming it in WORKLOADS.
+
+class Workload(object):
+    name = "?"
+
+    def __init__(self, options):
+        self.options = options
+
+    def run(self, now):
+        return 3600.0
+
+
+class Idle(Workload):
+    """Does nothing: the worker only reports and answers commands."""
+    name = "idle"
+
+
+class Collect(Workload):
+    """gc.collect() every --collect-every seconds: a full collection scans every tracked object."""
+    name = "collect"
+
+    def __init__(self, options):
+        Workload.__init__(self, options)
+        self.every = options.collect_every
+        self.next_at = time.monotonic() + self.every
+
+    def run(self, now):
+        if now >= self.next_at:
+            gc.collect()
+            self.next_at = now + self.every
+        return max(0.0, self.next_at - now)
+
+
+WORKLOADS = {w.name: w for w in (Idle, Collect)}
+
+
+# ---------------------------------------------------------------- worker
+
+_flags = {"collect": False}
+
+
+def _on_usr1(signum, frame):
+    _flags["collect"] = True
+
+
+def set_parent_death_signal():
+    """Ask the kernel to SIGKILL this worker when its parent dies (Linux). Best effort: the
+    worker loop also checks getppid()."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def worker_main(options, reporter, parent_pid, freeze):
+    set_parent_death_signal()
+    if os.getppid() != parent_pid:
+        os._exit(0)
+    pid = os.getpid()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGUSR1, _on_usr1)
+
+    log = CollectionLog()
+    log.install()
+    if freeze:
+        gc.enable()  # the recipe: enabled again in the child, after freeze in the parent
+    workload = WORKLOADS[options.workload](options)
+    interval = options.interval / 1000.0
+    next_report = time.monotonic()
+
+    def report(explicit=False):
+        for c in log.take():
+            c.update({"type": "collection", "pid": pid, "explicit": explicit})
+            reporter.send(c)
+        msg = {"type": "gc", "pid": pid}
+        msg.update(gc_state())
+        if IS_PYPY:
+            msg["pypy"] = {"minor": log.pypy_counts[0], "majorSteps": log.pypy_counts[1],
+                           "major": log.pypy_counts[2]}
+        reporter.send(msg)
+
+    while True:
+        now = time.monotonic()
+        if _flags["collect"]:
+            _flags["collect"] = False
+            started = time.perf_counter()
+            gc.collect()
+            seconds = time.perf_counter() - started
+            report(explicit=True)
+            reporter.send({"type": "collected", "pid": pid, "seconds": seconds})
+            next_report = now + interval
+        wait_workload = workload.run(now)
+        now = time.monotonic()
+        if now >= next_report:
+            report()
+            next_report = now + interval
+        if os.getppid() != parent_pid:
+            os._exit(0)
+        timeout = max(0.0, min(wait_workload, next_report - now))
+        try:
+            ready, _, _ = select.select([wake_r], [], [], timeout)
+        except InterruptedError:
+            ready = []
+        if ready:
+            try:
+                os.read(wake_r, 512)
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------- parent
+
+class Record(object):
+    """One shared object: a small record that holds a list, as a server's caches and models do.
+    Both the record and its list are tracked by the gc, and they make up most of the heap's
+    bytes, so a full collection in a worker writes into most of the heap's pages."""
+    __slots__ = ("id", "tags")
+
+    def __init__(self, i):
+        self.id = i
+        self.tags = [i]
+
+
+def build_heap(size):
+    return [Record(i) for i in range(size)]
+
+
+def rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class Parent(object):
+    def __init__(self, options, reporter, command_fd):
+        self.options = options
+        self.reporter = reporter
+        self.command_fd = command_fd
+        self.freeze = options.freeze and FREEZE_SUPPORTED
+        self.workload = options.workload
+        self.workers = {}  # pid -> index
+        self.stopping = set()  # pids we asked to stop
+        self.generation = 0  # counts re-forks
+        self.data = None
+        self.buf = b""
+        self.pid = os.getpid()
+
+    def start(self):
+        imported = []
+        for name in SHARED_MODULES + OPTIONAL_MODULES:
+            try:
+                __import__(name)
+                imported.append(name)
+            except Exception:
+                pass
+        if self.freeze:
+            gc.disable()  # the recipe: no collection in the parent while the heap is built
+        rss0 = rss_bytes()
+        started = time.perf_counter()
+        self.data = build_heap(self.options.size)
+        build_seconds = time.perf_counter() - started
+        heap = max(0, rss_bytes() - rss0)
+        self.reporter.send({
+            "type": "ready", "pid": self.pid, "implementation": platform.python_implementation(),
+            "version": platform.python_version(), "size": self.options.size,
+            "freeze": self.freeze, "freezeSupported": FREEZE_SUPPORTED,
+            "workload": self.workload, "workloads": sorted(WORKLOADS),
+            "buildSeconds": build_seconds, "heapBytes": heap, "modules": imported,
+            "executable": sys.executable})
+        self.fork_workers(self.options.workers)
+
+    def fork_workers(self, count):
+        # Installed before fork so that a child inherits it: a "collect now" signal that arrives
+        # the instant after fork must not kill the worker with SIGUSR1's default action.
+        signal.signal(signal.SIGUSR1, _on_usr1)
+        if self.freeze:
+            gc.freeze()  # right before fork: everything tracked so far is never scanned again
+        for _ in range(count):
+            index = self.next_index()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.close(self.command_fd)  # only the parent takes commands
+                    worker_main(self.options, self.reporter, self.pid, self.freeze)
+                finally:
+                    os._exit(0)
+            self.workers[pid] = index
+            self.reporter.send({"type": "fork", "pid": pid, "parent": self.pid, "index": index,
+                                "freeze": self.freeze, "workload": self.workload,
+                                "generation": self.generation})
+
+    def next_index(self):
+        used = set(self.workers.values())
+        i = 0
+        while i in used:
+            i += 1
+        return i
+
+    def stop_workers(self, pids):
+        for pid in pids:
+            self.stopping.add(pid)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 2.0
+        while any(p in self.workers for p in pids) and time.monotonic() < deadline:
+            if not self.reap(block_for=0.01):
+                time.sleep(0.005)
+        for pid in pids:
+            if pid in self.workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        while any(p in self.workers for p in pids):
+            self.reap(block_for=0.05)
+
+    def reap(self, block_for=0.0):
+        """Collect exited workers and report each exit. Returns whether any was reaped."""
+        any_reaped = False
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return any_reaped
+            if pid == 0:
+                if block_for and not any_reaped:
+                    time.sleep(block_for)
+                    block_for = 0.0
+                    continue
+                return any_reaped
+            any_reaped = True
+            msg = {"type": "exit", "pid": pid, "requested": pid in self.stopping}
+            if os.WIFSIGNALED(status):
+                msg["signal"] = os.WTERMSIG(status)
+                try:
+                    msg["signalName"] = signal.Signals(msg["signal"]).name
+                except ValueError:
+                    pass
+            else:
+                msg["code"] = os.WEXITSTATUS(status)
+            self.workers.pop(pid, None)
+            self.stopping.discard(pid)
+            self.reporter.send(msg)
+
+    def refork(self, freeze, workload=None, count=None):
+        started = time.perf_counter()
+        count = len(self.workers) if count is None else count
+        self.stop_workers(list(self.workers))
+        if workload is not None:
+            self.workload = workload
+            self.options.workload = workload
+        freeze = bool(freeze) and FREEZE_SUPPORTED
+        if not freeze and self.freeze:
+            gc.unfreeze()  # back into the oldest generation: children will scan them again
+        self.freeze = freeze
+        self.generation += 1
+        self.fork_workers(count)
+        self.reporter.send({"type": "refork", "freeze": self.freeze, "workload": self.workload,
+                            "workers": sorted(self.workers), "generation": self.generation,
+                            "seconds": time.perf_counter() - started})
+
+    def scale(self, count):
+        count = max(1, min(MAX_WORKERS, count))
+        current = sorted(self.workers, key=lambda p: self.workers[p])
+        if count > len(current):
+            self.fork_workers(count - len(current))
+        elif count < len(current):
+            self.stop_workers(current[count:])
+        self.reporter.send({"type": "scale", "workers": sorted(self.workers)})
+
+    def handle(self, line):
+        try:
+            cmd = json.loads(line)
+        except ValueError:
+            self.reporter.send({"type": "error", "message": "bad command: %r" % line[:200]})
+            return True
+        name = cmd.get("cmd")
+        if name == "quit":
+            return False
+        if name == "collect":
+            targets = [cmd["pid"]] if cmd.get("pid") else list(self.workers)
+            for pid in targets:
+                if pid in self.workers:
+                    try:
+                        os.kill(pid, signal.SIGUSR1)
+                    except ProcessLookupError:
+                        pass
+        elif name == "refork":
+            workload = cmd.get("workload")
+            if workload is not None and workload not in WORKLOADS:
+                self.reporter.send({"type": "error", "message": "unknown workload %s" % workload})
+            else:
+                self.refork(cmd.get("freeze", self.freeze), workload, cmd.get("workers"))
+        elif name == "scale":
+            self.scale(int(cmd.get("workers", len(self.workers))))
+        else:
+            self.reporter.send({"type": "error", "message": "unknown command %r" % name})
+        return True
+
+    def loop(self):
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda s, f: None)
+        interval = self.options.interval / 1000.0
+        next_report = time.monotonic()
+        while True:
+            self.reap()
+            now = time.monotonic()
+            if now >= next_report:
+                msg = {"type": "gc", "pid": self.pid}
+                msg.update(gc_state())
+                self.reporter.send(msg)
+                next_report = now + interval
+            try:
+                ready, _, _ = select.select([self.command_fd, wake_r], [], [],
+                                            max(0.0, next_report - time.monotonic()))
+            except InterruptedError:
+                continue
+            if wake_r in ready:
+                try:
+                    os.read(wake_r, 512)
+                except OSError:
+                    pass
+            if self.command_fd in ready:
+                try:
+                    chunk = os.read(self.command_fd, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    return  # cowtop closed the pipe: it is gone, so are we
+                self.buf += chunk
+                while b"\n" in self.buf:
+                    line, self.buf = self.buf.split(b"\n", 1)
+                    if line.strip() and not self.handle(line.decode("utf-8", "replace")):
+                        return
+
+    def shutdown(self):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.stop_workers(list(self.workers))
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="cowtop_experiment")
+    p.add_argument("--size", type=int, default=1000000)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--freeze", dest="freeze", action="store_true", default=False)
+    p.add_argument("--no-freeze", dest="freeze", action="store_false")
+    p.add_argument("--workload", default="idle", choices=sorted(WORKLOADS))
+    p.add_argument("--collect-every", type=float, default=5.0)
+    p.add_argument("--interval", type=int, default=1000, help="report interval, ms")
+    p.add_argument("--report-fd", type=int, required=True)
+    p.add_argument("--command-fd", type=int, required=True)
+    options = p.parse_args(argv)
+    if options.size <= 0 or not 1 <= options.workers <= MAX_WORKERS:
+        p.error("size must be > 0 and workers 1..%d" % MAX_WORKERS)
+    return options
+
+
+def main(argv=None):
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    # cowtop owns the lifecycle: a terminal's Ctrl-C goes to cowtop, which asks us to quit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reporter = Reporter(options.report_fd)
+    parent = Parent(options, reporter, options.command_fd)
+
+    def on_term(signum, frame):
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    set_parent_death_signal_term()
+    try:
+        parent.start()
+        parent.loop()
+    except SystemExit:
+        pass
+    finally:
+        parent.shutdown()
+    os._exit(0)  # skip interpreter teardown: it would walk the whole heap for nothing
+
+
+def set_parent_death_signal_term():
+    """The parent gets SIGTERM when cowtop dies, then stops its workers (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+    except Exception:
+        pass
+
+
+if __name__ == "__main__":
+    main()

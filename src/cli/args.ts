@@ -1,0 +1,116 @@
+/** Command-line parsing and validation. Every bad input becomes one UsageError line. */
+import yargs, { type Argv } from 'yargs';
+import { DEFAULTS, MAX_WORKERS, WORKLOADS, type ExperimentOptions } from '../experiment/options';
+import { UsageError } from '../lifecycle';
+
+export type Command =
+  | { kind: 'dashboard'; experiment: ExperimentOptions }
+  | { kind: 'batch'; experiment: ExperimentOptions; duration: number | null; format: 'json' | 'csv' | 'table' }
+  | { kind: 'compare'; experiment: ExperimentOptions; format: 'table' | 'json' };
+
+const VERSION: string = require('../../../package.json').version;
+
+function sharedOptions<T>(y: Argv<T>) {
+  return y
+    .option('size', { type: 'string', default: String(DEFAULTS.size), describe: 'GC-tracked objects the parent allocates and shares', group: 'Experiment:' })
+    .option('workers', { type: 'string', default: String(DEFAULTS.workers), describe: `workers to fork (1-${MAX_WORKERS})`, group: 'Experiment:' })
+    .option('freeze', { type: 'boolean', default: DEFAULTS.freeze, describe: 'gc.freeze() before fork (--no-freeze: leave the gc alone)', group: 'Experiment:' })
+    .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do: ${WORKLOADS.join(', ')}`, group: 'Experiment:' })
+    .option('collect-every', { type: 'string', default: String(DEFAULTS.collectEvery), describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
+    .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
+    .option('interval', { type: 'string', default: String(DEFAULTS.interval), describe: 'sample interval in ms (>= 100)', group: 'Experiment:' });
+}
+
+function wholeNumber(name: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const text = String(raw).replace(/_/g, '').trim();
+  const n = /^[+]?(\d+|\d+(\.\d+)?e\d+)$/i.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
+  if (n < min || n > max) {
+    throw new UsageError(max === Number.MAX_SAFE_INTEGER ? `--${name} must be at least ${min}, got ${n}` : `--${name} must be between ${min} and ${max}, got ${n}`);
+  }
+  return n;
+}
+
+function positiveNumber(name: string, raw: unknown): number {
+  const text = String(raw).trim();
+  const n = /^\d*\.?\d+(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number of seconds above 0, got '${raw}'`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T[]): T {
+  if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
+}
+
+function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): ExperimentOptions {
+  let python = a.python as string | undefined;
+  if (python === undefined && env.COWTOP_PYTHON !== undefined) {
+    if (!env.COWTOP_PYTHON.trim()) throw new UsageError('COWTOP_PYTHON is set but empty');
+    python = env.COWTOP_PYTHON;
+  }
+  if (python !== undefined && !String(python).trim()) throw new UsageError('--python needs a path or a command name');
+  return {
+    python: python ?? 'python3',
+    size: wholeNumber('size', a.size, 1),
+    workers: wholeNumber('workers', a.workers, 1, MAX_WORKERS),
+    freeze: Boolean(a.freeze),
+    workload: oneOf('workload', a.workload, WORKLOADS),
+    collectEvery: positiveNumber('collect-every', a['collect-every']),
+    interval: wholeNumber('interval', a.interval, 100),
+  };
+}
+
+/** Parses argv. --help and --version print and exit 0 (through yargs). */
+export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Command> {
+  let result: Command | null = null;
+  let failure: string | null = null;
+  const y = yargs(argv)
+    .scriptName('cowtop')
+    .usage('$0 [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
+    .parserConfiguration({ 'duplicate-arguments-array': false, 'strip-aliased': true })
+    .command(
+      '$0',
+      'run the experiment and show it live (or --batch: print samples)',
+      (c) =>
+        sharedOptions(c)
+          .option('batch', { type: 'boolean', default: false, describe: 'no screen: one record per sample on stdout', group: 'Batch:' })
+          .option('duration', { type: 'string', describe: 'with --batch: stop after this many seconds', group: 'Batch:' })
+          .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' }),
+      (a) => {
+        const experiment = experimentOptions(a, env);
+        if (a.batch) {
+          const duration = a.duration === undefined ? null : positiveNumber('duration', a.duration);
+          result = { kind: 'batch', experiment, duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const) };
+        } else {
+          if (a.duration !== undefined) throw new UsageError('--duration goes with --batch');
+          result = { kind: 'dashboard', experiment };
+        }
+      },
+    )
+    .command(
+      'compare',
+      'the original experiment in one go: gc.collect() in every worker, without then with gc.freeze()',
+      (c) => sharedOptions(c).option('format', { type: 'string', default: 'table', describe: 'table or json' }),
+      (a) => {
+        result = { kind: 'compare', experiment: experimentOptions(a, env), format: oneOf('format', a.format, ['table', 'json'] as const) };
+      },
+    )
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      failure = err ? err.message : msg;
+    });
+  try {
+    await y.parseAsync();
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    failure = failure ?? (err as Error).message;
+  }
+  if (failure) throw new UsageError(String(failure).split('\n')[0]);
+  if (!result) throw new UsageError('nothing to do (see cowtop --help)');
+  return result;
+}

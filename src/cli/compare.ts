@@ -1,0 +1,151 @@
+/**
+ * `cowtop compare`: the original experiment as one command. Without freeze, then with it (the
+ * same parent and heap, re-forked): read each worker's USS and minor faults, gc.collect() in
+ * every worker, read them again.
+ */
+import type { Experiment } from '../experiment/experiment';
+import type { CollectedMessage, Report } from '../experiment/protocol';
+import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
+import { lifecycle } from '../lifecycle';
+import { ProcReader } from '../proc/read';
+import type { Command } from './args';
+import { startExperiment } from './start';
+
+export interface CompareWorker {
+  pid: number;
+  ussBefore: number;
+  ussAfter: number;
+  minfltDelta: number;
+  gcSeconds: number;
+}
+
+export interface CompareRun {
+  freeze: boolean;
+  workers: CompareWorker[];
+}
+
+export interface CompareResult {
+  type: 'compare';
+  python: string;
+  implementation: string;
+  version: string;
+  size: number;
+  heapBytes: number;
+  workers: number;
+  runs: CompareRun[];
+  reduction: number | null;
+}
+
+const COLLECT_TIMEOUT_MS = 300_000;
+
+/** Waits until every given worker has sent one gc report: its loop is running. */
+async function workersRunning(e: Experiment, pids: number[]): Promise<void> {
+  const waiting = new Set(pids.filter((p) => !e.gc.has(p)));
+  if (waiting.size === 0) return;
+  await e.waitFor((r: Report) => r.type === 'gc' && waiting.delete(r.pid) && waiting.size === 0, 30_000);
+}
+
+async function measure(e: Experiment, reader: ProcReader, count: number): Promise<CompareRun> {
+  if (e.workers.size < count) {
+    await e.waitFor(() => e.workers.size >= count, 30_000);
+  }
+  const pids = [...e.workers.keys()];
+  await workersRunning(e, pids);
+  const read = async (pid: number) => {
+    const [mem, stat] = await Promise.all([reader.smapsRollup(pid), reader.stat(pid)]);
+    if (!mem.ok || !stat.ok) throw new Error(`cannot read worker ${pid}: ${!mem.ok ? mem.message : !stat.ok ? stat.message : ''}`);
+    return { uss: mem.value.uss, minflt: stat.value.minflt };
+  };
+  const before = await Promise.all(pids.map(read));
+  const waiting = new Set(pids);
+  const seconds = new Map<number, number>();
+  const done = e.waitFor((r: Report) => {
+    if (r.type !== 'collected' || !waiting.has(r.pid)) return false;
+    seconds.set(r.pid, (r as CollectedMessage).seconds);
+    waiting.delete(r.pid);
+    return waiting.size === 0;
+  }, COLLECT_TIMEOUT_MS);
+  e.send({ cmd: 'collect' });
+  await done;
+  const after = await Promise.all(pids.map(read));
+  return {
+    freeze: e.freeze,
+    workers: pids.map((pid, i) => ({
+      pid,
+      ussBefore: before[i].uss,
+      ussAfter: after[i].uss,
+      minfltDelta: after[i].minflt - before[i].minflt,
+      gcSeconds: seconds.get(pid) ?? NaN,
+    })),
+  };
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.ussAfter - w.ussBefore));
+
+export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = '/proc'): Promise<CompareResult> {
+  const reader = new ProcReader(procRoot);
+  if (!(await reader.available())) throw new Error('compare needs Linux /proc to read USS; use --batch for what this system offers');
+  const { experiment: e, ready } = await startExperiment({ ...cmd.experiment, freeze: false, workload: 'idle' });
+  const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers)];
+  if (ready.freezeSupported) {
+    const reforked = e.waitFor((r: Report) => r.type === 'refork', 60_000);
+    e.send({ cmd: 'refork', freeze: true });
+    await reforked;
+    runs.push(await measure(e, reader, cmd.experiment.workers));
+  }
+  await lifecycle.untrack(e);
+  const without = growth(runs[0]);
+  const withFreeze = runs[1] ? growth(runs[1]) : null;
+  return {
+    type: 'compare',
+    python: ready.executable,
+    implementation: ready.implementation,
+    version: ready.version,
+    size: ready.size,
+    heapBytes: ready.heapBytes,
+    workers: cmd.experiment.workers,
+    runs,
+    reduction: withFreeze === null || without <= 0 ? null : 1 - withFreeze / without,
+  };
+}
+
+export function compareTable(r: CompareResult): string {
+  const [off, on] = r.runs;
+  const lines: string[] = [];
+  lines.push(`cowtop compare: ${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${r.workers} workers, one gc.collect() in each`);
+  lines.push('');
+  const head = ['worker', 'USS before', 'USS after', 'faults', 'gc took'];
+  const cells = (w?: CompareWorker): string[] => (w ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)] : ['', '', '', '']);
+  const rows: string[][] = [];
+  for (let i = 0; i < Math.max(off.workers.length, on?.workers.length ?? 0); i++) rows.push([String(i + 1), ...cells(off.workers[i]), ...cells(on?.workers[i])]);
+  const avg = (run?: CompareRun): string[] => (run ? [
+    formatBytes(mean(run.workers.map((w) => w.ussBefore))),
+    formatBytes(mean(run.workers.map((w) => w.ussAfter))),
+    formatCount(mean(run.workers.map((w) => w.minfltDelta))),
+    formatSeconds(mean(run.workers.map((w) => w.gcSeconds))),
+  ] : ['', '', '', '']);
+  rows.push(['mean', ...avg(off), ...avg(on)]);
+  const all = [[head[0], ...head.slice(1), ...head.slice(1)], ...rows];
+  const widths = all[0].map((_, i) => Math.max(...all.map((row) => row[i].length)));
+  const fmt = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).map((c, i) => (i === 5 ? '   ' + c : c)).join('  ');
+  const leftWidth = widths.slice(0, 5).reduce((a, b) => a + b + 2, 0);
+  lines.push(`${''.padEnd(widths[0] + 2)}${'without freeze'.padEnd(leftWidth - widths[0] - 2 + 3)}${on ? 'with gc.freeze()' : 'gc.freeze() unavailable in this interpreter'}`);
+  lines.push(fmt(all[0]));
+  for (const row of rows) lines.push(fmt(row));
+  lines.push('');
+  const afterOff = mean(off.workers.map((w) => w.ussAfter));
+  if (on) {
+    const afterOn = mean(on.workers.map((w) => w.ussAfter));
+    lines.push(`USS after gc: ${formatBytes(afterOff)} -> ${formatBytes(afterOn)} per worker, ${formatReduction(afterOff > 0 ? 1 - afterOn / afterOff : null)}`);
+    lines.push(`Memory copied by the collection: ${formatBytes(growth(off))} -> ${formatBytes(growth(on))} per worker, ${formatReduction(r.reduction)}`);
+  } else {
+    lines.push(`USS after gc: ${formatBytes(afterOff)} per worker; ${r.implementation} has no gc.freeze()`);
+  }
+  return lines.join('\n');
+}
+
+export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
+  const result = await runCompareExperiment(cmd);
+  process.stdout.write((cmd.format === 'json' ? JSON.stringify(result) : compareTable(result)) + '\n');
+}

@@ -1,0 +1,35 @@
+/** Starts the experiment for any command: checks the interpreter, then spawns and awaits ready. */
+import { Experiment, type LogLine } from '../experiment/experiment';
+import type { ExperimentOptions } from '../experiment/options';
+import type { ReadyMessage } from '../experiment/protocol';
+import { probePython, PythonError, type PythonInfo } from '../experiment/python';
+import { lifecycle, UsageError } from '../lifecycle';
+
+export interface Started {
+  experiment: Experiment;
+  ready: ReadyMessage;
+  python: PythonInfo;
+}
+
+export async function startExperiment(options: ExperimentOptions, onLog?: (l: LogLine) => void): Promise<Started> {
+  let python: PythonInfo;
+  try {
+    python = await probePython(options.python);
+  } catch (err) {
+    if (err instanceof PythonError) throw new UsageError(err.message);
+    throw err;
+  }
+  const experiment = lifecycle.track(new Experiment({ ...options, freeze: options.freeze }));
+  const stderrTail: string[] = [];
+  experiment.on('log', (l: LogLine) => {
+    if (l.stream === 'stderr') stderrTail.splice(0, Math.max(0, stderrTail.length - 4), l.text);
+    onLog?.(l);
+  });
+  try {
+    const ready = await experiment.ready;
+    return { experiment, ready, python };
+  } catch (err) {
+    const why = stderrTail.filter((l) => l.trim()).pop();
+    throw new Error(`${(err as Error).message}${why ? `: ${why}` : ''}`);
+  }
+}

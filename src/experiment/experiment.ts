@@ -1,0 +1,204 @@
+/**
+ * Owns one run of python/cowtop_experiment.py: spawns it in its own process group with a report
+ * pipe (fd 3) and a command pipe (fd 4), turns report lines into typed messages, and keeps the
+ * latest state the sampler needs. Stopping it, gracefully or at once, is here too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { EXPERIMENT_SCRIPT, type ExperimentOptions } from './options';
+import {
+  LineSplitter,
+  parseReport,
+  type CollectionMessage,
+  type Command,
+  type ExitMessage,
+  type GcMessage,
+  type ReadyMessage,
+  type Report,
+} from './protocol';
+
+export interface WorkerInfo {
+  pid: number;
+  index: number;
+  generation: number;
+  freeze: boolean;
+  workload: string;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr' | 'report';
+  text: string;
+}
+
+export class ExperimentExited extends Error {}
+
+export class Experiment extends EventEmitter {
+  readonly child: ChildProcess;
+  readonly ready: Promise<ReadyMessage>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  info: ReadyMessage | null = null;
+  freeze: boolean;
+  workload: string;
+  generation = 0;
+  readonly workers = new Map<number, WorkerInfo>();
+  /** Workers that exited since the last re-fork, kept so that the screen can mark them. */
+  readonly exits = new Map<number, ExitMessage>();
+  readonly gc = new Map<number, GcMessage>();
+  readonly lastCollection = new Map<number, CollectionMessage>();
+  exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly commands: Writable;
+
+  constructor(readonly options: ExperimentOptions) {
+    super();
+    this.freeze = options.freeze;
+    this.workload = options.workload;
+    const args = [
+      '-u', EXPERIMENT_SCRIPT,
+      '--size', String(options.size),
+      '--workers', String(options.workers),
+      options.freeze ? '--freeze' : '--no-freeze',
+      '--workload', options.workload,
+      '--collect-every', String(options.collectEvery),
+      '--interval', String(options.interval),
+      '--report-fd', '3',
+      '--command-fd', '4',
+    ];
+    // Its own process group: a terminal's Ctrl-C reaches cowtop only, and one kill(-pgid) ends
+    // the parent and every worker.
+    this.child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.commands = this.child.stdio[4] as Writable;
+    this.commands.on('error', () => {}); // EPIPE once Python is gone: the exit handler reports it
+    this.pipeLines(this.child.stdout!, 'stdout');
+    this.pipeLines(this.child.stderr!, 'stderr');
+    this.pipeLines(this.child.stdio[3] as Readable, 'report');
+
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitStatus = { code, signal };
+        this.emit('exit', this.exitStatus);
+        resolve(this.exitStatus);
+      });
+    });
+    this.ready = new Promise<ReadyMessage>((resolve, reject) => {
+      this.once('ready', resolve);
+      this.child.once('error', (err) => reject(new ExperimentExited(`cannot start ${options.python}: ${err.message}`)));
+      void this.exited.then((s) => reject(new ExperimentExited(`the experiment exited before it was ready (${s.signal ?? `code ${s.code}`})`)));
+    });
+    this.ready.catch(() => {}); // the caller awaits it; an unobserved rejection must not crash
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.exitStatus === null;
+  }
+
+  send(cmd: Command): void {
+    if (this.alive && this.commands.writable) this.commands.write(JSON.stringify(cmd) + '\n');
+  }
+
+  /** Resolves with the first report that matches, or rejects after timeoutMs or on exit. */
+  waitFor<T extends Report>(match: (r: Report) => r is T, timeoutMs: number): Promise<T>;
+  waitFor(match: (r: Report) => boolean, timeoutMs: number): Promise<Report>;
+  waitFor(match: (r: Report) => boolean, timeoutMs: number): Promise<Report> {
+    return new Promise((resolve, reject) => {
+      const onReport = (r: Report): void => {
+        if (match(r)) done(() => resolve(r));
+      };
+      const onExit = (): void => done(() => reject(new ExperimentExited('the experiment exited')));
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms`))), timeoutMs);
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        this.off('report', onReport);
+        this.off('exit', onExit);
+        f();
+      };
+      this.on('report', onReport);
+      this.on('exit', onExit);
+    });
+  }
+
+  /** Asks Python to quit and stop its workers; kills the whole group if it does not in time. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (!this.alive) return this.killNow();
+    this.send({ cmd: 'quit' });
+    const timer = setTimeout(() => this.killNow(), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    this.killNow(); // a worker that outlived its parent would still be in the group
+  }
+
+  /** Synchronous, for process 'exit' handlers: SIGKILL to the whole process group. */
+  killNow(): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: the group is already empty.
+    }
+  }
+
+  private pipeLines(stream: Readable, kind: LogLine['stream']): void {
+    const split = new LineSplitter();
+    stream.setEncoding('utf8');
+    const onLine = (line: string): void => {
+      if (kind === 'report') this.onReportLine(line);
+      else this.emit('log', { stream: kind, text: line });
+    };
+    stream.on('data', (chunk: string) => split.push(chunk).forEach(onLine));
+    stream.on('end', () => split.flush().forEach(onLine));
+    stream.on('error', () => {});
+  }
+
+  private onReportLine(line: string): void {
+    const r = parseReport(line);
+    if (!r) {
+      // Garbage or a half line on the report pipe is shown, never trusted.
+      this.emit('log', { stream: 'report', text: `unreadable report line: ${line.slice(0, 200)}` });
+      return;
+    }
+    this.apply(r);
+    this.emit('report', r);
+    if (r.type === 'ready') this.emit('ready', r);
+  }
+
+  private apply(r: Report): void {
+    switch (r.type) {
+      case 'ready':
+        this.info = r;
+        this.freeze = r.freeze;
+        this.workload = r.workload;
+        break;
+      case 'fork':
+        if (r.generation !== this.generation) {
+          this.exits.clear();
+          this.generation = r.generation;
+        }
+        this.workers.set(r.pid, { pid: r.pid, index: r.index, generation: r.generation, freeze: r.freeze, workload: r.workload });
+        this.freeze = r.freeze;
+        this.workload = r.workload;
+        break;
+      case 'exit':
+        this.workers.delete(r.pid);
+        this.exits.set(r.pid, r);
+        this.gc.delete(r.pid);
+        break;
+      case 'gc':
+        if (r.pid === this.pid || this.workers.has(r.pid)) this.gc.set(r.pid, r);
+        break;
+      case 'collection':
+        this.lastCollection.set(r.pid, r);
+        break;
+      case 'refork':
+        this.freeze = r.freeze;
+        this.workload = r.workload;
+        for (const pid of this.exits.keys()) if (!r.workers.includes(pid)) this.lastCollection.delete(pid);
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/** Snapshots and reports as batch records: JSON lines, CSV rows or a plain table. */
+import type { LogLine } from '../experiment/experiment';
+import type { Report } from '../experiment/protocol';
+import type { ProcessSample, Snapshot } from '../sample/snapshot';
+import { formatBytes, formatCount, formatSeconds } from './units';
+
+export function gcRecord(p: ProcessSample) {
+  if (!p.gc) return null;
+  return {
+    counts: p.gc.counts,
+    collections: p.gc.stats?.map((s) => s.collections) ?? null,
+    collected: p.gc.stats?.map((s) => s.collected) ?? null,
+    uncollectable: p.gc.stats?.map((s) => s.uncollectable) ?? null,
+    frozen: p.gc.frozen,
+    threshold: p.gc.threshold ?? null,
+    enabled: p.gc.enabled,
+  };
+}
+
+/** The documented sample record: fields may be added, never renamed. */
+export function sampleRecord(s: Snapshot) {
+  return {
+    type: 'sample',
+    t: s.t,
+    freeze: s.freeze,
+    workload: s.workload,
+    processes: s.processes.map((p) => ({
+      pid: p.pid,
+      role: p.role,
+      alive: p.alive,
+      rss: p.rss,
+      pss: p.pss,
+      uss: p.uss,
+      swap: p.swap,
+      shared: p.shared,
+      ussGrowth: p.ussGrowth,
+      minflt: p.minflt,
+      majflt: p.majflt,
+      minfltDelta: p.minfltDelta,
+      majfltDelta: p.majfltDelta,
+      cpu: p.cpu,
+      gc: gcRecord(p),
+      ...(p.exit ? { exit: { code: p.exit.code ?? null, signal: p.exit.signalName ?? p.exit.signal ?? null } } : {}),
+      ...(p.error ? { error: p.error } : {}),
+    })),
+    totals: s.totals,
+  };
+}
+
+/** A report or log line as an event record, or null for reports that only feed samples. */
+export function eventRecord(t: number, r: Report | LogLine) {
+  if ('stream' in r) return { type: 'event', kind: 'log', t, stream: r.stream, text: r.text };
+  switch (r.type) {
+    case 'ready':
+      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes };
+    case 'fork':
+      return { type: 'event', kind: 'fork', t, pid: r.pid, index: r.index, freeze: r.freeze, workload: r.workload };
+    case 'exit':
+      return { type: 'event', kind: 'exit', t, pid: r.pid, code: r.code ?? null, signal: r.signalName ?? r.signal ?? null, requested: r.requested };
+    case 'collection':
+      return { type: 'event', kind: 'collect', t, pid: r.pid, generation: r.generation, duration: r.duration, collected: r.collected, uncollectable: r.uncollectable, explicit: r.explicit };
+    case 'refork':
+      return { type: 'event', kind: 'freeze', t, freeze: r.freeze, workload: r.workload, workers: r.workers, seconds: r.seconds };
+    case 'error':
+      return { type: 'event', kind: 'log', t, stream: 'error', text: r.message };
+    default:
+      return null;
+  }
+}
+
+export const CSV_HEADER = 't,freeze,pid,role,alive,rss,pss,uss,swap,minflt,majflt,minfltDelta,majfltDelta,cpu,gc0,gc1,gc2,collections0,collections1,collections2,frozen';
+
+export function csvRows(s: Snapshot): string[] {
+  const v = (x: unknown): string => (x === null || x === undefined ? '' : typeof x === 'number' ? String(Math.round(x * 100) / 100) : String(x));
+  return s.processes.map((p) => {
+    const counts = p.gc?.counts ?? [];
+    const colls = p.gc?.stats?.map((g) => g.collections) ?? [];
+    return [s.t, s.freeze, p.pid, p.role, p.alive, p.rss, p.pss, p.uss, p.swap, p.minflt, p.majflt, p.minfltDelta, p.majfltDelta, p.cpu,
+      counts[0], counts[1], counts[2], colls[0], colls[1], colls[2], p.gc?.frozen].map(v).join(',');
+  });
+}
+
+export function tableBlock(s: Snapshot): string {
+  const head = `t=${(s.t / 1000).toFixed(1)}s  ${s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${formatBytes(s.totals.uss)}  PSS ${formatBytes(s.totals.pss)}  RSS ${formatBytes(s.totals.rss)}`;
+  const cols = ['ROLE', 'PID', 'RSS', 'PSS', 'USS', 'GROWTH', 'MINFLT', 'GC COUNTS', 'FROZEN'];
+  const rows = s.processes.map((p) => [
+    p.alive ? p.role : `${p.role}(exited)`,
+    String(p.pid),
+    formatBytes(p.rss),
+    formatBytes(p.pss),
+    formatBytes(p.uss),
+    formatBytes(p.ussGrowth),
+    formatCount(p.minfltDelta),
+    p.gc?.counts ? p.gc.counts.join('/') : '-',
+    formatCount(p.gc?.frozen),
+  ]);
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => '  ' + r.map((c, i) => (i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [head, line(cols), ...rows.map(line)].join('\n');
+}
+
+export function eventLine(e: ReturnType<typeof eventRecord>): string {
+  if (!e) return '';
+  const t = `t=${(e.t / 1000).toFixed(1)}s`;
+  switch (e.kind) {
+    case 'collect':
+      return `${t}  collect   pid ${e.pid} gen ${e.generation} in ${formatSeconds(e.duration)}, ${formatCount(e.collected)} collected`;
+    case 'log':
+      return `${t}  log       [${e.stream}] ${e.text}`;
+    default: {
+      const { type: _t, kind, t: _tt, ...rest } = e as Record<string, unknown>;
+      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest).map(([k, val]) => `${k}=${Array.isArray(val) ? val.join(',') : val}`).join(' ')}`;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/** Memory figures of one process from /proc/PID/smaps_rollup, in bytes. */
+export interface SmapsRollup {
+  rss: number;
+  pss: number;
+  uss: number; // privateClean + privateDirty (smem's definition)
+  pssAnon?: number;
+  pssFile?: number;
+  pssShmem?: number;
+  pssDirty?: number;
+  sharedClean: number;
+  sharedDirty: number;
+  privateClean: number;
+  privateDirty: number;
+  swap?: number;
+  swapPss?: number;
+}
+
+const FIELDS: Record<string, keyof SmapsRollup> = {
+  Rss: 'rss',
+  Pss: 'pss',
+  Pss_Anon: 'pssAnon',
+  Pss_File: 'pssFile',
+  Pss_Shmem: 'pssShmem',
+  Pss_Dirty: 'pssDirty',
+  Shared_Clean: 'sharedClean',
+  Shared_Dirty: 'sharedDirty',
+  Private_Clean: 'privateClean',
+  Private_Dirty: 'privateDirty',
+  Swap: 'swap',
+  SwapPss: 'swapPss',
+};
+
+const REQUIRED: Array<keyof SmapsRollup> = ['rss', 'pss', 'sharedClean', 'sharedDirty', 'privateClean', 'privateDirty'];
+
+/**
+ * Parses smaps_rollup (or a single smaps block). Fields the kernel does not print are left out,
+ * never reported as zero. Returns null when the text lacks the fields every kernel since 4.14 has
+ * (empty or truncated text).
+ */
+export function parseSmapsRollup(text: string): SmapsRollup | null {
+  const out: Partial<Record<keyof SmapsRollup, number>> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_]+):\s+(\d+) kB\s*$/.exec(line);
+    if (!m) continue;
+    const key = FIELDS[m[1]];
+    if (key) out[key] = Number(m[2]) * 1024;
+  }
+  for (const k of REQUIRED) if (out[k] === undefined) return null;
+  out.uss = out.privateClean! + out.privateDirty!;
+  return out as SmapsRollup;
+}
+/** The fields of /proc/PID/stat that cowtop uses (man 5 proc_pid_stat). */
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  minflt: number;
+  cminflt: number;
+  majflt: number;
+  cmajflt: number;
+  utime: number; // clock ticks
+  stime: number;
+  numThreads: number;
+  starttime: number; // clock ticks after boot: with pid, tells a reused pid apart
+  vsize: number;
+  rssPages: number;
+}
+
+/**
+ * Parses /proc/PID/stat. The command name sits in parentheses and may itself hold spaces and
+ * ')', so the fields are split after the last ')'. Returns null for empty or truncated text.
+ */
+export function parseStat(text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  // rest[0] is field 3 (state); field n is rest[n - 3].
+  const f = (n: number): number => Number(rest[n - 3]);
+  if (rest.length < 22 || !Number.isInteger(pid)) return null;
+  const stat: ProcStat = {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: f(4),
+    minflt: f(10),
+    cminflt: f(11),
+    majflt: f(12),
+    cmajflt: f(13),
+    utime: f(14),
+    stime: f(15),
+    numThreads: f(20),
+    starttime: f(22),
+    vsize: f(23),
+    rssPages: f(24),
+  };
+  for (const v of Object.values(stat)) if (typeof v === 'number' && !Number.isFinite(v)) return null;
+  return stat;
+}
+
+/** /proc/PID/task/TID/children: space-separated pids. */
+export function parseChildren(text: string): number[] {
+  return text.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
+}
+
+/** MemAvailable and MemTotal from /proc/meminfo, in bytes. */
+export function parseMeminfo(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\w+(?:\(\w+\))?):\s+(\d+)(?: kB)?/.exec(line);
+    if (m) out[m[1]] = Number(m[2]) * (line.includes('kB') ? 1024 : 1);
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * The only module that reads /proc. Every read is asynchronous (libuv's thread pool), so a slow
+ * smaps_rollup of a large process never blocks the event loop. A process that vanished between
+ * listing and reading is reported as gone; a permission error keeps its reason.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type ProcStat, type SmapsRollup } from './parse';
+
+export type ReadError = 'gone' | 'denied' | 'unreadable';
+
+export type Read<T> = { ok: true; value: T } | { ok: false; error: ReadError; message: string };
+
+function classify(err: unknown): { error: ReadError; message: string } {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ESRCH') return { error: 'gone', message: 'process exited' };
+  if (code === 'EACCES' || code === 'EPERM') {
+    return { error: 'denied', message: 'permission denied: run as the process owner or as root' };
+  }
+  return { error: 'unreadable', message: String((err as Error)?.message ?? err) };
+}
+
+export class ProcReader {
+  constructor(readonly root = '/proc') {}
+
+  private async text(...parts: Array<string | number>): Promise<string> {
+    return fs.readFile(path.join(this.root, ...parts.map(String)), 'utf8');
+  }
+
+  /** Whether this looks like a Linux procfs we can use. */
+  async available(): Promise<boolean> {
+    try {
+      await fs.access(path.join(this.root, 'self', 'stat'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async stat(pid: number): Promise<Read<ProcStat>> {
+    try {
+      const value = parseStat(await this.text(pid, 'stat'));
+      // An empty read means the process is being reaped.
+      return value ? { ok: true, value } : { ok: false, error: 'gone', message: 'process exited' };
+    } catch (err) {
+      return { ok: false, ...classify(err) };
+    }
+  }
+
+  async smapsRollup(pid: number): Promise<Read<SmapsRollup>> {
+    try {
+      const value = parseSmapsRollup(await this.text(pid, 'smaps_rollup'));
+      // A zombie or exiting process has an empty rollup.
+      return value ? { ok: true, value } : { ok: false, error: 'gone', message: 'process exited' };
+    } catch (err) {
+      return { ok: false, ...classify(err) };
+    }
+  }
+
+  /** Direct children of pid: the children file of each thread (CONFIG_PROC_CHILDREN), or a scan. */
+  async children(pid: number): Promise<number[]> {
+    try {
+      const tids = await fs.readdir(path.join(this.root, String(pid), 'task'));
+      const lists = await Promise.all(tids.map((tid) => this.text(pid, 'task', tid, 'children').catch(() => null)));
+      if (lists.every((l) => l !== null)) return [...new Set(lists.flatMap((l) => parseChildren(l!)))];
+    } catch {
+      return [];
+    }
+    return (await this.scanParents()).get(pid) ?? [];
+  }
+
+  /** Every pid below pid, breadth first (children before grandchildren). */
+  async descendants(pid: number): Promise<number[]> {
+    const out: number[] = [];
+    let level = [pid];
+    while (level.length) {
+      const next = (await Promise.all(level.map((p) => this.children(p)))).flat();
+      out.push(...next);
+      level = next;
+    }
+    return out;
+  }
+
+  private async scanParents(): Promise<Map<number, number[]>> {
+    const byParent = new Map<number, number[]>();
+    const names = (await fs.readdir(this.root)).filter((n) => /^\d+$/.test(n));
+    const stats = await Promise.all(names.map((n) => this.stat(Number(n))));
+    for (const s of stats) {
+      if (!s.ok) continue;
+      const list = byParent.get(s.value.ppid) ?? [];
+      list.push(s.value.pid);
+      byParent.set(s.value.ppid, list);
+    }
+    return byParent;
+  }
+
+  async meminfo(): Promise<Record<string, number> | null> {
+    try {
+      return parseMeminfo(await this.text('meminfo'));
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Reads every process of the experiment once per tick and makes one immutable Snapshot. Deltas
+ * are taken against the previous snapshot for the same pid *and* start time, so a reused pid
+ * never inherits another process's counters.
+ */
+import pidusage from 'pidusage';
+import type { Experiment } from '../experiment/experiment';
+import type { ProcReader, Read } from '../proc/read';
+import type { ProcStat, SmapsRollup } from '../proc/parse';
+import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
+
+const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture cowtop runs on
+
+/** What the sampler needs from an experiment (or, later, from an attached tree). */
+export type SampleSource = Pick<Experiment, 'pid' | 'workers' | 'exits' | 'gc' | 'lastCollection' | 'freeze' | 'workload'>;
+
+interface Baseline {
+  starttime: number | null;
+  firstUss: number | null;
+}
+
+export class Sampler {
+  private prev: Snapshot | null = null;
+  private readonly baselines = new Map<number, Baseline>();
+  private readonly started = Date.now();
+  private seq = 0;
+  private procAvailable: boolean | null = null;
+  private lastAt = Date.now();
+
+  constructor(private readonly reader: ProcReader, private readonly source: SampleSource) {}
+
+  get previous(): Snapshot | null {
+    return this.prev;
+  }
+
+  async tick(): Promise<Snapshot> {
+    if (this.procAvailable === null) this.procAvailable = await this.reader.available();
+    const now = Date.now();
+    const elapsedMs = Math.max(1, now - this.lastAt);
+    this.lastAt = now;
+    const root = this.source.pid;
+    const pids = this.procAvailable
+      ? [root, ...(await this.reader.descendants(root))]
+      : [root, ...[...this.source.workers.keys()]];
+    const live = this.procAvailable ? await this.readProc(pids, elapsedMs) : await this.readPidusage(pids);
+    const livePids = new Set(live.map((p) => p.pid));
+    const exited: ProcessSample[] = [];
+    for (const [pid, exit] of this.source.exits) {
+      if (livePids.has(pid)) continue;
+      exited.push(this.exitedRow(pid, exit));
+    }
+    for (const pid of this.baselines.keys()) if (!livePids.has(pid)) this.baselines.delete(pid);
+    const processes = [...live, ...exited].sort(byRoleThenIndex);
+    const snap: Snapshot = Object.freeze({
+      seq: ++this.seq,
+      t: now - this.started,
+      elapsedMs,
+      freeze: this.source.freeze,
+      workload: this.source.workload,
+      procAvailable: this.procAvailable,
+      processes: Object.freeze(processes.map((p) => Object.freeze(p))),
+      totals: Object.freeze(totalsOf(processes)),
+    });
+    this.prev = snap;
+    return snap;
+  }
+
+  private role(pid: number): { role: Role; index: number | null } {
+    if (pid === this.source.pid) return { role: 'parent', index: null };
+    const w = this.source.workers.get(pid);
+    if (w) return { role: 'worker', index: w.index };
+    return { role: 'child', index: null };
+  }
+
+  private async readProc(pids: number[], elapsedMs: number): Promise<ProcessSample[]> {
+    const reads = await Promise.all(
+      pids.map(async (pid) => {
+        const [stat, mem] = await Promise.all([this.reader.stat(pid), this.reader.smapsRollup(pid)]);
+        return { pid, stat, mem };
+      }),
+    );
+    const out: ProcessSample[] = [];
+    for (const { pid, stat, mem } of reads) {
+      if (!stat.ok) continue; // gone between listing and reading
+      if (stat.value.state === 'Z' || stat.value.state === 'X') continue; // exited, not yet reaped
+      out.push(this.liveRow(pid, stat.value, mem, elapsedMs));
+    }
+    return out;
+  }
+
+  private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, elapsedMs: number): ProcessSample {
+    const { role, index } = this.role(pid);
+    let base = this.baselines.get(pid);
+    if (!base || base.starttime !== stat.starttime) {
+      base = { starttime: stat.starttime, firstUss: null };
+      this.baselines.set(pid, base);
+    }
+    const before = this.prev?.processes.find((p) => p.pid === pid && p.alive && p.starttime === stat.starttime);
+    const m = mem.ok ? mem.value : null;
+    if (m && base.firstUss === null) base.firstUss = m.uss;
+    const ticks = stat.utime + stat.stime;
+    const prevTicks = before ? this.cpuTicks.get(pid) : undefined;
+    this.cpuTicks.set(pid, ticks);
+    return {
+      pid,
+      role,
+      index,
+      alive: true,
+      exit: null,
+      state: stat.state,
+      rss: m ? m.rss : stat.rssPages * PAGE,
+      pss: m ? m.pss : null,
+      uss: m ? m.uss : null,
+      shared: m ? m.rss - m.uss : null,
+      swap: m ? (m.swap ?? null) : null,
+      ussGrowth: m && base.firstUss !== null ? m.uss - base.firstUss : null,
+      minflt: stat.minflt,
+      majflt: stat.majflt,
+      minfltDelta: before?.minflt != null ? Math.max(0, stat.minflt - before.minflt) : null,
+      majfltDelta: before?.majflt != null ? Math.max(0, stat.majflt - before.majflt) : null,
+      cpu: prevTicks !== undefined ? (((ticks - prevTicks) / CLOCK_TICKS) * 1000 * 100) / elapsedMs : null,
+      gc: this.source.gc.get(pid) ?? null,
+      lastCollection: this.source.lastCollection.get(pid) ?? null,
+      error: mem.ok || mem.error === 'gone' ? null : mem.message,
+      starttime: stat.starttime,
+    };
+  }
+
+  private readonly cpuTicks = new Map<number, number>();
+
+  /** Without /proc (macOS): RSS and CPU% from pidusage; USS, PSS and faults are unknown. */
+  private async readPidusage(pids: number[]): Promise<ProcessSample[]> {
+    const out: ProcessSample[] = [];
+    await Promise.all(
+      pids.map(async (pid) => {
+        try {
+          const s = await pidusage(pid);
+          const { role, index } = this.role(pid);
+          out.push({
+            pid, role, index, alive: true, exit: null, state: null,
+            rss: s.memory, pss: null, uss: null, shared: null, swap: null, ussGrowth: null,
+            minflt: null, majflt: null, minfltDelta: null, majfltDelta: null, cpu: s.cpu,
+            gc: this.source.gc.get(pid) ?? null, lastCollection: this.source.lastCollection.get(pid) ?? null,
+            error: null, starttime: null,
+          });
+        } catch {
+          // gone
+        }
+      }),
+    );
+    return out;
+  }
+
+  private exitedRow(pid: number, exit: ProcessSample['exit']): ProcessSample {
+    const { index } = this.role(pid);
+    const last = this.prev?.processes.find((p) => p.pid === pid);
+    return {
+      pid, role: 'worker', index: last?.index ?? index, alive: false, exit, state: null,
+      rss: null, pss: null, uss: null, shared: null, swap: null, ussGrowth: last?.ussGrowth ?? null,
+      minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpu: null,
+      gc: last?.gc ?? null, lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,
+      error: null, starttime: last?.starttime ?? null,
+    };
+  }
+
+  /** Stops pidusage's internal history timers. */
+  close(): void {
+    pidusage.clear();
+  }
+}
+
+const PAGE = 4096;
+
+const ROLE_ORDER: Record<Role, number> = { parent: 0, worker: 1, child: 2 };
+function byRoleThenIndex(a: ProcessSample, b: ProcessSample): number {
+  return ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || Number(b.alive) - Number(a.alive) || (a.index ?? 1e9) - (b.index ?? 1e9) || a.pid - b.pid;
+}

@@ -1,0 +1,58 @@
+/** One sampling tick's view of the experiment's processes. Immutable once made. */
+import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
+
+export type Role = 'parent' | 'worker' | 'child';
+
+export interface ProcessSample {
+  readonly pid: number;
+  readonly role: Role;
+  readonly index: number | null; // worker number, stable across samples
+  readonly alive: boolean;
+  readonly exit: ExitMessage | null; // set for a worker that exited since the last fork
+  readonly state: string | null; // R, S, D, Z... from stat
+  readonly rss: number | null; // bytes
+  readonly pss: number | null;
+  readonly uss: number | null;
+  readonly shared: number | null; // rss - uss: pages this process shares with others
+  readonly swap: number | null;
+  readonly ussGrowth: number | null; // uss - uss at its first sample after fork
+  readonly minflt: number | null; // counters since the process started
+  readonly majflt: number | null;
+  readonly minfltDelta: number | null; // since the previous snapshot
+  readonly majfltDelta: number | null;
+  readonly cpu: number | null; // percent of one core over the last interval
+  readonly gc: GcMessage | null;
+  readonly lastCollection: CollectionMessage | null;
+  readonly error: string | null; // why some figures are missing (e.g. permission)
+  readonly starttime: number | null; // clock ticks after boot; tells a reused pid apart
+}
+
+export interface Totals {
+  readonly uss: number;
+  readonly pss: number;
+  readonly rss: number;
+  readonly shared: number; // rss - uss summed: what top counts more than once
+}
+
+export interface Snapshot {
+  readonly seq: number;
+  readonly t: number; // ms since the sampler started
+  readonly elapsedMs: number; // real time since the previous snapshot
+  readonly freeze: boolean;
+  readonly workload: string;
+  readonly procAvailable: boolean;
+  readonly processes: readonly ProcessSample[];
+  readonly totals: Totals;
+}
+
+export function totalsOf(processes: readonly ProcessSample[]): Totals {
+  let uss = 0, pss = 0, rss = 0, shared = 0;
+  for (const p of processes) {
+    if (!p.alive) continue;
+    uss += p.uss ?? 0;
+    pss += p.pss ?? 0;
+    rss += p.rss ?? 0;
+    shared += p.shared ?? 0;
+  }
+  return { uss, pss, rss, shared };
+}
