@@ -43,8 +43,12 @@ class Lifecycle {
     this.experiments.delete(e);
   }
 
-  /** Registers how to give the terminal back (the dashboard's screen); run once, last first. */
-  onRestore(fn: Restore): void {
+  /**
+   * Registers what must happen first on every way out, before the experiments are stopped:
+   * stop sampling (no record of a half-stopped tree), give the terminal back. Run once each,
+   * last registered first.
+   */
+  onExit(fn: Restore): void {
     this.restores.push(fn);
   }
 

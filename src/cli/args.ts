@@ -12,13 +12,13 @@ const VERSION: string = require('../../../package.json').version;
 
 function sharedOptions<T>(y: Argv<T>) {
   return y
-    .option('size', { type: 'string', default: String(DEFAULTS.size), describe: 'GC-tracked objects the parent allocates and shares', group: 'Experiment:' })
-    .option('workers', { type: 'string', default: String(DEFAULTS.workers), describe: `workers to fork (1-${MAX_WORKERS})`, group: 'Experiment:' })
+    .option('size', { requiresArg: true, default: DEFAULTS.size, describe: 'GC-tracked objects the parent allocates and shares', group: 'Experiment:' })
+    .option('workers', { requiresArg: true, default: DEFAULTS.workers, describe: `workers to fork (1-${MAX_WORKERS})`, group: 'Experiment:' })
     .option('freeze', { type: 'boolean', default: DEFAULTS.freeze, describe: 'gc.freeze() before fork (--no-freeze: leave the gc alone)', group: 'Experiment:' })
     .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do: ${WORKLOADS.join(', ')}`, group: 'Experiment:' })
-    .option('collect-every', { type: 'string', default: String(DEFAULTS.collectEvery), describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
+    .option('collect-every', { requiresArg: true, default: DEFAULTS.collectEvery, describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
     .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
-    .option('interval', { type: 'string', default: String(DEFAULTS.interval), describe: 'sample interval in ms (>= 100)', group: 'Experiment:' });
+    .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' });
 }
 
 function wholeNumber(name: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -67,15 +67,15 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
   let failure: string | null = null;
   const y = yargs(argv)
     .scriptName('cowtop')
-    .usage('$0 [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
-    .parserConfiguration({ 'duplicate-arguments-array': false, 'strip-aliased': true })
+    .usage('Usage: cowtop [compare] [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .command(
       '$0',
       'run the experiment and show it live (or --batch: print samples)',
       (c) =>
         sharedOptions(c)
           .option('batch', { type: 'boolean', default: false, describe: 'no screen: one record per sample on stdout', group: 'Batch:' })
-          .option('duration', { type: 'string', describe: 'with --batch: stop after this many seconds', group: 'Batch:' })
+          .option('duration', { requiresArg: true, describe: 'with --batch: stop after this many seconds', group: 'Batch:' })
           .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' }),
       (a) => {
         const experiment = experimentOptions(a, env);

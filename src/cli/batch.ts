@@ -28,7 +28,7 @@ export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>, procRoo
   experiment.on('exit', () => void lifecycle.exit(1, 'cowtop: the experiment exited unexpectedly'));
   if (cmd.format === 'csv') write(CSV_HEADER);
   const sampler = new Sampler(new ProcReader(procRoot), experiment);
-  startSampling(
+  const stopSampling = startSampling(
     sampler,
     cmd.experiment.interval,
     (snap) => {
@@ -38,5 +38,9 @@ export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>, procRoo
     },
     (err) => onEvent({ stream: 'stderr', text: `sampling failed: ${(err as Error).message}` }),
   );
+  lifecycle.onExit(() => {
+    stopSampling();
+    sampler.close();
+  });
   if (cmd.duration !== null) setTimeout(() => void lifecycle.exit(0), cmd.duration * 1000);
 }

@@ -65,10 +65,12 @@ export class Sampler {
     return snap;
   }
 
-  private role(pid: number): { role: Role; index: number | null } {
+  /** Roles come from the tree: the root is the parent, its direct children are workers. */
+  private role(pid: number, ppid?: number): { role: Role; index: number | null } {
     if (pid === this.source.pid) return { role: 'parent', index: null };
     const w = this.source.workers.get(pid);
     if (w) return { role: 'worker', index: w.index };
+    if (ppid === this.source.pid) return { role: 'worker', index: null }; // forked, not yet announced
     return { role: 'child', index: null };
   }
 
@@ -89,7 +91,7 @@ export class Sampler {
   }
 
   private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, elapsedMs: number): ProcessSample {
-    const { role, index } = this.role(pid);
+    const { role, index } = this.role(pid, stat.ppid);
     let base = this.baselines.get(pid);
     if (!base || base.starttime !== stat.starttime) {
       base = { starttime: stat.starttime, firstUss: null };

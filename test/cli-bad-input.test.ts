@@ -1,0 +1,56 @@
+/** Bad input: one clear line on stderr, exit code 2, no stack trace, nothing left running. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { experimentPids, FIXTURES, runCli } from './helpers';
+
+const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says: RegExp }> = [
+  { name: 'size not a number', args: ['--batch', '--size', 'lots'], says: /--size must be a whole number/ },
+  { name: 'size zero', args: ['--batch', '--size', '0'], says: /--size must be at least 1/ },
+  { name: 'size negative', args: ['compare', '--size=-5'], says: /--size must be a whole number/ },
+  { name: 'size fractional', args: ['--batch', '--size', '2.5'], says: /--size must be a whole number/ },
+  { name: 'workers zero', args: ['--batch', '--workers', '0'], says: /--workers must be between 1 and 64/ },
+  { name: 'workers 65', args: ['compare', '--workers', '65'], says: /--workers must be between 1 and 64/ },
+  { name: 'interval under 100', args: ['--batch', '--interval', '50'], says: /--interval must be at least 100/ },
+  { name: 'unknown workload', args: ['--batch', '--workload', 'dance'], says: /--workload must be one of idle, collect/ },
+  { name: 'unknown batch format', args: ['--batch', '--format', 'xml'], says: /--format must be one of json, csv, table/ },
+  { name: 'unknown compare format', args: ['compare', '--format', 'csv'], says: /--format must be one of table, json/ },
+  { name: 'bad duration', args: ['--batch', '--duration', 'soon'], says: /--duration must be a number of seconds/ },
+  { name: 'duration without batch', args: ['--duration', '3'], says: /--duration goes with --batch/ },
+  { name: 'bad collect-every', args: ['--batch', '--collect-every', '0'], says: /--collect-every must be a number of seconds above 0/ },
+  { name: 'unknown flag', args: ['--batch', '--frobnicate'], says: /Unknown argument: frobnicate/ },
+  { name: 'unknown command', args: ['explode'], says: /Unknown argument: explode/ },
+  { name: 'missing python', args: ['--batch', '--python', '/nonexistent/python3'], says: /python not found: \/nonexistent\/python3/ },
+  { name: 'not a python', args: ['compare', '--python', join(FIXTURES, 'not-python')], says: /not a working Python interpreter/ },
+  { name: 'python older than 3.7', args: ['--batch', '--python', join(FIXTURES, 'fake-python-3.6')], says: /CPython 3\.6\.15; cowtop needs CPython 3\.7 or newer/ },
+  { name: 'python not executable', args: ['--batch', '--python', join(FIXTURES, 'smaps_rollup.python.txt')], says: /python is not executable/ },
+  { name: 'empty COWTOP_PYTHON', args: ['--batch'], env: { COWTOP_PYTHON: '' }, says: /COWTOP_PYTHON is set but empty/ },
+  { name: 'COWTOP_PYTHON missing', args: ['compare'], env: { COWTOP_PYTHON: '/nope/py' }, says: /python not found: \/nope\/py/ },
+];
+
+for (const c of CASES) {
+  test(`bad input: ${c.name}`, async () => {
+    const r = await runCli(c.args, c.env ?? {}, 30_000);
+    assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+    assert.match(lines[0], /^cowtop: /);
+    assert.match(lines[0], c.says);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('bad input leaves no experiment process', () => {
+  assert.deepEqual(experimentPids(), []);
+});
+
+test('--help lists the options with their defaults, --version prints the version', async () => {
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  for (const opt of ['--size', '--workers', '--freeze', '--workload', '--collect-every', '--python', '--interval', '--batch', '--duration', '--format']) assert.match(help.stdout, new RegExp(opt));
+  assert.match(help.stdout, /default: 1000000/);
+  const v = await runCli(['--version']);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.trim(), require('../../package.json').version);
+});

@@ -1,0 +1,132 @@
+/**
+ * The real Python, the real /proc: the experiment does what the domain notes say, and what
+ * cowtop reports equals what the kernel says.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Experiment } from '../src/experiment/experiment';
+import type { Report } from '../src/experiment/protocol';
+import { parseSmapsRollup } from '../src/proc/parse';
+import { ProcReader } from '../src/proc/read';
+import { Sampler } from '../src/sample/sampler';
+import type { CompareResult } from '../src/cli/compare';
+import { alive, experimentPids, runCli, waitUntil } from './helpers';
+
+const PAGE = 4096;
+const base = { python: process.env.COWTOP_PYTHON || 'python3', collectEvery: 5, interval: 200, workload: 'idle' };
+
+async function started(e: Experiment, workers: number): Promise<void> {
+  await e.ready;
+  await waitUntil(() => e.workers.size === workers && [...e.workers.keys()].every((p) => e.gc.has(p)), 30_000, 'workers running');
+}
+
+test('compare: a collection copies the heap into each unfrozen worker; freeze prevents it', async () => {
+  const r = await runCli(['compare', '--size', '200000', '--workers', '2', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as CompareResult;
+  assert.equal(res.type, 'compare');
+  assert.equal(res.size, 200000);
+  assert.equal(res.runs.length, 2);
+  const [off, on] = res.runs;
+  assert.equal(off.freeze, false);
+  assert.equal(on.freeze, true);
+  assert.equal(off.workers.length, 2);
+  const offGrowth = off.workers.map((w) => w.ussAfter - w.ussBefore);
+  for (const [i, w] of off.workers.entries()) {
+    assert.ok(offGrowth[i] >= res.heapBytes / 2, `worker ${w.pid} grew ${offGrowth[i]}, heap ${res.heapBytes}`);
+    // Each copy-on-write break is one minor fault of one page.
+    const byFaults = w.minfltDelta * PAGE;
+    assert.ok(Math.abs(byFaults - offGrowth[i]) <= 0.3 * offGrowth[i], `faults x page ${byFaults} vs growth ${offGrowth[i]}`);
+    assert.ok(w.gcSeconds > 0);
+  }
+  const meanOff = offGrowth.reduce((a, b) => a + b) / offGrowth.length;
+  for (const w of on.workers) assert.ok(w.ussAfter - w.ussBefore < 0.05 * meanOff, `frozen worker grew ${w.ussAfter - w.ussBefore}`);
+  assert.ok(res.reduction! > 0.95 && res.reduction! <= 1, `reduction ${res.reduction}`);
+  for (const w of [...off.workers, ...on.workers]) assert.equal(alive(w.pid), false, `worker ${w.pid} still running`);
+  assert.deepEqual(experimentPids(), []);
+});
+
+test('compare prints the table a person reads, with the reduction', async () => {
+  const r = await runCli(['compare', '--size', '100000', '--workers', '1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /without freeze\s+with gc\.freeze\(\)/);
+  assert.match(r.stdout, /USS after gc: [\d.]+ MiB -> [\d.]+ (MiB|KiB) per worker, -\d+\.\d%/);
+  assert.match(r.stdout, /Memory copied by the collection: .* -9\d\.\d%/);
+  assert.deepEqual(experimentPids(), []);
+});
+
+test('sampler figures equal a direct read of smaps_rollup and stat, per process', async () => {
+  const e = new Experiment({ ...base, size: 100000, workers: 2, freeze: false });
+  try {
+    await started(e, 2);
+    const sampler = new Sampler(new ProcReader(), e);
+    await sampler.tick();
+    const direct = (pid: number) => parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
+    const pids = [e.pid, ...e.workers.keys()];
+    const before = new Map(pids.map((p) => [p, direct(p)]));
+    const snap = await sampler.tick();
+    const after = new Map(pids.map((p) => [p, direct(p)]));
+    assert.deepEqual(snap.processes.map((p) => p.pid).sort(), [...pids].sort(), 'the parent and exactly its workers');
+    const children = readFileSync(`/proc/${e.pid}/task/${e.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
+    assert.deepEqual(snap.processes.filter((p) => p.role === 'worker').map((p) => p.pid).sort(), children);
+    for (const p of snap.processes) {
+      for (const key of ['uss', 'pss', 'rss'] as const) {
+        const lo = Math.min(before.get(p.pid)![key], after.get(p.pid)![key]) - PAGE;
+        const hi = Math.max(before.get(p.pid)![key], after.get(p.pid)![key]) + PAGE;
+        assert.ok(p[key]! >= lo && p[key]! <= hi, `${key} of ${p.role} ${p.pid}: ${p[key]} not in [${lo}, ${hi}]`);
+      }
+      const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      assert.ok(p.minflt! <= Number(stat[7]) && p.minflt! >= Number(stat[7]) - 200, 'minflt from stat');
+      assert.ok(p.gc, `gc state for ${p.pid}`);
+      assert.equal(p.gc!.counts!.length, 3);
+      assert.equal(p.gc!.stats!.length, 3);
+    }
+    assert.equal(snap.totals.uss, snap.processes.reduce((a, p) => a + p.uss!, 0));
+    // A collection shows up as faults in the next snapshot, and in the gc stats.
+    const collected = new Set<number>();
+    const done = e.waitFor((r: Report) => r.type === 'collected' && collected.add(r.pid).size === 2, 30_000);
+    e.send({ cmd: 'collect' });
+    await done;
+    await waitUntil(() => [...e.workers.keys()].every((p) => (e.gc.get(p)?.stats?.[2].collections ?? 0) >= 1), 5000, 'gc stats after collect');
+    const later = await sampler.tick();
+    for (const w of later.processes.filter((p) => p.role === 'worker')) {
+      assert.ok(w.minfltDelta! > 1000, `minfltDelta ${w.minfltDelta}`);
+      assert.ok(w.ussGrowth! > 10 * 1048576, `ussGrowth ${w.ussGrowth}`);
+      assert.ok(w.gc!.stats![2].collections >= 1);
+      assert.equal(w.lastCollection?.generation, 2);
+    }
+  } finally {
+    await e.stop();
+  }
+  assert.deepEqual(experimentPids(), []);
+});
+
+test('re-fork with freeze replaces the workers without rebuilding the heap, in well under a second', async () => {
+  const e = new Experiment({ ...base, size: 1_000_000, workers: 4, freeze: false });
+  try {
+    await started(e, 4);
+    const old = [...e.workers.keys()];
+    const t0 = Date.now();
+    const reforked = e.waitFor((r: Report) => r.type === 'refork', 10_000);
+    e.send({ cmd: 'refork', freeze: true });
+    const r = (await reforked) as Extract<Report, { type: 'refork' }>;
+    const ms = Date.now() - t0;
+    assert.ok(r.seconds < 0.5, `re-fork took ${r.seconds} s in Python`);
+    assert.ok(ms < 1000, `re-fork took ${ms} ms end to end`);
+    assert.equal(r.freeze, true);
+    assert.equal(r.workers.length, 4);
+    for (const p of r.workers) assert.ok(!old.includes(p));
+    for (const p of old) assert.equal(alive(p), false);
+    await waitUntil(() => r.workers.every((p) => e.gc.has(p)), 5000, 'new workers report');
+    for (const p of r.workers) assert.ok(e.gc.get(p)!.frozen! >= 2_000_000, 'records and their lists are frozen');
+    for (const p of old) assert.ok(!e.workers.has(p) && !e.exits.has(p), 'replaced workers leave the table at the next fork');
+    // Worker count changes without a re-fork.
+    const scaled = e.waitFor((x: Report) => x.type === 'scale', 10_000);
+    e.send({ cmd: 'scale', workers: 2 });
+    assert.equal(((await scaled) as Extract<Report, { type: 'scale' }>).workers.length, 2);
+  } finally {
+    await e.stop();
+  }
+  assert.deepEqual(experimentPids(), []);
+});
