@@ -11,7 +11,11 @@ export interface Started {
   python: PythonInfo;
 }
 
-export async function startExperiment(options: ExperimentOptions, onLog?: (l: LogLine) => void): Promise<Started> {
+export async function startExperiment(
+  options: ExperimentOptions,
+  onLog?: (l: LogLine) => void,
+  onSpawn?: (e: Experiment, python: PythonInfo) => void,
+): Promise<Started> {
   let python: PythonInfo;
   try {
     python = await probePython(options.python);
@@ -20,6 +24,7 @@ export async function startExperiment(options: ExperimentOptions, onLog?: (l: Lo
     throw err;
   }
   const experiment = lifecycle.track(new Experiment({ ...options, freeze: options.freeze }));
+  onSpawn?.(experiment, python);
   const stderrTail: string[] = [];
   experiment.on('log', (l: LogLine) => {
     if (l.stream === 'stderr') stderrTail.splice(0, Math.max(0, stderrTail.length - 4), l.text);

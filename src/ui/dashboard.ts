@@ -1,9 +1,186 @@
+/**
+ * `cowtop`: the live dashboard. Wires the experiment, the sampler, the model, the key table and
+ * the screen together; the lifecycle owns every way out.
+ */
 import type { Command } from '../cli/args';
-import { runCompare } from '../cli/compare';
-import { lifecycle } from '../lifecycle';
+import { startExperiment } from '../cli/start';
+import type { Experiment, LogLine } from '../experiment/experiment';
+import { MAX_WORKERS, WORKLOADS } from '../experiment/options';
+import type { Report } from '../experiment/protocol';
+import { lifecycle, UsageError } from '../lifecycle';
+import { ProcReader } from '../proc/read';
+import { startSampling } from '../sample/loop';
+import { Sampler } from '../sample/sampler';
+import { KEYS, type Controller } from './keys';
+import { CHARTS, DashboardModel, type ColumnId, type Units } from './model';
+import { buildFrame } from './render/frame';
+import { DashboardScreen } from './screen';
+import { makeTheme } from './theme';
 
-/** Until the dashboard lands, plain `cowtop` runs the comparison. */
-export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>): Promise<void> {
-  await runCompare({ kind: 'compare', experiment: cmd.experiment, format: 'table' });
-  await lifecycle.exit(0);
+const FRAME_MS = 33; // at most ~30 frames a second, however many events arrive
+
+/** The dashboard needs a terminal on both sides; anything else is told to use --batch. */
+export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }, stdout: { isTTY?: boolean }): void {
+  if (!stdout.isTTY) throw new UsageError('the dashboard needs a terminal, and stdout is not one: use --batch for records on stdout');
+  if (!stdin.isTTY) throw new UsageError('the dashboard reads keys, and stdin is not a terminal: use --batch');
+  if (!env.TERM || env.TERM === 'dumb') throw new UsageError(`TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`);
+}
+
+export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>, procRoot = '/proc'): Promise<void> {
+  checkTerminal(process.env, process.stdin, process.stdout);
+  const theme = makeTheme();
+  const model = new DashboardModel(Date.now());
+  let ui: DashboardScreen | null = null;
+  let experiment: Experiment | null = null;
+  let lastFrame = 0;
+  let frameTimer: NodeJS.Timeout | null = null;
+
+  const draw = (): void => {
+    frameTimer = null;
+    if (!ui) return;
+    lastFrame = Date.now();
+    ui.draw(buildFrame(model, ui.cols, ui.rows, theme, controller.can, lastFrame));
+  };
+  /** One render per frame: many events in one frame's time make one render. */
+  const scheduleDraw = (): void => {
+    if (frameTimer) return;
+    frameTimer = setTimeout(draw, Math.max(0, FRAME_MS - (Date.now() - lastFrame)));
+  };
+
+  const controller: Controller = {
+    can: (what) => {
+      if (!experiment?.alive) return false;
+      if (what === 'freeze') return model.ready?.freezeSupported ?? true;
+      return true;
+    },
+    toggleFreeze() {
+      if (!experiment || model.view.pending) return;
+      if (!controller.can('freeze')) {
+        model.addEvent('info', `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'}`);
+        return;
+      }
+      const next = !experiment.freeze;
+      model.view.pending = `re-forking ${next ? 'with' : 'without'} gc.freeze()...`;
+      experiment.send({ cmd: 'refork', freeze: next });
+    },
+    collect() {
+      if (!experiment?.alive) return;
+      model.addEvent('info', `gc.collect() asked of ${experiment.workers.size} workers`);
+      experiment.send({ cmd: 'collect' });
+    },
+    scale(delta) {
+      if (!experiment?.alive || model.view.pending) return;
+      const n = Math.max(1, Math.min(MAX_WORKERS, experiment.workers.size + delta));
+      if (n === experiment.workers.size) return;
+      model.view.pending = `${n} workers...`;
+      experiment.send({ cmd: 'scale', workers: n });
+    },
+    nextWorkload() {
+      if (!experiment?.alive || model.view.pending) return;
+      const next = WORKLOADS[(WORKLOADS.indexOf(experiment.workload as never) + 1) % WORKLOADS.length];
+      model.view.pending = `re-forking with workload ${next}...`;
+      experiment.send({ cmd: 'refork', freeze: experiment.freeze, workload: next });
+    },
+    togglePause() {
+      model.setPaused(!model.view.paused);
+    },
+    sortBy(column: ColumnId) {
+      const s = model.view.sort;
+      if (s.column === column) s.desc = !s.desc;
+      else model.view.sort = { column, desc: column !== 'role' && column !== 'pid' };
+    },
+    cycleUnits() {
+      const order: Units[] = ['MiB', 'KiB', 'heap'];
+      model.view.units = order[(order.indexOf(model.view.units) + 1) % order.length];
+    },
+    nextChart() {
+      model.view.chart = CHARTS[(CHARTS.indexOf(model.view.chart) + 1) % CHARTS.length];
+    },
+    toggleHelp() {
+      model.view.help = !model.view.help;
+    },
+    quit() {
+      void lifecycle.exit(0);
+    },
+  };
+
+  const started = await startExperiment(
+    cmd.experiment,
+    (l: LogLine) => {
+      model.onLog(l);
+      scheduleDraw();
+    },
+    (e) => {
+      // The interpreter checked out: now take the terminal, so the heap build is visible.
+      experiment = e;
+      ui = new DashboardScreen();
+      const screen = ui.screen;
+      lifecycle.onExit(() => ui?.destroy());
+      captureStderr(model, scheduleDraw);
+      e.on('report', (r: Report) => {
+        model.onReport(r);
+        if (r.type !== 'gc') scheduleDraw();
+      });
+      e.on('exit', (st: { code: number | null; signal: string | null }) => {
+        if (lifecycle.isEnding) return;
+        model.addEvent('error', `the Python parent exited (${st.signal ?? `code ${st.code}`}); q quits`);
+        scheduleDraw();
+      });
+      screen.on('keypress', (_ch: string, key: { full?: string }) => {
+        if (model.view.help) {
+          // Arrows scroll the help, any other key closes it; Ctrl-C still quits.
+          if (key?.full === 'C-c') controller.quit();
+          const scroll = { up: -1, down: 1, pageup: -10, pagedown: 10 }[key?.full ?? ''];
+          if (scroll !== undefined) {
+            ui?.scrollHelp(scroll);
+            return;
+          }
+          model.view.help = false;
+          draw();
+          return;
+        }
+        const binding = KEYS.find((k) => k.keys.includes(key?.full ?? ''));
+        if (!binding) return;
+        if (binding.needs && !controller.can(binding.needs)) return;
+        binding.run(controller);
+        draw(); // a key shows its effect at once, not at the next tick
+      });
+      screen.on('resize', () => draw());
+      draw();
+    },
+  );
+  const sampler = new Sampler(new ProcReader(procRoot), started.experiment);
+  const stop = startSampling(
+    sampler,
+    cmd.experiment.interval,
+    (snap) => {
+      model.pushSnapshot(snap);
+      scheduleDraw();
+    },
+    (err) => model.addEvent('error', `sampling failed: ${(err as Error).message}`),
+  );
+  lifecycle.onExit(() => {
+    stop();
+    sampler.close();
+  });
+  // Uptime moves even while paused.
+  setInterval(scheduleDraw, 1000).unref();
+}
+
+/**
+ * While the screen is up, anything written to stderr (blessed's terminfo warnings, a library's
+ * notice) goes to the event log instead of tearing the screen.
+ */
+function captureStderr(model: DashboardModel, redraw: () => void): void {
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    for (const line of String(chunk).split('\n')) if (line.trim()) model.addEvent('error', `[cowtop stderr] ${line}`);
+    redraw();
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  }) as typeof process.stderr.write;
+  lifecycle.onExit(() => {
+    process.stderr.write = original;
+  });
 }

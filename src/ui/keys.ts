@@ -1,0 +1,99 @@
+/**
+ * Every key of the dashboard, in one table. The footer and the help overlay are made from it,
+ * so they cannot drift from what the keys do.
+ */
+import type { ColumnId } from './model';
+import { COLUMNS } from './render/table';
+
+export interface Controller {
+  toggleFreeze(): void;
+  collect(): void;
+  scale(delta: number): void;
+  nextWorkload(): void;
+  togglePause(): void;
+  sortBy(column: ColumnId): void;
+  cycleUnits(): void;
+  nextChart(): void;
+  toggleHelp(): void;
+  quit(): void;
+  /** Whether a binding applies now (freeze is unavailable under PyPy, for one). */
+  can(what: 'freeze' | 'workload' | 'scale'): boolean;
+}
+
+export interface KeyBinding {
+  keys: string[]; // blessed key names
+  label: string; // how the footer and help name the keys
+  footer: string | null; // the footer's word for it; null: help only
+  help: string;
+  needs?: 'freeze' | 'workload' | 'scale';
+  run(c: Controller): void;
+}
+
+const sortBindings: KeyBinding[] = COLUMNS.filter((c) => c.sortKey).map((col) => ({
+  keys: [col.sortKey!],
+  label: col.sortKey!,
+  footer: null,
+  help: `sort by ${col.title} (again: reverse)`,
+  run: (c: Controller) => c.sortBy(col.id),
+}));
+
+export const KEYS: KeyBinding[] = [
+  { keys: ['f'], label: 'f', footer: 'freeze', needs: 'freeze', help: 'toggle gc.freeze(): re-fork the workers frozen or not, without rebuilding the heap', run: (c) => c.toggleFreeze() },
+  { keys: ['g'], label: 'g', footer: 'collect', help: 'gc.collect() now in every worker', run: (c) => c.collect() },
+  { keys: ['+', '='], label: '+', footer: null, needs: 'scale', help: 'one more worker', run: (c) => c.scale(1) },
+  { keys: ['-', '_'], label: '-', footer: null, needs: 'scale', help: 'one worker less', run: (c) => c.scale(-1) },
+  { keys: ['w'], label: 'w', footer: 'workload', needs: 'workload', help: 'next workload (re-forks the workers)', run: (c) => c.nextWorkload() },
+  { keys: ['space'], label: 'space', footer: 'pause', help: 'pause the display; sampling goes on, so deltas stay right', run: (c) => c.togglePause() },
+  ...sortBindings,
+  { keys: ['r'], label: 'r', footer: null, help: 'sort by role again (parent, then workers in order)', run: (c) => c.sortBy('role') },
+  { keys: ['u'], label: 'u', footer: 'units', help: 'sizes in MiB, KiB, or % of the parent\'s heap', run: (c) => c.cycleUnits() },
+  { keys: ['c'], label: 'c', footer: 'chart', help: 'next chart, when only one fits the screen', run: (c) => c.nextChart() },
+  { keys: ['?', 'h'], label: '?', footer: 'help', help: 'this help (any key closes it)', run: (c) => c.toggleHelp() },
+  { keys: ['q', 'C-c'], label: 'q', footer: 'quit', help: 'quit: stop the experiment and restore the terminal', run: (c) => c.quit() },
+];
+
+/** The footer: the keys that work now. When they do not all fit, the least needed go first. */
+export function footerText(width: number, can: Controller['can']): string {
+  const parts: Array<{ text: string; keep: number }> = [];
+  const essential = new Set(['?', 'q', 'f', 'g']);
+  for (const k of KEYS) {
+    if (k.needs && !can(k.needs)) continue;
+    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' ? 0 : 1 });
+    if (k.label === '-') parts.push({ text: '{bold}+/-{/bold} workers', keep: 1 });
+    if (k.label === 'space') parts.push({ text: '{bold}1-0{/bold} sort', keep: 0 });
+  }
+  const len = (ps: typeof parts): number => ps.reduce((a, p) => a + p.text.replace(/\{\/?bold\}/g, '').length + 2, -2);
+  for (let level = 0; level <= 2 && len(parts) > width; level++) {
+    for (let i = parts.length - 1; i >= 0 && len(parts) > width; i--) if (parts[i].keep === level) parts.splice(i, 1);
+  }
+  return parts.map((p) => p.text).join('  ');
+}
+
+/** What each workload makes the screen show; shown in the help and in --help. */
+export const WORKLOAD_HELP: Record<string, string> = {
+  idle: 'workers only report and wait: USS stays flat until you press g',
+  collect: 'gc.collect() every --collect-every s: without freeze each worker\'s USS jumps to most of the heap at the first collection; with freeze it stays flat',
+};
+
+/** The help overlay's lines: keys, columns, timeline marks, workloads. */
+export function helpLines(can: Controller['can']): string[] {
+  const lines = ['{bold}Keys{/bold}  (arrows scroll this help; any other key closes it)'];
+  let sortDone = false;
+  for (const k of KEYS) {
+    const off = k.needs && !can(k.needs) ? ' {gray-fg}(not available here){/gray-fg}' : '';
+    if (/^\d$/.test(k.label)) {
+      if (sortDone) continue;
+      sortDone = true;
+      const sorts = KEYS.filter((x) => /^\d$/.test(x.label))sort((a, b) => ((Number(a.label) + 9) % 10) - ((Number(b.label) + 9) % 10)).map((x) => `${x.label} ${x.help.replace(/^sort by (.*) \(again: reverse\)$/, '$1')}`);
+      lines.push(`  {bold}${'1-0'.padEnd(6)}{/bold}sort (again: reverse): ${sorts.join(', ')}`);
+      continue;
+    }
+    lines.push(`  {bold}${k.label.padEnd(6)}{/bold}${k.help}${off}`);
+  }
+  lines.push('', '{bold}Columns{/bold}');
+  for (const c of COLUMNS) lines.push(`  {bold}${c.title.padEnd(12)}{/bold}${c.help}`);
+  lines.push('', '{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  w workload  x unexpected exit');
+  lines.push('', '{bold}Workloads{/bold}');
+  for (const [name, text] of Object.entries(WORKLOAD_HELP)) lines.push(`  {bold}${name.padEnd(8)}{/bold}${text}`);
+  return lines;
+}

@@ -1,0 +1,131 @@
+/**
+ * What the dashboard remembers between snapshots: bounded histories for the charts, the event
+ * log, and the view state (sort, units, pause, help). It is fed snapshots and reports; it never
+ * reads /proc.
+ */
+import type { LogLine } from '../experiment/experiment';
+import type { ReadyMessage, Report } from '../experiment/protocol';
+import { formatCount, formatSeconds } from '../format/units';
+import type { Snapshot } from '../sample/snapshot';
+import { Ring } from './ring';
+
+export const HISTORY = 600; // samples kept for the charts: 10 minutes at the default interval
+export const EVENTS = 500;
+
+export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'colls' | 'last' | 'cpu';
+export type Units = 'MiB' | 'KiB' | 'heap';
+export type ChartId = 'uss' | 'footprint' | 'faults';
+export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];
+
+export interface UiEvent {
+  t: number; // ms since start
+  kind: 'fork' | 'exit' | 'collect' | 'freeze' | 'workload' | 'log' | 'error' | 'info';
+  text: string;
+}
+
+/** One point of history: what the charts draw. Worker series are keyed by worker slot. */
+export interface HistoryPoint {
+  t: number;
+  uss: Map<number, number>; // slot -> USS bytes
+  faults: Map<number, number>; // slot -> minor faults per second
+  pss: number;
+  rss: number;
+  marker: string; // '' or g (full collection), F (freeze on), f (freeze off), w (workload), x (exit)
+}
+
+export interface ViewState {
+  sort: { column: ColumnId; desc: boolean };
+  units: Units;
+  paused: boolean;
+  help: boolean;
+  chart: ChartId; // the chart shown when only one fits
+  pending: string | null; // a command under way, e.g. "re-forking with freeze"
+}
+
+export class DashboardModel {
+  readonly history = new Ring<HistoryPoint>(HISTORY);
+  readonly events = new Ring<UiEvent>(EVENTS);
+  latest: Snapshot | null = null;
+  /** What is on screen: the latest snapshot, or the one shown when the display was paused. */
+  shown: Snapshot | null = null;
+  ready: ReadyMessage | null = null;
+  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null };
+  private marker = '';
+
+  constructor(readonly startedAt: number) {}
+
+  pushSnapshot(s: Snapshot): void {
+    this.latest = s;
+    if (!this.view.paused) this.shown = s;
+    const uss = new Map<number, number>();
+    const faults = new Map<number, number>();
+    for (const p of s.processes) {
+      if (p.role !== 'worker' || !p.alive || p.index === null) continue;
+      if (p.uss !== null) uss.set(p.index, p.uss);
+      if (p.minfltDelta !== null) faults.set(p.index, (p.minfltDelta * 1000) / s.elapsedMs);
+    }
+    this.history.push({ t: s.t, uss, faults, pss: s.totals.pss, rss: s.totals.rss, marker: this.marker });
+    this.marker = '';
+  }
+
+  setPaused(paused: boolean): void {
+    this.view.paused = paused;
+    if (!paused) this.shown = this.latest;
+  }
+
+  private mark(m: string): void {
+    // The strongest event of a tick wins the timeline cell.
+    const rank = 'xgwfF';
+    if (rank.indexOf(m) > rank.indexOf(this.marker)) this.marker = m;
+  }
+
+  addEvent(kind: UiEvent['kind'], text: string, now = Date.now()): void {
+    this.events.push({ t: now - this.startedAt, kind, text });
+  }
+
+  /** Reports become events; gc samples only feed snapshots. */
+  onReport(r: Report, now = Date.now()): void {
+    switch (r.type) {
+      case 'ready':
+        this.ready = r;
+        this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
+        break;
+      case 'fork':
+        this.addEvent('fork', `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
+        break;
+      case 'exit': {
+        const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `code ${r.code}`);
+        this.addEvent(r.requested ? 'exit' : 'error', `exit pid ${r.pid}: ${how}${r.requested ? '' : ' (unexpected)'}`, now);
+        if (!r.requested) this.mark('x');
+        break;
+      }
+      case 'collection':
+        // Young collections happen many times a second under load: the table counts them; the
+        // log names the full ones and every collection someone asked for.
+        if (r.generation === 2 || r.explicit) {
+          this.addEvent('collect', `gc gen ${r.generation} pid ${r.pid}: ${formatSeconds(r.duration)}, ${formatCount(r.collected)} collected${r.explicit ? ' (asked)' : ''}`, now);
+          if (r.generation === 2) this.mark('g');
+        }
+        break;
+      case 'refork':
+        this.view.pending = null;
+        this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.freeze ? 'WITH gc.freeze()' : 'without freeze'}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
+        this.mark(r.freeze ? 'F' : 'f');
+        break;
+      case 'scale':
+        this.view.pending = null;
+        this.addEvent('info', `${r.workers.length} workers`, now);
+        break;
+      case 'error':
+        this.view.pending = null;
+        this.addEvent('error', r.message, now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  onLog(l: LogLine, now = Date.now()): void {
+    this.addEvent(l.stream === 'stderr' ? 'error' : 'log', `[${l.stream}] ${l.text}`, now);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * One frame of the dashboard as plain data: where each part goes and what it says. A pure
+ * function of the model, the terminal size and the time, so that it can be tested on recorded
+ * snapshots without a process or a terminal.
+ */
+import { formatBytes, formatCount, formatDuration } from '../../format/units';
+import type { Snapshot } from '../../sample/snapshot';
+import { footerText, helpLines, type Controller } from '../keys';
+import { CHARTS, type ChartId, type DashboardModel, type HistoryPoint } from '../model';
+import { esc, type Theme } from '../theme';
+import { tableLines, unitSuffix } from './table';
+
+export const MIN_COLS = 40;
+export const MIN_ROWS = 12;
+
+export interface Rect {
+  top: number;
+  left: number;
+  width: number;
+  height: number;
+}
+
+export interface Series {
+  title: string;
+  x: string[];
+  y: number[];
+  style: { line: string };
+}
+
+export interface ChartFrame {
+  id: ChartId;
+  rect: Rect;
+  label: string;
+  maxY: number;
+  series: Series[];
+}
+
+export interface Frame {
+  tooSmall: string | null;
+  header: { rect: Rect; text: string };
+  table: { rect: Rect; text: string };
+  charts: ChartFrame[];
+  timeline: { rect: Rect; text: string } | null;
+  log: { rect: Rect; lines: string[] };
+  footer: { rect: Rect; text: string };
+  help: string[] | null;
+}
+
+const CHART_LABELS: Record<ChartId, string> = {
+  uss: 'USS per worker (MiB)',
+  footprint: 'Σ PSS (real) vs Σ RSS (top) (MiB)',
+  faults: 'minor faults/s per worker',
+};
+
+/** A round upper bound for a chart's y axis, never zero. */
+export function niceMax(v: number): number {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v * 1.05) return m * p;
+  return 10 * p;
+}
+
+function chartSeries(id: ChartId, points: HistoryPoint[], theme: Theme): { series: Series[]; maxY: number } {
+  const x = points.map((p) => formatDuration(p.t));
+  const mib = (b: number): number => b / 1048576;
+  let series: Series[];
+  if (id === 'footprint') {
+    series = [
+      { title: 'PSS', x, y: points.map((p) => mib(p.pss)), style: { line: theme.series[0] } },
+      { title: 'RSS', x, y: points.map((p) => mib(p.rss)), style: { line: theme.series[1 % theme.series.length] } },
+    ];
+  } else {
+    const slots = [...new Set(points.flatMap((p) => [...(id === 'uss' ? p.uss : p.faults).keys()]))].sort((a, b) => a - b);
+    series = slots.map((slot, i) => ({
+      title: `w${slot + 1}`,
+      x,
+      // A worker slot that did not exist yet (or any more) draws at zero.
+      y: points.map((p) => {
+        const v = (id === 'uss' ? p.uss : p.faults).get(slot) ?? 0;
+        return id === 'uss' ? mib(v) : v;
+      }),
+      style: { line: theme.series[i % theme.series.length] },
+    }));
+  }
+  const max = Math.max(0, ...series.flatMap((s) => s.y));
+  return { series, maxY: niceMax(max) };
+}
+
+function headerText(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
+  const r = model.ready;
+  const up = formatDuration(now - model.startedAt);
+  const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
+  const first = r
+    ? fitParts([
+        ['{bold}cowtop{/bold}', 0],
+        [`${esc(r.implementation)} ${esc(r.version)}`, 1],
+        [`size ${formatCount(r.size)}`, 0],
+        [`heap ${formatBytes(r.heapBytes)}`, 2],
+        [`workers ${workers}`, 0],
+        [`workload ${esc(s?.workload ?? r.workload)}`, 0],
+        [`sizes in ${unitSuffix(model.view.units)}`, 1],
+        [`up ${up}`, 3],
+      ], width)
+    : `{bold}cowtop{/bold}  starting the experiment: building the heap...  up ${up}`;
+  const freeze = s?.freeze ?? r?.freeze ?? false;
+  const mode = r && !r.freezeSupported ? theme.dim(' NO gc.freeze() ') : freeze ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
+  const frozen = s?.processes.find((p) => p.role === 'parent')?.gc?.frozen;
+  // [text, priority]: lower numbers stay when the line is too long for the terminal.
+  const parts: Array<[string, number]> = [[mode, 0]];
+  if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
+  if (model.view.pending) parts.push([theme.warn(esc(model.view.pending)), 0]);
+  if (s && !s.procAvailable) parts.push([theme.warn('no /proc: USS/PSS/faults unknown'), 1]);
+  if (s) {
+    const t = s.totals;
+    parts.push([`Σ USS ${formatBytes(t.uss)}`, 1], [`Σ PSS ${formatBytes(t.pss)}`, 1], [`Σ RSS ${formatBytes(t.rss)}`, 2], [`shared ${formatBytes(t.rss - t.uss)}`, 3]);
+  }
+  if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
+  return `${first}\n${fitParts(parts, width)}`;
+}
+
+/** Joins parts with two spaces, dropping the lowest priority ones until the line fits. */
+export function fitParts(parts: Array<[string, number]>, width: number): string {
+  const visible = (s: string): number => s.replace(/\{[^}]*\}/g, '').length;
+  const list = [...parts];
+  const len = (): number => list.reduce((a, [t]) => a + visible(t) + 2, -2);
+  for (let level = 3; level > 0 && len() > width; level--) {
+    for (let i = list.length - 1; i >= 0 && len() > width; i--) if (list[i][1] === level) list.splice(i, 1);
+  }
+  return list.map(([t]) => t).join('  ');
+}
+
+function timelineText(points: HistoryPoint[], width: number, theme: Theme): string {
+  const label = 'events ';
+  const n = Math.max(0, width - label.length);
+  const cells = points.slice(-n).map((p) => p.marker || '·');
+  const strip = cells.join('').padStart(n, ' ');
+  return theme.dim(label) + strip.replace(/[gFfwx]/g, (m) => (m === 'x' ? theme.warn(m) : theme.good(m)));
+}
+
+export function buildFrame(model: DashboardModel, cols: number, rows: number, theme: Theme, can: Controller['can'], now: number): Frame {
+  const empty: Rect = { top: 0, left: 0, width: 0, height: 0 };
+  if (cols < MIN_COLS || rows < MIN_ROWS) {
+    return {
+      tooSmall: `terminal too small: ${cols}x${rows}, cowtop needs ${MIN_COLS}x${MIN_ROWS} (q quits)`,
+      header: { rect: empty, text: '' }, table: { rect: empty, text: '' }, charts: [], timeline: null,
+      log: { rect: empty, lines: [] }, footer: { rect: empty, text: '' }, help: null,
+    };
+  }
+  const s = model.shown;
+  const header = { rect: { top: 0, left: 0, width: cols, height: 2 }, text: headerText(model, s, cols, theme, now) };
+  const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: footerText(cols, can) };
+
+  const heap = model.ready?.heapBytes ?? null;
+  const t = s ? tableLines(s, model.view, cols - 1, heap, theme) : null;
+  const tableRowsWanted = 1 + (t?.rows.length ?? 1);
+  const avail = rows - 3; // between header and footer
+  const tableHeight = Math.max(2, Math.min(tableRowsWanted, Math.floor(avail * 0.45)));
+  const hidden = t && t.rows.length > tableHeight - 1 ? theme.dim(` +${t.rows.length - (tableHeight - 1)} more`) : '';
+  const tableText = t ? [t.header + hidden, ...t.rows.slice(0, tableHeight - 1)].join('\n') : theme.dim('waiting for the first sample...');
+  const table = { rect: { top: 2, left: 0, width: cols, height: tableHeight }, text: tableText };
+
+  let rest = avail - tableHeight;
+  let top = 2 + tableHeight;
+  const charts: ChartFrame[] = [];
+  let timeline: Frame['timeline'] = null;
+  if (rest >= 10) {
+    const logHeight = Math.max(3, Math.floor(rest * 0.3));
+    const chartHeight = rest - logHeight - 1;
+    const count = cols >= 150 ? 3 : cols >= 100 ? 2 : 1;
+    const start = CHARTS.indexOf(model.view.chart);
+    const ids = Array.from({ length: count }, (_, i) => CHARTS[(start + i) % CHARTS.length]);
+    const chartWidth = Math.floor(cols / count);
+    // The charts and the timeline cover the same samples: one timeline cell per sample.
+    const points = model.history.last(Math.max(2, cols - 7));
+    ids.forEach((id, i) => {
+      const { series, maxY } = chartSeries(id, points, theme);
+      const width = i === count - 1 ? cols - chartWidth * i : chartWidth;
+      charts.push({ id, rect: { top, left: chartWidth * i, width, height: chartHeight }, label: CHART_LABELS[id], maxY, series });
+    });
+    top += chartHeight;
+    timeline = { rect: { top, left: 0, width: cols, height: 1 }, text: timelineText(points, cols, theme) };
+    top += 1;
+    rest = logHeight;
+  }
+  const logLines = model.events.last(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
+  const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
+  return { tooSmall: null, header, table, charts, timeline, log, footer, help: model.view.help ? helpLines(can) : null };
+}

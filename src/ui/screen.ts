@@ -1,0 +1,164 @@
+/**
+ * The blessed side of the dashboard: widgets placed by a Frame, filled from it, and one
+ * screen.render() per frame. Nothing here knows about processes.
+ */
+import blessed from 'blessed';
+import contrib from 'blessed-contrib';
+import type { Frame, Rect } from './render/frame';
+
+export interface ScreenOptions {
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  term?: string;
+}
+
+/**
+ * tmux and screen terminfo entries make blessed fall back to 8 colours and odd line drawing;
+ * they are xterm-compatible, so blessed is told so.
+ */
+export function terminalFor(term: string | undefined): string {
+  if (!term) return 'xterm';
+  if (/^(tmux|screen)/.test(term)) return term.includes('256') ? 'xterm-256color' : 'xterm';
+  return term;
+}
+
+type Line = ReturnType<typeof contrib.line>;
+
+export class DashboardScreen {
+  readonly screen: blessed.Widgets.Screen;
+  private readonly header: blessed.Widgets.BoxElement;
+  private readonly table: blessed.Widgets.BoxElement;
+  private readonly timeline: blessed.Widgets.BoxElement;
+  private readonly log: blessed.Widgets.BoxElement;
+  private readonly footer: blessed.Widgets.BoxElement;
+  private readonly help: blessed.Widgets.BoxElement;
+  private readonly tooSmall: blessed.Widgets.BoxElement;
+  private charts: Array<{ key: string; widget: Line }> = [];
+  private helpText = '';
+
+  constructor(opts: ScreenOptions = {}) {
+    this.screen = blessed.screen({
+      input: opts.input as never,
+      output: opts.output as never,
+      terminal: terminalFor(opts.term ?? process.env.TERM),
+      smartCSR: true,
+      warnings: false,
+      title: 'cowtop',
+      autoPadding: false,
+      fullUnicode: false,
+    });
+    const box = (extra: Partial<blessed.Widgets.BoxOptions> = {}): blessed.Widgets.BoxElement =>
+      blessed.box({ parent: this.screen, tags: true, wrap: false, ...extra });
+    this.header = box();
+    this.table = box();
+    this.timeline = box();
+    this.log = box();
+    this.footer = box();
+    this.tooSmall = box({ hidden: true, top: 0, left: 0, width: '100%', height: 3, wrap: true });
+    this.help = box({
+      hidden: true,
+      top: 'center',
+      left: 'center',
+      width: '90%',
+      height: '90%',
+      border: { type: 'line' },
+      label: ' help: any key closes ',
+      wrap: true,
+      scrollable: true,
+      style: { border: { fg: 'cyan' } },
+    });
+  }
+
+  get cols(): number {
+    return this.screen.width as number;
+  }
+
+  get rows(): number {
+    return this.screen.height as number;
+  }
+
+  draw(frame: Frame): void {
+    const parts = [this.header, this.table, this.timeline, this.log, this.footer];
+    if (frame.tooSmall) {
+      for (const p of parts) p.hide();
+      this.help.hide();
+      this.setCharts([]);
+      this.tooSmall.setContent(frame.tooSmall);
+      this.tooSmall.width = this.cols;
+      this.tooSmall.show();
+      this.screen.render();
+      return;
+    }
+    this.tooSmall.hide();
+    place(this.header, frame.header.rect, frame.header.text);
+    place(this.table, frame.table.rect, frame.table.text);
+    place(this.log, frame.log.rect, frame.log.lines.join('\n'));
+    place(this.footer, frame.footer.rect, frame.footer.text);
+    if (frame.timeline) place(this.timeline, frame.timeline.rect, frame.timeline.text);
+    else this.timeline.hide();
+    this.setCharts(frame.charts);
+    if (frame.help) {
+      const content = frame.help.join('\n');
+      if (this.helpText !== content) {
+        this.helpText = content;
+        this.help.setContent(content);
+        this.help.setScroll(0);
+      }
+      this.help.show();
+      this.help.setFront();
+    } else {
+      this.help.hide();
+      this.helpText = '';
+    }
+    this.screen.render();
+  }
+
+  /** blessed-contrib charts size their canvas when attached: a new size means a new widget. */
+  private setCharts(charts: Frame['charts']): void {
+    const keys = charts.map((c) => `${c.id}:${c.rect.top},${c.rect.left},${c.rect.width},${c.rect.height}`);
+    if (keys.join('|') !== this.charts.map((c) => c.key).join('|')) {
+      for (const c of this.charts) c.widget.destroy();
+      this.charts = charts.map((c, i) => {
+        const widget = contrib.line({
+          top: c.rect.top,
+          left: c.rect.left,
+          width: c.rect.width,
+          height: c.rect.height,
+          label: ` ${c.label} `,
+          border: { type: 'line' },
+          showLegend: true,
+          legend: { width: 7 },
+          xLabelPadding: 3,
+          xPadding: 5,
+          numYLabels: 4,
+          style: { line: 'yellow', text: 'white', baseline: 'white', border: { fg: 'gray' } },
+        } as never) as Line;
+        this.screen.append(widget as never);
+        return { key: keys[i], widget };
+      });
+    }
+    charts.forEach((c, i) => {
+      const w = this.charts[i].widget as unknown as { options: { maxY: number }; setData(d: unknown): void };
+      w.options.maxY = c.maxY;
+      if (c.series.length && c.series[0].x.length >= 2) w.setData(c.series);
+    });
+  }
+
+  scrollHelp(lines: number): void {
+    this.help.scroll(lines);
+    this.screen.render();
+  }
+
+  destroy(): void {
+    this.screen.destroy();
+  }
+}
+
+function place(box: blessed.Widgets.BoxElement, r: Rect, text: string): void {
+  box.top = r.top;
+  box.left = r.left;
+  box.width = r.width;
+  box.height = r.height;
+  box.setContent(text);
+  box.show();
+}

@@ -1,0 +1,38 @@
+/** Colours in one place. NO_COLOR (no-color.org) turns every colour off; emphasis stays. */
+import blessed from 'blessed';
+
+export interface Theme {
+  color: boolean;
+  freezeOn(s: string): string;
+  freezeOff(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+  warn(s: string): string;
+  good(s: string): string;
+  sortMark(s: string): string;
+  eventKind(kind: string, s: string): string;
+  series: string[]; // line colours for chart series
+}
+
+export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
+  const color = env.NO_COLOR === undefined || env.NO_COLOR === '';
+  const tag = (open: string, s: string): string => (color ? `{${open}}${s}{/${open}}` : s);
+  return {
+    color,
+    freezeOn: (s) => (color ? `{black-fg}{green-bg}{bold}${s}{/bold}{/green-bg}{/black-fg}` : `{bold}{inverse}${s}{/inverse}{/bold}`),
+    freezeOff: (s) => (color ? `{white-fg}{red-bg}{bold}${s}{/bold}{/red-bg}{/white-fg}` : `{bold}${s}{/bold}`),
+    dim: (s) => tag('gray-fg', s),
+    bold: (s) => `{bold}${s}{/bold}`,
+    warn: (s) => tag('red-fg', s),
+    good: (s) => tag('green-fg', s),
+    sortMark: (s) => (color ? `{cyan-fg}{bold}${s}{/bold}{/cyan-fg}` : `{bold}${s}{/bold}`),
+    eventKind: (kind, s) => {
+      const c = { fork: 'cyan-fg', exit: 'gray-fg', collect: 'yellow-fg', freeze: 'green-fg', workload: 'green-fg', error: 'red-fg', log: 'gray-fg', info: 'white-fg' }[kind] ?? 'white-fg';
+      return tag(c, s);
+    },
+    series: color ? ['yellow', 'cyan', 'magenta', 'green', 'red', 'blue', 'white'] : ['white'],
+  };
+}
+
+/** Text from Python or the system may hold `{`: it must never be read as a blessed tag. */
+export const esc = (s: string): string => blessed.escape(s);

@@ -1,0 +1,75 @@
+/**
+ * Runs the real cowtop in a real pseudo-terminal (node-pty) and reads the screen back through a
+ * terminal emulator (@xterm/headless), as a person at a terminal would see it.
+ */
+import * as pty from 'node-pty';
+import { Terminal } from '@xterm/headless';
+import { BIN, sleep } from './helpers';
+
+export interface PtyRun {
+  term: Terminal;
+  proc: pty.IPty;
+  /** The screen as text, one string per row. */
+  screen(): string[];
+  text(): string;
+  /** Waits until the screen matches, or throws with the screen in the message. */
+  waitFor(pattern: RegExp | ((text: string) => boolean), timeoutMs?: number): Promise<string>;
+  press(keys: string): void;
+  resize(cols: number, rows: number): void;
+  exited: Promise<{ exitCode: number; signal?: number }>;
+  /** Everything the program wrote, raw (for checking the terminal was restored). */
+  raw(): string;
+  /** Writes the emulator is still parsing. */
+  settle(): Promise<void>;
+}
+
+export function runInPty(args: string[], opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv } = {}): PtyRun {
+  const cols = opts.cols ?? 80;
+  const rows = opts.rows ?? 24;
+  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const env = { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env } as Record<string, string>;
+  const proc = pty.spawn(process.execPath, [BIN, ...args], { name: env.TERM, cols, rows, env, cwd: process.cwd() });
+  let raw = '';
+  let pending = 0;
+  proc.onData((d) => {
+    raw += d;
+    pending++;
+    term.write(d, () => pending--);
+  });
+  const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => proc.onExit(resolve));
+  const screen = (): string[] => {
+    const buf = term.buffer.active;
+    const out: string[] = [];
+    for (let i = 0; i < term.rows; i++) out.push(buf.getLine(buf.viewportY + i)?.translateToString(true) ?? '');
+    return out;
+  };
+  const text = (): string => screen().join('\n');
+  const settle = async (): Promise<void> => {
+    while (pending > 0) await sleep(5);
+  };
+  return {
+    term,
+    proc,
+    screen,
+    text,
+    raw: () => raw,
+    settle,
+    exited,
+    press: (keys) => proc.write(keys),
+    resize: (c, r) => {
+      proc.resize(c, r);
+      term.resize(c, r);
+    },
+    async waitFor(pattern, timeoutMs = 30_000) {
+      const match = typeof pattern === 'function' ? pattern : (t: string) => pattern.test(t);
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        await settle();
+        const t = text();
+        if (match(t)) return t;
+        await sleep(20);
+      }
+      throw new Error(`screen never matched ${pattern}; it shows:\n${text()}`);
+    },
+  };
+}
