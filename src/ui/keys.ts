@@ -84,7 +84,7 @@ export function helpLines(can: Controller['can']): string[] {
     if (/^\d$/.test(k.label)) {
       if (sortDone) continue;
       sortDone = true;
-      const sorts = KEYS.filter((x) => /^\d$/.test(x.label))sort((a, b) => ((Number(a.label) + 9) % 10) - ((Number(b.label) + 9) % 10)).map((x) => `${x.label} ${x.help.replace(/^sort by (.*) \(again: reverse\)$/, '$1')}`);
+      const sorts = KEYS.filter((x) => /^\d$/.test(x.label)).sort((a, b) => ((Number(a.label) + 9) % 10) - ((Number(b.label) + 9) % 10)).map((x) => `${x.label} ${x.help.replace(/^sort by (.*) \(again: reverse\)$/, '$1')}`);
       lines.push(`  {bold}${'1-0'.padEnd(6)}{/bold}sort (again: reverse): ${sorts.join(', ')}`);
       continue;
     }
