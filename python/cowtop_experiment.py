@@ -396,6 +396,12 @@ class Parent(object):
         self.reporter.send({"type": "refork", "freeze": self.freeze, "workload": self.workload,
                             "workers": sorted(self.workers), "generation": self.generation,
                             "seconds": time.perf_counter() - started})
+        self.report_gc()  # the frozen count changed now, not at the next interval
+
+    def report_gc(self):
+        msg = {"type": "gc", "pid": self.pid}
+        msg.update(gc_state())
+        self.reporter.send(msg)
 
     def scale(self, count):
         count = max(1, min(MAX_WORKERS, count))
@@ -446,9 +452,7 @@ class Parent(object):
             self.reap()
             now = time.monotonic()
             if now >= next_report:
-                msg = {"type": "gc", "pid": self.pid}
-                msg.update(gc_state())
-                self.reporter.send(msg)
+                self.report_gc()
                 next_report = now + interval
             try:
                 ready, _, _ = select.select([self.command_fd, wake_r], [], [],

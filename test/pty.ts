@@ -73,3 +73,38 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
     },
   };
 }
+
+/**
+ * Reads the process table off the screen: the header row gives each column's right edge
+ * (sizes are right-aligned), each row below it until a non-row line is a record.
+ */
+export function readTable(lines: string[]): Array<Record<string, string>> {
+  const h = lines.findIndex((l) => /^ROLE/.test(l));
+  if (h < 0) return [];
+  const header = lines[h];
+  const cols: Array<{ title: string; start: number; end: number }> = [];
+  const re = /LAST GC[▲▼]?|\S+(?: \d\/\d\/\d)?[▲▼]?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(header))) {
+    if (/^(sizes|\+\d+)/.test(m[0])) break;
+    cols.push({ title: m[0].replace(/[▲▼]$/, ''), start: m.index, end: m.index + m[0].length });
+  }
+  const out: Array<Record<string, string>> = [];
+  for (const line of lines.slice(h + 1)) {
+    if (!/^(parent|worker \d+|child)\s/.test(line)) break;
+    const rec: Record<string, string> = {};
+    cols.forEach((c, i) => {
+      // ROLE is left-aligned; the others are right-aligned and end where their title ends.
+      const role = /^(parent|worker \d+|child)/.exec(line)![1];
+      rec[c.title] = i === 0 ? role : line.slice(i === 1 ? role.length : cols[i - 1].end + 1, c.end).trim();
+    });
+    out.push(rec);
+  }
+  return out;
+}
+
+/** "1,234" (KiB) or "12.5" (MiB) -> bytes. */
+export function cellBytes(cell: string, units: 'KiB' | 'MiB'): number {
+  const n = Number(cell.replace(/,/g, ''));
+  return units === 'KiB' ? n * 1024 : n * 1048576;
+}

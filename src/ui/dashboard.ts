@@ -115,7 +115,11 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>,
       experiment = e;
       ui = new DashboardScreen();
       const screen = ui.screen;
-      lifecycle.onExit(() => ui?.destroy());
+      lifecycle.onExit(() => {
+        if (frameTimer) clearTimeout(frameTimer);
+        ui?.destroy();
+        ui = null;
+      });
       captureStderr(model, scheduleDraw);
       e.on('report', (r: Report) => {
         model.onReport(r);

@@ -56,7 +56,7 @@ export class DashboardModel {
 
   pushSnapshot(s: Snapshot): void {
     this.latest = s;
-    if (!this.view.paused) this.shown = s;
+    if (!this.view.paused || !this.shown) this.shown = s; // paused before the first sample: show it
     const uss = new Map<number, number>();
     const faults = new Map<number, number>();
     for (const p of s.processes) {

@@ -35,6 +35,7 @@ export class DashboardScreen {
   private readonly tooSmall: blessed.Widgets.BoxElement;
   private charts: Array<{ key: string; widget: Line }> = [];
   private helpText = '';
+  private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
     this.screen = blessed.screen({
@@ -78,6 +79,7 @@ export class DashboardScreen {
   }
 
   draw(frame: Frame): void {
+    if (this.destroyed) return; // a key or a timer can fire after quit began
     const parts = [this.header, this.table, this.timeline, this.log, this.footer];
     if (frame.tooSmall) {
       for (const p of parts) p.hide();
@@ -145,11 +147,14 @@ export class DashboardScreen {
   }
 
   scrollHelp(lines: number): void {
+    if (this.destroyed) return;
     this.help.scroll(lines);
     this.screen.render();
   }
 
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.screen.destroy();
   }
 }

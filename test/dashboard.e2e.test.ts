@@ -1,0 +1,180 @@
+/**
+ * The real cowtop in a real pseudo-terminal, read back through a terminal emulator, driven by
+ * keys: what a person at the terminal would see and do.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseSmapsRollup } from '../src/proc/parse';
+import { alive, experimentPids, runCli, sleep, waitUntil } from './helpers';
+import { cellBytes, readTable, runInPty, type PtyRun } from './pty';
+
+const ARGS = ['--size', '200000', '--workers', '2', '--interval', '250'];
+
+const children = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).sort();
+
+const workersOf = (run: PtyRun) => readTable(run.screen()).filter((r) => r.ROLE.startsWith('worker'));
+const parentOf = (run: PtyRun) => readTable(run.screen()).find((r) => r.ROLE === 'parent');
+
+async function quit(run: PtyRun): Promise<void> {
+  run.press('q');
+  const e = await run.exited;
+  assert.equal(e.exitCode, 0);
+  await run.settle();
+  // The terminal is given back: normal screen, cursor visible.
+  assert.equal(run.term.buffer.active.type, 'normal', 'back on the normal screen');
+  assert.ok(run.raw().lastIndexOf('\x1b[?25h') > run.raw().lastIndexOf('\x1b[?25l'), 'cursor shown again');
+  await waitUntil(() => experimentPids().length === 0, 5000, 'no experiment process');
+}
+
+test('80x24: the table lists the parent and its /proc children with figures /proc agrees with', async () => {
+  const run = runInPty(ARGS, { cols: 80, rows: 24 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker')).length === 2);
+    assert.match(run.text(), /FREEZE OFF/);
+    assert.match(run.text(), /f freeze\s+g collect/);
+    assert.match(run.text(), /\? help\s+q quit/);
+    const parent = Number(parentOf(run)!.PID);
+    assert.deepEqual(workersOf(run).map((w) => Number(w.PID)).sort(), children(parent));
+    run.press('u'); // KiB: precise enough to compare with the kernel's kB
+    await run.waitFor(/sizes in KiB/);
+    await sleep(600); // a sample in the new units
+    await run.settle();
+    const rows = readTable(run.screen());
+    for (const r of rows) {
+      const direct = parseSmapsRollup(readFileSync(`/proc/${r.PID}/smaps_rollup`, 'utf8'))!;
+      for (const [col, key] of [['USS', 'uss'], ['PSS', 'pss'], ['RSS', 'rss']] as const) {
+        const shown = cellBytes(r[col], 'KiB');
+        assert.ok(Math.abs(shown - direct[key]) <= 256 * 1024, `${r.ROLE} ${col}: screen ${shown} vs /proc ${direct[key]}`);
+      }
+    }
+  } finally {
+    await quit(run);
+  }
+});
+
+test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; then g copies almost nothing', async () => {
+  const run = runInPty([...ARGS, '--interval', '200'], { cols: 160, rows: 48 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker')).length === 2);
+    for (const title of ['USS per worker', 'PSS (real) vs', 'minor faults/s']) assert.ok(run.text().includes(title), `chart ${title}`);
+    run.press('u');
+    await run.waitFor(/sizes in KiB/);
+    const growthOf = async (): Promise<number[]> => {
+      // Wait until every worker's last collection is a full one and the growth has settled.
+      let last = '';
+      for (let i = 0; i < 100; i++) {
+        await sleep(250);
+        await run.settle();
+        const ws = workersOf(run);
+        const now = ws.map((w) => w.GROWTH).join('|');
+        if (ws.length === 2 && ws.every((w) => w['LAST GC'].startsWith('g2')) && now === last) return ws.map((w) => cellBytes(w.GROWTH, 'KiB'));
+        last = now;
+      }
+      throw new Error(`collections never settled:\n${run.text()}`);
+    };
+    run.press('g');
+    const unfrozen = await growthOf();
+    const before = workersOf(run).map((w) => w.PID);
+    for (const g of unfrozen) assert.ok(g > 10 * 1048576, `unfrozen growth ${g}`);
+
+    run.press('f');
+    await run.waitFor(/FREEZE ON/, 5000);
+    await run.waitFor((t) => {
+      const ws = readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS ?? ''));
+      return ws.length === 2 && ws.every((w) => !before.includes(w.PID));
+    });
+    await run.waitFor(/frozen [\d,]{6,}/, 3000);
+    const parent = Number(parentOf(run)!.PID);
+    assert.deepEqual(workersOf(run).filter((w) => /^\d/.test(w.USS)).map((w) => Number(w.PID)).sort(), children(parent));
+    for (const p of before) assert.equal(alive(Number(p)), false, 'old workers are gone');
+    await sleep(500);
+    run.press('g');
+    const frozen = await growthOf();
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b) / xs.length;
+    assert.ok(mean(frozen) < 0.05 * mean(unfrozen), `frozen growth ${mean(frozen)} vs unfrozen ${mean(unfrozen)}`);
+    assert.match(run.text(), /re-forked 2 workers WITH gc\.freeze\(\)/);
+  } finally {
+    await quit(run);
+  }
+});
+
+test('? opens the help, a key closes it; resizing re-lays out; too small says so', async () => {
+  const run = runInPty(ARGS, { cols: 80, rows: 24 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+    assert.ok(!/MAJFLT\/s/.test(run.text()), 'narrow: fewer columns');
+    assert.equal((run.text().match(/┌─ /g) ?? []).length, 1, 'one chart at 80 columns');
+    run.press('?');
+    await run.waitFor(/help: any key closes/, 2000);
+    assert.match(run.text(), /toggle gc\.freeze\(\)/);
+    run.press('x');
+    await run.waitFor((t) => !t.includes('help: any key closes'), 2000);
+    run.resize(160, 48);
+    await run.waitFor((t) => /MAJFLT\/s/.test(t) && (t.match(/┌─ /g) ?? []).length === 3, 5000);
+    run.resize(39, 11);
+    await run.waitFor(/terminal too small: 39x11/, 5000);
+    run.resize(100, 30);
+    await run.waitFor((t) => /worker 2/.test(t) && (t.match(/┌─ /g) ?? []).length === 2, 5000);
+  } finally {
+    await quit(run);
+  }
+});
+
+test('space pauses the display while sampling goes on; sort keys mark the header', async () => {
+  const run = runInPty(ARGS, { cols: 100, rows: 30 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+    run.press(' ');
+    await run.waitFor(/PAUSED/, 1000);
+    run.press('4');
+    await run.waitFor(/USS▼/, 1000);
+    run.press('4');
+    await run.waitFor(/USS▲/, 1000);
+    run.press(' ');
+    await run.waitFor((t) => !t.includes('PAUSED'), 1000);
+  } finally {
+    await quit(run);
+  }
+});
+
+for (const term of ['xterm', 'screen-256color', 'tmux-256color', 'linux']) {
+  test(`TERM=${term}: the dashboard draws and quits cleanly`, async () => {
+    const run = runInPty(['--size', '20000', '--workers', '1', '--interval', '200'], { cols: 80, rows: 24, env: { TERM: term } });
+    try {
+      await run.waitFor(/worker 1\s+\d+/);
+      assert.match(run.text(), /FREEZE OFF/);
+    } finally {
+      await quit(run);
+    }
+  });
+}
+
+test('NO_COLOR: the mode label keeps no colour', async () => {
+  const colour = async (env: NodeJS.ProcessEnv): Promise<boolean> => {
+    const run = runInPty(['--size', '20000', '--workers', '1'], { cols: 80, rows: 24, env });
+    try {
+      await run.waitFor(/FREEZE OFF/);
+      const y = run.screen().findIndex((l) => l.includes('FREEZE OFF'));
+      const x = run.screen()[y].indexOf('FREEZE');
+      const cell = run.term.buffer.active.getLine(y)!.getCell(x)!;
+      return !cell.isBgDefault();
+    } finally {
+      await quit(run);
+    }
+  };
+  assert.equal(await colour({}), true, 'coloured by default');
+  assert.equal(await colour({ NO_COLOR: '1' }), false, 'default background under NO_COLOR');
+});
+
+test('TERM=dumb or a stdout that is not a terminal: told to use --batch, exit 2', async () => {
+  const run = runInPty([], { cols: 80, rows: 24, env: { TERM: 'dumb' } });
+  const e = await run.exited;
+  assert.equal(e.exitCode, 2);
+  assert.match(run.text(), /use --batch/);
+  const piped = await runCli([]);
+  assert.equal(piped.code, 2);
+  assert.match(piped.stderr, /^cowtop: the dashboard needs a terminal, and stdout is not one: use --batch/);
+  assert.deepEqual(experimentPids(), []);
+});
