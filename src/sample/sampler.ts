@@ -85,6 +85,7 @@ export class Sampler {
     for (const { pid, stat, mem } of reads) {
       if (!stat.ok) continue; // gone between listing and reading
       if (stat.value.state === 'Z' || stat.value.state === 'X') continue; // exited, not yet reaped
+      if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
       out.push(this.liveRow(pid, stat.value, mem, elapsedMs));
     }
     return out;

@@ -1,0 +1,49 @@
+/**
+ * Key-to-screen latency: cowtop in a real pty with a large experiment being sampled; each press
+ * of space (pause) is timed until the emulator's screen shows the change.
+ */
+import { runInPty } from '../test/pty';
+import { sleep } from '../test/helpers';
+
+export interface LatencyResult {
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  args: string[];
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+export async function keyLatency(args: string[], presses = 60): Promise<LatencyResult> {
+  const run = runInPty(args, { cols: 160, rows: 48 });
+  try {
+    await run.waitFor((t) => /worker \d+\s+\d+\s+[\d.]+/.test(t), 120_000);
+    await sleep(2000);
+    const times: number[] = [];
+    for (let i = 0; i < presses; i++) {
+      const wantPaused = i % 2 === 0;
+      const t0 = process.hrtime.bigint();
+      run.press(' ');
+      for (;;) {
+        await run.settle();
+        if (run.text().includes('PAUSED') === wantPaused) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      await sleep(50 + Math.random() * 150); // land at different points of the sampling cycle
+    }
+    return { samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), args };
+  } finally {
+    run.press('q');
+    await run.exited;
+  }
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2).length ? process.argv.slice(2) : ['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2'];
+  void keyLatency(args).then((r) => console.log(JSON.stringify(r)));
+}

@@ -1,0 +1,41 @@
+/** Replays a recorded session into a DashboardModel and draws it on a headless blessed screen. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable, PassThrough } from 'node:stream';
+import { DashboardModel } from '../src/ui/model';
+import { buildFrame } from '../src/ui/render/frame';
+import { DashboardScreen } from '../src/ui/screen';
+import { makeTheme } from '../src/ui/theme';
+import type { Controller } from '../src/ui/keys';
+import { FIXTURES } from './helpers';
+
+export function replaySession(file = join(FIXTURES, 'session.json'), upTo = Infinity): { model: DashboardModel; end: number } {
+  const { startedAt, items } = JSON.parse(readFileSync(file, 'utf8'));
+  const model = new DashboardModel(startedAt);
+  let end = startedAt;
+  for (const it of items) {
+    if (it.at > upTo) break;
+    end = it.at;
+    if (it.kind === 'snapshot') model.pushSnapshot(it.data);
+    else if (it.kind === 'report') model.onReport(it.data, it.at);
+    else model.onLog(it.data, it.at);
+  }
+  return { model, end };
+}
+
+const canAll: Controller['can'] = () => true;
+
+/** The screen text blessed would show at cols x rows for this model at time now. */
+export function renderText(model: DashboardModel, cols: number, rows: number, now: number, env: NodeJS.ProcessEnv = {}): string {
+  const output = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: true, columns: cols, rows });
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+  const ui = new DashboardScreen({ input, output, term: 'xterm-256color' });
+  try {
+    ui.draw(buildFrame(model, cols, rows, makeTheme(env), canAll, now));
+    return (ui.screen as unknown as { lines: Array<Array<[number, string]>> }).lines
+      .map((l) => l.map((c) => c[1]).join('').replace(/\s+$/, ''))
+      .join('\n');
+  } finally {
+    ui.destroy();
+  }
+}
