@@ -99,7 +99,9 @@ test('columns fit the width by priority; helpers', () => {
   assert.equal(fitColumns(200).length, COLUMNS.length);
   assert.equal(niceMax(0), 1);
   assert.equal(niceMax(121), 150);
-  assert.equal(niceMax(9.6), 10);
+  assert.equal(niceMax(9.6), 12);
+  assert.equal(niceMax(978), 1200);
+  assert.equal(niceMax(50), 60);
   assert.equal(fitParts([['a', 0], ['bbbb', 3], ['c', 1]], 4), 'a  c');
   const r = new Ring<number>(3);
   [1, 2, 3, 4, 5].forEach((n) => r.push(n));

@@ -55,8 +55,9 @@ const CHART_LABELS: Record<ChartId, string> = {
 /** A round upper bound for a chart's y axis, never zero. */
 export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v * 1.05) return m * p;
+  const target = v * 1.05; // headroom: a line at the very top hides under the border
+  const p = Math.pow(10, Math.floor(Math.log10(target)));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= target) return m * p;
   return 10 * p;
 }
 

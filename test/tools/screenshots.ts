@@ -1,0 +1,86 @@
+/**
+ * npm run screenshots: real runs of cowtop through the same pty and terminal emulator as the
+ * end-to-end tests, saved as SVG in screenshots/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, sleep } from '../helpers';
+import { readTable, runInPty } from '../pty';
+import { terminalSvg } from './svg';
+
+interface Shot {
+  file: string;
+  title: string;
+  args: string[];
+  cols: number;
+  rows: number;
+  /** Waits until the screen shows what the picture is about, then optionally presses keys. */
+  ready(run: ReturnType<typeof runInPty>): Promise<void>;
+}
+
+const BIG = ['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '4', '--interval', '500'];
+
+async function afterCollections(run: ReturnType<typeof runInPty>, n: number): Promise<void> {
+  await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && r['LAST GC']?.startsWith('g2')).length === 4, 60_000);
+  await sleep(n * 4000 + 1200);
+}
+
+const SHOTS: Shot[] = [
+  {
+    file: 'no-freeze-after-collections.svg',
+    title: 'cowtop --workload collect (no freeze): each collection copies the heap into every worker',
+    args: BIG, cols: 160, rows: 48,
+    ready: (run) => afterCollections(run, 2),
+  },
+  {
+    file: 'freeze-after-collections.svg',
+    title: 'cowtop --workload collect --freeze: the same collections, and the pages stay shared',
+    args: [...BIG, '--freeze'], cols: 160, rows: 48,
+    ready: (run) => afterCollections(run, 2),
+  },
+  {
+    file: 'freeze-toggle-80x24.svg',
+    title: 'cowtop at 80x24: g, then f (re-fork frozen), then g again',
+    args: ['--size', '1000000', '--workers', '3', '--interval', '500'], cols: 80, rows: 24,
+    async ready(run) {
+      await run.waitFor(/worker 3\s+\d+\s+[\d.]+/, 60_000);
+      await sleep(1500);
+      run.press('g');
+      await sleep(4000);
+      run.press('f');
+      await run.waitFor(/FREEZE ON/, 5000);
+      await sleep(1500);
+      run.press('g');
+      await sleep(3000);
+    },
+  },
+  {
+    file: 'help.svg',
+    title: 'cowtop: ? opens the help, made from the same key table as the footer',
+    args: ['--size', '200000', '--workers', '2'], cols: 120, rows: 40,
+    async ready(run) {
+      await run.waitFor(/worker 2\s+\d+\s+[\d.]+/, 60_000);
+      run.press('?');
+      await run.waitFor(/help: any key closes/, 5000);
+    },
+  },
+];
+
+(async () => {
+  const dir = join(ROOT, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  const only = process.argv[2];
+  for (const shot of SHOTS.filter((s) => !only || s.file.includes(only))) {
+    const run = runInPty(shot.args, { cols: shot.cols, rows: shot.rows });
+    try {
+      await shot.ready(run);
+      await run.settle();
+      writeFileSync(join(dir, shot.file), terminalSvg(run.term, shot.title));
+      console.log(`screenshots/${shot.file}`);
+    } finally {
+      run.press('q');
+      if (shot.file === 'help.svg') run.press('q'); // the first q closes the help
+      await run.exited;
+    }
+  }
+})();
