@@ -437,6 +437,10 @@ class Parent(object):
                 self.refork(cmd.get("freeze", self.freeze), workload, cmd.get("workers"))
         elif name == "scale":
             self.scale(int(cmd.get("workers", len(self.workers))))
+        elif name == "stop":
+            # Memory is short: stop every worker, keep the parent and its heap.
+            self.stop_workers(list(self.workers))
+            self.reporter.send({"type": "scale", "workers": []})
         else:
             self.reporter.send({"type": "error", "message": "unknown command %r" % name})
         return True
@@ -482,7 +486,19 @@ class Parent(object):
         self.stop_workers(list(self.workers))
 
 
+def measure(size):
+    """Bytes of heap per object, as build_heap makes them, for cowtop's memory guard."""
+    rss0 = rss_bytes()
+    data = build_heap(size)
+    per = max(0, rss_bytes() - rss0) / float(size)
+    sys.stdout.write(json.dumps({"bytesPerObject": per, "size": len(data)}) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def parse_args(argv):
+    if len(argv) == 2 and argv[0] == "--measure":
+        measure(int(argv[1]))
     p = argparse.ArgumentParser(prog="cowtop_experiment")
     p.add_argument("--size", type=int, default=1000000)
     p.add_argument("--workers", type=int, default=4)

@@ -3,10 +3,17 @@ import yargs, { type Argv } from 'yargs';
 import { DEFAULTS, MAX_WORKERS, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
 
+export interface Common {
+  experiment: ExperimentOptions;
+  force: boolean;
+  minAvailable: number;
+  procRoot: string;
+}
+
 export type Command =
-  | { kind: 'dashboard'; experiment: ExperimentOptions }
-  | { kind: 'batch'; experiment: ExperimentOptions; duration: number | null; format: 'json' | 'csv' | 'table' }
-  | { kind: 'compare'; experiment: ExperimentOptions; format: 'table' | 'json' };
+  | ({ kind: 'dashboard' } & Common)
+  | ({ kind: 'batch'; duration: number | null; format: 'json' | 'csv' | 'table'; output: string | null } & Common)
+  | ({ kind: 'compare'; format: 'table' | 'json' } & Common);
 
 const VERSION: string = require('../../../package.json').version;
 
@@ -18,7 +25,9 @@ function sharedOptions<T>(y: Argv<T>) {
     .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do: ${WORKLOADS.join(', ')}`, group: 'Experiment:' })
     .option('collect-every', { requiresArg: true, default: DEFAULTS.collectEvery, describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
     .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
-    .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' });
+    .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' })
+    .option('force', { type: 'boolean', default: false, describe: 'start even if the worst case (every worker copying the heap) exceeds 80% of available memory', group: 'Safety:' })
+    .option('min-available', { requiresArg: true, default: 10, describe: 'stop the workers when available memory falls under this % while running', group: 'Safety:' });
 }
 
 function wholeNumber(name: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -41,6 +50,16 @@ function positiveNumber(name: string, raw: unknown): number {
 function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T[]): T {
   if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
   throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
+}
+
+function common(a: Record<string, unknown>, env: NodeJS.ProcessEnv): Common {
+  const minAvailable = Number(a['min-available']);
+  if (!(minAvailable >= 0 && minAvailable <= 100) || String(a['min-available']).trim() === '') {
+    throw new UsageError(`--min-available must be a percentage from 0 to 100, got '${a['min-available']}'`);
+  }
+  const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
+  if (!procRoot.trim()) throw new UsageError('COWTOP_PROC_ROOT is set but empty');
+  return { experiment: experimentOptions(a, env), force: Boolean(a.force), minAvailable, procRoot };
 }
 
 function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): ExperimentOptions {
@@ -76,15 +95,19 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         sharedOptions(c)
           .option('batch', { type: 'boolean', default: false, describe: 'no screen: one record per sample on stdout', group: 'Batch:' })
           .option('duration', { requiresArg: true, describe: 'with --batch: stop after this many seconds', group: 'Batch:' })
-          .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' }),
+          .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' })
+          .option('output', { type: 'string', requiresArg: true, describe: 'with --batch: write records to this file instead of stdout', group: 'Batch:' }),
       (a) => {
-        const experiment = experimentOptions(a, env);
+        const c = common(a, env);
         if (a.batch) {
           const duration = a.duration === undefined ? null : positiveNumber('duration', a.duration);
-          result = { kind: 'batch', experiment, duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const) };
+          const output = a.output === undefined ? null : String(a.output);
+          if (output !== null && !output.trim()) throw new UsageError('--output needs a file name');
+          result = { kind: 'batch', ...c, duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const), output };
         } else {
           if (a.duration !== undefined) throw new UsageError('--duration goes with --batch');
-          result = { kind: 'dashboard', experiment };
+          if (a.output !== undefined) throw new UsageError('--output goes with --batch');
+          result = { kind: 'dashboard', ...c };
         }
       },
     )
@@ -93,7 +116,7 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
       'the original experiment in one go: gc.collect() in every worker, without then with gc.freeze()',
       (c) => sharedOptions(c).option('format', { type: 'string', default: 'table', describe: 'table or json' }),
       (a) => {
-        result = { kind: 'compare', experiment: experimentOptions(a, env), format: oneOf('format', a.format, ['table', 'json'] as const) };
+        result = { kind: 'compare', ...common(a, env), format: oneOf('format', a.format, ['table', 'json'] as const) };
       },
     )
     .strict()

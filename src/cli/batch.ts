@@ -1,16 +1,26 @@
 /** `cowtop --batch`: the experiment without a screen, one record per sample on stdout. */
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import { CSV_HEADER, csvRows, eventLine, eventRecord, sampleRecord, tableBlock } from '../format/records';
-import { lifecycle } from '../lifecycle';
-import { ProcReader } from '../proc/read';
-import { startSampling } from '../sample/loop';
-import { Sampler } from '../sample/sampler';
+import { lifecycle, UsageError } from '../lifecycle';
+import type { Snapshot } from '../sample/snapshot';
 import type { Command } from './args';
-import { startExperiment } from './start';
+import { Session } from './session';
 
-export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>, procRoot = '/proc'): Promise<void> {
-  const out = process.stdout;
+function openOutput(file: string | null): NodeJS.WritableStream {
+  if (file === null) return process.stdout;
+  let fd: number;
+  try {
+    fd = openSync(file, 'w');
+  } catch (err) {
+    throw new UsageError(`cannot write --output ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return createWriteStream('', { fd }) as WriteStream;
+}
+
+export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>): Promise<void> {
+  const out = openOutput(cmd.output);
   out.on('error', () => void lifecycle.exit(0)); // reader went away (| head): stop quietly
   const started = Date.now();
   const write = (s: string): void => {
@@ -22,25 +32,22 @@ export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>, procRoo
     if (cmd.format === 'json') write(JSON.stringify(e));
     else if (cmd.format === 'table') write(eventLine(e));
   };
-  const { experiment, ready } = await startExperiment(cmd.experiment, onEvent);
-  onEvent(ready);
-  experiment.on('report', (r: Report) => r.type !== 'ready' && onEvent(r));
-  experiment.on('exit', () => void lifecycle.exit(1, 'cowtop: the experiment exited unexpectedly'));
-  if (cmd.format === 'csv') write(CSV_HEADER);
-  const sampler = new Sampler(new ProcReader(procRoot), experiment);
-  const stopSampling = startSampling(
-    sampler,
-    cmd.experiment.interval,
-    (snap) => {
-      if (cmd.format === 'json') write(JSON.stringify(sampleRecord(snap)));
-      else if (cmd.format === 'csv') csvRows(snap).forEach(write);
-      else write(tableBlock(snap));
-    },
-    (err) => onEvent({ stream: 'stderr', text: `sampling failed: ${(err as Error).message}` }),
-  );
-  lifecycle.onExit(() => {
-    stopSampling();
-    sampler.close();
+  const session = new Session(cmd);
+  session.on('report', onEvent);
+  session.on('log', onEvent);
+  session.on('memory', (why: string) => onEvent({ stream: 'stderr', text: why }));
+  session.on('died', (st: { code: number | null; signal: string | null }) => {
+    void lifecycle.exit(1, `cowtop: the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
   });
+  let first = true;
+  session.on('snapshot', (snap: Snapshot) => {
+    if (first && !snap.procAvailable) onEvent({ stream: 'stderr', text: `cannot read ${cmd.procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage` });
+    first = false;
+    if (cmd.format === 'json') write(JSON.stringify(sampleRecord(snap)));
+    else if (cmd.format === 'csv') csvRows(snap).forEach(write);
+    else write(tableBlock(snap));
+  });
+  if (cmd.format === 'csv') write(CSV_HEADER);
+  await session.start();
   if (cmd.duration !== null) setTimeout(() => void lifecycle.exit(0), cmd.duration * 1000);
 }

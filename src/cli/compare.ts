@@ -6,7 +6,7 @@
 import type { Experiment } from '../experiment/experiment';
 import type { CollectedMessage, Report } from '../experiment/protocol';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
-import { lifecycle } from '../lifecycle';
+import { lifecycle, UsageError } from '../lifecycle';
 import { ProcReader } from '../proc/read';
 import type { Command } from './args';
 import { startExperiment } from './start';
@@ -83,10 +83,12 @@ async function measure(e: Experiment, reader: ProcReader, count: number): Promis
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.ussAfter - w.ussBefore));
 
-export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = '/proc'): Promise<CompareResult> {
+export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = cmd.procRoot): Promise<CompareResult> {
   const reader = new ProcReader(procRoot);
-  if (!(await reader.available())) throw new Error('compare needs Linux /proc to read USS; use --batch for what this system offers');
-  const { experiment: e, ready } = await startExperiment({ ...cmd.experiment, freeze: false, workload: 'idle' });
+  if (!(await reader.available())) {
+    throw new UsageError(`cannot read ${procRoot}/PID/smaps_rollup: compare needs Linux /proc for USS; --batch shows what this system offers`);
+  }
+  const { experiment: e, ready } = await startExperiment({ ...cmd.experiment, freeze: false, workload: 'idle' }, { force: cmd.force, reader });
   const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers)];
   if (ready.freezeSupported) {
     const reforked = e.waitFor((r: Report) => r.type === 'refork', 60_000);

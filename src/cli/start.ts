@@ -4,6 +4,13 @@ import type { ExperimentOptions } from '../experiment/options';
 import type { ReadyMessage } from '../experiment/protocol';
 import { probePython, PythonError, type PythonInfo } from '../experiment/python';
 import { lifecycle, UsageError } from '../lifecycle';
+import { checkMemory, measureBytesPerObject } from '../experiment/memory';
+import type { ProcReader } from '../proc/read';
+
+export interface StartChecks {
+  force: boolean; // skip the memory guard
+  reader: ProcReader;
+}
 
 export interface Started {
   experiment: Experiment;
@@ -13,6 +20,7 @@ export interface Started {
 
 export async function startExperiment(
   options: ExperimentOptions,
+  checks: StartChecks,
   onLog?: (l: LogLine) => void,
   onSpawn?: (e: Experiment, python: PythonInfo) => void,
 ): Promise<Started> {
@@ -22,6 +30,11 @@ export async function startExperiment(
   } catch (err) {
     if (err instanceof PythonError) throw new UsageError(err.message);
     throw err;
+  }
+  if (!checks.force) {
+    const perObject = await measureBytesPerObject(python.executable);
+    const verdict = checkMemory(perObject, options.size, options.workers, await checks.reader.memoryRoom());
+    if (!verdict.ok) throw new UsageError(verdict.message!);
   }
   const experiment = lifecycle.track(new Experiment({ ...options, freeze: options.freeze }));
   onSpawn?.(experiment, python);

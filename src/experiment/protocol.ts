@@ -64,6 +64,7 @@ export type Command =
   | { cmd: 'collect'; pid?: number }
   | { cmd: 'refork'; freeze: boolean; workload?: string; workers?: number }
   | { cmd: 'scale'; workers: number }
+  | { cmd: 'stop' }
   | { cmd: 'quit' };
 
 const TYPES = new Set(['gc', 'ready', 'fork', 'exit', 'collection', 'collected', 'refork', 'scale', 'error']);

@@ -114,3 +114,24 @@ export function parseMeminfo(text: string): Record<string, number> {
   }
   return out;
 }
+
+/** Where this process's memory cgroup lives, from /proc/self/cgroup (v2 "0::/path", v1 "N:memory:/path"). */
+export function parseCgroupPaths(text: string): { v2: string | null; v1Memory: string | null } {
+  let v2: string | null = null;
+  let v1Memory: string | null = null;
+  for (const line of text.split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line.trim()) ?? [];
+    if (path === undefined) continue;
+    if (controllers === '') v2 = path;
+    else if (controllers.split(',').includes('memory')) v1Memory = path;
+  }
+  return { v2, v1Memory };
+}
+
+/** A cgroup memory limit file: "max" (v2) or a number; absurdly large v1 values mean no limit. */
+export function parseCgroupLimit(text: string): number | null {
+  const t = text.trim();
+  if (t === 'max' || !/^\d+$/.test(t)) return null;
+  const n = Number(t);
+  return n >= 2 ** 60 ? null : n;
+}

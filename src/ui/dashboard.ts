@@ -3,14 +3,12 @@
  * the screen together; the lifecycle owns every way out.
  */
 import type { Command } from '../cli/args';
-import { startExperiment } from '../cli/start';
+import { Session } from '../cli/session';
 import type { Experiment, LogLine } from '../experiment/experiment';
 import { MAX_WORKERS, WORKLOADS } from '../experiment/options';
 import type { Report } from '../experiment/protocol';
 import { lifecycle, UsageError } from '../lifecycle';
-import { ProcReader } from '../proc/read';
-import { startSampling } from '../sample/loop';
-import { Sampler } from '../sample/sampler';
+import type { Snapshot } from '../sample/snapshot';
 import { KEYS, type Controller } from './keys';
 import { CHARTS, DashboardModel, type ColumnId, type Units } from './model';
 import { buildFrame } from './render/frame';
@@ -26,14 +24,15 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
   if (!env.TERM || env.TERM === 'dumb') throw new UsageError(`TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`);
 }
 
-export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>, procRoot = '/proc'): Promise<void> {
+export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
+  const session = new Session(cmd);
   let ui: DashboardScreen | null = null;
-  let experiment: Experiment | null = null;
   let lastFrame = 0;
   let frameTimer: NodeJS.Timeout | null = null;
+  const experiment = (): Experiment | null => session.experiment;
 
   const draw = (): void => {
     frameTimer = null;
@@ -49,37 +48,59 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>,
 
   const controller: Controller = {
     can: (what) => {
-      if (!experiment?.alive) return false;
+      const e = experiment();
+      if (what === 'restart') return !e?.alive && !model.view.pending;
+      if (!e?.alive) return false;
       if (what === 'freeze') return model.ready?.freezeSupported ?? true;
       return true;
     },
     toggleFreeze() {
-      if (!experiment || model.view.pending) return;
+      const e = experiment();
+      if (!e || model.view.pending) return;
       if (!controller.can('freeze')) {
         model.addEvent('info', `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'}`);
         return;
       }
-      const next = !experiment.freeze;
+      const next = !e.freeze;
       model.view.pending = `re-forking ${next ? 'with' : 'without'} gc.freeze()...`;
-      experiment.send({ cmd: 'refork', freeze: next });
+      e.send({ cmd: 'refork', freeze: next });
     },
     collect() {
-      if (!experiment?.alive) return;
-      model.addEvent('info', `gc.collect() asked of ${experiment.workers.size} workers`);
-      experiment.send({ cmd: 'collect' });
+      const e = experiment();
+      if (!e?.alive) return;
+      model.addEvent('info', `gc.collect() asked of ${e.workers.size} workers`);
+      e.send({ cmd: 'collect' });
     },
     scale(delta) {
-      if (!experiment?.alive || model.view.pending) return;
-      const n = Math.max(1, Math.min(MAX_WORKERS, experiment.workers.size + delta));
-      if (n === experiment.workers.size) return;
+      const e = experiment();
+      if (!e?.alive || model.view.pending) return;
+      const n = Math.max(1, Math.min(MAX_WORKERS, e.workers.size + delta));
+      if (n === e.workers.size) return;
       model.view.pending = `${n} workers...`;
-      experiment.send({ cmd: 'scale', workers: n });
+      e.send({ cmd: 'scale', workers: n });
     },
     nextWorkload() {
-      if (!experiment?.alive || model.view.pending) return;
-      const next = WORKLOADS[(WORKLOADS.indexOf(experiment.workload as never) + 1) % WORKLOADS.length];
+      const e = experiment();
+      if (!e?.alive || model.view.pending) return;
+      const next = WORKLOADS[(WORKLOADS.indexOf(e.workload as never) + 1) % WORKLOADS.length];
       model.view.pending = `re-forking with workload ${next}...`;
-      experiment.send({ cmd: 'refork', freeze: experiment.freeze, workload: next });
+      e.send({ cmd: 'refork', freeze: e.freeze, workload: next, workers: Math.max(1, e.workers.size) });
+    },
+    restart() {
+      if (!controller.can('restart')) return;
+      model.view.pending = 'restarting the experiment...';
+      model.addEvent('info', 'restarting the experiment');
+      session.restart().then(
+        () => {
+          model.view.pending = null;
+          scheduleDraw();
+        },
+        (err: Error) => {
+          model.view.pending = null;
+          model.addEvent('error', `restart failed: ${err.message}`);
+          scheduleDraw();
+        },
+      );
     },
     togglePause() {
       model.setPaused(!model.view.paused);
@@ -104,71 +125,71 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>,
     },
   };
 
-  const started = await startExperiment(
-    cmd.experiment,
-    (l: LogLine) => {
-      model.onLog(l);
-      scheduleDraw();
-    },
-    (e) => {
-      // The interpreter checked out: now take the terminal, so the heap build is visible.
-      experiment = e;
-      ui = new DashboardScreen();
-      const screen = ui.screen;
-      lifecycle.onExit(() => {
-        if (frameTimer) clearTimeout(frameTimer);
-        ui?.destroy();
-        ui = null;
-      });
-      captureStderr(model, scheduleDraw);
-      e.on('report', (r: Report) => {
-        model.onReport(r);
-        if (r.type !== 'gc') scheduleDraw();
-      });
-      e.on('exit', (st: { code: number | null; signal: string | null }) => {
-        if (lifecycle.isEnding) return;
-        model.addEvent('error', `the Python parent exited (${st.signal ?? `code ${st.code}`}); q quits`);
-        scheduleDraw();
-      });
-      screen.on('keypress', (_ch: string, key: { full?: string }) => {
-        if (model.view.help) {
-          // Arrows scroll the help, any other key closes it; Ctrl-C still quits.
-          if (key?.full === 'C-c') controller.quit();
-          const scroll = { up: -1, down: 1, pageup: -10, pagedown: 10 }[key?.full ?? ''];
-          if (scroll !== undefined) {
-            ui?.scrollHelp(scroll);
-            return;
-          }
-          model.view.help = false;
-          draw();
+  const openScreen = (): void => {
+    // The interpreter checked out: now take the terminal, so the heap build is visible.
+    ui = new DashboardScreen();
+    const screen = ui.screen;
+    lifecycle.onExit(() => {
+      if (frameTimer) clearTimeout(frameTimer);
+      ui?.destroy();
+      ui = null;
+    });
+    captureStderr(model, scheduleDraw);
+    screen.on('keypress', (_ch: string, key: { full?: string }) => {
+      if (model.view.help) {
+        // Arrows scroll the help, any other key closes it; Ctrl-C still quits.
+        if (key?.full === 'C-c') controller.quit();
+        const scroll = { up: -1, down: 1, pageup: -10, pagedown: 10 }[key?.full ?? ''];
+        if (scroll !== undefined) {
+          ui?.scrollHelp(scroll);
           return;
         }
-        const binding = KEYS.find((k) => k.keys.includes(key?.full ?? ''));
-        if (!binding) return;
-        if (binding.needs && !controller.can(binding.needs)) return;
-        binding.run(controller);
-        draw(); // a key shows its effect at once, not at the next tick
-      });
-      screen.on('resize', () => draw());
-      draw();
-    },
-  );
-  const sampler = new Sampler(new ProcReader(procRoot), started.experiment);
-  const stop = startSampling(
-    sampler,
-    cmd.experiment.interval,
-    (snap) => {
-      model.pushSnapshot(snap);
-      scheduleDraw();
-    },
-    (err) => model.addEvent('error', `sampling failed: ${(err as Error).message}`),
-  );
-  lifecycle.onExit(() => {
-    stop();
-    sampler.close();
+        model.view.help = false;
+        draw();
+        return;
+      }
+      const binding = KEYS.find((k) => k.keys.includes(key?.full ?? ''));
+      if (!binding) return;
+      if (binding.needs && !controller.can(binding.needs)) return;
+      binding.run(controller);
+      draw(); // a key shows its effect at once, not at the next tick
+    });
+    screen.on('resize', () => draw());
+    // Uptime moves even while paused or while nothing else happens.
+    setInterval(scheduleDraw, 1000).unref();
+  };
+
+  session.on('spawn', () => {
+    if (!ui) openScreen();
+    scheduleDraw();
   });
-  // Uptime moves even while paused.
-  setInterval(scheduleDraw, 1000).unref();
+  session.on('report', (r: Report) => {
+    model.onReport(r);
+    if (r.type !== 'gc') scheduleDraw();
+  });
+  session.on('log', (l: LogLine) => {
+    model.onLog(l);
+    scheduleDraw();
+  });
+  session.on('snapshot', (snap: Snapshot) => {
+    model.pushSnapshot(snap);
+    scheduleDraw();
+  });
+  session.on('memory', (why: string) => {
+    model.addEvent('error', why);
+    model.view.notice = why;
+    scheduleDraw();
+  });
+  session.on('died', (st: { code: number | null; signal: string | null }) => {
+    const why = `the Python parent exited (${st.signal ?? `code ${st.code}`}): R restarts the experiment, q quits`;
+    model.addEvent('error', why);
+    model.view.notice = why;
+    scheduleDraw();
+  });
+  session.on('spawn', () => {
+    model.view.notice = null;
+  });
+  await session.start();
 }
 
 /**

@@ -15,17 +15,20 @@ export interface Controller {
   cycleUnits(): void;
   nextChart(): void;
   toggleHelp(): void;
+  restart(): void;
   quit(): void;
   /** Whether a binding applies now (freeze is unavailable under PyPy, for one). */
-  can(what: 'freeze' | 'workload' | 'scale'): boolean;
+  can(what: Need): boolean;
 }
+
+export type Need = 'freeze' | 'workload' | 'scale' | 'restart';
 
 export interface KeyBinding {
   keys: string[]; // blessed key names
   label: string; // how the footer and help name the keys
   footer: string | null; // the footer's word for it; null: help only
   help: string;
-  needs?: 'freeze' | 'workload' | 'scale';
+  needs?: Need;
   run(c: Controller): void;
 }
 
@@ -49,13 +52,14 @@ export const KEYS: KeyBinding[] = [
   { keys: ['u'], label: 'u', footer: 'units', help: 'sizes in MiB, KiB, or % of the parent\'s heap', run: (c) => c.cycleUnits() },
   { keys: ['c'], label: 'c', footer: 'chart', help: 'next chart, when only one fits the screen', run: (c) => c.nextChart() },
   { keys: ['?', 'h'], label: '?', footer: 'help', help: 'this help (any key closes it)', run: (c) => c.toggleHelp() },
+  { keys: ['R'], label: 'R', footer: 'restart', needs: 'restart', help: 'restart the experiment after its Python parent died', run: (c) => c.restart() },
   { keys: ['q', 'C-c'], label: 'q', footer: 'quit', help: 'quit: stop the experiment and restore the terminal', run: (c) => c.quit() },
 ];
 
 /** The footer: the keys that work now. When they do not all fit, the least needed go first. */
 export function footerText(width: number, can: Controller['can']): string {
   const parts: Array<{ text: string; keep: number }> = [];
-  const essential = new Set(['?', 'q', 'f', 'g']);
+  const essential = new Set(['?', 'q', 'f', 'g', 'R']);
   for (const k of KEYS) {
     if (k.needs && !can(k.needs)) continue;
     if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' ? 0 : 1 });

@@ -40,6 +40,7 @@ export interface ViewState {
   help: boolean;
   chart: ChartId; // the chart shown when only one fits
   pending: string | null; // a command under way, e.g. "re-forking with freeze"
+  notice: string | null; // something the user must know now: the parent died, memory is short
 }
 
 export class DashboardModel {
@@ -49,7 +50,7 @@ export class DashboardModel {
   /** What is on screen: the latest snapshot, or the one shown when the display was paused. */
   shown: Snapshot | null = null;
   ready: ReadyMessage | null = null;
-  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null };
+  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null };
   private marker = '';
 
   constructor(readonly startedAt: number) {}

@@ -110,6 +110,7 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   const parts: Array<[string, number]> = [[mode, 0]];
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.pending) parts.push([theme.warn(esc(model.view.pending)), 0]);
+  if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
   if (s && !s.procAvailable) parts.push([theme.warn('no /proc: USS/PSS/faults unknown'), 1]);
   if (s) {
     const t = s.totals;

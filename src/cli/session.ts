@@ -1,0 +1,104 @@
+/**
+ * One running experiment and its sampling, as the dashboard and --batch both use it: start,
+ * restart after the Python parent died, and stop the workers when memory runs short.
+ */
+import { EventEmitter } from 'node:events';
+import type { Experiment, LogLine } from '../experiment/experiment';
+import { memoryLow } from '../experiment/memory';
+import type { ExperimentOptions } from '../experiment/options';
+import type { ReadyMessage, Report } from '../experiment/protocol';
+import type { PythonInfo } from '../experiment/python';
+import { lifecycle } from '../lifecycle';
+import { ProcReader } from '../proc/read';
+import { startSampling } from '../sample/loop';
+import { Sampler } from '../sample/sampler';
+import type { Snapshot } from '../sample/snapshot';
+import { startExperiment } from './start';
+
+export interface SessionOptions {
+  experiment: ExperimentOptions;
+  procRoot: string;
+  minAvailable: number; // percent of memory below which the workers are stopped
+  force: boolean;
+}
+
+/**
+ * Events: 'snapshot' (Snapshot), 'report' (Report), 'log' (LogLine), 'spawn' (Experiment),
+ * 'died' (exit status of a Python parent nobody asked to stop), 'memory' (why workers stopped).
+ */
+export class Session extends EventEmitter {
+  experiment: Experiment | null = null;
+  ready: ReadyMessage | null = null;
+  python: PythonInfo | null = null;
+  readonly reader: ProcReader;
+  private sampler: Sampler | null = null;
+  private stopSampling: (() => void) | null = null;
+  private memoryStopped = false;
+
+  constructor(readonly options: SessionOptions) {
+    super();
+    this.reader = new ProcReader(options.procRoot);
+    lifecycle.onExit(() => this.stopLoop());
+  }
+
+  async start(): Promise<ReadyMessage> {
+    const started = await startExperiment(
+      this.options.experiment,
+      { force: this.options.force, reader: this.reader },
+      (l: LogLine) => this.emit('log', l),
+      (e, python) => {
+        this.experiment = e;
+        this.python = python;
+        e.on('report', (r: Report) => this.onReport(r));
+        e.on('exit', (st) => {
+          if (!lifecycle.isEnding && this.experiment === e) this.emit('died', st);
+        });
+        this.emit('spawn', e);
+      },
+    );
+    this.ready = started.ready;
+    this.memoryStopped = false;
+    this.sampler = new Sampler(this.reader, started.experiment);
+    this.stopSampling = startSampling(
+      this.sampler,
+      this.options.experiment.interval,
+      (snap) => {
+        this.emit('snapshot', snap);
+        void this.watchMemory(snap);
+      },
+      (err) => this.emit('log', { stream: 'stderr', text: `sampling failed: ${(err as Error).message}` }),
+    );
+    return started.ready;
+  }
+
+  /** Starts a new experiment after the old one is gone (its Python parent died). */
+  async restart(): Promise<ReadyMessage> {
+    this.stopLoop();
+    const old = this.experiment;
+    this.experiment = null;
+    if (old) await lifecycle.untrack(old);
+    return this.start();
+  }
+
+  private onReport(r: Report): void {
+    if (r.type === 'scale' && r.workers.length > 0) this.memoryStopped = false;
+    this.emit('report', r);
+  }
+
+  private async watchMemory(snap: Snapshot): Promise<void> {
+    const e = this.experiment;
+    if (!e?.alive || this.memoryStopped || !snap.procAvailable) return;
+    if (!snap.processes.some((p) => p.role === 'worker' && p.alive)) return;
+    const why = memoryLow(await this.reader.memoryRoom(), this.options.minAvailable);
+    if (!why || this.memoryStopped) return;
+    this.memoryStopped = true;
+    e.send({ cmd: 'stop' });
+    this.emit('memory', why);
+  }
+
+  private stopLoop(): void {
+    this.stopSampling?.();
+    this.stopSampling = null;
+    this.sampler?.close();
+  }
+}
