@@ -23,6 +23,13 @@ class Lifecycle {
     process.on('SIGHUP', () => this.onSignal(129));
     process.on('uncaughtException', (err) => this.crash(err));
     process.on('unhandledRejection', (err) => this.crash(err));
+    // For the tests of the crash path: an uncaught error at a chosen moment.
+    const crashAfter = Number(process.env.COWTOP_CRASH_AFTER_MS);
+    if (crashAfter > 0) {
+      setTimeout(() => {
+        throw new Error('crash requested by COWTOP_CRASH_AFTER_MS');
+      }, crashAfter);
+    }
     // Last resort, synchronous: whatever path reaches process.exit, no experiment survives it.
     process.on('exit', () => {
       this.restoreTerminal();

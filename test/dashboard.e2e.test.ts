@@ -134,6 +134,13 @@ test('space pauses the display while sampling goes on; sort keys mark the header
     await run.waitFor(/USS▲/, 1000);
     run.press(' ');
     await run.waitFor((t) => !t.includes('PAUSED'), 1000);
+    const live = (t: string): number => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length;
+    run.press('+');
+    await run.waitFor((t) => live(t) === 3 && /workers 3/.test(t), 5000);
+    run.press('-');
+    await run.waitFor((t) => live(t) === 2 && /workers 2/.test(t), 5000);
+    run.press('w');
+    await run.waitFor((t) => /workload collect/.test(t) && live(t) === 2, 5000);
   } finally {
     await quit(run);
   }

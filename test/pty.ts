@@ -23,12 +23,12 @@ export interface PtyRun {
   settle(): Promise<void>;
 }
 
-export function runInPty(args: string[], opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv } = {}): PtyRun {
+export function runInPty(args: string[], opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[] } = {}): PtyRun {
   const cols = opts.cols ?? 80;
   const rows = opts.rows ?? 24;
   const term = new Terminal({ cols, rows, allowProposedApi: true });
   const env = { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env } as Record<string, string>;
-  const proc = pty.spawn(process.execPath, [BIN, ...args], { name: env.TERM, cols, rows, env, cwd: process.cwd() });
+  const proc = pty.spawn(process.execPath, opts.node ?? [BIN, ...args], { name: env.TERM, cols, rows, env, cwd: process.cwd() });
   let raw = '';
   let pending = 0;
   proc.onData((d) => {

@@ -80,9 +80,22 @@ export class Session extends EventEmitter {
     return this.start();
   }
 
+  private oomKills: number | null = null;
+
   private onReport(r: Report): void {
     if (r.type === 'scale' && r.workers.length > 0) this.memoryStopped = false;
+    if (r.type === 'ready') void this.reader.oomKills().then((n) => (this.oomKills = n));
     this.emit('report', r);
+    if (r.type === 'exit' && !r.requested && r.signal === 9) void this.blameOom(r.pid);
+  }
+
+  /** A worker SIGKILLed by nobody we know: if the OOM killer's count went up, say so. */
+  private async blameOom(pid: number): Promise<void> {
+    const now = await this.reader.oomKills();
+    if (now !== null && this.oomKills !== null && now > this.oomKills) {
+      this.emit('log', { stream: 'stderr', text: `worker ${pid} was killed by the kernel's OOM killer (oom_kill ${this.oomKills} -> ${now})` });
+    }
+    this.oomKills = now;
   }
 
   private async watchMemory(snap: Snapshot): Promise<void> {

@@ -154,8 +154,14 @@ export class Experiment extends EventEmitter {
   }
 
   private onReportLine(line: string): void {
-    const r = parseReport(line);
-    if (!r) {
+    let r = parseReport(line);
+    const resync = line.lastIndexOf('{"type"');
+    if (!r && resync > 0) {
+      // A half line glued to a whole one: keep the whole one, report the rest.
+      r = parseReport(line.slice(resync));
+      this.emit('log', { stream: 'report', text: `unreadable report line: ${line.slice(0, Math.min(resync, 200))}` });
+      if (!r) return;
+    } else if (!r) {
       // Garbage or a half line on the report pipe is shown, never trusted.
       this.emit('log', { stream: 'report', text: `unreadable report line: ${line.slice(0, 200)}` });
       return;

@@ -135,3 +135,9 @@ export function parseCgroupLimit(text: string): number | null {
   const n = Number(t);
   return n >= 2 ** 60 ? null : n;
 }
+
+/** One counter of /proc/vmstat (e.g. oom_kill), or null when the kernel has none. */
+export function parseVmstatField(text: string, field: string): number | null {
+  const m = new RegExp(`^${field} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+}

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type ProcStat, type SmapsRollup } from './parse';
+import { parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type ProcStat, type SmapsRollup } from './parse';
 
 export type ReadError = 'gone' | 'denied' | 'unreadable';
 
@@ -117,6 +117,15 @@ export class ProcReader {
       break;
     }
     return room;
+  }
+
+  /** How many processes the OOM killer has killed since boot (Linux 4.13+). */
+  async oomKills(): Promise<number | null> {
+    try {
+      return parseVmstatField(await this.text('vmstat'), 'oom_kill');
+    } catch {
+      return null;
+    }
   }
 
   async meminfo(): Promise<Record<string, number> | null> {

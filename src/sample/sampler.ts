@@ -119,8 +119,9 @@ export class Sampler {
       ussGrowth: m && base.firstUss !== null ? m.uss - base.firstUss : null,
       minflt: stat.minflt,
       majflt: stat.majflt,
-      minfltDelta: before?.minflt != null ? Math.max(0, stat.minflt - before.minflt) : null,
-      majfltDelta: before?.majflt != null ? Math.max(0, stat.majflt - before.majflt) : null,
+      // Same pid and start time as before, so the counters only grow: no clamp that could hide a mix-up.
+      minfltDelta: before?.minflt != null ? stat.minflt - before.minflt : null,
+      majfltDelta: before?.majflt != null ? stat.majflt - before.majflt : null,
       cpu: prevTicks !== undefined ? (((ticks - prevTicks) / CLOCK_TICKS) * 1000 * 100) / elapsedMs : null,
       gc: this.source.gc.get(pid) ?? null,
       lastCollection: this.source.lastCollection.get(pid) ?? null,

@@ -135,7 +135,7 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>)
       ui = null;
     });
     captureStderr(model, scheduleDraw);
-    screen.on('keypress', (_ch: string, key: { full?: string }) => {
+    screen.on('keypress', (ch: string | undefined, key: { full?: string }) => {
       if (model.view.help) {
         // Arrows scroll the help, any other key closes it; Ctrl-C still quits.
         if (key?.full === 'C-c') controller.quit();
@@ -148,7 +148,8 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>)
         draw();
         return;
       }
-      const binding = KEYS.find((k) => k.keys.includes(key?.full ?? ''));
+      // blessed names a shifted letter "S-r"; the table names it by what was typed.
+      const binding = KEYS.find((k) => k.keys.includes(key?.full ?? '') || (ch !== undefined && ch.length === 1 && k.keys.includes(ch)));
       if (!binding) return;
       if (binding.needs && !controller.can(binding.needs)) return;
       binding.run(controller);

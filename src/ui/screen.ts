@@ -38,6 +38,8 @@ export class DashboardScreen {
   private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
+    const events = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'uncaughtException'] as const;
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as never))]));
     this.screen = blessed.screen({
       input: opts.input as never,
       output: opts.output as never,
@@ -48,6 +50,11 @@ export class DashboardScreen {
       autoPadding: false,
       fullUnicode: false,
     });
+    // blessed adds its own handlers that call process.exit(0) once they are the last listener:
+    // mid-shutdown they would cut the lifecycle short. The lifecycle owns every way out.
+    for (const e of events) {
+      for (const l of process.listeners(e as never)) if (!before.get(e)!.has(l)) process.removeListener(e, l as never);
+    }
     const box = (extra: Partial<blessed.Widgets.BoxOptions> = {}): blessed.Widgets.BoxElement =>
       blessed.box({ parent: this.screen, tags: true, wrap: false, ...extra });
     this.header = box();
