@@ -178,13 +178,30 @@ def set_parent_death_signal():
         pass
 
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
+
+
+def block_stop_signals():
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def unblock_stop_signals():
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 def worker_main(options, reporter, parent_pid, freeze):
     set_parent_death_signal()
     if os.getppid() != parent_pid:
         os._exit(0)
     pid = os.getpid()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Blocked by the parent around fork (see fork_workers): a stop request that came in the
+    # meantime is pending and now kills us with the default action, as it should.
+    unblock_stop_signals()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -313,7 +330,13 @@ class Parent(object):
             index = self.next_index()
             sys.stdout.flush()
             sys.stderr.flush()
+            # A SIGTERM between fork and the child's own handlers would reach the parent's
+            # Python handler in the child and be lost once the child resets it: the worker
+            # would live on. Blocked here, it stays pending until the child is ready for it.
+            block_stop_signals()
             pid = os.fork()
+            if pid != 0:
+                unblock_stop_signals()
             if pid == 0:
                 try:
                     os.close(self.command_fd)  # only the parent takes commands

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { experimentPids, FIXTURES, runCli } from './helpers';
+import { BIN, experimentPids, FIXTURES, runCli } from './helpers';
+import { runInPty } from './pty';
 
 const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says: RegExp }> = [
   { name: 'size not a number', args: ['--batch', '--size', 'lots'], says: /--size must be a whole number/ },
@@ -26,6 +27,12 @@ const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says
   { name: 'python not executable', args: ['--batch', '--python', join(FIXTURES, 'smaps_rollup.python.txt')], says: /python is not executable/ },
   { name: 'empty COWTOP_PYTHON', args: ['--batch'], env: { COWTOP_PYTHON: '' }, says: /COWTOP_PYTHON is set but empty/ },
   { name: 'COWTOP_PYTHON missing', args: ['compare'], env: { COWTOP_PYTHON: '/nope/py' }, says: /python not found: \/nope\/py/ },
+  { name: 'output file cannot be written', args: ['--batch', '--size', '1000', '--output', '/nonexistent-dir/out.json'], says: /cannot write --output \/nonexistent-dir\/out\.json: ENOENT/ },
+  { name: 'output without batch', args: ['--output', 'x.json'], says: /--output goes with --batch/ },
+  { name: 'min-available out of range', args: ['--batch', '--min-available', '150'], says: /--min-available must be a percentage from 0 to 100/ },
+  { name: 'size with no value', args: ['--batch', '--size'], says: /Not enough arguments following: size/ },
+  { name: '/proc unreadable for compare', args: ['compare', '--size', '1000'], env: { COWTOP_PROC_ROOT: '/nonexistent-proc' }, says: /cannot read \/nonexistent-proc\/PID\/smaps_rollup: compare needs Linux \/proc/ },
+  { name: 'empty COWTOP_PROC_ROOT', args: ['--batch'], env: { COWTOP_PROC_ROOT: '' }, says: /COWTOP_PROC_ROOT is set but empty/ },
 ];
 
 for (const c of CASES) {
@@ -53,4 +60,23 @@ test('--help lists the options with their defaults, --version prints the version
   const v = await runCli(['--version']);
   assert.equal(v.code, 0);
   assert.equal(v.stdout.trim(), require('../../package.json').version);
+});
+
+test('dashboard with stdin not a terminal: told to use --batch, exit 2', async () => {
+  // stdout is the pty, stdin is /dev/null.
+  const run = runInPty([], { node: ['-e', `require('child_process').spawn(process.execPath, [${JSON.stringify(BIN)}], { stdio: ['ignore', 'inherit', 'inherit'] }).on('exit', (c) => process.exit(c))`] });
+  const e = await run.exited;
+  await run.settle();
+  assert.equal(e.exitCode, 2);
+  assert.match(run.text(), /cowtop: the dashboard reads keys, and stdin is not a terminal: use --batch/);
+});
+
+test('/proc unreadable for batch: it says so once and goes on with pidusage', async () => {
+  const r = await runCli(['--batch', '--duration', '1', '--size', '20000', '--workers', '1', '--interval', '200'], { COWTOP_PROC_ROOT: '/nonexistent-proc' });
+  assert.equal(r.code, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(recs.filter((x) => x.kind === 'log' && /cannot read \/nonexistent-proc: USS, PSS and faults are unknown/.test(x.text)).length, 1);
+  const last = recs.filter((x) => x.type === 'sample').pop();
+  assert.equal(last.processes[0].uss, null);
+  assert.ok(last.processes[0].rss > 0);
 });

@@ -1,0 +1,71 @@
+/**
+ * Sampling while workers exit and are re-forked 20 times a second for 10 seconds: no crash, no
+ * negative delta, no stale row, no reading attributed to the wrong pid.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Experiment } from '../src/experiment/experiment';
+import type { Report } from '../src/experiment/protocol';
+import { parseStat } from '../src/proc/parse';
+import { ProcReader } from '../src/proc/read';
+import { Sampler } from '../src/sample/sampler';
+import { experimentPids, sleep } from './helpers';
+
+test('sampling through 200 re-forks in 10 seconds stays right', async () => {
+  const e = new Experiment({ python: 'python3', size: 20000, workers: 3, freeze: false, workload: 'idle', collectEvery: 5, interval: 100 });
+  const exitedAt = new Map<number, number>();
+  let reforks = 0;
+  e.on('report', (r: Report) => {
+    if (r.type === 'exit') exitedAt.set(r.pid, Date.now());
+    if (r.type === 'refork') reforks++;
+  });
+  await e.ready;
+  const sampler = new Sampler(new ProcReader(), e);
+  const problems: string[] = [];
+  let snapshots = 0;
+  let rowsChecked = 0;
+  const end = Date.now() + 10_000;
+  const churn = (async () => {
+    let freeze = false;
+    while (Date.now() < end) {
+      freeze = !freeze;
+      e.send({ cmd: 'refork', freeze });
+      await sleep(50);
+    }
+  })();
+  try {
+    while (Date.now() < end) {
+      const tickStart = Date.now();
+      const snap = await sampler.tick();
+      snapshots++;
+      for (const p of snap.processes) {
+        if (p.minfltDelta !== null && p.minfltDelta < 0) problems.push(`negative minflt delta ${p.minfltDelta} for ${p.pid}`);
+        if (p.majfltDelta !== null && p.majfltDelta < 0) problems.push(`negative majflt delta for ${p.pid}`);
+        if (!p.alive) continue;
+        const gone = exitedAt.get(p.pid);
+        if (gone !== undefined && gone < tickStart) problems.push(`stale row: ${p.pid} exited before the tick began`);
+        let stat = null;
+        try {
+          stat = parseStat(readFileSync(`/proc/${p.pid}/stat`, 'utf8'));
+        } catch {
+          continue; // gone since: nothing to compare with
+        }
+        rowsChecked++;
+        if (stat && stat.starttime !== p.starttime) problems.push(`row for ${p.pid} carries another process's start time`);
+        if (stat && p.role === 'worker' && stat.ppid !== e.pid) problems.push(`worker ${p.pid} is not a child of the parent`);
+        if (p.role === 'worker' && p.gc && p.gc.counts === null) problems.push('gc state without counts');
+      }
+      await sleep(20);
+    }
+    await churn;
+  } finally {
+    sampler.close();
+    await e.stop();
+  }
+  assert.deepEqual(problems.slice(0, 10), []);
+  assert.ok(reforks >= 150, `${reforks} re-forks done`);
+  assert.ok(snapshots >= 100, `${snapshots} snapshots`);
+  assert.ok(rowsChecked >= 300, `${rowsChecked} rows checked against /proc`);
+  assert.deepEqual(experimentPids(), []);
+});
