@@ -91,11 +91,11 @@ export function readTable(lines: string[]): Array<Record<string, string>> {
   }
   const out: Array<Record<string, string>> = [];
   for (const line of lines.slice(h + 1)) {
-    if (!/^(parent|worker \d+|child)\s/.test(line)) break;
+    if (!/^(parent|master|worker \d+|worker|grandchild)\s/.test(line)) break;
     const rec: Record<string, string> = {};
     cols.forEach((c, i) => {
       // ROLE is left-aligned; the others are right-aligned and end where their title ends.
-      const role = /^(parent|worker \d+|child)/.exec(line)![1];
+      const role = /^(parent|master|worker \d+|worker|grandchild)/.exec(line)![1];
       rec[c.title] = i === 0 ? role : line.slice(i === 1 ? role.length : cols[i - 1].end + 1, c.end).trim();
     });
     out.push(rec);

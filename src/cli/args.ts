@@ -10,10 +10,23 @@ export interface Common {
   procRoot: string;
 }
 
+export interface Prometheus {
+  port: number;
+  host: string;
+}
+
+export interface BatchOptions {
+  duration: number | null;
+  format: 'json' | 'csv' | 'table';
+  output: string | null;
+}
+
 export type Command =
-  | ({ kind: 'dashboard' } & Common)
-  | ({ kind: 'batch'; duration: number | null; format: 'json' | 'csv' | 'table'; output: string | null } & Common)
-  | ({ kind: 'compare'; format: 'table' | 'json' } & Common);
+  | ({ kind: 'dashboard'; prometheus: Prometheus | null } & Common)
+  | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
+  | ({ kind: 'compare'; format: 'table' | 'json' } & Common)
+  | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null }
+  | { kind: 'agent-path' };
 
 const VERSION: string = require('../../../package.json').version;
 
@@ -28,6 +41,36 @@ function sharedOptions<T>(y: Argv<T>) {
     .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' })
     .option('force', { type: 'boolean', default: false, describe: 'start even if the worst case (every worker copying the heap) exceeds 80% of available memory', group: 'Safety:' })
     .option('min-available', { requiresArg: true, default: 10, describe: 'stop the workers when available memory falls under this % while running', group: 'Safety:' });
+}
+
+function outputOptions<T>(y: Argv<T>) {
+  return y
+    .option('batch', { type: 'boolean', default: false, describe: 'no screen: one record per sample on stdout', group: 'Batch:' })
+    .option('duration', { requiresArg: true, describe: 'with --batch: stop after this many seconds', group: 'Batch:' })
+    .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' })
+    .option('output', { type: 'string', requiresArg: true, describe: 'with --batch: write records to this file instead of stdout', group: 'Batch:' })
+    .option('prometheus', { requiresArg: true, describe: 'serve OpenMetrics on this port (dashboard or --batch)', group: 'Prometheus:' })
+    .option('prometheus-host', { type: 'string', default: '127.0.0.1', describe: 'address the metrics endpoint listens on', group: 'Prometheus:' });
+}
+
+/** --batch and its companions; null for the dashboard (after checking none was given alone). */
+function batchOptions(a: Record<string, unknown>): BatchOptions | null {
+  if (!a.batch) {
+    if (a.duration !== undefined) throw new UsageError('--duration goes with --batch');
+    if (a.output !== undefined) throw new UsageError('--output goes with --batch');
+    return null;
+  }
+  const duration = a.duration === undefined ? null : positiveNumber('duration', a.duration);
+  const output = a.output === undefined ? null : String(a.output);
+  if (output !== null && !output.trim()) throw new UsageError('--output needs a file name');
+  return { duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const), output };
+}
+
+function prometheusOptions(a: Record<string, unknown>): Prometheus | null {
+  if (a.prometheus === undefined) return null;
+  const host = String(a['prometheus-host'] ?? '127.0.0.1').trim();
+  if (!host) throw new UsageError('--prometheus-host needs an address');
+  return { port: wholeNumber('prometheus', a.prometheus, 1, 65535), host };
 }
 
 function wholeNumber(name: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -86,29 +129,39 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
   let failure: string | null = null;
   const y = yargs(argv)
     .scriptName('cowtop')
-    .usage('Usage: cowtop [compare] [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
+    .usage('Usage: cowtop [compare | attach <pid> | agent --path] [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .command(
       '$0',
       'run the experiment and show it live (or --batch: print samples)',
       (c) =>
-        sharedOptions(c)
-          .option('batch', { type: 'boolean', default: false, describe: 'no screen: one record per sample on stdout', group: 'Batch:' })
-          .option('duration', { requiresArg: true, describe: 'with --batch: stop after this many seconds', group: 'Batch:' })
-          .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' })
-          .option('output', { type: 'string', requiresArg: true, describe: 'with --batch: write records to this file instead of stdout', group: 'Batch:' }),
+        outputOptions(sharedOptions(c)),
       (a) => {
         const c = common(a, env);
-        if (a.batch) {
-          const duration = a.duration === undefined ? null : positiveNumber('duration', a.duration);
-          const output = a.output === undefined ? null : String(a.output);
-          if (output !== null && !output.trim()) throw new UsageError('--output needs a file name');
-          result = { kind: 'batch', ...c, duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const), output };
-        } else {
-          if (a.duration !== undefined) throw new UsageError('--duration goes with --batch');
-          if (a.output !== undefined) throw new UsageError('--output goes with --batch');
-          result = { kind: 'dashboard', ...c };
-        }
+        const batch = batchOptions(a);
+        const prometheus = prometheusOptions(a);
+        result = batch ? { kind: 'batch', ...c, ...batch, prometheus } : { kind: 'dashboard', ...c, prometheus };
+      },
+    )
+    .command(
+      'attach <pid>',
+      'watch a running process and all its descendants (a gunicorn, uWSGI or Celery master)',
+      (c) =>
+        outputOptions(c.positional('pid', { type: 'string', describe: 'the master process' }))
+          .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)' }),
+      (a) => {
+        const pid = wholeNumber('pid', a.pid, 1).valueOf();
+        const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
+        result = { kind: 'attach', pid, interval: wholeNumber('interval', a.interval, 100), procRoot, prometheus: prometheusOptions(a), batch: batchOptions(a) };
+      },
+    )
+    .command(
+      'agent',
+      'about the gc agent: --path prints the directory to put on PYTHONPATH',
+      (c) => c.option('path', { type: 'boolean', default: false, describe: 'print where cowtop_agent.py is' }),
+      (a) => {
+        if (!a.path) throw new UsageError('agent: use --path (see cowtop agent --help)');
+        result = { kind: 'agent-path' };
       },
     )
     .command(

@@ -5,8 +5,8 @@ import type { Report } from '../experiment/protocol';
 import { CSV_HEADER, csvRows, eventLine, eventRecord, sampleRecord, tableBlock } from '../format/records';
 import { lifecycle, UsageError } from '../lifecycle';
 import type { Snapshot } from '../sample/snapshot';
-import type { Command } from './args';
-import { Session } from './session';
+import type { BatchOptions } from './args';
+import type { Monitor } from './monitor';
 
 function openOutput(file: string | null): NodeJS.WritableStream {
   if (file === null) return process.stdout;
@@ -19,7 +19,7 @@ function openOutput(file: string | null): NodeJS.WritableStream {
   return createWriteStream('', { fd }) as WriteStream;
 }
 
-export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>): Promise<void> {
+export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: string): Promise<void> {
   const out = openOutput(cmd.output);
   out.on('error', () => void lifecycle.exit(0)); // reader went away (| head): stop quietly
   const started = Date.now();
@@ -32,16 +32,18 @@ export async function runBatch(cmd: Extract<Command, { kind: 'batch' }>): Promis
     if (cmd.format === 'json') write(JSON.stringify(e));
     else if (cmd.format === 'table') write(eventLine(e));
   };
-  const session = new Session(cmd);
+  const session = monitor;
   session.on('report', onEvent);
   session.on('log', onEvent);
   session.on('memory', (why: string) => onEvent({ stream: 'stderr', text: why }));
-  session.on('died', (st: { code: number | null; signal: string | null }) => {
-    void lifecycle.exit(1, `cowtop: the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
+  session.on('notice', (text: string) => onEvent({ stream: 'stderr', text }));
+  session.on('died', (why: string) => {
+    // An attached server that stops ends the watch; a dead experiment is a failure.
+    void lifecycle.exit(monitor.kind === 'attach' ? 0 : 1, `cowtop: ${why}`);
   });
   let first = true;
   session.on('snapshot', (snap: Snapshot) => {
-    if (first && !snap.procAvailable) onEvent({ stream: 'stderr', text: `cannot read ${cmd.procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage` });
+    if (first && !snap.procAvailable) onEvent({ stream: 'stderr', text: `cannot read ${procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage` });
     first = false;
     if (cmd.format === 'json') write(JSON.stringify(sampleRecord(snap)));
     else if (cmd.format === 'csv') csvRows(snap).forEach(write);

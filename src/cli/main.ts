@@ -1,8 +1,24 @@
 /** Entry point: parse, run the command, and let the lifecycle own every way out. */
 import { lifecycle, UsageError } from '../lifecycle';
-import { parseArgs } from './args';
+import { parseArgs, type Prometheus } from './args';
+import type { Monitor } from './monitor';
+import { MetricsServer } from '../export/prometheus';
+import type { Snapshot } from '../sample/snapshot';
 import { runBatch } from './batch';
 import { runCompare } from './compare';
+import { Session } from './session';
+import { AttachSession } from '../attach/session';
+import { AGENT_DIR } from '../experiment/options';
+
+/** --prometheus: serve the monitor's snapshots as OpenMetrics. */
+async function withMetrics(monitor: Monitor, p: Prometheus | null): Promise<Monitor> {
+  if (!p) return monitor;
+  const server = new MetricsServer(p.host, p.port);
+  await server.start();
+  lifecycle.onExit(() => server.close());
+  monitor.on('snapshot', (s: Snapshot) => server.update(s));
+  return monitor;
+}
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   lifecycle.install();
@@ -10,7 +26,21 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     const cmd = await parseArgs(argv);
     switch (cmd.kind) {
       case 'batch':
-        await runBatch(cmd);
+        await runBatch(await withMetrics(new Session(cmd), cmd.prometheus), cmd, cmd.procRoot);
+        return;
+      case 'attach': {
+        const monitor = await withMetrics(new AttachSession(cmd), cmd.prometheus);
+        if (cmd.batch) {
+          await runBatch(monitor, cmd.batch, cmd.procRoot);
+          return;
+        }
+        const { runDashboard } = await import('../ui/dashboard.js');
+        await runDashboard(monitor);
+        return;
+      }
+      case 'agent-path':
+        process.stdout.write(AGENT_DIR + '\n');
+        await lifecycle.exit(0);
         return;
       case 'compare':
         await runCompare(cmd);
@@ -19,7 +49,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'dashboard': {
         // The dashboard is loaded only when needed: batch and compare never pay for blessed.
         const { runDashboard } = await import('../ui/dashboard.js');
-        await runDashboard(cmd);
+        await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus));
         return;
       }
     }

@@ -13,6 +13,7 @@ import { ProcReader } from '../proc/read';
 import { startSampling } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
+import type { Monitor } from './monitor';
 import { startExperiment } from './start';
 
 export interface SessionOptions {
@@ -26,7 +27,9 @@ export interface SessionOptions {
  * Events: 'snapshot' (Snapshot), 'report' (Report), 'log' (LogLine), 'spawn' (Experiment),
  * 'died' (exit status of a Python parent nobody asked to stop), 'memory' (why workers stopped).
  */
-export class Session extends EventEmitter {
+export class Session extends EventEmitter implements Monitor {
+  readonly kind = 'experiment';
+  readonly attached = null;
   experiment: Experiment | null = null;
   ready: ReadyMessage | null = null;
   python: PythonInfo | null = null;
@@ -51,7 +54,7 @@ export class Session extends EventEmitter {
         this.python = python;
         e.on('report', (r: Report) => this.onReport(r));
         e.on('exit', (st) => {
-          if (!lifecycle.isEnding && this.experiment === e) this.emit('died', st);
+          if (!lifecycle.isEnding && this.experiment === e) this.emit('died', `the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
         });
         this.emit('spawn', e);
       },

@@ -21,3 +21,6 @@ export const DEFAULTS = {
 };
 
 export const EXPERIMENT_SCRIPT = require('node:path').join(__dirname, '..', '..', '..', 'python', 'cowtop_experiment.py') as string;
+
+/** The directory holding cowtop_agent.py: what goes on an application's PYTHONPATH. */
+export const AGENT_DIR = require('node:path').join(__dirname, '..', '..', '..', 'python') as string;

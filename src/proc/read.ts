@@ -57,6 +57,25 @@ export class ProcReader {
     }
   }
 
+  /** The real uid that owns pid (from status), or null when it is gone. */
+  async uid(pid: number): Promise<number | null> {
+    try {
+      const m = /^Uid:\s+(\d+)/m.exec(await this.text(pid, 'status'));
+      return m ? Number(m[1]) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The command line, NUL-separated in /proc, joined with spaces. */
+  async cmdline(pid: number): Promise<string | null> {
+    try {
+      return (await this.text(pid, 'cmdline')).split('\0').filter(Boolean).join(' ');
+    } catch {
+      return null;
+    }
+  }
+
   /** Direct children of pid: the children file of each thread (CONFIG_PROC_CHILDREN), or a scan. */
   async children(pid: number): Promise<number[]> {
     try {

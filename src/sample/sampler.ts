@@ -4,15 +4,26 @@
  * never inherits another process's counters.
  */
 import pidusage from 'pidusage';
-import type { Experiment } from '../experiment/experiment';
+import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
 import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
 const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture cowtop runs on
 
-/** What the sampler needs from an experiment (or, later, from an attached tree). */
-export type SampleSource = Pick<Experiment, 'pid' | 'workers' | 'exits' | 'gc' | 'lastCollection' | 'freeze' | 'workload'>;
+/** What the sampler needs from an experiment or from an attached tree. */
+export interface SampleSource {
+  readonly pid: number; // the root of the tree
+  readonly rootRole?: Role; // 'parent' unless said otherwise
+  readonly workers: ReadonlyMap<number, { index: number }>;
+  readonly exits: ReadonlyMap<number, ExitMessage>;
+  readonly gc: ReadonlyMap<number, GcMessage>;
+  readonly lastCollection: ReadonlyMap<number, CollectionMessage>;
+  readonly freeze: boolean;
+  readonly workload: string;
+  /** Gives a newly seen child of the root its worker number (attached trees number their own). */
+  assignWorker?(pid: number): number;
+}
 
 interface Baseline {
   starttime: number | null;
@@ -60,6 +71,7 @@ export class Sampler {
       procAvailable: this.procAvailable,
       processes: Object.freeze(processes.map((p) => Object.freeze(p))),
       totals: Object.freeze(totalsOf(processes)),
+      denied: processes.filter((p) => p.alive && p.error !== null).length,
     });
     this.prev = snap;
     return snap;
@@ -67,11 +79,11 @@ export class Sampler {
 
   /** Roles come from the tree: the root is the parent, its direct children are workers. */
   private role(pid: number, ppid?: number): { role: Role; index: number | null } {
-    if (pid === this.source.pid) return { role: 'parent', index: null };
+    if (pid === this.source.pid) return { role: this.source.rootRole ?? 'parent', index: null };
     const w = this.source.workers.get(pid);
     if (w) return { role: 'worker', index: w.index };
-    if (ppid === this.source.pid) return { role: 'worker', index: null }; // forked, not yet announced
-    return { role: 'child', index: null };
+    if (ppid === this.source.pid) return { role: 'worker', index: this.source.assignWorker?.(pid) ?? null }; // not (yet) announced
+    return { role: 'grandchild', index: null };
   }
 
   private async readProc(pids: number[], elapsedMs: number): Promise<ProcessSample[]> {
@@ -159,7 +171,7 @@ export class Sampler {
     const { index } = this.role(pid);
     const last = this.prev?.processes.find((p) => p.pid === pid);
     return {
-      pid, role: 'worker', index: last?.index ?? index, alive: false, exit, state: null,
+      pid, role: last?.role ?? 'worker', index: last?.index ?? index, alive: false, exit, state: null,
       rss: null, pss: null, uss: null, shared: null, swap: null, ussGrowth: last?.ussGrowth ?? null,
       minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpu: null,
       gc: last?.gc ?? null, lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,
@@ -175,7 +187,7 @@ export class Sampler {
 
 const PAGE = 4096;
 
-const ROLE_ORDER: Record<Role, number> = { parent: 0, worker: 1, child: 2 };
+const ROLE_ORDER: Record<Role, number> = { parent: 0, master: 0, worker: 1, grandchild: 2 };
 function byRoleThenIndex(a: ProcessSample, b: ProcessSample): number {
   return ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || Number(b.alive) - Number(a.alive) || (a.index ?? 1e9) - (b.index ?? 1e9) || a.pid - b.pid;
 }

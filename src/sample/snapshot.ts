@@ -1,7 +1,8 @@
 /** One sampling tick's view of the experiment's processes. Immutable once made. */
 import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
 
-export type Role = 'parent' | 'worker' | 'child';
+/** parent: the experiment's; master: the root of an attached tree; grandchild: below a worker. */
+export type Role = 'parent' | 'master' | 'worker' | 'grandchild';
 
 export interface ProcessSample {
   readonly pid: number;
@@ -43,6 +44,8 @@ export interface Snapshot {
   readonly procAvailable: boolean;
   readonly processes: readonly ProcessSample[];
   readonly totals: Totals;
+  /** Processes whose USS/PSS could not be read, and why (another user's, without root). */
+  readonly denied: number;
 }
 
 export function totalsOf(processes: readonly ProcessSample[]): Totals {

@@ -2,8 +2,7 @@
  * `cowtop`: the live dashboard. Wires the experiment, the sampler, the model, the key table and
  * the screen together; the lifecycle owns every way out.
  */
-import type { Command } from '../cli/args';
-import { Session } from '../cli/session';
+import type { Monitor } from '../cli/monitor';
 import type { Experiment, LogLine } from '../experiment/experiment';
 import { MAX_WORKERS, WORKLOADS } from '../experiment/options';
 import type { Report } from '../experiment/protocol';
@@ -24,11 +23,10 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
   if (!env.TERM || env.TERM === 'dumb') throw new UsageError(`TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`);
 }
 
-export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>): Promise<void> {
+export async function runDashboard(session: Monitor): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
-  const session = new Session(cmd);
   let ui: DashboardScreen | null = null;
   let lastFrame = 0;
   let frameTimer: NodeJS.Timeout | null = null;
@@ -49,7 +47,7 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>)
   const controller: Controller = {
     can: (what) => {
       const e = experiment();
-      if (what === 'restart') return !e?.alive && !model.view.pending;
+      if (what === 'restart') return session.kind === 'experiment' && !e?.alive && !model.view.pending;
       if (!e?.alive) return false;
       if (what === 'freeze') return model.ready?.freezeSupported ?? true;
       return true;
@@ -173,6 +171,7 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>)
     scheduleDraw();
   });
   session.on('snapshot', (snap: Snapshot) => {
+    model.attached = session.attached;
     model.pushSnapshot(snap);
     scheduleDraw();
   });
@@ -181,10 +180,15 @@ export async function runDashboard(cmd: Extract<Command, { kind: 'dashboard' }>)
     model.view.notice = why;
     scheduleDraw();
   });
-  session.on('died', (st: { code: number | null; signal: string | null }) => {
-    const why = `the Python parent exited (${st.signal ?? `code ${st.code}`}): R restarts the experiment, q quits`;
+  session.on('died', (text: string) => {
+    const why = session.kind === 'experiment' ? `${text}: R restarts the experiment, q quits` : `${text}; q quits`;
     model.addEvent('error', why);
     model.view.notice = why;
+    scheduleDraw();
+  });
+  session.on('notice', (text: string) => {
+    model.addEvent('error', text);
+    model.view.notice = text;
     scheduleDraw();
   });
   session.on('spawn', () => {

@@ -21,7 +21,7 @@ export interface Controller {
   can(what: Need): boolean;
 }
 
-export type Need = 'freeze' | 'workload' | 'scale' | 'restart';
+export type Need = 'freeze' | 'workload' | 'scale' | 'restart' | 'collect';
 
 export interface KeyBinding {
   keys: string[]; // blessed key names
@@ -42,7 +42,7 @@ const sortBindings: KeyBinding[] = COLUMNS.filter((c) => c.sortKey).map((col) =>
 
 export const KEYS: KeyBinding[] = [
   { keys: ['f'], label: 'f', footer: 'freeze', needs: 'freeze', help: 'toggle gc.freeze(): re-fork the workers frozen or not, without rebuilding the heap', run: (c) => c.toggleFreeze() },
-  { keys: ['g'], label: 'g', footer: 'collect', help: 'gc.collect() now in every worker', run: (c) => c.collect() },
+  { keys: ['g'], label: 'g', footer: 'collect', needs: 'collect', help: 'gc.collect() now in every worker', run: (c) => c.collect() },
   { keys: ['+', '='], label: '+', footer: null, needs: 'scale', help: 'one more worker', run: (c) => c.scale(1) },
   { keys: ['-', '_'], label: '-', footer: null, needs: 'scale', help: 'one worker less', run: (c) => c.scale(-1) },
   { keys: ['w'], label: 'w', footer: 'workload', needs: 'workload', help: 'next workload (re-forks the workers)', run: (c) => c.nextWorkload() },

@@ -3,6 +3,7 @@
  * log, and the view state (sort, units, pause, help). It is fed snapshots and reports; it never
  * reads /proc.
  */
+import type { AttachInfo } from '../cli/monitor';
 import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
 import { formatCount, formatSeconds } from '../format/units';
@@ -50,6 +51,7 @@ export class DashboardModel {
   /** What is on screen: the latest snapshot, or the one shown when the display was paused. */
   shown: Snapshot | null = null;
   ready: ReadyMessage | null = null;
+  attached: AttachInfo | null = null; // set when watching a tree cowtop did not start
   view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null };
   private marker = '';
 
@@ -92,10 +94,10 @@ export class DashboardModel {
         this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
         break;
       case 'fork':
-        this.addEvent('fork', `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
+        this.addEvent('fork', r.workload === 'attached' ? `new process pid ${r.pid}` : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
         break;
       case 'exit': {
-        const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `code ${r.code}`);
+        const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : r.code !== undefined ? `code ${r.code}` : 'gone');
         this.addEvent(r.requested ? 'exit' : 'error', `exit pid ${r.pid}: ${how}${r.requested ? '' : ' (unexpected)'}`, now);
         if (!r.requested) this.mark('x');
         break;

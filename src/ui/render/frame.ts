@@ -87,7 +87,35 @@ function chartSeries(id: ChartId, points: HistoryPoint[], theme: Theme): { serie
   return { series, maxY: niceMax(max) };
 }
 
+function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
+  const a = model.attached!;
+  const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
+  const live = s ? s.processes.filter((p) => p.alive).length : 0;
+  const first = fitParts([
+    ['{bold}cowtop attach{/bold}', 0],
+    [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
+    [`workers ${workers}`, 0],
+    [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
+    [a.implementation ? esc(a.implementation) : '', 2],
+    [`sizes in ${unitSuffix(model.view.units)}`, 1],
+    [`up ${formatDuration(now - model.startedAt)}`, 3],
+  ].filter(([t]) => t) as Array<[string, number]>, width);
+  const master = s?.processes.find((p) => p.role === 'master');
+  const frozen = master?.gc?.frozen;
+  const mode = frozen === undefined || frozen === null ? theme.dim(' gc: no agent ') : frozen > 0 ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
+  const parts: Array<[string, number]> = [[mode, 0]];
+  if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
+  if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
+  if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
+  if (s) {
+    const t = s.totals;
+    parts.push([`Σ USS ${formatBytes(t.uss)}`, 1], [`Σ PSS ${formatBytes(t.pss)}`, 1], [`Σ RSS ${formatBytes(t.rss)}`, 2], [`shared ${formatBytes(t.rss - t.uss)}`, 3]);
+  }
+  return `${first}\n${fitParts(parts, width)}`;
+}
+
 function headerText(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
+  if (model.attached) return attachedHeader(model, s, width, theme, now);
   const r = model.ready;
   const up = formatDuration(now - model.startedAt);
   const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;

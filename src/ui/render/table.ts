@@ -36,7 +36,7 @@ const size = (id: ColumnId, title: string, priority: number, sortKey: string, he
 });
 
 export const COLUMNS: Column[] = [
-  { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'parent' ? 'parent' : p.index !== null ? `worker ${p.index + 1}` : p.role) },
+  { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `worker ${p.index + 1}` : p.role) },
   { id: 'pid', title: 'PID', width: 7, priority: 0, sortKey: '1', help: 'process id', value: (p) => p.pid, text: (p) => String(p.pid) },
   size('uss', 'USS', 0, '4', 'unique set size: memory only this process holds', (p) => p.uss),
   size('growth', 'GROWTH', 1, '6', 'USS growth since the first sample after fork: pages no longer shared', (p) => p.ussGrowth),
@@ -68,7 +68,7 @@ export function fitColumns(width: number): Column[] {
 export function sortRows(rows: readonly ProcessSample[], view: ViewState, c: CellContext): ProcessSample[] {
   const col = COLUMNS.find((x) => x.id === view.sort.column) ?? COLUMNS[0];
   const dir = view.sort.desc ? -1 : 1;
-  const group = (p: ProcessSample): number => (p.role === 'parent' ? 0 : p.alive ? 1 : 2);
+  const group = (p: ProcessSample): number => (p.role === 'parent' || p.role === 'master' ? 0 : p.alive ? 1 : 2);
   return [...rows].sort((a, b) => {
     const g = group(a) - group(b);
     if (g) return g;
@@ -105,8 +105,8 @@ export function tableRow(p: ProcessSample, cols: Column[], c: CellContext, theme
   if (!p.alive) {
     const head = cols.slice(0, 2).map((col) => pad(col.text(p, c), col.width, col.left)).join(' ');
     const e = p.exit;
-    const how = e ? (e.signalName ?? (e.signal !== undefined ? `signal ${e.signal}` : `code ${e.code}`)) : 'gone';
-    const text = `exited: ${how}${e && !e.requested ? ' (unexpected)' : ''}`;
+    const how = e ? (e.signalName ?? (e.signal !== undefined ? `signal ${e.signal}` : e.code !== undefined ? `code ${e.code}` : '')) : '';
+    const text = `exited${how ? `: ${how}` : ''}${e && !e.requested ? ' (unexpected)' : ''}`;
     return (e && !e.requested ? theme.warn : theme.dim)(`${esc(head)} ${esc(text)}`);
   }
   const line = cols.map((col) => pad(col.text(p, c), col.width, col.left)).join(' ');

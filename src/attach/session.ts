@@ -1,0 +1,77 @@
+/** `cowtop attach <pid>`: sample a running tree, with gc state from the agent where it runs. */
+import { EventEmitter } from 'node:events';
+import type { AttachInfo, Monitor } from '../cli/monitor';
+import { lifecycle, UsageError } from '../lifecycle';
+import { ProcReader } from '../proc/read';
+import { startSampling } from '../sample/loop';
+import { Sampler } from '../sample/sampler';
+import type { Snapshot } from '../sample/snapshot';
+import { AttachedTree } from './tree';
+
+export class AttachSession extends EventEmitter implements Monitor {
+  readonly kind = 'attach';
+  readonly experiment = null;
+  attached: AttachInfo | null = null;
+  readonly reader: ProcReader;
+  private tree: AttachedTree | null = null;
+  private stopSampling: (() => void) | null = null;
+  private toldDenied = false;
+  private toldNoAgent = false;
+  private gone = false;
+
+  constructor(readonly options: { pid: number; interval: number; procRoot: string }) {
+    super();
+    this.reader = new ProcReader(options.procRoot);
+    lifecycle.onExit(() => this.stopSampling?.());
+  }
+
+  async start(): Promise<void> {
+    const { pid } = this.options;
+    if (!(await this.reader.available())) throw new UsageError(`cannot read ${this.options.procRoot}: attach needs Linux /proc`);
+    const stat = await this.reader.stat(pid);
+    if (!stat.ok) {
+      throw new UsageError(stat.error === 'gone' ? `no process with pid ${pid}` : `cannot read process ${pid}: ${stat.message}`);
+    }
+    const command = (await this.reader.cmdline(pid)) || stat.value.comm;
+    this.attached = { pid, command, agents: 0, implementation: null };
+    const tree = (this.tree = new AttachedTree(pid, this.reader));
+    const sampler = new Sampler(this.reader, tree);
+    this.emit('spawn');
+    this.stopSampling = startSampling(
+      sampler,
+      this.options.interval,
+      (snap) => void this.onSnapshot(snap),
+      (err) => this.emit('log', { stream: 'stderr', text: `sampling failed: ${(err as Error).message}` }),
+    );
+  }
+
+  private async onSnapshot(snap: Snapshot): Promise<void> {
+    const tree = this.tree!;
+    const { appeared, vanished } = await tree.observe(snap);
+    // The same events the experiment reports: a respawned worker appears, an exited one goes.
+    for (const pid of vanished) this.emit('report', { type: 'exit', pid, requested: false });
+    for (const pid of appeared) {
+      const p = snap.processes.find((x) => x.pid === pid)!;
+      this.emit('report', { type: 'fork', pid, parent: this.options.pid, index: p.index ?? -1, freeze: tree.freeze, workload: 'attached', generation: 0 });
+    }
+    this.attached = { ...this.attached!, agents: tree.agentCount, implementation: tree.implementation };
+    this.emit('snapshot', snap);
+    if (snap.denied > 0 && !this.toldDenied) {
+      this.toldDenied = true;
+      const uid = await this.reader.uid(this.options.pid);
+      this.emit('notice', `USS and PSS of ${snap.denied} processes are missing: permission denied (they belong to uid ${uid}); run as that user or as root. RSS and faults come from stat.`);
+    }
+    if (tree.agentCount === 0 && !this.toldNoAgent && snap.seq >= 3) {
+      this.toldNoAgent = true;
+      this.emit('log', { stream: 'stdout', text: 'no gc agent answered: memory and faults only (see cowtop agent --path)' });
+    }
+    if (!this.gone && !snap.processes.some((p) => p.pid === this.options.pid && p.alive)) {
+      this.gone = true;
+      this.emit('died', `pid ${this.options.pid} (${this.attached!.command.slice(0, 60)}) exited`);
+    }
+  }
+
+  restart(): Promise<never> {
+    return Promise.reject(new Error('an attached process cannot be restarted by cowtop'));
+  }
+}

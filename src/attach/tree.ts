@@ -1,0 +1,86 @@
+/**
+ * A running process tree that cowtop did not start (gunicorn, uWSGI, Celery): roles come from
+ * the tree, workers are numbered as they appear (a respawned worker takes the freed number),
+ * workers that vanish are kept as exited rows for a while, gc state comes from the agent.
+ */
+import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
+import type { ProcReader } from '../proc/read';
+import type { SampleSource } from '../sample/sampler';
+import type { Role, Snapshot } from '../sample/snapshot';
+import { readAgent } from './agent';
+
+const KEEP_EXITED_MS = 60_000;
+const MAX_EXITED = 32;
+
+export class AttachedTree implements SampleSource {
+  readonly rootRole: Role = 'master';
+  readonly workers = new Map<number, { index: number }>();
+  readonly exits = new Map<number, ExitMessage>();
+  readonly gc = new Map<number, GcMessage>();
+  readonly lastCollection = new Map<number, CollectionMessage>();
+  readonly workload = 'attached';
+  private readonly exitedAt = new Map<number, number>();
+  private live = new Set<number>();
+  agentCount = 0;
+  implementation: string | null = null;
+
+  constructor(readonly pid: number, private readonly reader: ProcReader, private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** With the agent: the master's frozen objects say whether gc.freeze() was called. */
+  get freeze(): boolean {
+    return (this.gc.get(this.pid)?.frozen ?? 0) > 0;
+  }
+
+  assignWorker(pid: number): number {
+    const known = this.workers.get(pid);
+    if (known) return known.index;
+    const used = new Set([...this.workers.values()].map((w) => w.index));
+    let i = 0;
+    while (used.has(i)) i++;
+    this.workers.set(pid, { index: i });
+    return i;
+  }
+
+  /**
+   * After each snapshot: mark vanished processes, forget old ones, refresh agent state.
+   * Returns what changed since the last one: pids that appeared and pids that vanished.
+   */
+  async observe(snap: Snapshot, now = Date.now()): Promise<{ appeared: number[]; vanished: number[] }> {
+    const live = new Set(snap.processes.filter((p) => p.alive).map((p) => p.pid));
+    const first = this.live.size === 0;
+    const appeared = first ? [] : [...live].filter((p) => !this.live.has(p));
+    const vanished: number[] = [];
+    for (const pid of this.live) {
+      if (live.has(pid) || pid === this.pid) continue;
+      vanished.push(pid);
+      this.exits.set(pid, { type: 'exit', pid, requested: false });
+      this.exitedAt.set(pid, now);
+      this.workers.delete(pid);
+      this.gc.delete(pid);
+    }
+    this.live = live;
+    for (const [pid, at] of this.exitedAt) {
+      if (now - at > KEEP_EXITED_MS || this.exitedAt.size > MAX_EXITED) {
+        this.exitedAt.delete(pid);
+        this.exits.delete(pid);
+        this.lastCollection.delete(pid);
+      }
+    }
+    const states = await Promise.all(
+      snap.processes.filter((p) => p.alive).map(async (p) => {
+        const uid = await this.reader.uid(p.pid);
+        return uid === null ? null : readAgent(p.pid, uid, p.starttime, this.env);
+      }),
+    );
+    let count = 0;
+    for (const s of states) {
+      if (!s) continue;
+      count++;
+      this.gc.set(s.pid, s.gc);
+      if (s.last) this.lastCollection.set(s.pid, s.last);
+      this.implementation = `${s.implementation} ${s.version}`;
+    }
+    this.agentCount = count;
+    return { appeared, vanished };
+  }
+}

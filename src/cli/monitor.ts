@@ -1,0 +1,22 @@
+/** What the dashboard and --batch drive: the experiment cowtop runs, or a tree it attached to. */
+import type { EventEmitter } from 'node:events';
+import type { Experiment } from '../experiment/experiment';
+
+export interface AttachInfo {
+  pid: number;
+  command: string;
+  agents: number; // processes whose gc agent answered at the last sample
+  implementation: string | null;
+}
+
+/**
+ * Events: 'snapshot' (Snapshot), 'report' (Report), 'log' (LogLine), 'spawn',
+ * 'died' (text: the root is gone), 'memory' (text: workers stopped), 'notice' (text).
+ */
+export interface Monitor extends EventEmitter {
+  readonly kind: 'experiment' | 'attach';
+  readonly experiment: Experiment | null;
+  readonly attached: AttachInfo | null;
+  start(): Promise<unknown>;
+  restart(): Promise<unknown>;
+}

@@ -1,0 +1,103 @@
+/**
+ * --prometheus PORT: OpenMetrics for a fleet, so many machines are watched with Prometheus and
+ * Grafana rather than anything home-made. Values are taken from the latest snapshot when
+ * scraped: a scrape never reads /proc.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { UsageError } from '../lifecycle';
+import type { ProcessSample, Snapshot } from '../sample/snapshot';
+
+const PROCESS_LABELS = ['pid', 'role'] as const;
+
+export class MetricsServer {
+  readonly registry = new Registry();
+  private latest: Snapshot | null = null;
+  private server: Server | null = null;
+
+  constructor(readonly host: string, readonly port: number) {
+    this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    const live = (): ProcessSample[] => this.latest?.processes.filter((p) => p.alive) ?? [];
+    const labels = (p: ProcessSample) => ({ pid: String(p.pid), role: p.role });
+    const perProcess = (name: string, help: string, get: (p: ProcessSample) => number | null): void => {
+      new Gauge({
+        name, help, labelNames: PROCESS_LABELS, registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const p of live()) {
+            const v = get(p);
+            if (v !== null) this.set(labels(p), v);
+          }
+        },
+      });
+    };
+    perProcess('cowtop_process_uss_bytes', 'Unique set size: Private_Clean + Private_Dirty from smaps_rollup', (p) => p.uss);
+    perProcess('cowtop_process_pss_bytes', 'Proportional set size (Pss from smaps_rollup)', (p) => p.pss);
+    perProcess('cowtop_process_rss_bytes', 'Resident set size (Rss from smaps_rollup, or stat)', (p) => p.rss);
+    perProcess('cowtop_process_swap_bytes', 'Swap from smaps_rollup', (p) => p.swap);
+    perProcess('cowtop_gc_frozen_objects', 'gc.get_freeze_count(): objects in the permanent generation', (p) => p.gc?.frozen ?? null);
+    const counter = (name: string, help: string, get: (p: ProcessSample) => number | null): void => {
+      new Counter({
+        name, help, labelNames: PROCESS_LABELS, registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const p of live()) {
+            const v = get(p);
+            if (v !== null) this.inc(labels(p), v);
+          }
+        },
+      });
+    };
+    counter('cowtop_process_minor_faults', 'Minor page faults since the process started (stat field 10)', (p) => p.minflt);
+    counter('cowtop_process_major_faults', 'Major page faults since the process started (stat field 12)', (p) => p.majflt);
+    new Counter({
+      name: 'cowtop_gc_collections', help: 'Collections per generation (gc.get_stats)', labelNames: [...PROCESS_LABELS, 'generation'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of live()) p.gc?.stats?.forEach((s, g) => this.inc({ ...labels(p), generation: String(g) }, s.collections));
+      },
+    });
+    const tree = (name: string, help: string, get: (s: Snapshot) => number): void => {
+      const snap = (): Snapshot | null => this.latest;
+      new Gauge({
+        name, help, registers: [this.registry],
+        collect() {
+          this.reset();
+          const s = snap();
+          if (s) this.set(get(s));
+        },
+      });
+    };
+    tree('cowtop_tree_uss_bytes', 'Sum of USS over the tree', (s) => s.totals.uss);
+    tree('cowtop_tree_pss_bytes', 'Sum of PSS over the tree: its real footprint', (s) => s.totals.pss);
+    tree('cowtop_tree_rss_bytes', 'Sum of RSS over the tree: what top suggests', (s) => s.totals.rss);
+    tree('cowtop_tree_processes', 'Live processes in the tree', (s) => s.processes.filter((p) => p.alive).length);
+    tree('cowtop_tree_frozen', '1 when the root has frozen objects (gc.freeze() was called), else 0', (s) => ((s.processes[0]?.gc?.frozen ?? 0) > 0 ? 1 : 0));
+  }
+
+  update(snap: Snapshot): void {
+    this.latest = snap;
+  }
+
+  /** Listens; a port in use or a bad address is the user's to fix: one line, exit 2. */
+  start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      if (req.url !== '/metrics' && req.url !== '/') {
+        res.writeHead(404).end('see /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (body) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(body),
+        (err: Error) => res.writeHead(500).end(String(err.message)),
+      );
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', (err: NodeJS.ErrnoException) => reject(new UsageError(`cannot serve metrics on ${this.host}:${this.port}: ${err.code ?? err.message}`)));
+      this.server!.listen(this.port, this.host, () => resolve());
+    });
+  }
+
+  close(): void {
+    this.server?.close();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * cowtop attach against a real gunicorn serving a real Flask app (Debian's gunicorn and
+ * python3-flask, installed by .ci/run), with the gc agent; the Prometheus endpoint; a process
+ * of another user.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSmapsRollup } from '../src/proc/parse';
+import { AGENT_DIR } from '../src/experiment/options';
+import { alive, BIN, collectLines, FIXTURES, finished, runCli, sleep, startCli, waitUntil } from './helpers';
+
+const GUNICORN = '/usr/bin/gunicorn';
+const APP_DIR = join(FIXTURES, 'gunicorn');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function get(port: number, path: string): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const children = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
+async function startGunicorn(conf: string, agentDir: string): Promise<{ proc: ChildProcess; port: number; master: number }> {
+  assert.ok(existsSync(GUNICORN), 'gunicorn is missing: apt-get install gunicorn python3-flask (.ci/run does)');
+  const port = await freePort();
+  const proc = spawn(GUNICORN, ['-c', join(APP_DIR, conf), '--bind', `127.0.0.1:${port}`, '--chdir', APP_DIR, 'app:app'], {
+    env: { ...process.env, PYTHONPATH: `${AGENT_DIR}:${APP_DIR}`, COWTOP_AGENT_DIR: agentDir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const master = proc.pid!;
+  await waitUntil(() => children(master).length === 3 && children(master).every((p) => existsSync(join(agentDir, `${p}.json`))), 60_000, 'gunicorn workers with the agent');
+  return { proc, port, master };
+}
+
+async function stopGunicorn(g: { proc: ChildProcess; master: number }): Promise<void> {
+  const kids = children(g.master);
+  g.proc.kill('SIGTERM');
+  await waitUntil(() => !alive(g.master) && kids.every((p) => !alive(p)), 15_000, 'gunicorn to stop');
+}
+
+/** A bounded burst of requests, 4 at a time, that make the workers collect. */
+async function burst(port: number, n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < n) {
+      next++;
+      const r = await get(port, '/?collect=1');
+      assert.equal(r.status, 200);
+    }
+  }));
+}
+
+interface RunResult {
+  growth: Map<number, number>;
+  collected: number[];
+  records: any[];
+}
+
+/** Attaches for the whole scenario; returns each worker's USS growth over the burst. */
+async function scenario(conf: string, killOne: boolean): Promise<RunResult> {
+  const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
+  const g = await startGunicorn(conf, agentDir);
+  const cowtop = startCli(['attach', String(g.master), '--batch', '--format', 'json', '--interval', '300'], { COWTOP_AGENT_DIR: agentDir });
+  try {
+    const samples = (rs: any[]) => rs.filter((r) => r.type === 'sample');
+    const records = await collectLines(cowtop, (rs) => samples(rs).some((s) => s.processes.filter((p: any) => p.alive && p.gc).length === 4), 30_000);
+    const first = samples(records).pop();
+    assert.deepEqual(first.processes.map((p: any) => p.role), ['master', 'worker', 'worker', 'worker']);
+    assert.equal(first.processes[0].pid, g.master);
+    assert.deepEqual(first.processes.slice(1).map((p: any) => p.pid).sort(), children(g.master).sort());
+    for (const p of first.processes) {
+      assert.equal(p.gc.counts.length, 3, 'gc counts from the agent');
+      assert.equal(p.gc.collections.length, 3);
+      assert.equal(typeof p.gc.frozen, 'number');
+    }
+    const before = new Map(first.processes.slice(1).map((p: any) => [p.pid, p]));
+    await burst(g.port, 60);
+    await sleep(1500); // the agents publish once a second
+    const lastRecords = await collectLines(cowtop, (rs) => rs.some((r) => r.type === 'sample'), 5000);
+    const last = samples(lastRecords).pop();
+    const growth = new Map<number, number>();
+    const collected: number[] = [];
+    for (const p of last.processes.filter((x: any) => x.role === 'worker' && x.alive)) {
+      const b: any = before.get(p.pid);
+      if (!b) continue;
+      growth.set(p.pid, p.uss - b.uss);
+      if (p.gc.collections[2] > b.gc.collections[2]) collected.push(p.pid);
+      // Figures come from /proc: a direct read agrees.
+      const direct = parseSmapsRollup(readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8'))!;
+      assert.ok(Math.abs(direct.uss - p.uss) < 2 * 1048576, `worker ${p.pid} USS ${p.uss} vs /proc ${direct.uss}`);
+    }
+    let allRecords = lastRecords;
+    if (killOne) {
+      const victim = children(g.master)[0];
+      process.kill(victim, 'SIGKILL');
+      allRecords = await collectLines(cowtop, (rs) => {
+        const s = samples(rs).pop();
+        return !!s && s.processes.some((p: any) => p.pid === victim && !p.alive) && s.processes.filter((p: any) => p.role === 'worker' && p.alive).length === 3;
+      }, 30_000);
+      assert.ok(allRecords.some((r) => r.kind === 'exit' && r.pid === victim), 'exit event for the killed worker');
+      const replacement = allRecords.find((r) => r.kind === 'fork');
+      assert.ok(replacement && replacement.pid !== victim && children(g.master).includes(replacement.pid), 'its replacement appears');
+    }
+    return { growth, collected, records: allRecords };
+  } finally {
+    const done = finished(cowtop, 10_000);
+    cowtop.kill('SIGTERM');
+    await done;
+    await stopGunicorn(g);
+  }
+}
+
+test('attach to gunicorn --preload with the agent: unfrozen workers copy the heap, frozen ones do not', async () => {
+  const off = await scenario('gunicorn.nofreeze.conf.py', false);
+  const on = await scenario('gunicorn.freeze.conf.py', true);
+  assert.ok(off.collected.length >= 2, `unfrozen workers that collected: ${off.collected.length}`);
+  assert.ok(on.collected.length >= 2, `frozen workers that collected: ${on.collected.length}`);
+  const mean = (r: RunResult): number => r.collected.reduce((a, p) => a + r.growth.get(p)!, 0) / r.collected.length;
+  const mOff = mean(off);
+  const mOn = mean(on);
+  assert.ok(mOff > 20 * 1048576, `unfrozen growth ${mOff}`);
+  assert.ok(mOff > 5 * Math.max(mOn, 1), `unfrozen ${mOff} vs frozen ${mOn}`);
+});
+
+test('--prometheus serves OpenMetrics with per-process series, labels and tree totals', async () => {
+  const port = await freePort();
+  const cowtop = startCli(['--batch', '--size', '50000', '--workers', '2', '--interval', '200', '--prometheus', String(port)]);
+  try {
+    const recs = await collectLines(cowtop, (rs) => rs.some((r) => r.type === 'sample' && r.processes.length === 3 && r.processes.every((p: any) => p.gc)), 30_000);
+    const parent = recs.find((r) => r.kind === 'ready').pid;
+    await sleep(400);
+    const r = await get(port, '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.type, /^application\/openmetrics-text; version=1\.0\.0/);
+    assert.match(r.body, /# EOF\n$/);
+    const value = (re: RegExp): number => Number(re.exec(r.body)![1]);
+    const uss = value(new RegExp(`^cowtop_process_uss_bytes\\{pid="${parent}",role="parent"\\} (\\d+)$`, 'm'));
+    const direct = parseSmapsRollup(readFileSync(`/proc/${parent}/smaps_rollup`, 'utf8'))!;
+    assert.ok(Math.abs(uss - direct.uss) < 1048576, `uss ${uss} vs /proc ${direct.uss}`);
+    assert.equal((r.body.match(/^cowtop_process_pss_bytes\{pid="\d+",role="worker"\} \d+$/gm) ?? []).length, 2);
+    assert.match(r.body, /^cowtop_process_minor_faults_total\{pid="\d+",role="worker"\} \d+$/m);
+    assert.match(r.body, /^cowtop_gc_collections_total\{pid="\d+",role="worker",generation="2"\} \d+$/m);
+    assert.match(r.body, /^cowtop_gc_frozen_objects\{pid="\d+",role="parent"\} 0$/m);
+    const treeRss = value(/^cowtop_tree_rss_bytes (\d+)$/m);
+    const sumRss = [...r.body.matchAll(/^cowtop_process_rss_bytes\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    assert.equal(treeRss, sumRss);
+    assert.equal(value(/^cowtop_tree_processes (\d+)$/m), 3);
+    assert.equal((await get(port, '/nope')).status, 404);
+  } finally {
+    const done = finished(cowtop, 10_000);
+    cowtop.kill('SIGTERM');
+    await done;
+  }
+});
+
+test('--prometheus on a port in use: one line, exit 2', async () => {
+  const port = await freePort();
+  const blocker = createServer().listen(port, '127.0.0.1');
+  try {
+    const r = await runCli(['--batch', '--size', '1000', '--prometheus', String(port)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`^cowtop: cannot serve metrics on 127\\.0\\.0\\.1:${port}: EADDRINUSE\\n$`));
+  } finally {
+    blocker.close();
+  }
+});
+
+test('attach to a process of another user: readable figures, and one line saying why USS/PSS are missing', async () => {
+  // The tree belongs to root; cowtop runs as nobody, which may read stat but not smaps_rollup.
+  const target = spawn('/usr/bin/python3', ['-c', 'import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\ntime.sleep(30)'], { stdio: 'ignore' });
+  try {
+    await waitUntil(() => children(target.pid!).length === 1, 5000, 'the target tree');
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'attach', String(target.pid), '--batch', '--duration', '1.5', '--interval', '300'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.stderr.on('data', (d) => (err += d));
+      c.on('close', (code) => resolve({ code, out, err }));
+    });
+    assert.equal(r.code, 0, r.err);
+    const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const notes = recs.filter((x) => x.kind === 'log' && /permission denied/.test(x.text));
+    assert.equal(notes.length, 1, 'said once');
+    assert.match(notes[0].text, /USS and PSS of 2 processes are missing: permission denied \(they belong to uid 0\); run as that user or as root/);
+    const last = recs.filter((x) => x.type === 'sample').pop();
+    assert.deepEqual(last.processes.map((p: any) => p.role), ['master', 'worker']);
+    for (const p of last.processes) {
+      assert.equal(p.uss, null);
+      assert.equal(p.pss, null);
+      assert.ok(p.rss > 0, 'RSS from stat');
+      assert.equal(typeof p.minflt, 'number');
+      assert.match(p.error, /permission denied/);
+    }
+  } finally {
+    target.kill('SIGKILL');
+  }
+});
+
+test('attach to a pid that does not exist: one line, exit 2', async () => {
+  const r = await runCli(['attach', '4194303', '--batch']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'cowtop: no process with pid 4194303\n');
+  const bad = await runCli(['attach', 'gunicorn', '--batch']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^cowtop: --pid must be a whole number/);
+});
+
+test('cowtop agent --path prints the directory holding cowtop_agent.py', async () => {
+  const r = await runCli(['agent', '--path']);
+  assert.equal(r.code, 0);
+  assert.ok(readdirSync(r.stdout.trim()).includes('cowtop_agent.py'));
+});
+
+test('attach dashboard: master and workers in the table, only the keys that apply in the footer', async () => {
+  const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
+  const g = await startGunicorn('gunicorn.freeze.conf.py', agentDir);
+  const { runInPty, readTable } = await import('./pty.js');
+  const run = runInPty(['attach', String(g.master)], { cols: 120, rows: 30, env: { COWTOP_AGENT_DIR: agentDir } });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 3, 30_000);
+    const rows = readTable(run.screen());
+    assert.equal(rows[0].ROLE, 'master');
+    assert.equal(Number(rows[0].PID), g.master);
+    assert.deepEqual(rows.slice(1).map((r) => Number(r.PID)).sort(), children(g.master).sort());
+    await run.waitFor(/FREEZE ON\s+frozen [\d,]+/, 5000);
+    await run.waitFor(/gc agent 4\/4/, 5000);
+    const footer = run.screen()[29];
+    assert.match(footer, /q quit/);
+    assert.doesNotMatch(footer, /freeze|collect|workers|workload|restart/);
+  } finally {
+    run.press('q');
+    await run.exited;
+    await stopGunicorn(g);
+  }
+});
