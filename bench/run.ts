@@ -1,0 +1,27 @@
+/**
+ * npm run bench [names...]: runs the benchmarks and prints one JSON line each. Names: latency,
+ * soak (BENCH_SOAK_MINUTES, default 10). Results go in bench/RESULTS.md by hand, with the
+ * machine and the date: numbers from a noisy shared machine need a reader's judgement.
+ */
+import { keyLatency } from './key-latency';
+import { soak } from './soak';
+
+const BENCHES: Record<string, () => Promise<unknown>> = {
+  latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
+  'latency-collect': () => keyLatency(['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2']),
+  soak: () => soak(Number(process.env.BENCH_SOAK_MINUTES ?? 10)),
+};
+
+(async () => {
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
+  for (const name of names) {
+    const run = BENCHES[name];
+    if (!run) {
+      console.error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
+      process.exit(2);
+    }
+    const started = Date.now();
+    const result = await run();
+    console.log(JSON.stringify({ bench: name, seconds: Math.round((Date.now() - started) / 1000), result }));
+  }
+})();
