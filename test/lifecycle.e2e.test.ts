@@ -94,7 +94,7 @@ test('dashboard: the Python parent crashes; the screen says so, R restarts it', 
   try {
     const { parent, workers } = await started(run);
     process.kill(parent, 'SIGKILL');
-    await run.waitFor(/the Python parent exited \(SIGKILL\)/, 5000);
+    await run.waitFor(/Python parent exited \(SIGKILL\): R restarts the experiment/, 5000);
     await waitUntil(() => workers.every((p) => !alive(p)), 5000, 'workers die with their parent');
     await run.waitFor(/R restart/, 2000);
     run.press('R');
