@@ -460,6 +460,12 @@ class Parent(object):
                 self.refork(cmd.get("freeze", self.freeze), workload, cmd.get("workers"))
         elif name == "scale":
             self.scale(int(cmd.get("workers", len(self.workers))))
+        elif name == "write":
+            # The parent writes into every shared record: each page it touches becomes a copy in
+            # the parent, and the workers' own copies turn private without any fault in them.
+            for r in self.data:
+                r.tags = r.tags
+            self.reporter.send({"type": "written", "pid": self.pid})
         elif name == "stop":
             # Memory is short: stop every worker, keep the parent and its heap.
             self.stop_workers(list(self.workers))

@@ -48,6 +48,7 @@ export interface CollectedMessage { type: 'collected'; pid: number; seconds: num
 export interface ReforkMessage { type: 'refork'; freeze: boolean; workload: string; workers: number[]; generation: number; seconds: number }
 export interface ScaleMessage { type: 'scale'; workers: number[] }
 export interface ErrorMessage { type: 'error'; message: string }
+export interface WrittenMessage { type: 'written'; pid: number }
 
 export type Report =
   | GcMessage
@@ -58,16 +59,18 @@ export type Report =
   | CollectedMessage
   | ReforkMessage
   | ScaleMessage
-  | ErrorMessage;
+  | ErrorMessage
+  | WrittenMessage;
 
 export type Command =
   | { cmd: 'collect'; pid?: number }
   | { cmd: 'refork'; freeze: boolean; workload?: string; workers?: number }
   | { cmd: 'scale'; workers: number }
   | { cmd: 'stop' }
+  | { cmd: 'write' }
   | { cmd: 'quit' };
 
-const TYPES = new Set(['gc', 'ready', 'fork', 'exit', 'collection', 'collected', 'refork', 'scale', 'error']);
+const TYPES = new Set(['gc', 'ready', 'fork', 'exit', 'collection', 'collected', 'refork', 'scale', 'error', 'written']);
 
 /** Parses one report line; anything that is not a known message is null (kept as log text). */
 export function parseReport(line: string): Report | null {

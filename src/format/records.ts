@@ -44,6 +44,7 @@ export function sampleRecord(s: Snapshot) {
       ...(p.error ? { error: p.error } : {}),
     })),
     totals: s.totals,
+    tickMs: Math.round(s.tickMs * 100) / 100,
   };
 }
 

@@ -7,6 +7,7 @@ import pidusage from 'pidusage';
 import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
 import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
+import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
 const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture cowtop runs on
@@ -38,13 +39,18 @@ export class Sampler {
   private procAvailable: boolean | null = null;
   private lastAt = Date.now();
 
-  constructor(private readonly reader: ProcReader, private readonly source: SampleSource) {}
+  readonly rollups: RollupCache;
+
+  constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean } = {}) {
+    this.rollups = new RollupCache(options.reuseRollups ?? true);
+  }
 
   get previous(): Snapshot | null {
     return this.prev;
   }
 
   async tick(): Promise<Snapshot> {
+    const tickStart = process.hrtime.bigint();
     if (this.procAvailable === null) this.procAvailable = await this.reader.available();
     const now = Date.now();
     const elapsedMs = Math.max(1, now - this.lastAt);
@@ -72,6 +78,7 @@ export class Sampler {
       processes: Object.freeze(processes.map((p) => Object.freeze(p))),
       totals: Object.freeze(totalsOf(processes)),
       denied: processes.filter((p) => p.alive && p.error !== null).length,
+      tickMs: Number(process.hrtime.bigint() - tickStart) / 1e6,
     });
     this.prev = snap;
     return snap;
@@ -87,18 +94,26 @@ export class Sampler {
   }
 
   private async readProc(pids: number[], elapsedMs: number): Promise<ProcessSample[]> {
-    const reads = await Promise.all(
-      pids.map(async (pid) => {
-        const [stat, mem] = await Promise.all([this.reader.stat(pid), this.reader.smapsRollup(pid)]);
-        return { pid, stat, mem };
-      }),
-    );
+    // stat for everyone (cheap); the rollups only when the tree's memory may have changed.
+    const stats: ProcStat[] = [];
+    for (const st of await Promise.all(pids.map((pid) => this.reader.stat(pid)))) {
+      // Gone between listing and reading, or exited and not yet reaped: not a live row.
+      if (st.ok && st.value.state !== 'Z' && st.value.state !== 'X') stats.push(st.value);
+    }
+    const now = Date.now();
+    let mems: Map<number, Read<SmapsRollup>>;
+    if (this.rollups.mustRead(stats, now)) {
+      mems = new Map(await Promise.all(stats.map(async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const)));
+      this.rollups.store(stats, mems, now);
+    } else {
+      this.rollups.reusedTicks++;
+      mems = new Map(stats.map((s) => [s.pid, this.rollups.reuse(s.pid)]));
+    }
     const out: ProcessSample[] = [];
-    for (const { pid, stat, mem } of reads) {
-      if (!stat.ok) continue; // gone between listing and reading
-      if (stat.value.state === 'Z' || stat.value.state === 'X') continue; // exited, not yet reaped
+    for (const stat of stats) {
+      const mem = mems.get(stat.pid)!;
       if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
-      out.push(this.liveRow(pid, stat.value, mem, elapsedMs));
+      out.push(this.liveRow(stat.pid, stat, mem, elapsedMs));
     }
     return out;
   }

@@ -46,6 +46,8 @@ export interface Snapshot {
   readonly totals: Totals;
   /** Processes whose USS/PSS could not be read, and why (another user's, without root). */
   readonly denied: number;
+  /** How long this tick took to read /proc: the sampler's own lag. */
+  readonly tickMs: number;
 }
 
 export function totalsOf(processes: readonly ProcessSample[]): Totals {
