@@ -3,7 +3,7 @@
  * of space (pause) is timed until the emulator's screen shows the change.
  */
 import { runInPty } from '../test/pty';
-import { sleep } from '../test/helpers';
+import { BIN, sleep } from '../test/helpers';
 
 export interface LatencyResult {
   samples: number;
@@ -19,7 +19,7 @@ const pct = (xs: number[], p: number): number => {
 };
 
 export async function keyLatency(args: string[], presses = 60): Promise<LatencyResult> {
-  const run = runInPty(args, { cols: 160, rows: 48 });
+  const run = runInPty(args, { cols: 160, rows: 48, node: ['--max-semi-space-size=1', BIN, ...args] });
   try {
     await run.waitFor((t) => /worker \d+\s+\d+\s+[\d.]+/.test(t), 120_000);
     await sleep(2000);

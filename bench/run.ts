@@ -1,15 +1,26 @@
 /**
- * npm run bench [names...]: runs the benchmarks and prints one JSON line each. Names: latency,
- * soak (BENCH_SOAK_MINUTES, default 10). Results go in bench/RESULTS.md by hand, with the
+ * npm run bench [names...]: runs the benchmarks and prints one JSON line each (names below;
+ * all by default, about 35 minutes). Results go in bench/RESULTS.md by hand, with the
  * machine and the date: numbers from a noisy shared machine need a reader's judgement.
  */
 import { keyLatency } from './key-latency';
 import { soak } from './soak';
+import { overhead } from './overhead';
+import { freezeToggle } from './toggle';
+import { scale } from './scale';
+import { memoryHour } from './memory';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
   'latency-collect': () => keyLatency(['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2']),
   soak: () => soak(Number(process.env.BENCH_SOAK_MINUTES ?? 10)),
+  'overhead-idle': () => overhead('idle-frozen'),
+  'overhead-collect': () => overhead('collect'),
+  'latency-big': () => keyLatency(['--size', '2000000', '--workers', '8', '--freeze']),
+  'latency-big-collect': () => keyLatency(['--size', '2000000', '--workers', '8', '--workload', 'collect']),
+  toggle: () => freezeToggle(),
+  scale: () => scale(),
+  memory: () => memoryHour(),
 };
 
 (async () => {

@@ -152,7 +152,72 @@ class Collect(Workload):
         return max(0.0, self.next_at - now)
 
 
-WORKLOADS = {w.name: w for w in (Idle, Collect)}
+class Serve(Workload):
+    """Request-like work and no explicit gc.collect(): each request makes temporary dicts (freed
+    at once) and leaves one small list in a cache that keeps growing, about 3,000 a second. The
+    gc counts allocations minus deallocations, so only the cache's growth moves it: the
+    interpreter's own thresholds then run collections of all three generations, a full one
+    once the objects that survived since the last exceed 25% of the long-lived ones."""
+    name = "serve"
+    BATCH = 30  # requests per turn, a turn every 10 ms
+    TEMPS = 50  # temporary dicts per request
+    CACHE_MAX = 1000000  # entries (~80 MB); then the cache starts over
+
+    def __init__(self, options):
+        Workload.__init__(self, options)
+        self.cache = []
+        self.n = 0
+
+    def run(self, now):
+        for _ in range(self.BATCH):
+            self.n += 1
+            temps = [{"request": self.n, "field": [i]} for i in range(self.TEMPS)]
+            self.cache.append([temps[-1]["request"]])
+        if len(self.cache) >= self.CACHE_MAX:
+            self.cache = []
+        return 0.01
+
+
+class Read(Workload):
+    """Walks the shared data every --collect-every seconds, only reading it. Reading still writes
+    refcounts, so the pages are copied even with gc.freeze(): the limit of freezing."""
+    name = "read"
+
+    def __init__(self, options):
+        Workload.__init__(self, options)
+        self.every = options.collect_every
+        self.next_at = time.monotonic() + self.every
+        self.data = None
+
+    def run(self, now):
+        if now >= self.next_at:
+            total = 0
+            for r in self.data:
+                total += len(r.tags)
+            self.next_at = now + self.every
+        return max(0.0, self.next_at - now)
+
+
+class Write(Workload):
+    """Mutates every shared record every --collect-every seconds: every page is copied, freeze
+    or not. The upper bound of what a worker can cost."""
+    name = "write"
+
+    def __init__(self, options):
+        Workload.__init__(self, options)
+        self.every = options.collect_every
+        self.next_at = time.monotonic() + self.every
+        self.data = None
+
+    def run(self, now):
+        if now >= self.next_at:
+            for r in self.data:
+                r.tags[0] = r.id
+            self.next_at = now + self.every
+        return max(0.0, self.next_at - now)
+
+
+WORKLOADS = {w.name: w for w in (Idle, Collect, Serve, Read, Write)}
 
 
 # ---------------------------------------------------------------- worker
@@ -191,7 +256,7 @@ def unblock_stop_signals():
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
-def worker_main(options, reporter, parent_pid, freeze):
+def worker_main(options, reporter, parent_pid, freeze, data):
     set_parent_death_signal()
     if os.getppid() != parent_pid:
         os._exit(0)
@@ -213,6 +278,8 @@ def worker_main(options, reporter, parent_pid, freeze):
     if freeze:
         gc.enable()  # the recipe: enabled again in the child, after freeze in the parent
     workload = WORKLOADS[options.workload](options)
+    if hasattr(workload, "data"):
+        workload.data = data  # only the read and write workloads touch the shared data
     interval = options.interval / 1000.0
     next_report = time.monotonic()
 
@@ -340,7 +407,7 @@ class Parent(object):
             if pid == 0:
                 try:
                     os.close(self.command_fd)  # only the parent takes commands
-                    worker_main(self.options, self.reporter, self.pid, self.freeze)
+                    worker_main(self.options, self.reporter, self.pid, self.freeze, self.data)
                 finally:
                     os._exit(0)
             self.workers[pid] = index

@@ -12,7 +12,7 @@ import { experimentPids, sleep, waitUntil } from './helpers';
 
 const stat = (over: Partial<ProcStat>): ProcStat => ({ ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!, ...over });
 
-test('RollupCache: reads when a fault, a start, an exit or a mapping change happened, or every 10 s', () => {
+test('RollupCache: reads when a fault, a start, an exit or a mapping change happened, or every 30 s', () => {
   const c = new RollupCache();
   const a = stat({ pid: 1, minflt: 10 });
   const b = stat({ pid: 2, minflt: 20 });

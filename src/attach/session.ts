@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { AttachInfo, Monitor } from '../cli/monitor';
 import { lifecycle, UsageError } from '../lifecycle';
 import { ProcReader } from '../proc/read';
-import { startSampling } from '../sample/loop';
+import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
 import { AttachedTree } from './tree';
@@ -14,7 +14,7 @@ export class AttachSession extends EventEmitter implements Monitor {
   attached: AttachInfo | null = null;
   readonly reader: ProcReader;
   private tree: AttachedTree | null = null;
-  private stopSampling: (() => void) | null = null;
+  private loop: SamplingLoop | null = null;
   private toldDenied = false;
   private toldNoAgent = false;
   private gone = false;
@@ -22,7 +22,7 @@ export class AttachSession extends EventEmitter implements Monitor {
   constructor(readonly options: { pid: number; interval: number; procRoot: string }) {
     super();
     this.reader = new ProcReader(options.procRoot);
-    lifecycle.onExit(() => this.stopSampling?.());
+    lifecycle.onExit(() => this.loop?.stop());
   }
 
   async start(): Promise<void> {
@@ -37,7 +37,7 @@ export class AttachSession extends EventEmitter implements Monitor {
     const tree = (this.tree = new AttachedTree(pid, this.reader));
     const sampler = new Sampler(this.reader, tree);
     this.emit('spawn');
-    this.stopSampling = startSampling(
+    this.loop = startSampling(
       sampler,
       this.options.interval,
       (snap) => void this.onSnapshot(snap),

@@ -1,6 +1,6 @@
 /** Command-line parsing and validation. Every bad input becomes one UsageError line. */
 import yargs, { type Argv } from 'yargs';
-import { DEFAULTS, MAX_WORKERS, WORKLOADS, type ExperimentOptions } from '../experiment/options';
+import { DEFAULTS, MAX_WORKERS, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
 
 export interface Common {
@@ -35,7 +35,7 @@ function sharedOptions<T>(y: Argv<T>) {
     .option('size', { requiresArg: true, default: DEFAULTS.size, describe: 'GC-tracked objects the parent allocates and shares', group: 'Experiment:' })
     .option('workers', { requiresArg: true, default: DEFAULTS.workers, describe: `workers to fork (1-${MAX_WORKERS})`, group: 'Experiment:' })
     .option('freeze', { type: 'boolean', default: DEFAULTS.freeze, describe: 'gc.freeze() before fork (--no-freeze: leave the gc alone)', group: 'Experiment:' })
-    .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do: ${WORKLOADS.join(', ')}`, group: 'Experiment:' })
+    .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do:\n${WORKLOADS.map((w) => `  ${w}: ${WORKLOAD_HELP[w]}`).join('\n')}`, group: 'Experiment:' })
     .option('collect-every', { requiresArg: true, default: DEFAULTS.collectEvery, describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
     .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
     .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' })

@@ -10,11 +10,13 @@ import type { ReadyMessage, Report } from '../experiment/protocol';
 import type { PythonInfo } from '../experiment/python';
 import { lifecycle } from '../lifecycle';
 import { ProcReader } from '../proc/read';
-import { startSampling } from '../sample/loop';
+import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
 import type { Monitor } from './monitor';
 import { startExperiment } from './start';
+
+const MEMORY_CHECK_MS = 2000; // MemAvailable moves in seconds, not in ticks
 
 export interface SessionOptions {
   experiment: ExperimentOptions;
@@ -35,7 +37,8 @@ export class Session extends EventEmitter implements Monitor {
   python: PythonInfo | null = null;
   readonly reader: ProcReader;
   private sampler: Sampler | null = null;
-  private stopSampling: (() => void) | null = null;
+  private loop: SamplingLoop | null = null;
+  private memoryCheckedAt = 0;
   private memoryStopped = false;
 
   constructor(readonly options: SessionOptions) {
@@ -62,7 +65,7 @@ export class Session extends EventEmitter implements Monitor {
     this.ready = started.ready;
     this.memoryStopped = false;
     this.sampler = new Sampler(this.reader, started.experiment);
-    this.stopSampling = startSampling(
+    this.loop = startSampling(
       this.sampler,
       this.options.experiment.interval,
       (snap) => {
@@ -88,6 +91,7 @@ export class Session extends EventEmitter implements Monitor {
   private onReport(r: Report): void {
     if (r.type === 'scale' && r.workers.length > 0) this.memoryStopped = false;
     if (r.type === 'ready') void this.reader.oomKills().then((n) => (this.oomKills = n));
+    if (r.type === 'refork' || r.type === 'scale') this.loop?.kick();
     this.emit('report', r);
     if (r.type === 'exit' && !r.requested && r.signal === 9) void this.blameOom(r.pid);
   }
@@ -105,6 +109,8 @@ export class Session extends EventEmitter implements Monitor {
     const e = this.experiment;
     if (!e?.alive || this.memoryStopped || !snap.procAvailable) return;
     if (!snap.processes.some((p) => p.role === 'worker' && p.alive)) return;
+    if (Date.now() - this.memoryCheckedAt < MEMORY_CHECK_MS) return;
+    this.memoryCheckedAt = Date.now();
     const why = memoryLow(await this.reader.memoryRoom(), this.options.minAvailable);
     if (!why || this.memoryStopped) return;
     this.memoryStopped = true;
@@ -113,8 +119,8 @@ export class Session extends EventEmitter implements Monitor {
   }
 
   private stopLoop(): void {
-    this.stopSampling?.();
-    this.stopSampling = null;
+    this.loop?.stop();
+    this.loop = null;
     this.sampler?.close();
   }
 }

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { setPriority as osPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { EXPERIMENT_SCRIPT, type ExperimentOptions } from './options';
 import {
@@ -32,6 +33,8 @@ export interface LogLine {
 }
 
 export class ExperimentExited extends Error {}
+
+const EXPERIMENT_NICE = 5;
 
 export class Experiment extends EventEmitter {
   readonly child: ChildProcess;
@@ -67,6 +70,15 @@ export class Experiment extends EventEmitter {
     // Its own process group: a terminal's Ctrl-C reaches cowtop only, and one kill(-pgid) ends
     // the parent and every worker.
     this.child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    // Niced: when the workers collect on a small machine, the screen they are watched on must
+    // still answer keys at once. Workers inherit it across fork; memory behaviour is the same.
+    if (this.child.pid !== undefined) {
+      try {
+        osPriority(this.child.pid, EXPERIMENT_NICE);
+      } catch {
+        // not allowed (a raised nice floor): run at the same priority
+      }
+    }
     this.commands = this.child.stdio[4] as Writable;
     this.commands.on('error', () => {}); // EPIPE once Python is gone: the exit handler reports it
     this.pipeLines(this.child.stdout!, 'stdout');

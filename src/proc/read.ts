@@ -3,6 +3,7 @@
  * smaps_rollup of a large process never blocks the event loop. A process that vanished between
  * listing and reading is reported as gone; a permission error keeps its reason.
  */
+import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type ProcStat, type SmapsRollup } from './parse';
@@ -23,8 +24,29 @@ function classify(err: unknown): { error: ReadError; message: string } {
 export class ProcReader {
   constructor(readonly root = '/proc') {}
 
-  private async text(...parts: Array<string | number>): Promise<string> {
-    return fs.readFile(path.join(this.root, ...parts.map(String)), 'utf8');
+  /**
+   * /proc files report size 0, so readFile would open, fstat, read, read again and close: five
+   * trips through the thread pool. open, read into one buffer (again only if it filled), close:
+   * three. With hundreds of processes a tick, that matters.
+   */
+  private text(...parts: Array<string | number>): Promise<string> {
+    const file = path.join(this.root, ...parts.map(String));
+    return new Promise((resolve, reject) => {
+      fsc.open(file, 'r', (err, fd) => {
+        if (err) return reject(err);
+        const chunks: Buffer[] = [];
+        const next = (): void => {
+          const buf = Buffer.allocUnsafe(8192);
+          fsc.read(fd, buf, 0, buf.length, null, (rerr, n) => {
+            if (rerr) return fsc.close(fd, () => reject(rerr));
+            chunks.push(buf.subarray(0, n));
+            if (n === buf.length) return next();
+            fsc.close(fd, () => resolve(Buffer.concat(chunks).toString('utf8')));
+          });
+        };
+        next();
+      });
+    });
   }
 
   /** Whether this looks like a Linux procfs we can use. */
@@ -86,6 +108,29 @@ export class ProcReader {
       return [];
     }
     return (await this.scanParents()).get(pid) ?? [];
+  }
+
+  /**
+   * The tree below root with every member's stat, in one pass: per process its stat and its main
+   * thread's children file; the other threads' children files only when stat says it has more
+   * than one thread. Breadth first: the root, then its children, then theirs. A process that
+   * vanished on the way is left out.
+   */
+  async tree(root: number): Promise<Map<number, Read<ProcStat>>> {
+    const out = new Map<number, Read<ProcStat>>();
+    let level = [root];
+    while (level.length) {
+      const next = await Promise.all(
+        level.map(async (pid) => {
+          const [st, kids] = await Promise.all([this.stat(pid), this.text(pid, 'task', pid, 'children').then(parseChildren, () => null)]);
+          out.set(pid, st);
+          if (!st.ok || kids === null) return [];
+          return st.value.numThreads > 1 ? this.children(pid) : kids;
+        }),
+      );
+      level = [...new Set(next.flat())].filter((p) => !out.has(p));
+    }
+    return out;
   }
 
   /** Every pid below pid, breadth first (children before grandchildren). */

@@ -2,27 +2,50 @@
 import type { Sampler } from './sampler';
 import type { Snapshot } from './snapshot';
 
-export function startSampling(sampler: Sampler, intervalMs: number, onSnapshot: (s: Snapshot) => void, onError: (err: unknown) => void): () => void {
+export interface SamplingLoop {
+  stop(): void;
+  /** Samples now (after the tick under way, if any): new workers show at once, not a tick later. */
+  kick(): void;
+}
+
+export function startSampling(sampler: Sampler, intervalMs: number, onSnapshot: (s: Snapshot) => void, onError: (err: unknown) => void): SamplingLoop {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
+  let running = false;
+  let kicked = false;
   let next = Date.now();
   const run = async (): Promise<void> => {
     if (stopped) return;
+    running = true;
+    kicked = false;
     try {
       const snap = await sampler.tick();
       if (!stopped) onSnapshot(snap);
     } catch (err) {
       onError(err);
     }
+    running = false;
     if (stopped) return;
     next += intervalMs;
     const now = Date.now();
     if (next < now) next = now; // fell behind: do not try to catch up in a burst
-    timer = setTimeout(run, next - now);
+    timer = setTimeout(run, kicked ? 0 : next - now);
   };
   void run();
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+    kick() {
+      if (stopped) return;
+      if (running) {
+        kicked = true;
+        return;
+      }
+      if (timer) clearTimeout(timer);
+      next = Date.now();
+      timer = setTimeout(run, 0);
+    },
   };
 }

@@ -9,7 +9,7 @@
 import type { Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 
-export const FULL_EVERY_MS = 10_000;
+export const FULL_EVERY_MS = 30_000;
 
 /** What stat says about a process that would change if its memory changed. */
 export function fingerprint(s: ProcStat): string {

@@ -56,10 +56,7 @@ export class Sampler {
     const elapsedMs = Math.max(1, now - this.lastAt);
     this.lastAt = now;
     const root = this.source.pid;
-    const pids = this.procAvailable
-      ? [root, ...(await this.reader.descendants(root))]
-      : [root, ...[...this.source.workers.keys()]];
-    const live = this.procAvailable ? await this.readProc(pids, elapsedMs) : await this.readPidusage(pids);
+    const live = this.procAvailable ? await this.readProc(await this.reader.tree(root), elapsedMs) : await this.readPidusage([root, ...this.source.workers.keys()]);
     const livePids = new Set(live.map((p) => p.pid));
     const exited: ProcessSample[] = [];
     for (const [pid, exit] of this.source.exits) {
@@ -93,17 +90,18 @@ export class Sampler {
     return { role: 'grandchild', index: null };
   }
 
-  private async readProc(pids: number[], elapsedMs: number): Promise<ProcessSample[]> {
-    // stat for everyone (cheap); the rollups only when the tree's memory may have changed.
+  private async readProc(tree: Map<number, Read<ProcStat>>, elapsedMs: number): Promise<ProcessSample[]> {
+    // stat for everyone (cheap, read with the tree); the rollups only when the tree's memory may
+    // have changed, two at a time so that the kernel's page-table walks leave a core free.
     const stats: ProcStat[] = [];
-    for (const st of await Promise.all(pids.map((pid) => this.reader.stat(pid)))) {
+    for (const st of tree.values()) {
       // Gone between listing and reading, or exited and not yet reaped: not a live row.
       if (st.ok && st.value.state !== 'Z' && st.value.state !== 'X') stats.push(st.value);
     }
     const now = Date.now();
     let mems: Map<number, Read<SmapsRollup>>;
     if (this.rollups.mustRead(stats, now)) {
-      mems = new Map(await Promise.all(stats.map(async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const)));
+      mems = new Map(await mapLimit(stats, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const));
       this.rollups.store(stats, mems, now);
     } else {
       this.rollups.reusedTicks++;
@@ -201,6 +199,21 @@ export class Sampler {
 }
 
 const PAGE = 4096;
+const ROLLUP_CONCURRENCY = 2;
+
+/** Like Promise.all over items, with at most limit calls under way at once. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 
 const ROLE_ORDER: Record<Role, number> = { parent: 0, master: 0, worker: 1, grandchild: 2 };
 function byRoleThenIndex(a: ProcessSample, b: ProcessSample): number {

@@ -4,6 +4,7 @@
  */
 import type { ColumnId } from './model';
 import { COLUMNS } from './render/table';
+import { WORKLOAD_HELP } from '../experiment/options';
 
 export interface Controller {
   toggleFreeze(): void;
@@ -72,12 +73,6 @@ export function footerText(width: number, can: Controller['can']): string {
   }
   return parts.map((p) => p.text).join('  ');
 }
-
-/** What each workload makes the screen show; shown in the help and in --help. */
-export const WORKLOAD_HELP: Record<string, string> = {
-  idle: 'workers only report and wait: USS stays flat until you press g',
-  collect: 'gc.collect() every --collect-every s: without freeze each worker\'s USS jumps to most of the heap at the first collection; with freeze it stays flat',
-};
 
 /** The help overlay's lines: keys, columns, timeline marks, workloads. */
 export function helpLines(can: Controller['can']): string[] {
