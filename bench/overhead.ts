@@ -6,13 +6,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { BIN, collectLines } from '../test/helpers';
 import { childrenCpuSeconds, cpuSeconds, round } from './measure';
 
-export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60) {
+export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, warmupSeconds = 0) {
   const extra = mode === 'idle-frozen' ? ['--freeze'] : ['--workload', 'collect', '--collect-every', '5'];
   const child = spawn(process.execPath, ['--max-semi-space-size=1', BIN, '--batch', '--interval', '1000', '--size', '2000000', '--workers', '8', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const isFull = (r: any): boolean => r.type === 'sample' && r.processes.filter((p: any) => p.alive).length === 9;
     let seen = 0;
     await collectLines(child, (rs) => rs.some(isFull), 120_000);
+    // Optionally from the steady state: the first seconds after fork still see the workers'
+    // own first writes (copy-on-write faults), which make every rollup be read again.
+    if (warmupSeconds) await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
     const cpu0 = cpuSeconds(child.pid!);
     await collectLines(child, (rs) => (seen = rs.filter(isFull).length) >= samples, samples * 3000);
     const cowtop = cpuSeconds(child.pid!) - cpu0;
@@ -22,7 +25,7 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60) {
       if (r.status !== 0) throw new Error(`smem failed: ${r.stderr}`);
     }
     const smem = childrenCpuSeconds() - s0;
-    return { mode, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target: mode === 'idle-frozen' ? 0.05 : 0.7 };
+    return { mode, warmupSeconds, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target: mode === 'idle-frozen' ? 0.05 : 0.7 };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));

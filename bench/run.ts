@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'latency-collect': () => keyLatency(['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2']),
   soak: () => soak(Number(process.env.BENCH_SOAK_MINUTES ?? 10)),
   'overhead-idle': () => overhead('idle-frozen'),
+  'overhead-idle-steady': () => overhead('idle-frozen', 60, 20),
   'overhead-collect': () => overhead('collect'),
   'latency-big': () => keyLatency(['--size', '2000000', '--workers', '8', '--freeze']),
   'latency-big-collect': () => keyLatency(['--size', '2000000', '--workers', '8', '--workload', 'collect']),

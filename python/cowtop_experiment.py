@@ -81,6 +81,8 @@ class CollectionLog(object):
         self.pending = []
         self.started = None
         self.pypy_counts = [0, 0, 0]  # minor, major steps, major collections (PyPy)
+        self.pypy_minor_seconds = 0.0
+        self.pypy_step_seconds = 0.0  # steps of the major collection under way
 
     def install(self):
         if hasattr(gc, "callbacks"):
@@ -102,15 +104,19 @@ class CollectionLog(object):
 
     def on_pypy_minor(self, stats):
         self.pypy_counts[0] += stats.count
+        self.pypy_minor_seconds += stats.duration
 
     def on_pypy_step(self, stats):
         self.pypy_counts[1] += stats.count
+        self.pypy_step_seconds += stats.duration
 
     def on_pypy_collect(self, stats):
+        # A major collection is done: its work was in the steps (gc-collect-done has no duration).
         self.pypy_counts[2] += stats.count
         if len(self.pending) < 1000:
-            self.pending.append({"generation": 2, "duration": None, "collected": None,
-                                 "uncollectable": None})
+            self.pending.append({"generation": 2, "duration": self.pypy_step_seconds,
+                                 "collected": None, "uncollectable": None})
+        self.pypy_step_seconds = 0.0
 
     def take(self):
         out, self.pending = self.pending, []
@@ -291,7 +297,13 @@ def worker_main(options, reporter, parent_pid, freeze, data):
         msg.update(gc_state())
         if IS_PYPY:
             msg["pypy"] = {"minor": log.pypy_counts[0], "majorSteps": log.pypy_counts[1],
-                           "major": log.pypy_counts[2]}
+                           "major": log.pypy_counts[2], "minorSeconds": log.pypy_minor_seconds}
+            try:
+                st = gc.get_stats()  # PyPy's memory view of its own heap
+                msg["pypy"]["gcMemory"] = int(st._s.total_gc_memory)
+                msg["pypy"]["allocatedMemory"] = int(st._s.total_allocated_memory)
+            except Exception:
+                pass
         reporter.send(msg)
 
     while True:

@@ -14,7 +14,8 @@ export interface GcMessage {
   threshold?: number[];
   stats: GcGenStats[] | null;
   frozen: number | null;
-  pypy?: { minor: number; majorSteps: number; major: number };
+  /** PyPy has no generations: collections from gc.hooks, memory from gc.get_stats(). */
+  pypy?: { minor: number; majorSteps: number; major: number; minorSeconds?: number; gcMemory?: number; allocatedMemory?: number };
 }
 
 export interface ReadyMessage {

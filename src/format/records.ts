@@ -14,6 +14,7 @@ export function gcRecord(p: ProcessSample) {
     frozen: p.gc.frozen,
     threshold: p.gc.threshold ?? null,
     enabled: p.gc.enabled,
+    ...(p.gc.pypy ? { pypy: p.gc.pypy } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { MAX_WORKERS, WORKLOADS } from '../experiment/options';
 import type { Report } from '../experiment/protocol';
 import { lifecycle, UsageError } from '../lifecycle';
 import type { Snapshot } from '../sample/snapshot';
-import { KEYS, type Controller } from './keys';
+import { KEYS, type Controller, type Need } from './keys';
 import { CHARTS, DashboardModel, type ColumnId, type Units } from './model';
 import { buildFrame } from './render/frame';
 import { DashboardScreen } from './screen';
@@ -123,6 +123,14 @@ export async function runDashboard(session: Monitor): Promise<void> {
     },
   };
 
+  const unavailable = (need: Need): string | null => {
+    if (session.kind === 'attach') return need === 'restart' ? null : 'not for a process cowtop did not start (attach only watches)';
+    if (need === 'restart') return null; // only offered once the experiment has died
+    if (!session.experiment?.alive) return 'the experiment is not running: R restarts it';
+    if (need === 'freeze') return `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'} ${model.ready?.version ?? ''}`.trim();
+    return null;
+  };
+
   const openScreen = (): void => {
     // The interpreter checked out: now take the terminal, so the heap build is visible.
     ui = new DashboardScreen();
@@ -149,7 +157,15 @@ export async function runDashboard(session: Monitor): Promise<void> {
       // blessed names a shifted letter "S-r"; the table names it by what was typed.
       const binding = KEYS.find((k) => k.keys.includes(key?.full ?? '') || (ch !== undefined && ch.length === 1 && k.keys.includes(ch)));
       if (!binding) return;
-      if (binding.needs && !controller.can(binding.needs)) return;
+      if (binding.needs && !controller.can(binding.needs)) {
+        // A key that does nothing here says why, rather than nothing at all.
+        const why = unavailable(binding.needs);
+        if (why) {
+          model.addEvent('info', `${binding.label}: ${why}`);
+          draw();
+        }
+        return;
+      }
       binding.run(controller);
       draw(); // a key shows its effect at once, not at the next tick
     });
