@@ -142,20 +142,31 @@ class Idle(Workload):
     name = "idle"
 
 
-class Collect(Workload):
-    """gc.collect() every --collect-every seconds: a full collection scans every tracked object."""
-    name = "collect"
+class Periodic(Workload):
+    """Does act() every --collect-every seconds."""
 
     def __init__(self, options):
         Workload.__init__(self, options)
         self.every = options.collect_every
         self.next_at = time.monotonic() + self.every
+        self.data = None  # the shared records, for the workloads that touch them
+
+    def act(self):
+        pass
 
     def run(self, now):
         if now >= self.next_at:
-            gc.collect()
+            self.act()
             self.next_at = now + self.every
         return max(0.0, self.next_at - now)
+
+
+class Collect(Periodic):
+    """gc.collect() every --collect-every seconds: a full collection scans every tracked object."""
+    name = "collect"
+
+    def act(self):
+        gc.collect()
 
 
 class Serve(Workload):
@@ -184,43 +195,25 @@ class Serve(Workload):
         return 0.01
 
 
-class Read(Workload):
+class Read(Periodic):
     """Walks the shared data every --collect-every seconds, only reading it. Reading still writes
     refcounts, so the pages are copied even with gc.freeze(): the limit of freezing."""
     name = "read"
 
-    def __init__(self, options):
-        Workload.__init__(self, options)
-        self.every = options.collect_every
-        self.next_at = time.monotonic() + self.every
-        self.data = None
-
-    def run(self, now):
-        if now >= self.next_at:
-            total = 0
-            for r in self.data:
-                total += len(r.tags)
-            self.next_at = now + self.every
-        return max(0.0, self.next_at - now)
+    def act(self):
+        total = 0
+        for r in self.data:
+            total += len(r.tags)
 
 
-class Write(Workload):
+class Write(Periodic):
     """Mutates every shared record every --collect-every seconds: every page is copied, freeze
     or not. The upper bound of what a worker can cost."""
     name = "write"
 
-    def __init__(self, options):
-        Workload.__init__(self, options)
-        self.every = options.collect_every
-        self.next_at = time.monotonic() + self.every
-        self.data = None
-
-    def run(self, now):
-        if now >= self.next_at:
-            for r in self.data:
-                r.tags[0] = r.id
-            self.next_at = now + self.every
-        return max(0.0, self.next_at - now)
+    def act(self):
+        for r in self.data:
+            r.tags[0] = r.id
 
 
 WORKLOADS = {w.name: w for w in (Idle, Collect, Serve, Read, Write)}
@@ -284,8 +277,8 @@ def worker_main(options, reporter, parent_pid, freeze, data):
     if freeze:
         gc.enable()  # the recipe: enabled again in the child, after freeze in the parent
     workload = WORKLOADS[options.workload](options)
-    if hasattr(workload, "data"):
-        workload.data = data  # only the read and write workloads touch the shared data
+    if isinstance(workload, Periodic):
+        workload.data = data  # only read and write use it; collect and the reports never do
     interval = options.interval / 1000.0
     next_report = time.monotonic()
 

@@ -19,37 +19,29 @@ export class MetricsServer {
     this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
     const live = (): ProcessSample[] => this.latest?.processes.filter((p) => p.alive) ?? [];
     const labels = (p: ProcessSample) => ({ pid: String(p.pid), role: p.role });
-    const perProcess = (name: string, help: string, get: (p: ProcessSample) => number | null): void => {
-      new Gauge({
+    /** One series per live process: a Gauge is set, a Counter (cumulative in /proc) is reset and raised to it. */
+    const perProcess = (kind: 'gauge' | 'counter', name: string, help: string, get: (p: ProcessSample) => number | null): void => {
+      const Metric = kind === 'gauge' ? Gauge : Counter;
+      new Metric({
         name, help, labelNames: PROCESS_LABELS, registers: [this.registry],
-        collect() {
+        collect(this: Gauge | Counter) {
           this.reset();
           for (const p of live()) {
             const v = get(p);
-            if (v !== null) this.set(labels(p), v);
+            if (v === null) continue;
+            if (this instanceof Gauge) this.set(labels(p), v);
+            else this.inc(labels(p), v);
           }
         },
-      });
+      } as never);
     };
-    perProcess('cowtop_process_uss_bytes', 'Unique set size: Private_Clean + Private_Dirty from smaps_rollup', (p) => p.uss);
-    perProcess('cowtop_process_pss_bytes', 'Proportional set size (Pss from smaps_rollup)', (p) => p.pss);
-    perProcess('cowtop_process_rss_bytes', 'Resident set size (Rss from smaps_rollup, or stat)', (p) => p.rss);
-    perProcess('cowtop_process_swap_bytes', 'Swap from smaps_rollup', (p) => p.swap);
-    perProcess('cowtop_gc_frozen_objects', 'gc.get_freeze_count(): objects in the permanent generation', (p) => p.gc?.frozen ?? null);
-    const counter = (name: string, help: string, get: (p: ProcessSample) => number | null): void => {
-      new Counter({
-        name, help, labelNames: PROCESS_LABELS, registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const p of live()) {
-            const v = get(p);
-            if (v !== null) this.inc(labels(p), v);
-          }
-        },
-      });
-    };
-    counter('cowtop_process_minor_faults', 'Minor page faults since the process started (stat field 10)', (p) => p.minflt);
-    counter('cowtop_process_major_faults', 'Major page faults since the process started (stat field 12)', (p) => p.majflt);
+    perProcess('gauge', 'cowtop_process_uss_bytes', 'Unique set size: Private_Clean + Private_Dirty from smaps_rollup', (p) => p.uss);
+    perProcess('gauge', 'cowtop_process_pss_bytes', 'Proportional set size (Pss from smaps_rollup)', (p) => p.pss);
+    perProcess('gauge', 'cowtop_process_rss_bytes', 'Resident set size (Rss from smaps_rollup, or stat)', (p) => p.rss);
+    perProcess('gauge', 'cowtop_process_swap_bytes', 'Swap from smaps_rollup', (p) => p.swap);
+    perProcess('gauge', 'cowtop_gc_frozen_objects', 'gc.get_freeze_count(): objects in the permanent generation', (p) => p.gc?.frozen ?? null);
+    perProcess('counter', 'cowtop_process_minor_faults', 'Minor page faults since the process started (stat field 10)', (p) => p.minflt);
+    perProcess('counter', 'cowtop_process_major_faults', 'Major page faults since the process started (stat field 12)', (p) => p.majflt);
     new Counter({
       name: 'cowtop_gc_collections', help: 'Collections per generation (gc.get_stats)', labelNames: [...PROCESS_LABELS, 'generation'], registers: [this.registry],
       collect() {

@@ -6,6 +6,7 @@
 import type { AttachInfo } from '../cli/monitor';
 import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
+import { WORKLOAD_HELP } from '../experiment/options';
 import { formatCount, formatSeconds } from '../format/units';
 import type { Snapshot } from '../sample/snapshot';
 import { Ring } from './ring';
@@ -92,6 +93,7 @@ export class DashboardModel {
       case 'ready':
         this.ready = r;
         this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
+        this.explainWorkload(r.workload, now);
         break;
       case 'fork':
         this.addEvent('fork', r.workload === 'attached' ? `new process pid ${r.pid}` : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
@@ -114,6 +116,7 @@ export class DashboardModel {
         this.view.pending = null;
         this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.freeze ? 'WITH gc.freeze()' : 'without freeze'}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
         this.mark(r.freeze ? 'F' : 'f');
+        this.explainWorkload(r.workload, now);
         break;
       case 'scale':
         this.view.pending = null;
@@ -126,6 +129,12 @@ export class DashboardModel {
       default:
         break;
     }
+  }
+
+  /** What to expect from the workload, said where the user is looking when it starts. */
+  private explainWorkload(w: string, now: number): void {
+    const text = (WORKLOAD_HELP as Record<string, string>)[w];
+    if (text) this.addEvent('workload', `${w}: ${text}`, now);
   }
 
   onLog(l: LogLine, now = Date.now()): void {

@@ -1,0 +1,28 @@
+/** The read and write workloads copy the shared pages even with gc.freeze(): the limit of it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { experimentPids, runCli } from './helpers';
+
+async function growth(workload: string): Promise<{ heap: number; growth: number[] }> {
+  const r = await runCli(['--batch', '--duration', '4', '--size', '200000', '--workers', '2', '--freeze', '--workload', workload, '--collect-every', '1', '--interval', '500']);
+  assert.equal(r.code, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const heap = recs.find((x) => x.kind === 'ready').heapBytes;
+  const last = recs.filter((x) => x.type === 'sample').pop();
+  assert.equal(last.freeze, true);
+  return { heap, growth: last.processes.filter((p: any) => p.role === 'worker' && p.alive).map((p: any) => p.ussGrowth) };
+}
+
+for (const workload of ['read', 'write']) {
+  test(`${workload} workload: frozen workers still copy most of the heap`, async () => {
+    const { heap, growth: g } = await growth(workload);
+    assert.equal(g.length, 2);
+    for (const x of g) assert.ok(x > 0.4 * heap, `${workload}: growth ${x} of heap ${heap}`);
+    assert.deepEqual(experimentPids(), []);
+  });
+}
+
+test('idle workload with freeze: no growth to speak of (the control)', async () => {
+  const { heap, growth: g } = await growth('idle');
+  for (const x of g) assert.ok(x < 0.05 * heap, `idle growth ${x} of heap ${heap}`);
+});
