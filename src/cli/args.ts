@@ -15,6 +15,12 @@ export interface Prometheus {
   host: string;
 }
 
+/** What only the dashboard does: record itself, and where the export key writes. */
+export interface ScreenOptions {
+  record: string | null;
+  exportFile: string | null;
+}
+
 export interface BatchOptions {
   duration: number | null;
   format: 'json' | 'csv' | 'table';
@@ -22,10 +28,10 @@ export interface BatchOptions {
 }
 
 export type Command =
-  | ({ kind: 'dashboard'; prometheus: Prometheus | null } & Common)
+  | ({ kind: 'dashboard'; prometheus: Prometheus | null; screen: ScreenOptions } & Common)
   | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
-  | ({ kind: 'compare'; format: 'table' | 'json' } & Common)
-  | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null }
+  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown' } & Common)
+  | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: ScreenOptions }
   | { kind: 'agent-path' };
 
 const VERSION: string = require('../../../package.json').version;
@@ -50,7 +56,20 @@ function outputOptions<T>(y: Argv<T>) {
     .option('format', { type: 'string', default: 'json', describe: 'with --batch: json, csv or table', group: 'Batch:' })
     .option('output', { type: 'string', requiresArg: true, describe: 'with --batch: write records to this file instead of stdout', group: 'Batch:' })
     .option('prometheus', { requiresArg: true, describe: 'serve OpenMetrics on this port (dashboard or --batch)', group: 'Prometheus:' })
-    .option('prometheus-host', { type: 'string', default: '127.0.0.1', describe: 'address the metrics endpoint listens on', group: 'Prometheus:' });
+    .option('prometheus-host', { type: 'string', default: '127.0.0.1', describe: 'address the metrics endpoint listens on', group: 'Prometheus:' })
+    .option('record', { type: 'string', requiresArg: true, describe: 'write an asciicast v2 recording of the dashboard (asciinema play FILE)', group: 'Dashboard:' })
+    .option('export', { type: 'string', requiresArg: true, describe: 'where the e key writes the current snapshot (.csv: CSV, else JSON)', group: 'Dashboard:' });
+}
+
+function screenOptions(a: Record<string, unknown>, batch: boolean): ScreenOptions {
+  const file = (name: string): string | null => {
+    if (a[name] === undefined) return null;
+    if (batch) throw new UsageError(`--${name} goes with the dashboard, not --batch`);
+    const f = String(a[name]);
+    if (!f.trim()) throw new UsageError(`--${name} needs a file name`);
+    return f;
+  };
+  return { record: file('record'), exportFile: file('export') };
 }
 
 /** --batch and its companions; null for the dashboard (after checking none was given alone). */
@@ -140,7 +159,8 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         const c = common(a, env);
         const batch = batchOptions(a);
         const prometheus = prometheusOptions(a);
-        result = batch ? { kind: 'batch', ...c, ...batch, prometheus } : { kind: 'dashboard', ...c, prometheus };
+        const screen = screenOptions(a, batch !== null);
+        result = batch ? { kind: 'batch', ...c, ...batch, prometheus } : { kind: 'dashboard', ...c, prometheus, screen };
       },
     )
     .command(
@@ -152,7 +172,8 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
       (a) => {
         const pid = wholeNumber('pid', a.pid, 1).valueOf();
         const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
-        result = { kind: 'attach', pid, interval: wholeNumber('interval', a.interval, 100), procRoot, prometheus: prometheusOptions(a), batch: batchOptions(a) };
+        const batch = batchOptions(a);
+        result = { kind: 'attach', pid, interval: wholeNumber('interval', a.interval, 100), procRoot, prometheus: prometheusOptions(a), batch, screen: screenOptions(a, batch !== null) };
       },
     )
     .command(
@@ -167,9 +188,9 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
     .command(
       'compare',
       'the original experiment in one go: gc.collect() in every worker, without then with gc.freeze()',
-      (c) => sharedOptions(c).option('format', { type: 'string', default: 'table', describe: 'table or json' }),
+      (c) => sharedOptions(c).option('format', { type: 'string', default: 'table', describe: 'table, json, or markdown (to paste into an issue)' }),
       (a) => {
-        result = { kind: 'compare', ...common(a, env), format: oneOf('format', a.format, ['table', 'json'] as const) };
+        result = { kind: 'compare', ...common(a, env), format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const) };
       },
     )
     .strict()

@@ -147,7 +147,26 @@ export function compareTable(r: CompareResult): string {
   return lines.join('\n');
 }
 
+/** The same comparison as a Markdown table, to paste into an issue or a pull request. */
+export function compareMarkdown(r: CompareResult): string {
+  const [off, on] = r.runs;
+  const head = ['worker', 'USS before', 'USS after', 'minor faults', 'gc took'];
+  const cells = (w?: CompareWorker): string[] => (w ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)] : ['', '', '', '']);
+  const lines = [
+    `**cowtop compare**: ${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${r.workers} workers, one \`gc.collect()\` in each`,
+    '',
+    `| ${head[0]} | ${head.slice(1).map((h) => `${h} (no freeze)`).join(' | ')}${on ? ` | ${head.slice(1).map((h) => `${h} (freeze)`).join(' | ')}` : ''} |`,
+    `| --- |${' ---: |'.repeat(on ? 8 : 4)}`,
+  ];
+  for (let i = 0; i < off.workers.length; i++) lines.push(`| ${i + 1} | ${[...cells(off.workers[i]), ...(on ? cells(on.workers[i]) : [])].join(' | ')} |`);
+  lines.push('');
+  const copied = (run: CompareRun): string => formatBytes(growth(run));
+  lines.push(on ? `Memory copied by the collection, per worker: ${copied(off)} without freeze, ${copied(on)} with \`gc.freeze()\` (${formatReduction(r.reduction)}).` : `Memory copied by the collection, per worker: ${copied(off)}; ${r.implementation} has no \`gc.freeze()\`.`);
+  return lines.join('\n');
+}
+
 export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
   const result = await runCompareExperiment(cmd);
-  process.stdout.write((cmd.format === 'json' ? JSON.stringify(result) : compareTable(result)) + '\n');
+  const text = cmd.format === 'json' ? JSON.stringify(result) : cmd.format === 'markdown' ? compareMarkdown(result) : compareTable(result);
+  process.stdout.write(text + '\n');
 }

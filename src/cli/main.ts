@@ -35,7 +35,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           return;
         }
         const { runDashboard } = await import('../ui/dashboard.js');
-        await runDashboard(monitor);
+        await runDashboard(monitor, cmd.screen);
         return;
       }
       case 'agent-path':
@@ -49,7 +49,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'dashboard': {
         // The dashboard is loaded only when needed: batch and compare never pay for blessed.
         const { runDashboard } = await import('../ui/dashboard.js');
-        await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus));
+        await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus), cmd.screen);
         return;
       }
     }

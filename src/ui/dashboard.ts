@@ -2,7 +2,12 @@
  * `cowtop`: the live dashboard. Wires the experiment, the sampler, the model, the key table and
  * the screen together; the lifecycle owns every way out.
  */
+import { writeFileSync } from 'node:fs';
+import type { ScreenOptions } from '../cli/args';
 import type { Monitor } from '../cli/monitor';
+import { CSV_HEADER, csvRows, sampleRecord } from '../format/records';
+import { formatDuration } from '../format/units';
+import { CastRecorder, teeStdout } from './record';
 import type { Experiment, LogLine } from '../experiment/experiment';
 import { MAX_WORKERS, WORKLOADS } from '../experiment/options';
 import type { Report } from '../experiment/protocol';
@@ -23,8 +28,10 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
   if (!env.TERM || env.TERM === 'dumb') throw new UsageError(`TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`);
 }
 
-export async function runDashboard(session: Monitor): Promise<void> {
+export async function runDashboard(session: Monitor, opts: ScreenOptions = { record: null, exportFile: null }): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
+  // Opened before anything starts: a file that cannot be written is bad input, exit 2.
+  const recorder = opts.record ? new CastRecorder(opts.record, process.stdout.columns || 80, process.stdout.rows || 24) : null;
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
   let ui: DashboardScreen | null = null;
@@ -118,6 +125,9 @@ export async function runDashboard(session: Monitor): Promise<void> {
     toggleHelp() {
       model.view.help = !model.view.help;
     },
+    exportSnapshot() {
+      exportSnapshot();
+    },
     quit() {
       void lifecycle.exit(0);
     },
@@ -131,8 +141,28 @@ export async function runDashboard(session: Monitor): Promise<void> {
     return null;
   };
 
+  const exportSnapshot = (): void => {
+    const snap = model.latest;
+    if (!snap) return;
+    const file = opts.exportFile ?? `cowtop-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    const text = /\.csv$/i.test(file) ? [CSV_HEADER, ...csvRows(snap)].join('\n') + '\n' : JSON.stringify(sampleRecord(snap), null, 2) + '\n';
+    try {
+      writeFileSync(file, text);
+      model.addEvent('info', `exported the snapshot of ${formatDuration(snap.t)} to ${file}`);
+    } catch (err) {
+      model.addEvent('error', `cannot export to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+
   const openScreen = (): void => {
     // The interpreter checked out: now take the terminal, so the heap build is visible.
+    if (recorder) {
+      const untee = teeStdout(recorder);
+      lifecycle.onExit(() => {
+        untee();
+        recorder.close();
+      });
+    }
     ui = new DashboardScreen();
     const screen = ui.screen;
     lifecycle.onExit(() => {

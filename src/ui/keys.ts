@@ -17,6 +17,7 @@ export interface Controller {
   nextChart(): void;
   toggleHelp(): void;
   restart(): void;
+  exportSnapshot(): void;
   quit(): void;
   /** Whether a binding applies now (freeze is unavailable under PyPy, for one). */
   can(what: Need): boolean;
@@ -51,6 +52,7 @@ export const KEYS: KeyBinding[] = [
   ...sortBindings,
   { keys: ['r'], label: 'r', footer: null, help: 'sort by role again (parent, then workers in order)', run: (c) => c.sortBy('role') },
   { keys: ['u'], label: 'u', footer: 'units', help: 'sizes in MiB, KiB, or % of the parent\'s heap', run: (c) => c.cycleUnits() },
+  { keys: ['e'], label: 'e', footer: 'export', help: 'write the current snapshot to --export FILE (.csv: CSV, else JSON; default cowtop-<time>.json)', run: (c) => c.exportSnapshot() },
   { keys: ['c'], label: 'c', footer: 'chart', help: 'next chart, when only one fits the screen', run: (c) => c.nextChart() },
   { keys: ['?', 'h'], label: '?', footer: 'help', help: 'this help (any key closes it)', run: (c) => c.toggleHelp() },
   { keys: ['R'], label: 'R', footer: 'restart', needs: 'restart', help: 'restart the experiment after its Python parent died', run: (c) => c.restart() },
@@ -63,7 +65,7 @@ export function footerText(width: number, can: Controller['can']): string {
   const essential = new Set(['?', 'q', 'f', 'g', 'R']);
   for (const k of KEYS) {
     if (k.needs && !can(k.needs)) continue;
-    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' ? 0 : 1 });
+    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' || k.label === 'e' ? 0 : 1 });
     if (k.label === '-') parts.push({ text: '{bold}+/-{/bold} workers', keep: 1 });
     if (k.label === 'space') parts.push({ text: '{bold}1-0{/bold} sort', keep: 0 });
   }

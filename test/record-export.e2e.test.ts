@@ -1,0 +1,96 @@
+/** --record writes an asciicast v2 file that replays the dashboard; e exports the snapshot. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Terminal } from '@xterm/headless';
+import { runCli } from './helpers';
+import { readTable, runInPty } from './pty';
+
+const ARGS = ['--size', '50000', '--workers', '2', '--interval', '300'];
+const dir = mkdtempSync(join(tmpdir(), 'cowtop-rec-'));
+
+test('--record: the cast parses, and replaying it shows the dashboard', async () => {
+  const cast = join(dir, 'demo.cast');
+  const run = runInPty([...ARGS, '--record', cast], { cols: 100, rows: 30 });
+  await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+  run.press('g');
+  await run.waitFor(/gc\.collect\(\) asked of 2 workers/);
+  run.press('q');
+  assert.equal((await run.exited).exitCode, 0);
+  const lines = readFileSync(cast, 'utf8').trim().split('\n');
+  const header = JSON.parse(lines[0]);
+  assert.equal(header.version, 2);
+  assert.equal(header.width, 100);
+  assert.equal(header.height, 30);
+  const events = lines.slice(1).map((l) => JSON.parse(l));
+  assert.ok(events.length > 5);
+  let last = 0;
+  for (const e of events) {
+    assert.equal(e.length, 3);
+    assert.equal(e[1], 'o');
+    assert.equal(typeof e[2], 'string');
+    assert.ok(e[0] >= last, 'times never go back');
+    last = e[0];
+  }
+  // Replay through a terminal emulator: the frames show what the user saw.
+  const term = new Terminal({ cols: 100, rows: 30, allowProposedApi: true });
+  const screen = (): string => Array.from({ length: 30 }, (_, i) => term.buffer.active.getLine(i)?.translateToString(true) ?? '').join('\n');
+  let sawTable = false;
+  let sawCollect = false;
+  for (const e of events) {
+    await new Promise<void>((r) => term.write(e[2], r));
+    const s = screen();
+    if (/FREEZE OFF/.test(s) && readTable(s.split('\n')).length === 3) sawTable = true;
+    if (/gc\.collect\(\) asked of 2 workers/.test(s)) sawCollect = true;
+  }
+  assert.ok(sawTable, 'a frame with the mode and the three processes');
+  assert.ok(sawCollect, 'the frame after g');
+  assert.equal(term.buffer.active.type, 'normal', 'the recording ends with the terminal given back');
+});
+
+for (const ext of ['json', 'csv']) {
+  test(`e exports the current snapshot as ${ext.toUpperCase()}`, async () => {
+    const file = join(dir, `snap.${ext}`);
+    const run = runInPty([...ARGS, '--export', file], { cols: 100, rows: 30 });
+    try {
+      await run.waitFor((t) => readTable(t.split('\n')).filter((r) => /^\d/.test(r.USS)).length === 3);
+      run.press('e');
+      await run.waitFor(new RegExp(`exported the snapshot of [\\d:]+ to ${file.replace(/[.]/g, '\\.')}`), 3000);
+    } finally {
+      run.press('q');
+      await run.exited;
+    }
+    const text = readFileSync(file, 'utf8');
+    if (ext === 'json') {
+      const rec = JSON.parse(text);
+      assert.equal(rec.type, 'sample');
+      assert.deepEqual(rec.processes.map((p: any) => p.role), ['parent', 'worker', 'worker']);
+      assert.ok(rec.processes.every((p: any) => p.uss > 0 && p.gc));
+    } else {
+      const rows = text.trim().split('\n');
+      assert.match(rows[0], /^t,freeze,pid,role,alive,rss,pss,uss/);
+      assert.equal(rows.length, 4);
+    }
+  });
+}
+
+test('--record that cannot be written, or with --batch: one line, exit 2', async () => {
+  const a = await runCli(['--batch', '--record', join(dir, 'x.cast')]);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /^cowtop: --record goes with the dashboard, not --batch\n$/);
+  const run = runInPty([...ARGS, '--record', '/nonexistent-dir/x.cast']);
+  assert.equal((await run.exited).exitCode, 2);
+  await run.settle();
+  assert.match(run.text(), /cowtop: cannot write --record \/nonexistent-dir\/x\.cast: ENOENT/);
+});
+
+test('compare --format markdown: a table to paste into an issue', async () => {
+  const r = await runCli(['compare', '--size', '100000', '--workers', '1', '--format', 'markdown']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\*\*cowtop compare\*\*: CPython/);
+  assert.match(r.stdout, /\| worker \| USS before \(no freeze\) \|/);
+  assert.match(r.stdout, /^\| 1 \| [\d.]+ MiB \| [\d.]+ MiB \| [\d,]+ \|/m);
+  assert.match(r.stdout, /Memory copied by the collection, per worker: .* without freeze, .* with `gc\.freeze\(\)` \(-9\d\.\d%\)\./);
+});
