@@ -36,7 +36,7 @@ export async function startExperiment(
     const verdict = checkMemory(perObject, options.size, options.workers, await checks.reader.memoryRoom());
     if (!verdict.ok) throw new UsageError(verdict.message!);
   }
-  const experiment = lifecycle.track(new Experiment({ ...options, freeze: options.freeze }));
+  const experiment = lifecycle.track(new Experiment(options));
   onSpawn?.(experiment, python);
   const stderrTail: string[] = [];
   experiment.on('log', (l: LogLine) => {

@@ -133,18 +133,6 @@ export class ProcReader {
     return out;
   }
 
-  /** Every pid below pid, breadth first (children before grandchildren). */
-  async descendants(pid: number): Promise<number[]> {
-    const out: number[] = [];
-    let level = [pid];
-    while (level.length) {
-      const next = (await Promise.all(level.map((p) => this.children(p)))).flat();
-      out.push(...next);
-      level = next;
-    }
-    return out;
-  }
-
   private async scanParents(): Promise<Map<number, number[]>> {
     const byParent = new Map<number, number[]>();
     const names = (await fs.readdir(this.root)).filter((n) => /^\d+$/.test(n));

@@ -61,11 +61,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     },
     toggleFreeze() {
       const e = experiment();
-      if (!e || model.view.pending) return;
-      if (!controller.can('freeze')) {
-        model.addEvent('info', `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'}`);
-        return;
-      }
+      if (!e || model.view.pending) return; // the key table keeps f away when freeze is unavailable
       const next = !e.freeze;
       model.view.pending = `re-forking ${next ? 'with' : 'without'} gc.freeze()...`;
       e.send({ cmd: 'refork', freeze: next });
