@@ -193,12 +193,13 @@ test('--prometheus on a port in use: one line, exit 2', async () => {
 });
 
 test('attach to a process of another user: readable figures, and one line saying why USS/PSS are missing', async () => {
-  // The tree belongs to root; cowtop runs as nobody, which may read stat but not smaps_rollup.
-  const target = spawn('/usr/bin/python3', ['-c', 'import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\ntime.sleep(30)'], { stdio: 'ignore' });
+  // The tree runs as nobody. cowtop runs as root with every capability dropped (setpriv): it
+  // still reads its own files wherever CI cloned them, but not another user's smaps_rollup.
+  const target = spawn('/usr/bin/python3', ['-c', 'import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\ntime.sleep(30)'], { stdio: 'ignore', uid: 65534, gid: 65534, cwd: '/' });
   try {
     await waitUntil(() => children(target.pid!).length === 1, 5000, 'the target tree');
     const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn(process.execPath, [BIN, 'attach', String(target.pid), '--batch', '--duration', '1.5', '--interval', '300'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn('setpriv', ['--bounding-set', '-all', '--inh-caps', '-all', '--', process.execPath, BIN, 'attach', String(target.pid), '--batch', '--duration', '1.5', '--interval', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       c.stdout.on('data', (d) => (out += d));
@@ -209,7 +210,7 @@ test('attach to a process of another user: readable figures, and one line saying
     const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
     const notes = recs.filter((x) => x.kind === 'log' && /permission denied/.test(x.text));
     assert.equal(notes.length, 1, 'said once');
-    assert.match(notes[0].text, /USS and PSS of 2 processes are missing: permission denied \(they belong to uid 0\); run as that user or as root/);
+    assert.match(notes[0].text, /USS and PSS of 2 processes are missing: permission denied \(they belong to uid 65534\); run as that user or as root/);
     const last = recs.filter((x) => x.type === 'sample').pop();
     assert.deepEqual(last.processes.map((p: any) => p.role), ['master', 'worker']);
     for (const p of last.processes) {
