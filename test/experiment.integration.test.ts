@@ -130,3 +130,27 @@ test('re-fork with freeze replaces the workers without rebuilding the heap, in w
   }
   assert.deepEqual(experimentPids(), []);
 });
+
+test('CPU% comes from stat utime + stime over the interval', async () => {
+  const e = new Experiment({ ...base, size: 200000, workers: 1, freeze: false, workload: 'collect', collectEvery: 0.2 });
+  try {
+    await started(e, 1);
+    const sampler = new Sampler(new ProcReader(), e);
+    const worker = [...e.workers.keys()][0];
+    const ticks = (): number => {
+      const f = readFileSync(`/proc/${worker}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(f[11]) + Number(f[12]);
+    };
+    await sampler.tick();
+    const t0 = ticks();
+    const w0 = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    const snap = await sampler.tick();
+    const expected = ((ticks() - t0) / 100) * 100 / ((Date.now() - w0) / 1000);
+    const cpu = snap.processes.find((p) => p.pid === worker)!.cpu!;
+    assert.ok(cpu > 5, `a collecting worker uses CPU: ${cpu}%`);
+    assert.ok(Math.abs(cpu - expected) < 15, `cpu ${cpu}% vs stat ${expected}%`);
+  } finally {
+    await e.stop();
+  }
+});
