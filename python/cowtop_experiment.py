@@ -274,6 +274,16 @@ def worker_main(options, reporter, parent_pid, freeze, data):
 
     log = CollectionLog()
     log.install()
+    traced = None
+    if options.tracemalloc:
+        # Started after fork: it counts what this worker allocates itself, and nothing the
+        # collector copies. USS growing while this stays flat is pages copied, not objects made.
+        try:
+            import tracemalloc
+            tracemalloc.start()
+            traced = tracemalloc
+        except Exception:
+            traced = None
     if freeze:
         gc.enable()  # the recipe: enabled again in the child, after freeze in the parent
     workload = WORKLOADS[options.workload](options)
@@ -288,6 +298,8 @@ def worker_main(options, reporter, parent_pid, freeze, data):
             reporter.send(c)
         msg = {"type": "gc", "pid": pid}
         msg.update(gc_state())
+        if traced is not None:
+            msg["traced"] = list(traced.get_traced_memory())  # current, peak (bytes)
         if IS_PYPY:
             msg["pypy"] = {"minor": log.pypy_counts[0], "majorSteps": log.pypy_counts[1],
                            "major": log.pypy_counts[2], "minorSeconds": log.pypy_minor_seconds}
@@ -608,6 +620,7 @@ def parse_args(argv):
     p.add_argument("--workload", default="idle", choices=sorted(WORKLOADS))
     p.add_argument("--collect-every", type=float, default=5.0)
     p.add_argument("--interval", type=int, default=1000, help="report interval, ms")
+    p.add_argument("--tracemalloc", action="store_true", default=False)
     p.add_argument("--report-fd", type=int, required=True)
     p.add_argument("--command-fd", type=int, required=True)
     options = p.parse_args(argv)

@@ -26,3 +26,19 @@ test('idle workload with freeze: no growth to speak of (the control)', async () 
   const { heap, growth: g } = await growth('idle');
   for (const x of g) assert.ok(x < 0.05 * heap, `idle growth ${x} of heap ${heap}`);
 });
+
+test('--tracemalloc: USS grows by pages the collector copied while Python allocated next to nothing', async () => {
+  const r = await runCli(['--batch', '--duration', '3', '--size', '200000', '--workers', '2', '--workload', 'collect', '--collect-every', '1', '--interval', '500', '--tracemalloc']);
+  assert.equal(r.code, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const last = recs.filter((x) => x.type === 'sample').pop();
+  const workers = last.processes.filter((p: any) => p.role === 'worker' && p.alive);
+  assert.equal(workers.length, 2);
+  for (const w of workers) {
+    assert.equal(typeof w.gc.traced.current, 'number');
+    assert.ok(w.gc.traced.peak >= w.gc.traced.current);
+    assert.ok(w.gc.traced.current < 2 * 1048576, `traced ${w.gc.traced.current}`);
+    assert.ok(w.ussGrowth > 10 * w.gc.traced.current + 10 * 1048576, `USS growth ${w.ussGrowth} vs traced ${w.gc.traced.current}`);
+  }
+  assert.equal(last.processes.find((p: any) => p.role === 'parent').gc.traced, undefined, 'the parent is not traced');
+});

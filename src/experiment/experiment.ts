@@ -64,6 +64,7 @@ export class Experiment extends EventEmitter {
       '--workload', options.workload,
       '--collect-every', String(options.collectEvery),
       '--interval', String(options.interval),
+      ...(options.tracemalloc ? ['--tracemalloc'] : []),
       '--report-fd', '3',
       '--command-fd', '4',
     ];

@@ -7,6 +7,7 @@ export interface ExperimentOptions {
   workload: string;
   collectEvery: number; // seconds
   interval: number; // ms
+  tracemalloc?: boolean; // workers report tracemalloc's current and peak
 }
 
 export const WORKLOADS = ['idle', 'collect', 'serve', 'read', 'write'] as const;

@@ -14,6 +14,8 @@ export interface GcMessage {
   threshold?: number[];
   stats: GcGenStats[] | null;
   frozen: number | null;
+  /** --tracemalloc: bytes Python itself allocated since the worker started (current, peak). */
+  traced?: [number, number];
   /** PyPy has no generations: collections from gc.hooks, memory from gc.get_stats(). */
   pypy?: { minor: number; majorSteps: number; major: number; minorSeconds?: number; gcMemory?: number; allocatedMemory?: number };
 }

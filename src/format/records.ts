@@ -15,6 +15,7 @@ export function gcRecord(p: ProcessSample) {
     threshold: p.gc.threshold ?? null,
     enabled: p.gc.enabled,
     ...(p.gc.pypy ? { pypy: p.gc.pypy } : {}),
+    ...(p.gc.traced ? { traced: { current: p.gc.traced[0], peak: p.gc.traced[1] } } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ import { Ring } from './ring';
 export const HISTORY = 600; // samples kept for the charts: 10 minutes at the default interval
 export const EVENTS = 500;
 
-export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'colls' | 'last' | 'cpu';
+export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'colls' | 'last' | 'cpu';
 export type Units = 'MiB' | 'KiB' | 'heap';
 export type ChartId = 'uss' | 'footprint' | 'faults';
 export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];

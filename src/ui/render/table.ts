@@ -16,6 +16,7 @@ export interface Column {
   width: number;
   left?: boolean;
   priority: number; // lower survives a narrow terminal
+  optional?: boolean; // shown only when some row has a value (TRACED: only with --tracemalloc)
   sortKey?: string; // the key that sorts by this column
   help: string;
   value(p: ProcessSample, c: CellContext): number | null;
@@ -39,6 +40,7 @@ export const COLUMNS: Column[] = [
   { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `worker ${p.index + 1}` : p.role) },
   { id: 'pid', title: 'PID', width: 7, priority: 0, sortKey: '1', help: 'process id', value: (p) => p.pid, text: (p) => String(p.pid) },
   size('uss', 'USS', 0, '4', 'unique set size: memory only this process holds', (p) => p.uss),
+  { ...size('traced', 'TRACED', 1, '', 'tracemalloc current (--tracemalloc): what Python allocated in the worker; USS above it is copied pages', (p) => p.gc?.traced?.[0] ?? null), sortKey: undefined, optional: true },
   size('growth', 'GROWTH', 1, '6', 'USS growth since the first sample after fork: pages no longer shared', (p) => p.ussGrowth),
   size('pss', 'PSS', 1, '3', 'proportional set size: shared pages divided among their sharers', (p) => p.pss),
   size('rss', 'RSS', 2, '2', 'resident set size: what top shows', (p) => p.rss),
@@ -52,10 +54,11 @@ export const COLUMNS: Column[] = [
 ];
 
 /** Columns that fit the width, in their screen order, dropping the least important first. */
-export function fitColumns(width: number): Column[] {
+export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c?: CellContext): Column[] {
   const chosen = new Set<Column>();
   let used = 0;
-  for (const col of [...COLUMNS].sort((a, b) => a.priority - b.priority)) {
+  const present = (col: Column): boolean => !col.optional || (c !== undefined && rows.some((p) => col.value(p, c) !== null));
+  for (const col of [...COLUMNS].filter(present).sort((a, b) => a.priority - b.priority)) {
     const need = col.width + (chosen.size ? 1 : 0);
     if (used + need > width) continue;
     chosen.add(col);
@@ -116,7 +119,7 @@ export function tableRow(p: ProcessSample, cols: Column[], c: CellContext, theme
 
 export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme): { header: string; rows: string[]; columns: Column[] } {
   const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs };
-  const cols = fitColumns(width);
+  const cols = fitColumns(width, s.processes, c);
   return {
     header: tableHeader(cols, view, theme),
     rows: sortRows(s.processes, view, c).map((p) => tableRow(p, cols, c, theme)),
