@@ -284,8 +284,7 @@ def worker_main(options, reporter, parent_pid, freeze, data):
             traced = tracemalloc
         except Exception:
             traced = None
-    if freeze:
-        gc.enable()  # the recipe: enabled again in the child, after freeze in the parent
+    gc.enable()  # the recipe: enabled again in the child (the parent may have disabled it to build)
     workload = WORKLOADS[options.workload](options)
     if isinstance(workload, Periodic):
         workload.data = data  # only read and write use it; collect and the reports never do
@@ -357,6 +356,10 @@ def build_heap(size):
     return [Record(i) for i in range(size)]
 
 
+def gc_frozen():
+    return bool(getattr(gc, "get_freeze_count", lambda: 0)())
+
+
 def rss_bytes():
     try:
         with open("/proc/self/statm") as f:
@@ -371,7 +374,8 @@ class Parent(object):
         self.options = options
         self.reporter = reporter
         self.command_fd = command_fd
-        self.freeze = options.freeze and FREEZE_SUPPORTED
+        self.split = options.split and FREEZE_SUPPORTED
+        self.freeze = (options.freeze or self.split) and FREEZE_SUPPORTED
         self.workload = options.workload
         self.workers = {}  # pid -> index
         self.stopping = set()  # pids we asked to stop
@@ -398,7 +402,7 @@ class Parent(object):
         self.reporter.send({
             "type": "ready", "pid": self.pid, "implementation": platform.python_implementation(),
             "version": platform.python_version(), "size": self.options.size,
-            "freeze": self.freeze, "freezeSupported": FREEZE_SUPPORTED,
+            "freeze": self.freeze, "freezeSupported": FREEZE_SUPPORTED, "split": self.split,
             "workload": self.workload, "workloads": sorted(WORKLOADS),
             "buildSeconds": build_seconds, "heapBytes": heap, "modules": imported,
             "executable": sys.executable})
@@ -408,8 +412,21 @@ class Parent(object):
         # Installed before fork so that a child inherits it: a "collect now" signal that arrives
         # the instant after fork must not kill the worker with SIGUSR1's default action.
         signal.signal(signal.SIGUSR1, _on_usr1)
+        if self.split and FREEZE_SUPPORTED:
+            # Split view: half the workers forked before gc.freeze(), half right after, from the
+            # same parent and heap, so the two kinds run side by side.
+            if gc.get_freeze_count():
+                gc.unfreeze()
+            unfrozen = (count + 1) // 2
+            self._fork(unfrozen, False)
+            gc.freeze()
+            self._fork(count - unfrozen, True)
+            return
         if self.freeze:
             gc.freeze()  # right before fork: everything tracked so far is never scanned again
+        self._fork(count, self.freeze)
+
+    def _fork(self, count, frozen):
         for _ in range(count):
             index = self.next_index()
             sys.stdout.flush()
@@ -424,13 +441,13 @@ class Parent(object):
             if pid == 0:
                 try:
                     os.close(self.command_fd)  # only the parent takes commands
-                    worker_main(self.options, self.reporter, self.pid, self.freeze, self.data)
+                    worker_main(self.options, self.reporter, self.pid, frozen, self.data)
                 finally:
                     os._exit(0)
             self.workers[pid] = index
             self.reporter.send({"type": "fork", "pid": pid, "parent": self.pid, "index": index,
-                                "freeze": self.freeze, "workload": self.workload,
-                                "generation": self.generation})
+                                "freeze": frozen, "workload": self.workload,
+                                "generation": self.generation, "split": self.split})
 
     def next_index(self):
         used = set(self.workers.values())
@@ -487,20 +504,23 @@ class Parent(object):
             self.stopping.discard(pid)
             self.reporter.send(msg)
 
-    def refork(self, freeze, workload=None, count=None):
+    def refork(self, freeze, workload=None, count=None, split=None):
         started = time.perf_counter()
+        if split is not None:
+            self.split = bool(split) and FREEZE_SUPPORTED
         count = len(self.workers) if count is None else count
         self.stop_workers(list(self.workers))
         if workload is not None:
             self.workload = workload
             self.options.workload = workload
-        freeze = bool(freeze) and FREEZE_SUPPORTED
-        if not freeze and self.freeze:
+        freeze = (bool(freeze) or self.split) and FREEZE_SUPPORTED
+        if not freeze and gc_frozen():
             gc.unfreeze()  # back into the oldest generation: children will scan them again
         self.freeze = freeze
         self.generation += 1
         self.fork_workers(count)
         self.reporter.send({"type": "refork", "freeze": self.freeze, "workload": self.workload,
+                            "split": self.split,
                             "workers": sorted(self.workers), "generation": self.generation,
                             "seconds": time.perf_counter() - started})
         self.report_gc()  # the frozen count changed now, not at the next interval
@@ -541,7 +561,7 @@ class Parent(object):
             if workload is not None and workload not in WORKLOADS:
                 self.reporter.send({"type": "error", "message": "unknown workload %s" % workload})
             else:
-                self.refork(cmd.get("freeze", self.freeze), workload, cmd.get("workers"))
+                self.refork(cmd.get("freeze", self.freeze), workload, cmd.get("workers"), cmd.get("split"))
         elif name == "scale":
             self.scale(int(cmd.get("workers", len(self.workers))))
         elif name == "write":
@@ -621,6 +641,7 @@ def parse_args(argv):
     p.add_argument("--collect-every", type=float, default=5.0)
     p.add_argument("--interval", type=int, default=1000, help="report interval, ms")
     p.add_argument("--tracemalloc", action="store_true", default=False)
+    p.add_argument("--split", action="store_true", default=False)
     p.add_argument("--report-fd", type=int, required=True)
     p.add_argument("--command-fd", type=int, required=True)
     options = p.parse_args(argv)

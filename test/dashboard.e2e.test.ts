@@ -141,6 +141,11 @@ test('space pauses the display while sampling goes on; sort keys mark the header
     await run.waitFor((t) => live(t) === 2 && /workers 2/.test(t), 5000);
     run.press('w');
     await run.waitFor((t) => /workload collect/.test(t) && live(t) === 2, 5000);
+    run.press('s');
+    await run.waitFor((t) => /SPLIT/.test(t) && /mean USS: no freeze [\d.]+ \w+ \| frozen [\d.]+ \w+/.test(t), 5000);
+    await run.waitFor((t) => /no-frz 1\s+\d+/.test(t) && /frozen 2\s+\d+/.test(t), 5000);
+    run.press('f');
+    await run.waitFor((t) => !/SPLIT/.test(t) && /FREEZE (ON|OFF)/.test(t) && /worker 1\s+\d+/.test(t), 5000);
   } finally {
     await quit(run);
   }

@@ -42,3 +42,20 @@ test('--tracemalloc: USS grows by pages the collector copied while Python alloca
   }
   assert.equal(last.processes.find((p: any) => p.role === 'parent').gc.traced, undefined, 'the parent is not traced');
 });
+
+test('--split: half the workers forked before gc.freeze(), half after, side by side', async () => {
+  const r = await runCli(['--batch', '--duration', '4', '--split', '--size', '200000', '--workers', '4', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
+  assert.equal(r.code, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const forks = recs.filter((x) => x.kind === 'fork');
+  assert.deepEqual(forks.map((f) => f.freeze), [false, false, true, true], 'unfrozen first, then frozen, from one parent');
+  const last = recs.filter((x) => x.type === 'sample').pop();
+  assert.equal(last.split, true);
+  const mean = (frozen: boolean): number => {
+    const ws = last.processes.filter((p: any) => p.role === 'worker' && p.frozen === frozen);
+    assert.equal(ws.length, 2);
+    return ws.reduce((a: number, p: any) => a + p.ussGrowth, 0) / ws.length;
+  };
+  assert.ok(mean(true) < 0.05 * mean(false), `frozen ${mean(true)} vs unfrozen ${mean(false)}`);
+  assert.deepEqual(experimentPids(), []);
+});

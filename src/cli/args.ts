@@ -45,6 +45,7 @@ function sharedOptions<T>(y: Argv<T>) {
     .option('collect-every', { requiresArg: true, default: DEFAULTS.collectEvery, describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
     .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
     .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' })
+    .option('split', { type: 'boolean', default: false, describe: 'half the workers forked before gc.freeze(), half right after: both side by side', group: 'Experiment:' })
     .option('tracemalloc', { type: 'boolean', default: false, describe: "workers report tracemalloc's current and peak, shown beside USS: pages copied with no Python allocation behind them", group: 'Experiment:' })
     .option('force', { type: 'boolean', default: false, describe: 'start even if the worst case (every worker copying the heap) exceeds 80% of available memory', group: 'Safety:' })
     .option('min-available', { requiresArg: true, default: 10, describe: 'stop the workers when available memory falls under this % while running', group: 'Safety:' });
@@ -141,6 +142,7 @@ function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     collectEvery: positiveNumber('collect-every', a['collect-every']),
     interval: wholeNumber('interval', a.interval, 100),
     tracemalloc: Boolean(a.tracemalloc),
+    split: Boolean(a.split),
   };
 }
 

@@ -42,6 +42,7 @@ export class Experiment extends EventEmitter {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   info: ReadyMessage | null = null;
   freeze: boolean;
+  split = false;
   workload: string;
   generation = 0;
   readonly workers = new Map<number, WorkerInfo>();
@@ -65,6 +66,7 @@ export class Experiment extends EventEmitter {
       '--collect-every', String(options.collectEvery),
       '--interval', String(options.interval),
       ...(options.tracemalloc ? ['--tracemalloc'] : []),
+      ...(options.split ? ['--split'] : []),
       '--report-fd', '3',
       '--command-fd', '4',
     ];
@@ -189,6 +191,7 @@ export class Experiment extends EventEmitter {
       case 'ready':
         this.info = r;
         this.freeze = r.freeze;
+        this.split = r.split ?? false;
         this.workload = r.workload;
         break;
       case 'fork':
@@ -197,7 +200,7 @@ export class Experiment extends EventEmitter {
           this.generation = r.generation;
         }
         this.workers.set(r.pid, { pid: r.pid, index: r.index, generation: r.generation, freeze: r.freeze, workload: r.workload });
-        this.freeze = r.freeze;
+        if (!r.split) this.freeze = r.freeze;
         this.workload = r.workload;
         break;
       case 'exit':
@@ -213,6 +216,7 @@ export class Experiment extends EventEmitter {
         break;
       case 'refork':
         this.freeze = r.freeze;
+        this.split = r.split ?? false;
         this.workload = r.workload;
         for (const pid of this.exits.keys()) if (!r.workers.includes(pid)) this.lastCollection.delete(pid);
         break;

@@ -8,6 +8,7 @@ export interface ExperimentOptions {
   collectEvery: number; // seconds
   interval: number; // ms
   tracemalloc?: boolean; // workers report tracemalloc's current and peak
+  split?: boolean; // half the workers forked before gc.freeze(), half after
 }
 
 export const WORKLOADS = ['idle', 'collect', 'serve', 'read', 'write'] as const;

@@ -28,6 +28,7 @@ export interface ReadyMessage {
   size: number;
   freeze: boolean;
   freezeSupported: boolean;
+  split?: boolean;
   workload: string;
   workloads: string[];
   buildSeconds: number;
@@ -36,7 +37,7 @@ export interface ReadyMessage {
   executable: string;
 }
 
-export interface ForkMessage { type: 'fork'; pid: number; parent: number; index: number; freeze: boolean; workload: string; generation: number }
+export interface ForkMessage { type: 'fork'; pid: number; parent: number; index: number; freeze: boolean; workload: string; generation: number; split?: boolean }
 export interface ExitMessage { type: 'exit'; pid: number; requested: boolean; code?: number; signal?: number; signalName?: string }
 export interface CollectionMessage {
   type: 'collection';
@@ -48,7 +49,7 @@ export interface CollectionMessage {
   explicit: boolean;
 }
 export interface CollectedMessage { type: 'collected'; pid: number; seconds: number }
-export interface ReforkMessage { type: 'refork'; freeze: boolean; workload: string; workers: number[]; generation: number; seconds: number }
+export interface ReforkMessage { type: 'refork'; freeze: boolean; split?: boolean; workload: string; workers: number[]; generation: number; seconds: number }
 export interface ScaleMessage { type: 'scale'; workers: number[] }
 export interface ErrorMessage { type: 'error'; message: string }
 export interface WrittenMessage { type: 'written'; pid: number }
@@ -67,7 +68,7 @@ export type Report =
 
 export type Command =
   | { cmd: 'collect'; pid?: number }
-  | { cmd: 'refork'; freeze: boolean; workload?: string; workers?: number }
+  | { cmd: 'refork'; freeze: boolean; workload?: string; workers?: number; split?: boolean }
   | { cmd: 'scale'; workers: number }
   | { cmd: 'stop' }
   | { cmd: 'write' }

@@ -25,11 +25,13 @@ export function sampleRecord(s: Snapshot) {
     type: 'sample',
     t: s.t,
     freeze: s.freeze,
+    split: s.split,
     workload: s.workload,
     processes: s.processes.map((p) => ({
       pid: p.pid,
       role: p.role,
       alive: p.alive,
+      ...(p.frozen !== null ? { frozen: p.frozen } : {}),
       rss: p.rss,
       pss: p.pss,
       uss: p.uss,

@@ -16,7 +16,8 @@ const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture cowtop runs
 export interface SampleSource {
   readonly pid: number; // the root of the tree
   readonly rootRole?: Role; // 'parent' unless said otherwise
-  readonly workers: ReadonlyMap<number, { index: number }>;
+  readonly workers: ReadonlyMap<number, { index: number; freeze?: boolean }>;
+  readonly split?: boolean;
   readonly exits: ReadonlyMap<number, ExitMessage>;
   readonly gc: ReadonlyMap<number, GcMessage>;
   readonly lastCollection: ReadonlyMap<number, CollectionMessage>;
@@ -70,6 +71,7 @@ export class Sampler {
       t: now - this.started,
       elapsedMs,
       freeze: this.source.freeze,
+      split: this.source.split ?? false,
       workload: this.source.workload,
       procAvailable: this.procAvailable,
       processes: Object.freeze(processes.map((p) => Object.freeze(p))),
@@ -82,6 +84,10 @@ export class Sampler {
   }
 
   /** Roles come from the tree: the root is the parent, its direct children are workers. */
+  private frozenOf(pid: number): boolean | null {
+    return this.source.split ? (this.source.workers.get(pid)?.freeze ?? null) : null;
+  }
+
   private role(pid: number, ppid?: number): { role: Role; index: number | null } {
     if (pid === this.source.pid) return { role: this.source.rootRole ?? 'parent', index: null };
     const w = this.source.workers.get(pid);
@@ -133,6 +139,7 @@ export class Sampler {
       pid,
       role,
       index,
+      frozen: this.frozenOf(pid),
       alive: true,
       exit: null,
       state: stat.state,
@@ -166,7 +173,7 @@ export class Sampler {
           const s = await pidusage(pid);
           const { role, index } = this.role(pid);
           out.push({
-            pid, role, index, alive: true, exit: null, state: null,
+            pid, role, index, frozen: this.frozenOf(pid), alive: true, exit: null, state: null,
             rss: s.memory, pss: null, uss: null, shared: null, swap: null, ussGrowth: null,
             minflt: null, majflt: null, minfltDelta: null, majfltDelta: null, cpu: s.cpu,
             gc: this.source.gc.get(pid) ?? null, lastCollection: this.source.lastCollection.get(pid) ?? null,
@@ -184,7 +191,7 @@ export class Sampler {
     const { index } = this.role(pid);
     const last = this.prev?.processes.find((p) => p.pid === pid);
     return {
-      pid, role: last?.role ?? 'worker', index: last?.index ?? index, alive: false, exit, state: null,
+      pid, role: last?.role ?? 'worker', index: last?.index ?? index, frozen: last?.frozen ?? null, alive: false, exit, state: null,
       rss: null, pss: null, uss: null, shared: null, swap: null, ussGrowth: last?.ussGrowth ?? null,
       minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpu: null,
       gc: last?.gc ?? null, lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,

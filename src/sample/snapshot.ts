@@ -8,6 +8,7 @@ export interface ProcessSample {
   readonly pid: number;
   readonly role: Role;
   readonly index: number | null; // worker number, stable across samples
+  readonly frozen: boolean | null; // split view: forked after gc.freeze() (null outside split)
   readonly alive: boolean;
   readonly exit: ExitMessage | null; // set for a worker that exited since the last fork
   readonly state: string | null; // R, S, D, Z... from stat
@@ -40,6 +41,7 @@ export interface Snapshot {
   readonly t: number; // ms since the sampler started
   readonly elapsedMs: number; // real time since the previous snapshot
   readonly freeze: boolean;
+  readonly split: boolean; // half the workers frozen, half not
   readonly workload: string;
   readonly procAvailable: boolean;
   readonly processes: readonly ProcessSample[];

@@ -64,7 +64,13 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
       if (!e || model.view.pending) return; // the key table keeps f away when freeze is unavailable
       const next = !e.freeze;
       model.view.pending = `re-forking ${next ? 'with' : 'without'} gc.freeze()...`;
-      e.send({ cmd: 'refork', freeze: next });
+      e.send({ cmd: 'refork', freeze: next, split: false }); // f leaves the split view
+    },
+    toggleSplit() {
+      const e = experiment();
+      if (!e || model.view.pending) return;
+      model.view.pending = `re-forking ${e.split ? 'all frozen' : 'half before, half after gc.freeze()'}...`;
+      e.send({ cmd: 'refork', freeze: e.freeze, split: !e.split });
     },
     collect() {
       const e = experiment();

@@ -8,6 +8,7 @@ import { WORKLOAD_HELP } from '../experiment/options';
 
 export interface Controller {
   toggleFreeze(): void;
+  toggleSplit(): void;
   collect(): void;
   scale(delta: number): void;
   nextWorkload(): void;
@@ -44,6 +45,7 @@ const sortBindings: KeyBinding[] = COLUMNS.filter((c) => c.sortKey).map((col) =>
 
 export const KEYS: KeyBinding[] = [
   { keys: ['f'], label: 'f', footer: 'freeze', needs: 'freeze', help: 'toggle gc.freeze(): re-fork the workers frozen or not, without rebuilding the heap', run: (c) => c.toggleFreeze() },
+  { keys: ['s'], label: 's', footer: 'split', needs: 'freeze', help: 'split view: re-fork half the workers before gc.freeze() and half after, side by side', run: (c) => c.toggleSplit() },
   { keys: ['g'], label: 'g', footer: 'collect', needs: 'collect', help: 'gc.collect() now in every worker', run: (c) => c.collect() },
   { keys: ['+', '='], label: '+', footer: null, needs: 'scale', help: 'one more worker', run: (c) => c.scale(1) },
   { keys: ['-', '_'], label: '-', footer: null, needs: 'scale', help: 'one worker less', run: (c) => c.scale(-1) },
@@ -65,7 +67,7 @@ export function footerText(width: number, can: Controller['can']): string {
   const essential = new Set(['?', 'q', 'f', 'g', 'R']);
   for (const k of KEYS) {
     if (k.needs && !can(k.needs)) continue;
-    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' || k.label === 'e' ? 0 : 1 });
+    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' || k.label === 'e' || k.label === 's' ? 0 : 1 });
     if (k.label === '-') parts.push({ text: '{bold}+/-{/bold} workers', keep: 1 });
     if (k.label === 'space') parts.push({ text: '{bold}1-0{/bold} sort', keep: 0 });
   }

@@ -32,6 +32,7 @@ export interface HistoryPoint {
   faults: Map<number, number>; // slot -> minor faults per second
   pss: number;
   rss: number;
+  frozenSlots: Set<number>; // split view: the slots whose worker was forked frozen
   marker: string; // '' or g (full collection), F (freeze on), f (freeze off), w (workload), x (exit)
 }
 
@@ -63,12 +64,14 @@ export class DashboardModel {
     if (!this.view.paused || !this.shown) this.shown = s; // paused before the first sample: show it
     const uss = new Map<number, number>();
     const faults = new Map<number, number>();
+    const frozenSlots = new Set<number>();
     for (const p of s.processes) {
       if (p.role !== 'worker' || !p.alive || p.index === null) continue;
       if (p.uss !== null) uss.set(p.index, p.uss);
+      if (p.frozen) frozenSlots.add(p.index);
       if (p.minfltDelta !== null) faults.set(p.index, (p.minfltDelta * 1000) / s.elapsedMs);
     }
-    this.history.push({ t: s.t, uss, faults, pss: s.totals.pss, rss: s.totals.rss, marker: this.marker });
+    this.history.push({ t: s.t, uss, faults, pss: s.totals.pss, rss: s.totals.rss, frozenSlots, marker: this.marker });
     this.marker = '';
   }
 
@@ -114,7 +117,7 @@ export class DashboardModel {
         break;
       case 'refork':
         this.view.pending = null;
-        this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.freeze ? 'WITH gc.freeze()' : 'without freeze'}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
+        this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : 'without freeze'}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
         this.mark(r.freeze ? 'F' : 'f');
         this.explainWorkload(r.workload, now);
         break;

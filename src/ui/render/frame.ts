@@ -72,8 +72,9 @@ function chartSeries(id: ChartId, points: HistoryPoint[], theme: Theme): { serie
     ];
   } else {
     const slots = [...new Set(points.flatMap((p) => [...(id === 'uss' ? p.uss : p.faults).keys()]))].sort((a, b) => a - b);
+    const frozenSlots = points.length ? points[points.length - 1].frozenSlots : new Set<number>();
     series = slots.map((slot, i) => ({
-      title: `w${slot + 1}`,
+      title: `${frozenSlots.has(slot) ? 'f' : 'w'}${slot + 1}`,
       x,
       // A worker slot that did not exist yet (or any more) draws at zero.
       y: points.map((p) => {
@@ -132,10 +133,12 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
       ], width)
     : `{bold}cowtop{/bold}  starting the experiment: building the heap...  up ${up}`;
   const freeze = s?.freeze ?? r?.freeze ?? false;
-  const mode = r && !r.freezeSupported ? theme.dim(' NO gc.freeze() ') : freeze ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
+  const split = s?.split ?? false;
+  const mode = r && !r.freezeSupported ? theme.dim(' NO gc.freeze() ') : split ? `${theme.freezeOff(' SPLIT: ')}${theme.freezeOn(' HALF FROZEN ')}` : freeze ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
   const frozen = s?.processes.find((p) => p.role === 'parent')?.gc?.frozen;
   // [text, priority]: lower numbers stay when the line is too long for the terminal.
   const parts: Array<[string, number]> = [[mode, 0]];
+  if (s && split) parts.push([groupMeans(s), 0]);
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.pending) parts.push([theme.warn(esc(model.view.pending)), 0]);
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
@@ -146,6 +149,15 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   }
   if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
   return `${first}\n${fitParts(parts, width)}`;
+}
+
+/** Split view: the mean USS of each group of workers, the difference in one glance. */
+export function groupMeans(s: Snapshot): string {
+  const mean = (frozen: boolean): string => {
+    const ws = s.processes.filter((p) => p.alive && p.role === 'worker' && p.frozen === frozen && p.uss !== null);
+    return ws.length ? formatBytes(ws.reduce((a, p) => a + p.uss!, 0) / ws.length) : '-';
+  };
+  return `mean USS: no freeze ${mean(false)} | frozen ${mean(true)}`;
 }
 
 /** Joins parts with two spaces, dropping the lowest priority ones until the line fits. */

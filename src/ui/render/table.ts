@@ -37,7 +37,7 @@ const size = (id: ColumnId, title: string, priority: number, sortKey: string, he
 });
 
 export const COLUMNS: Column[] = [
-  { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `worker ${p.index + 1}` : p.role) },
+  { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `${p.frozen === true ? 'frozen' : p.frozen === false ? 'no-frz' : 'worker'} ${p.index + 1}` : p.role) },
   { id: 'pid', title: 'PID', width: 7, priority: 0, sortKey: '1', help: 'process id', value: (p) => p.pid, text: (p) => String(p.pid) },
   size('uss', 'USS', 0, '4', 'unique set size: memory only this process holds', (p) => p.uss),
   { ...size('traced', 'TRACED', 1, '', 'tracemalloc current (--tracemalloc): what Python allocated in the worker; USS above it is copied pages', (p) => p.gc?.traced?.[0] ?? null), sortKey: undefined, optional: true },
