@@ -221,11 +221,15 @@ WORKLOADS = {w.name: w for w in (Idle, Collect, Serve, Read, Write)}
 
 # ---------------------------------------------------------------- worker
 
-_flags = {"collect": False}
+_flags = {"collect": False, "act": False}
 
 
 def _on_usr1(signum, frame):
     _flags["collect"] = True
+
+
+def _on_usr2(signum, frame):
+    _flags["act"] = True  # run the workload's act() once now (compare --matrix)
 
 
 def set_parent_death_signal():
@@ -320,6 +324,15 @@ def worker_main(options, reporter, parent_pid, freeze, data):
             report(explicit=True)
             reporter.send({"type": "collected", "pid": pid, "seconds": seconds})
             next_report = now + interval
+        if _flags["act"]:
+            _flags["act"] = False
+            started = time.perf_counter()
+            if isinstance(workload, Periodic):
+                workload.act()
+            seconds = time.perf_counter() - started
+            report(explicit=True)
+            reporter.send({"type": "acted", "pid": pid, "seconds": seconds})
+            next_report = now + interval
         wait_workload = workload.run(now)
         now = time.monotonic()
         if now >= next_report:
@@ -412,6 +425,7 @@ class Parent(object):
         # Installed before fork so that a child inherits it: a "collect now" signal that arrives
         # the instant after fork must not kill the worker with SIGUSR1's default action.
         signal.signal(signal.SIGUSR1, _on_usr1)
+        signal.signal(signal.SIGUSR2, _on_usr2)
         if self.split and FREEZE_SUPPORTED:
             # Split view: half the workers forked before gc.freeze(), half right after, from the
             # same parent and heap, so the two kinds run side by side.
@@ -548,12 +562,13 @@ class Parent(object):
         name = cmd.get("cmd")
         if name == "quit":
             return False
-        if name == "collect":
+        if name in ("collect", "act"):
+            sig = signal.SIGUSR1 if name == "collect" else signal.SIGUSR2
             targets = [cmd["pid"]] if cmd.get("pid") else list(self.workers)
             for pid in targets:
                 if pid in self.workers:
                     try:
-                        os.kill(pid, signal.SIGUSR1)
+                        os.kill(pid, sig)
                     except ProcessLookupError:
                         pass
         elif name == "refork":

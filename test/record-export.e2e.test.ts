@@ -94,3 +94,23 @@ test('compare --format markdown: a table to paste into an issue', async () => {
   assert.match(r.stdout, /^\| 1 \| [\d.]+ MiB \| [\d.]+ MiB \| [\d,]+ \|/m);
   assert.match(r.stdout, /Memory copied by the collection, per worker: .* without freeze, .* with `gc\.freeze\(\)` \(-9\d\.\d%\)\./);
 });
+
+test('compare --matrix: interpreters x workloads, the limits of freeze in one table', async () => {
+  const r = await runCli(['compare', '--matrix', '--size', '100000', '--workers', '1', '--python', 'python3', '--python', '/usr/bin/pypy3', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  assert.equal(m.type, 'matrix');
+  assert.deepEqual(m.rows.map((x: any) => `${x.implementation}/${x.workload}`), ['CPython/collect', 'CPython/read', 'CPython/write', 'PyPy/collect', 'PyPy/read', 'PyPy/write']);
+  const row = (impl: string, w: string) => m.rows.find((x: any) => x.implementation === impl && x.workload === w);
+  assert.ok(row('CPython', 'collect').reduction > 0.9, 'freeze stops what a collection copies');
+  assert.ok(row('CPython', 'read').reduction < 0.3, 'but not what reading copies (refcounts)');
+  assert.ok(row('CPython', 'read').copiedWith > 5 * 1048576);
+  assert.ok(row('CPython', 'write').reduction < 0.3, 'nor what writing copies');
+  assert.equal(row('PyPy', 'collect').copiedWith, null, 'PyPy has no gc.freeze');
+  assert.ok(row('PyPy', 'collect').copiedWithout > 5 * 1048576, 'a PyPy major collection copies too');
+  const table = await runCli(['compare', '--matrix', '--size', '50000', '--workers', '1', '--python', 'python3']);
+  assert.match(table.stdout, /CPython 3\.\d+\.\d+\s+collect\s+[\d.]+ \w+\s+[\d.]+ \w+\s+-9\d\.\d%/);
+  const bad = await runCli(['compare', '--python', 'python3', '--python', 'pypy3']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^cowtop: --python given several times goes with --matrix\n$/);
+});

@@ -30,7 +30,7 @@ export interface BatchOptions {
 export type Command =
   | ({ kind: 'dashboard'; prometheus: Prometheus | null; screen: ScreenOptions } & Common)
   | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
-  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown' } & Common)
+  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; pythons: string[] } & Common)
   | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: ScreenOptions }
   | { kind: 'agent-path' };
 
@@ -192,9 +192,17 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
     .command(
       'compare',
       'the original experiment in one go: gc.collect() in every worker, without then with gc.freeze()',
-      (c) => sharedOptions(c).option('format', { type: 'string', default: 'table', describe: 'table, json, or markdown (to paste into an issue)' }),
+      (c) =>
+        sharedOptions(c)
+          .option('format', { type: 'string', default: 'table', describe: 'table, json, or markdown (to paste into an issue)' })
+          .option('matrix', { type: 'boolean', default: false, describe: 'every interpreter found (or each --python given) x the collect, read and write workloads, one table' })
+          .option('python', { type: 'string', describe: 'interpreter; with --matrix it may be given several times [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' }),
       (a) => {
-        result = { kind: 'compare', ...common(a, env), format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const) };
+        // Every --python given (yargs keeps only the last of a repeated option).
+        const pythons = argv.flatMap((x, i) => (x === '--python' && i + 1 < argv.length ? [argv[i + 1]] : x.startsWith('--python=') ? [x.slice(9)] : []));
+        if (pythons.length > 1 && !a.matrix) throw new UsageError('--python given several times goes with --matrix');
+        const c = common({ ...a, python: pythons[0] }, env);
+        result = { kind: 'compare', ...c, format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const), matrix: Boolean(a.matrix), pythons };
       },
     )
     .strict()

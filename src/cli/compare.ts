@@ -45,7 +45,13 @@ async function workersRunning(e: Experiment, pids: number[]): Promise<void> {
   await e.waitFor((r: Report) => r.type === 'gc' && waiting.delete(r.pid) && waiting.size === 0, 30_000);
 }
 
-async function measure(e: Experiment, reader: ProcReader, count: number): Promise<CompareRun> {
+/** What makes the workers do their thing once: gc.collect(), or the workload's act(). */
+interface Trigger {
+  cmd: 'collect' | 'act';
+  reply: 'collected' | 'acted';
+}
+
+async function measure(e: Experiment, reader: ProcReader, count: number, trigger: Trigger): Promise<CompareRun> {
   if (e.workers.size < count) {
     await e.waitFor(() => e.workers.size >= count, 30_000);
   }
@@ -60,12 +66,12 @@ async function measure(e: Experiment, reader: ProcReader, count: number): Promis
   const waiting = new Set(pids);
   const seconds = new Map<number, number>();
   const done = e.waitFor((r: Report) => {
-    if (r.type !== 'collected' || !waiting.has(r.pid)) return false;
+    if (r.type !== trigger.reply || !waiting.has(r.pid)) return false;
     seconds.set(r.pid, (r as CollectedMessage).seconds);
     waiting.delete(r.pid);
     return waiting.size === 0;
   }, COLLECT_TIMEOUT_MS);
-  e.send({ cmd: 'collect' });
+  e.send({ cmd: trigger.cmd });
   await done;
   const after = await Promise.all(pids.map(read));
   return {
@@ -81,20 +87,27 @@ async function measure(e: Experiment, reader: ProcReader, count: number): Promis
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.ussAfter - w.ussBefore));
+export const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.ussAfter - w.ussBefore));
 
-export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = cmd.procRoot): Promise<CompareResult> {
+/**
+ * Without freeze, then with it: the workers do the measured thing once each time. 'collect' is
+ * the original experiment; 'read' and 'write' run those workloads' single pass instead.
+ */
+export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = cmd.procRoot, workload: 'collect' | 'read' | 'write' = 'collect'): Promise<CompareResult> {
   const reader = new ProcReader(procRoot);
   if (!(await reader.available())) {
     throw new UsageError(`cannot read ${procRoot}/PID/smaps_rollup: compare needs Linux /proc for USS; --batch shows what this system offers`);
   }
-  const { experiment: e, ready } = await startExperiment({ ...cmd.experiment, freeze: false, workload: 'idle' }, { force: cmd.force, reader });
-  const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers)];
+  const trigger: Trigger = workload === 'collect' ? { cmd: 'collect', reply: 'collected' } : { cmd: 'act', reply: 'acted' };
+  // The workload runs only when asked: its own period is set beyond the run.
+  const options = { ...cmd.experiment, freeze: false, split: false, workload: workload === 'collect' ? 'idle' : workload, collectEvery: 3600 };
+  const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
+  const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers, trigger)];
   if (ready.freezeSupported) {
     const reforked = e.waitFor((r: Report) => r.type === 'refork', 60_000);
     e.send({ cmd: 'refork', freeze: true });
     await reforked;
-    runs.push(await measure(e, reader, cmd.experiment.workers));
+    runs.push(await measure(e, reader, cmd.experiment.workers, trigger));
   }
   await lifecycle.untrack(e);
   const without = growth(runs[0]);
@@ -166,6 +179,11 @@ export function compareMarkdown(r: CompareResult): string {
 }
 
 export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
+  if (cmd.matrix) {
+    const { runMatrix } = await import('./matrix.js');
+    await runMatrix(cmd);
+    return;
+  }
   const result = await runCompareExperiment(cmd);
   const text = cmd.format === 'json' ? JSON.stringify(result) : cmd.format === 'markdown' ? compareMarkdown(result) : compareTable(result);
   process.stdout.write(text + '\n');

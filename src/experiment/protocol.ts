@@ -48,7 +48,7 @@ export interface CollectionMessage {
   uncollectable: number | null;
   explicit: boolean;
 }
-export interface CollectedMessage { type: 'collected'; pid: number; seconds: number }
+export interface CollectedMessage { type: 'collected' | 'acted'; pid: number; seconds: number }
 export interface ReforkMessage { type: 'refork'; freeze: boolean; split?: boolean; workload: string; workers: number[]; generation: number; seconds: number }
 export interface ScaleMessage { type: 'scale'; workers: number[] }
 export interface ErrorMessage { type: 'error'; message: string }
@@ -68,13 +68,14 @@ export type Report =
 
 export type Command =
   | { cmd: 'collect'; pid?: number }
+  | { cmd: 'act'; pid?: number }
   | { cmd: 'refork'; freeze: boolean; workload?: string; workers?: number; split?: boolean }
   | { cmd: 'scale'; workers: number }
   | { cmd: 'stop' }
   | { cmd: 'write' }
   | { cmd: 'quit' };
 
-const TYPES = new Set(['gc', 'ready', 'fork', 'exit', 'collection', 'collected', 'refork', 'scale', 'error', 'written']);
+const TYPES = new Set(['gc', 'ready', 'fork', 'exit', 'collection', 'collected', 'acted', 'refork', 'scale', 'error', 'written']);
 
 /** Parses one report line; anything that is not a known message is null (kept as log text). */
 export function parseReport(line: string): Report | null {
