@@ -21,6 +21,8 @@ export class AttachedTree implements SampleSource {
   readonly workload = 'attached';
   private readonly exitedAt = new Map<number, number>();
   private live = new Set<number>();
+  /** Owner uid per process (pid:starttime): read once, not every tick. */
+  private uids = new Map<string, number | null>();
   agentCount = 0;
   implementation: string | null = null;
 
@@ -66,9 +68,14 @@ export class AttachedTree implements SampleSource {
         this.lastCollection.delete(pid);
       }
     }
+    const alive = snap.processes.filter((p) => p.alive);
+    const keys = new Set(alive.map((p) => `${p.pid}:${p.starttime}`));
+    for (const k of this.uids.keys()) if (!keys.has(k)) this.uids.delete(k);
     const states = await Promise.all(
-      snap.processes.filter((p) => p.alive).map(async (p) => {
-        const uid = await this.reader.uid(p.pid);
+      alive.map(async (p) => {
+        const key = `${p.pid}:${p.starttime}`;
+        if (!this.uids.has(key)) this.uids.set(key, await this.reader.uid(p.pid));
+        const uid = this.uids.get(key)!;
         return uid === null ? null : readAgent(p.pid, uid, p.starttime, this.env);
       }),
     );

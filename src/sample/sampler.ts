@@ -57,7 +57,9 @@ export class Sampler {
     const elapsedMs = Math.max(1, now - this.lastAt);
     this.lastAt = now;
     const root = this.source.pid;
-    const live = this.procAvailable ? await this.readProc(await this.reader.tree(root), elapsedMs) : await this.readPidusage([root, ...this.source.workers.keys()]);
+    // The previous live rows by pid, once per tick: a linear search per row is O(n^2) on big trees.
+    const before = new Map((this.prev?.processes ?? []).filter((p) => p.alive).map((p) => [p.pid, p]));
+    const live = this.procAvailable ? await this.readProc(await this.reader.tree(root), before, elapsedMs) : await this.readPidusage([root, ...this.source.workers.keys()]);
     const livePids = new Set(live.map((p) => p.pid));
     const exited: ProcessSample[] = [];
     for (const [pid, exit] of this.source.exits) {
@@ -96,7 +98,7 @@ export class Sampler {
     return { role: 'grandchild', index: null };
   }
 
-  private async readProc(tree: Map<number, Read<ProcStat>>, elapsedMs: number): Promise<ProcessSample[]> {
+  private async readProc(tree: Map<number, Read<ProcStat>>, prev: ReadonlyMap<number, ProcessSample>, elapsedMs: number): Promise<ProcessSample[]> {
     // stat for everyone (cheap, read with the tree); the rollups only when the tree's memory may
     // have changed, two at a time so that the kernel's page-table walks leave a core free.
     const stats: ProcStat[] = [];
@@ -117,24 +119,23 @@ export class Sampler {
     for (const stat of stats) {
       const mem = mems.get(stat.pid)!;
       if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
-      out.push(this.liveRow(stat.pid, stat, mem, elapsedMs));
+      const p = prev.get(stat.pid);
+      out.push(this.liveRow(stat.pid, stat, mem, p?.starttime === stat.starttime ? p : undefined, elapsedMs));
     }
     return out;
   }
 
-  private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, elapsedMs: number): ProcessSample {
+  /** before: the same process (pid and start time) in the previous snapshot, if it was there. */
+  private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, before: ProcessSample | undefined, elapsedMs: number): ProcessSample {
     const { role, index } = this.role(pid, stat.ppid);
     let base = this.baselines.get(pid);
     if (!base || base.starttime !== stat.starttime) {
       base = { starttime: stat.starttime, firstUss: null };
       this.baselines.set(pid, base);
     }
-    const before = this.prev?.processes.find((p) => p.pid === pid && p.alive && p.starttime === stat.starttime);
     const m = mem.ok ? mem.value : null;
     if (m && base.firstUss === null) base.firstUss = m.uss;
     const ticks = stat.utime + stat.stime;
-    const prevTicks = before ? this.cpuTicks.get(pid) : undefined;
-    this.cpuTicks.set(pid, ticks);
     return {
       pid,
       role,
@@ -154,15 +155,14 @@ export class Sampler {
       // Same pid and start time as before, so the counters only grow: no clamp that could hide a mix-up.
       minfltDelta: before?.minflt != null ? stat.minflt - before.minflt : null,
       majfltDelta: before?.majflt != null ? stat.majflt - before.majflt : null,
-      cpu: prevTicks !== undefined ? (((ticks - prevTicks) / CLOCK_TICKS) * 1000 * 100) / elapsedMs : null,
+      cpuTicks: ticks,
+      cpu: before?.cpuTicks != null ? (((ticks - before.cpuTicks) / CLOCK_TICKS) * 1000 * 100) / elapsedMs : null,
       gc: this.source.gc.get(pid) ?? null,
       lastCollection: this.source.lastCollection.get(pid) ?? null,
       error: mem.ok || mem.error === 'gone' ? null : mem.message,
       starttime: stat.starttime,
     };
   }
-
-  private readonly cpuTicks = new Map<number, number>();
 
   /** Without /proc (macOS): RSS and CPU% from pidusage; USS, PSS and faults are unknown. */
   private async readPidusage(pids: number[]): Promise<ProcessSample[]> {
@@ -175,7 +175,7 @@ export class Sampler {
           out.push({
             pid, role, index, frozen: this.frozenOf(pid), alive: true, exit: null, state: null,
             rss: s.memory, pss: null, uss: null, shared: null, swap: null, ussGrowth: null,
-            minflt: null, majflt: null, minfltDelta: null, majfltDelta: null, cpu: s.cpu,
+            minflt: null, majflt: null, minfltDelta: null, majfltDelta: null, cpuTicks: null, cpu: s.cpu,
             gc: this.source.gc.get(pid) ?? null, lastCollection: this.source.lastCollection.get(pid) ?? null,
             error: null, starttime: null,
           });
@@ -193,7 +193,7 @@ export class Sampler {
     return {
       pid, role: last?.role ?? 'worker', index: last?.index ?? index, frozen: last?.frozen ?? null, alive: false, exit, state: null,
       rss: null, pss: null, uss: null, shared: null, swap: null, ussGrowth: last?.ussGrowth ?? null,
-      minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpu: null,
+      minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpuTicks: null, cpu: null,
       gc: last?.gc ?? null, lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,
       error: null, starttime: last?.starttime ?? null,
     };

@@ -22,6 +22,7 @@ export interface ProcessSample {
   readonly majflt: number | null;
   readonly minfltDelta: number | null; // since the previous snapshot
   readonly majfltDelta: number | null;
+  readonly cpuTicks: number | null; // utime + stime from stat, clock ticks: the next CPU% is taken against it
   readonly cpu: number | null; // percent of one core over the last interval
   readonly gc: GcMessage | null;
   readonly lastCollection: CollectionMessage | null;
