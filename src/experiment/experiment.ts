@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setPriority as osPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { sanitize } from '../format/sanitize';
 import { EXPERIMENT_SCRIPT, type ExperimentOptions } from './options';
 import {
   LineSplitter,
@@ -161,7 +162,7 @@ export class Experiment extends EventEmitter {
     stream.setEncoding('utf8');
     const onLine = (line: string): void => {
       if (kind === 'report') this.onReportLine(line);
-      else this.emit('log', { stream: kind, text: line });
+      else this.emit('log', { stream: kind, text: sanitize(line) });
     };
     stream.on('data', (chunk: string) => split.push(chunk).forEach(onLine));
     stream.on('end', () => split.flush().forEach(onLine));
@@ -174,11 +175,11 @@ export class Experiment extends EventEmitter {
     if (!r && resync > 0) {
       // A half line glued to a whole one: keep the whole one, report the rest.
       r = parseReport(line.slice(resync));
-      this.emit('log', { stream: 'report', text: `unreadable report line: ${line.slice(0, Math.min(resync, 200))}` });
+      this.emit('log', { stream: 'report', text: `unreadable report line: ${sanitize(line.slice(0, Math.min(resync, 200)))}` });
       if (!r) return;
     } else if (!r) {
       // Garbage or a half line on the report pipe is shown, never trusted.
-      this.emit('log', { stream: 'report', text: `unreadable report line: ${line.slice(0, 200)}` });
+      this.emit('log', { stream: 'report', text: `unreadable report line: ${sanitize(line.slice(0, 200))}` });
       return;
     }
     this.apply(r);

@@ -1,5 +1,6 @@
 /** Finds out what interpreter --python names, before anything is started with it. */
 import { execFile } from 'node:child_process';
+import { sanitize } from '../format/sanitize';
 
 export interface PythonInfo {
   executable: string;
@@ -29,17 +30,17 @@ export function probePython(python: string, timeoutMs = 15000): Promise<PythonIn
       } catch {
         info = null;
       }
-      const version = Array.isArray(info?.version) ? (info!.version as number[]) : null;
+      const version = Array.isArray(info?.version) && info!.version.length === 3 && info!.version.every((n) => Number.isInteger(n)) ? (info!.version as number[]) : null;
       if (err || !info || typeof info.implementation !== 'string' || !version) {
         return reject(new PythonError(`not a working Python interpreter: ${python}`));
       }
       const [major, minor] = version;
-      const impl = info.implementation;
+      const impl = sanitize(info.implementation.slice(0, 64));
       if (major !== 3 || (impl === 'CPython' && minor < 7)) {
         return reject(new PythonError(`${python} is ${impl} ${version.join('.')}; cowtop needs CPython 3.7 or newer, or PyPy 3`));
       }
       resolve({
-        executable: String(info.executable || python),
+        executable: sanitize(String(info.executable || python)),
         implementation: impl,
         version: version.join('.'),
         freezeSupported: info.freeze === true,

@@ -1,3 +1,5 @@
+import { sanitize } from '../format/sanitize';
+
 /** Memory figures of one process from /proc/PID/smaps_rollup, in bytes. */
 export interface SmapsRollup {
   rss: number;
@@ -55,6 +57,7 @@ export interface ProcStat {
   comm: string;
   state: string;
   ppid: number;
+  flags: number; // PF_* (PF_KTHREAD: a kernel thread)
   minflt: number;
   cminflt: number;
   majflt: number;
@@ -82,9 +85,10 @@ export function parseStat(text: string): ProcStat | null {
   if (rest.length < 22 || !Number.isInteger(pid)) return null;
   const stat: ProcStat = {
     pid,
-    comm: text.slice(open + 1, close),
+    comm: sanitize(text.slice(open + 1, close)), // anyone can name a process anything
     state: rest[0],
     ppid: f(4),
+    flags: f(9),
     minflt: f(10),
     cminflt: f(11),
     majflt: f(12),
@@ -99,6 +103,8 @@ export function parseStat(text: string): ProcStat | null {
   for (const v of Object.values(stat)) if (typeof v === 'number' && !Number.isFinite(v)) return null;
   return stat;
 }
+
+export const PF_KTHREAD = 0x00200000;
 
 /** /proc/PID/task/TID/children: space-separated pids. */
 export function parseChildren(text: string): number[] {

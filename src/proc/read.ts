@@ -6,6 +6,7 @@
 import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { sanitize } from '../format/sanitize';
 import { parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type ProcStat, type SmapsRollup } from './parse';
 
 export type ReadError = 'gone' | 'denied' | 'unreadable';
@@ -89,10 +90,10 @@ export class ProcReader {
     }
   }
 
-  /** The command line, NUL-separated in /proc, joined with spaces. */
+  /** The command line, NUL-separated in /proc, joined with spaces; its owner chose every byte. */
   async cmdline(pid: number): Promise<string | null> {
     try {
-      return (await this.text(pid, 'cmdline')).split('\0').filter(Boolean).join(' ');
+      return sanitize((await this.text(pid, 'cmdline')).split('\0').filter(Boolean).join(' '));
     } catch {
       return null;
     }

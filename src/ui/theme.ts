@@ -1,5 +1,6 @@
 /** Colours in one place. NO_COLOR (no-color.org) turns every colour off; emphasis stays. */
 import blessed from 'blessed';
+import { sanitize } from '../format/sanitize';
 
 export interface Theme {
   color: boolean;
@@ -34,5 +35,8 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
   };
 }
 
-/** Text from Python or the system may hold `{`: it must never be read as a blessed tag. */
-export const esc = (s: string): string => blessed.escape(s);
+/**
+ * Text from Python or the system may hold `{`: it must never be read as a blessed tag. It went
+ * through the sanitizer where it came in; once more here costs little and covers file names.
+ */
+export const esc = (s: string): string => blessed.escape(sanitize(s));

@@ -1,0 +1,36 @@
+/**
+ * The one sanitizer. Text that comes from outside cowtop (process names and command lines,
+ * Python's stdout and stderr, report and agent fields, file names in messages) passes through
+ * here before it can reach a terminal, a log or a table: a name like `\e]2;TITLE\a\e[2J` must
+ * show as those characters, not retitle the window and clear the screen.
+ *
+ * C0 controls (newline and tab too: one name is one line), DEL and C1 controls (which some
+ * terminals obey in their 8-bit form) become a visible `\xHH`; bidirectional overrides and
+ * isolates, which can make a line read backwards, become `\u202e`.
+ */
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+const visible = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+};
+
+export function sanitize(text: string): string {
+  return text.replace(UNSAFE, visible);
+}
+
+/** Whether text would pass unchanged (for tests and for cheap checks). */
+export function isClean(text: string): boolean {
+  UNSAFE.lastIndex = 0;
+  return !UNSAFE.test(text);
+}
+
+/**
+ * JSON for a terminal or a file: the encoder already escapes C0, and here DEL, C1 and the bidi
+ * controls become \uXXXX escapes too. Still JSON, and it parses back to the same value.
+ */
+export function safeJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
