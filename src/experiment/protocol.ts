@@ -1,70 +1,99 @@
-/** Messages of python/cowtop_experiment.py, one JSON object per line on the report pipe. */
+/**
+ * Messages of python/cowtop_experiment.py, one JSON object per line on the report pipe. Each is
+ * checked against its schema before anything reads it: a field of the wrong type, a number out
+ * of range or a string that is too long makes the line unreadable (shown as log text), never a
+ * crash further on. Every string is passed through the one sanitizer on the way in.
+ */
+import * as v from 'valibot';
+import { sanitize } from '../format/sanitize';
 
-export interface GcGenStats {
-  collections: number;
-  collected: number;
-  uncollectable: number;
-}
+/** Field types shared by the report pipe and the gc agent's files. */
+export const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+export const pid = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4_194_304)); // PID_MAX_LIMIT
+export const seconds = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1e7));
+export const text = (max: number) => v.pipe(v.string(), v.maxLength(max), v.transform(sanitize));
+const generation = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3));
 
-export interface GcMessage {
-  type: 'gc';
-  pid: number;
-  enabled: boolean;
-  counts: number[] | null;
-  threshold?: number[];
-  stats: GcGenStats[] | null;
-  frozen: number | null;
+export const GenStats = v.object({ collections: count, collected: count, uncollectable: count });
+
+/** What gc says of a process: the same in a worker's report and in an agent file. */
+export const GC_FIELDS = {
+  enabled: v.optional(v.boolean(), true),
+  counts: v.nullable(v.pipe(v.array(count), v.maxLength(4))),
+  threshold: v.optional(v.nullable(v.pipe(v.array(count), v.maxLength(4)))),
+  stats: v.nullable(v.pipe(v.array(GenStats), v.maxLength(4))),
+  frozen: v.nullable(count),
+};
+
+export const Collection = v.object({
+  generation: v.nullable(generation),
+  duration: v.nullable(seconds),
+  collected: v.nullable(count),
+  uncollectable: v.nullable(count),
+});
+
+const Gc = v.object({
+  type: v.literal('gc'),
+  pid,
+  ...GC_FIELDS,
   /** --tracemalloc: bytes Python itself allocated since the worker started (current, peak). */
-  traced?: [number, number];
+  traced: v.optional(v.tuple([count, count])),
   /** PyPy has no generations: collections from gc.hooks, memory from gc.get_stats(). */
-  pypy?: { minor: number; majorSteps: number; major: number; minorSeconds?: number; gcMemory?: number; allocatedMemory?: number };
-}
+  pypy: v.optional(v.object({
+    minor: count, majorSteps: count, major: count,
+    minorSeconds: v.optional(seconds), gcMemory: v.optional(count), allocatedMemory: v.optional(count),
+  })),
+});
 
-export interface ReadyMessage {
-  type: 'ready';
-  pid: number;
-  implementation: string;
-  version: string;
-  size: number;
-  freeze: boolean;
-  freezeSupported: boolean;
-  split?: boolean;
-  workload: string;
-  workloads: string[];
-  buildSeconds: number;
-  heapBytes: number;
-  modules: string[];
-  executable: string;
-}
+const Ready = v.object({
+  type: v.literal('ready'),
+  pid,
+  implementation: text(64),
+  version: text(32),
+  size: count,
+  freeze: v.boolean(),
+  freezeSupported: v.boolean(),
+  split: v.optional(v.boolean()),
+  workload: text(32),
+  workloads: v.pipe(v.array(text(32)), v.maxLength(64)),
+  buildSeconds: seconds,
+  heapBytes: count,
+  modules: v.pipe(v.array(text(128)), v.maxLength(256)),
+  executable: text(4096),
+});
 
-export interface ForkMessage { type: 'fork'; pid: number; parent: number; index: number; freeze: boolean; workload: string; generation: number; split?: boolean }
-export interface ExitMessage { type: 'exit'; pid: number; requested: boolean; code?: number; signal?: number; signalName?: string }
-export interface CollectionMessage {
-  type: 'collection';
-  pid: number;
-  generation: number | null;
-  duration: number | null; // seconds
-  collected: number | null;
-  uncollectable: number | null;
-  explicit: boolean;
-}
-export interface CollectedMessage { type: 'collected' | 'acted'; pid: number; seconds: number }
-export interface ReforkMessage { type: 'refork'; freeze: boolean; split?: boolean; workload: string; workers: number[]; generation: number; seconds: number }
-export interface ScaleMessage { type: 'scale'; workers: number[] }
-export interface ErrorMessage { type: 'error'; message: string }
-export interface WrittenMessage { type: 'written'; pid: number }
+const Fork = v.object({
+  type: v.literal('fork'), pid, parent: pid, index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(65_535)),
+  freeze: v.boolean(), workload: text(32), generation: count, split: v.optional(v.boolean()),
+});
+const Exit = v.object({
+  type: v.literal('exit'), pid, requested: v.boolean(),
+  code: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
+  signal: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(128))),
+  signalName: v.optional(text(32)),
+});
+const CollectionReport = v.object({ type: v.literal('collection'), pid, ...Collection.entries, explicit: v.boolean() });
+const Collected = v.object({ type: v.picklist(['collected', 'acted']), pid, seconds });
+const pids = v.pipe(v.array(pid), v.maxLength(4096));
+const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split: v.optional(v.boolean()), workload: text(32), workers: pids, generation: count, seconds });
+const Scale = v.object({ type: v.literal('scale'), workers: pids });
+const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
+const Written = v.object({ type: v.literal('written'), pid });
 
-export type Report =
-  | GcMessage
-  | ReadyMessage
-  | ForkMessage
-  | ExitMessage
-  | CollectionMessage
-  | CollectedMessage
-  | ReforkMessage
-  | ScaleMessage
-  | ErrorMessage
-  | WrittenMessage;
+const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Refork, Scale, ErrorReport, Written]);
+
+export type GcGenStats = v.InferOutput<typeof GenStats>;
+export type GcMessage = v.InferOutput<typeof Gc>;
+export type ReadyMessage = v.InferOutput<typeof Ready>;
+export type ForkMessage = v.InferOutput<typeof Fork>;
+export type ExitMessage = v.InferOutput<typeof Exit>;
+export type CollectionMessage = v.InferOutput<typeof CollectionReport>;
+export type CollectedMessage = v.InferOutput<typeof Collected>;
+export type ReforkMessage = v.InferOutput<typeof Refork>;
+export type ScaleMessage = v.InferOutput<typeof Scale>;
+export type ErrorMessage = v.InferOutput<typeof ErrorReport>;
+export type WrittenMessage = v.InferOutput<typeof Written>;
+export type Report = v.InferOutput<typeof ReportSchema>;
 
 export type Command =
   | { cmd: 'collect'; pid?: number }
@@ -75,21 +104,16 @@ export type Command =
   | { cmd: 'write' }
   | { cmd: 'quit' };
 
-const TYPES = new Set(['gc', 'ready', 'fork', 'exit', 'collection', 'collected', 'acted', 'refork', 'scale', 'error', 'written']);
-
-/** Parses one report line; anything that is not a known message is null (kept as log text). */
+/** Parses one report line; anything that is not a valid message is null (kept as log text). */
 export function parseReport(line: string): Report | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    return null;
+    return null; // not JSON, or nested deeper than the parser's stack
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const v = value as { type?: unknown; pid?: unknown };
-  if (typeof v.type !== 'string' || !TYPES.has(v.type)) return null;
-  if ('pid' in v && typeof v.pid !== 'number') return null;
-  return value as Report;
+  const r = v.safeParse(ReportSchema, value);
+  return r.success ? r.output : null;
 }
 
 /** Splits a byte stream into lines; keeps the unfinished tail for the next chunk. */
