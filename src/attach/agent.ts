@@ -1,10 +1,23 @@
 /**
  * The files the gc agent (python/cowtop_agent.py) writes: one <pid>.json per process in
  * $COWTOP_AGENT_DIR or /tmp/cowtop-agent-<uid> of the process's owner.
+ *
+ * Another user can create that directory first, or the owner can be the one cowtop watches
+ * with suspicion (root attached to a stranger's server). So a directory is read only when it is
+ * a private directory of the process's owner, a file only when it is that owner's regular file
+ * of at most FILE_CAP bytes, and every field is checked by type and range: what fails is dropped
+ * with one notice, never thrown and never shown.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { CollectionMessage, GcMessage } from '../experiment/protocol';
+import * as v from 'valibot';
+import { sanitize } from '../format/sanitize';
+import { checkPrivateDir, readOwnedFile } from '../files/untrusted';
+import { Collection, count, GC_FIELDS, pid as pidSchema, text, type CollectionMessage, type GcMessage } from '../experiment/protocol';
+
+export const FILE_CAP = 64 * 1024;
+/** A directory whose reads take longer than this is skipped until they finish. */
+export const READ_DEADLINE_MS = 1000;
+const CONCURRENCY = 2; // per directory: a hung file system holds two thread-pool threads at most
 
 export interface AgentState {
   pid: number;
@@ -16,45 +29,147 @@ export interface AgentState {
   version: string;
 }
 
-/** Parses an agent file; null for anything that is not one (half written, foreign, garbage). */
-export function parseAgentFile(text: string): AgentState | null {
-  let v: any;
+/** Every field but pid and t may be dropped alone: a bad counts array does not hide the rest. */
+const optional = <T extends v.GenericSchema>(s: T) => v.optional(v.nullable(s), null);
+const AgentFile = v.object({
+  pid: pidSchema,
+  t: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1e11)),
+  starttime: optional(count),
+  implementation: v.optional(text(32), ''),
+  version: v.optional(text(32), ''),
+  enabled: v.optional(v.boolean(), true),
+  counts: optional(GC_FIELDS.counts.wrapped),
+  threshold: optional(GC_FIELDS.counts.wrapped),
+  stats: optional(GC_FIELDS.stats.wrapped),
+  frozen: optional(count),
+  last: optional(Collection),
+});
+const REQUIRED = new Set(['pid', 't']);
+
+export type AgentParse = { ok: true; state: AgentState; dropped: string[] } | { ok: false; why: string };
+
+/** Parses an agent file: the state, with the fields that failed their check left out and named. */
+export function parseAgentFile(text: string): AgentParse {
+  let raw: unknown;
   try {
-    v = JSON.parse(text);
+    raw = JSON.parse(text);
   } catch {
-    return null;
+    return { ok: false, why: 'is not JSON' };
   }
-  if (!v || typeof v !== 'object' || typeof v.pid !== 'number' || typeof v.t !== 'number') return null;
-  const gc: GcMessage = {
-    type: 'gc',
-    pid: v.pid,
-    enabled: v.enabled !== false,
-    counts: Array.isArray(v.counts) ? v.counts : null,
-    threshold: Array.isArray(v.threshold) ? v.threshold : undefined,
-    stats: Array.isArray(v.stats) ? v.stats : null,
-    frozen: typeof v.frozen === 'number' ? v.frozen : null,
-  };
-  const l = v.last;
-  const last: CollectionMessage | null =
-    l && typeof l === 'object'
-      ? { type: 'collection', pid: v.pid, generation: l.generation ?? null, duration: l.duration ?? null, collected: l.collected ?? null, uncollectable: l.uncollectable ?? null, explicit: false }
-      : null;
-  return { pid: v.pid, starttime: typeof v.starttime === 'number' ? v.starttime : null, t: v.t, gc, last, implementation: String(v.implementation ?? ''), version: String(v.version ?? '') };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, why: 'is not a JSON object' };
+  const value = { ...(raw as Record<string, unknown>) };
+  const dropped: string[] = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const r = v.safeParse(AgentFile, value);
+    if (r.success) {
+      const f = r.output;
+      const gc: GcMessage = { type: 'gc', pid: f.pid, enabled: f.enabled, counts: f.counts, threshold: f.threshold, stats: f.stats, frozen: f.frozen };
+      const last: CollectionMessage | null = f.last ? { type: 'collection', pid: f.pid, ...f.last, explicit: false } : null;
+      return { ok: true, state: { pid: f.pid, starttime: f.starttime, t: f.t, gc, last, implementation: f.implementation, version: f.version }, dropped };
+    }
+    const keys = [...new Set(r.issues.map((i) => String(i.path?.[0]?.key ?? '')))];
+    const fatal = keys.find((k) => REQUIRED.has(k) || k === '');
+    if (fatal !== undefined) return { ok: false, why: `has no valid ${fatal || 'structure'}` };
+    for (const k of keys) {
+      delete value[k];
+      dropped.push(k);
+    }
+  }
+  return { ok: false, why: 'has no valid structure' };
 }
 
 export function agentDir(uid: number, env: NodeJS.ProcessEnv = process.env): string {
   return env.COWTOP_AGENT_DIR || `/tmp/cowtop-agent-${uid}`;
 }
 
-/** Reads the agent state of pid, if its owner's agent wrote one for this very process. */
-export async function readAgent(pid: number, uid: number, starttime: number | null, env: NodeJS.ProcessEnv = process.env): Promise<AgentState | null> {
-  try {
-    const s = parseAgentFile(await fs.readFile(path.join(agentDir(uid, env), `${pid}.json`), 'utf8'));
-    if (!s || s.pid !== pid) return null;
+export interface AgentTarget {
+  pid: number;
+  uid: number;
+  starttime: number | null;
+}
+
+/**
+ * Reads the agent files of a tree's processes, once per tick. Says each thing it refuses once
+ * (onNotice), and goes on without that data.
+ */
+export class AgentReader {
+  private readonly told = new Set<string>();
+  private readonly busy = new Set<string>(); // directories whose reads outlived the deadline
+
+  constructor(private readonly onNotice: (text: string) => void, private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  private tell(key: string, text: string): void {
+    if (this.told.has(key)) return;
+    this.told.add(key);
+    this.onNotice(sanitize(text));
+  }
+
+  async readAll(targets: readonly AgentTarget[]): Promise<AgentState[]> {
+    const byDir = new Map<string, AgentTarget[]>();
+    for (const t of targets) {
+      const dir = agentDir(t.uid, this.env);
+      const list = byDir.get(dir) ?? [];
+      list.push(t);
+      byDir.set(dir, list);
+    }
+    const out = await Promise.all([...byDir].map(([dir, list]) => this.readDir(dir, list)));
+    return out.flat();
+  }
+
+  private async readDir(dir: string, targets: AgentTarget[]): Promise<AgentState[]> {
+    if (this.busy.has(dir)) return [];
+    // One directory serves one uid; with COWTOP_AGENT_DIR set, the first target's uid decides.
+    const uid = targets[0].uid;
+    const verdict = await checkPrivateDir(dir, uid);
+    if (verdict === null) return [];
+    if (!verdict.ok) {
+      this.tell(`dir:${dir}:${verdict.why}`, `gc agent data of uid ${uid} ignored: ${dir} ${verdict.why}`);
+      return [];
+    }
+    const mine = targets.filter((t) => t.uid === uid);
+    const results: Array<AgentState | null> = [];
+    let next = 0;
+    const work = Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, mine.length) }, async () => {
+        while (next < mine.length) {
+          const t = mine[next++];
+          results.push(await this.readOne(dir, t));
+        }
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), READ_DEADLINE_MS)));
+    const first = await Promise.race([work, late]);
+    clearTimeout(timer);
+    if (first === 'late') {
+      this.busy.add(dir);
+      this.tell(`busy:${dir}`, `gc agent files in ${dir} take over ${READ_DEADLINE_MS} ms to read: skipped until they answer`);
+      void work.finally(() => this.busy.delete(dir));
+      return [];
+    }
+    return results.filter((s): s is AgentState => s !== null);
+  }
+
+  private async readOne(dir: string, t: AgentTarget): Promise<AgentState | null> {
+    const file = path.join(dir, `${t.pid}.json`);
+    const read = await readOwnedFile(file, t.uid, FILE_CAP);
+    if (!read.ok) {
+      if (!read.missing) this.tell(`file:${file}`, `gc agent file ${file} ignored: it ${read.why}`);
+      return null;
+    }
+    const parsed = parseAgentFile(read.text);
+    if (!parsed.ok) {
+      this.tell(`file:${file}`, `gc agent file ${file} ignored: it ${parsed.why}`);
+      return null;
+    }
+    const s = parsed.state;
+    if (s.pid !== t.pid) {
+      this.tell(`file:${file}`, `gc agent file ${file} ignored: it names pid ${s.pid}`);
+      return null;
+    }
     // A file left by an earlier process with the same pid is not this one's.
-    if (starttime !== null && s.starttime !== null && s.starttime !== starttime) return null;
+    if (t.starttime !== null && s.starttime !== null && s.starttime !== t.starttime) return null;
+    if (parsed.dropped.length) this.tell(`file:${file}`, `gc agent file ${file}: ${parsed.dropped.join(', ')} dropped (wrong type or out of range)`);
     return s;
-  } catch {
-    return null;
   }
 }

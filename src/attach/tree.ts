@@ -7,7 +7,7 @@ import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/pr
 import type { ProcReader } from '../proc/read';
 import type { SampleSource } from '../sample/sampler';
 import type { Role, Snapshot } from '../sample/snapshot';
-import { readAgent } from './agent';
+import { AgentReader } from './agent';
 
 const KEEP_EXITED_MS = 60_000;
 const MAX_EXITED = 32;
@@ -26,7 +26,11 @@ export class AttachedTree implements SampleSource {
   agentCount = 0;
   implementation: string | null = null;
 
-  constructor(readonly pid: number, private readonly reader: ProcReader, private readonly env: NodeJS.ProcessEnv = process.env) {}
+  private readonly agents: AgentReader;
+
+  constructor(readonly pid: number, private readonly reader: ProcReader, onNotice: (text: string) => void = () => {}, env: NodeJS.ProcessEnv = process.env) {
+    this.agents = new AgentReader(onNotice, env);
+  }
 
   /** With the agent: the master's frozen objects say whether gc.freeze() was called. */
   get freeze(): boolean {
@@ -71,17 +75,16 @@ export class AttachedTree implements SampleSource {
     const alive = snap.processes.filter((p) => p.alive);
     const keys = new Set(alive.map((p) => `${p.pid}:${p.starttime}`));
     for (const k of this.uids.keys()) if (!keys.has(k)) this.uids.delete(k);
-    const states = await Promise.all(
+    const targets = await Promise.all(
       alive.map(async (p) => {
         const key = `${p.pid}:${p.starttime}`;
         if (!this.uids.has(key)) this.uids.set(key, await this.reader.uid(p.pid));
-        const uid = this.uids.get(key)!;
-        return uid === null ? null : readAgent(p.pid, uid, p.starttime, this.env);
+        return { pid: p.pid, uid: this.uids.get(key)!, starttime: p.starttime };
       }),
     );
+    const states = await this.agents.readAll(targets.filter((t): t is { pid: number; uid: number; starttime: number | null } => t.uid !== null));
     let count = 0;
     for (const s of states) {
-      if (!s) continue;
       count++;
       this.gc.set(s.pid, s.gc);
       if (s.last) this.lastCollection.set(s.pid, s.last);
