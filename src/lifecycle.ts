@@ -4,6 +4,7 @@
  * terminal is restored here, and nowhere else.
  */
 import type { Experiment } from './experiment/experiment';
+import { sanitize } from './format/sanitize';
 
 export class UsageError extends Error {}
 
@@ -14,6 +15,7 @@ class Lifecycle {
   private readonly restores: Restore[] = [];
   private installed = false;
   private ending = false;
+  private failure: string | null = null;
 
   install(): void {
     if (this.installed) return;
@@ -22,6 +24,13 @@ class Lifecycle {
     process.on('SIGTERM', () => this.onSignal(143));
     process.on('SIGHUP', () => this.onSignal(129));
     process.on('uncaughtException', (err) => this.crash(err));
+    // The reader of stdout went away (| head): stop quietly. Anything else (a full disk) fails.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'EIO') return void this.exit(0);
+      // May come after a way out began (the last write of compare): it still decides the code.
+      this.failure = `cowtop: cannot write stdout: ${err.code ?? err.message}`;
+      void this.exit(1, this.failure);
+    });
     process.on('unhandledRejection', (err) => this.crash(err));
     // For the tests of the crash path: an uncaught error at a chosen moment.
     const crashAfter = Number(process.env.COWTOP_CRASH_AFTER_MS);
@@ -75,7 +84,13 @@ class Lifecycle {
     this.ending = true;
     this.restoreTerminal();
     await Promise.all([...this.experiments].map((e) => e.stop(2000).catch(() => e.killNow())));
-    if (message) process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+    await new Promise((r) => setImmediate(r)); // a write error of the last output is emitted by then
+    if (this.failure && code === 0) {
+      code = 1;
+      message = this.failure;
+    }
+    // Messages name files, interpreters and processes the user or others chose: one sanitized line.
+    if (message) process.stderr.write(sanitize(message.replace(/\n+$/, '')) + '\n');
     process.exit(code);
   }
 
@@ -98,7 +113,7 @@ class Lifecycle {
     this.restoreTerminal();
     const debug = process.env.COWTOP_DEBUG;
     const text = err instanceof Error ? (debug ? String(err.stack) : err.message) : String(err);
-    process.stderr.write(`cowtop: internal error: ${text}${debug ? '' : ' (COWTOP_DEBUG=1 shows the stack)'}\n`);
+    process.stderr.write(`cowtop: internal error: ${debug ? text : sanitize(text)}${debug ? '' : ' (COWTOP_DEBUG=1 shows the stack)'}\n`);
     process.exit(70);
   }
 }

@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { AttachInfo, Monitor } from '../cli/monitor';
 import { lifecycle, UsageError } from '../lifecycle';
+import { PF_KTHREAD } from '../proc/parse';
 import { ProcReader } from '../proc/read';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
@@ -32,9 +33,10 @@ export class AttachSession extends EventEmitter implements Monitor {
     if (!stat.ok) {
       throw new UsageError(stat.error === 'gone' ? `no process with pid ${pid}` : `cannot read process ${pid}: ${stat.message}`);
     }
+    if (stat.value.flags & PF_KTHREAD) throw new UsageError(`pid ${pid} (${stat.value.comm}) is a kernel thread: it has no user memory to watch`);
     const command = (await this.reader.cmdline(pid)) || stat.value.comm;
     this.attached = { pid, command, agents: 0, implementation: null };
-    const tree = (this.tree = new AttachedTree(pid, this.reader));
+    const tree = (this.tree = new AttachedTree(pid, this.reader, (text) => this.emit('notice', text)));
     const sampler = new Sampler(this.reader, tree);
     this.emit('spawn');
     this.loop = startSampling(

@@ -1,5 +1,7 @@
 /** `cowtop --batch`: the experiment without a screen, one record per sample on stdout. */
-import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { OutputError, openOutput } from '../files/output';
+import { safeJson } from '../format/sanitize';
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import { CSV_HEADER, csvRows, eventLine, eventRecord, sampleRecord, tableBlock } from '../format/records';
@@ -8,20 +10,20 @@ import type { Snapshot } from '../sample/snapshot';
 import type { BatchOptions } from './args';
 import type { Monitor } from './monitor';
 
-function openOutput(file: string | null): NodeJS.WritableStream {
+function openFile(file: string | null): NodeJS.WritableStream {
   if (file === null) return process.stdout;
-  let fd: number;
   try {
-    fd = openSync(file, 'w');
+    return createWriteStream('', { fd: openOutput(file) }) as WriteStream;
   } catch (err) {
-    throw new UsageError(`cannot write --output ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (err instanceof OutputError) throw new UsageError(`cannot write --output ${err.file}: ${err.reason}`);
+    throw err;
   }
-  return createWriteStream('', { fd }) as WriteStream;
 }
 
 export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: string): Promise<void> {
-  const out = openOutput(cmd.output);
-  out.on('error', () => void lifecycle.exit(0)); // reader went away (| head): stop quietly
+  const out = openFile(cmd.output);
+  // stdout's errors are the lifecycle's (every command writes there); a file's are ours.
+  if (out !== process.stdout) out.on('error', (err: NodeJS.ErrnoException) => void lifecycle.exit(1, `cowtop: cannot write ${cmd.output}: ${err.code ?? err.message}`));
   const started = Date.now();
   const write = (s: string): void => {
     out.write(s + '\n');
@@ -29,7 +31,7 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
   const onEvent = (r: Report | LogLine): void => {
     const e = eventRecord(Date.now() - started, r);
     if (!e) return;
-    if (cmd.format === 'json') write(JSON.stringify(e));
+    if (cmd.format === 'json') write(safeJson(e));
     else if (cmd.format === 'table') write(eventLine(e));
   };
   const session = monitor;
@@ -45,7 +47,7 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
   session.on('snapshot', (snap: Snapshot) => {
     if (first && !snap.procAvailable) onEvent({ stream: 'stderr', text: `cannot read ${procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage` });
     first = false;
-    if (cmd.format === 'json') write(JSON.stringify(sampleRecord(snap)));
+    if (cmd.format === 'json') write(safeJson(sampleRecord(snap)));
     else if (cmd.format === 'csv') csvRows(snap).forEach(write);
     else write(tableBlock(snap));
   });

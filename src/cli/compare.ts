@@ -3,6 +3,7 @@
  * same parent and heap, re-forked): read each worker's USS and minor faults, gc.collect() in
  * every worker, read them again.
  */
+import { safeJson } from '../format/sanitize';
 import type { Experiment } from '../experiment/experiment';
 import type { CollectedMessage, Report } from '../experiment/protocol';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
@@ -51,7 +52,43 @@ interface Trigger {
   reply: 'collected' | 'acted';
 }
 
+/**
+ * Rejects as soon as a worker dies that nobody asked to stop (the OOM killer does this for real
+ * in the middle of a collection): compare fails at once, naming it, instead of waiting.
+ */
+function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: string }): { promise: Promise<never>; cancel(): void } {
+  const oomBefore = reader.oomKills();
+  const numbers = new Map([...e.workers].map(([pid, w]) => [pid, w.index + 1]));
+  let off = (): void => {};
+  const promise = new Promise<never>((_, reject) => {
+    const onReport = (r: Report): void => {
+      if (r.type === 'fork') numbers.set(r.pid, r.index + 1);
+      if (r.type !== 'exit' || r.requested) return;
+      const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.code ?? '?'}`);
+      void Promise.all([oomBefore, reader.oomKills()]).then(([a, b]) => {
+        const oom = a !== null && b !== null && b > a ? `; the kernel's OOM killer killed it (oom_kill ${a} -> ${b})` : '';
+        const n = numbers.get(r.pid);
+        reject(new Error(`${n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`} died ${phase.now}: ${how}${oom}`));
+      });
+    };
+    e.on('report', onReport);
+    off = () => e.off('report', onReport);
+  });
+  promise.catch(() => {});
+  return { promise, cancel: () => off() };
+}
+
 async function measure(e: Experiment, reader: ProcReader, count: number, trigger: Trigger): Promise<CompareRun> {
+  const phase = { now: 'before the measurement' };
+  const death = deathOfAWorker(e, reader, phase);
+  try {
+    return await Promise.race([measureOnce(e, reader, count, trigger, phase), death.promise]);
+  } finally {
+    death.cancel();
+  }
+}
+
+async function measureOnce(e: Experiment, reader: ProcReader, count: number, trigger: Trigger, phase: { now: string }): Promise<CompareRun> {
   if (e.workers.size < count) {
     await e.waitFor(() => e.workers.size >= count, 30_000);
   }
@@ -71,8 +108,10 @@ async function measure(e: Experiment, reader: ProcReader, count: number, trigger
     waiting.delete(r.pid);
     return waiting.size === 0;
   }, COLLECT_TIMEOUT_MS);
+  phase.now = trigger.cmd === 'collect' ? 'during its gc.collect()' : 'during the workload pass';
   e.send({ cmd: trigger.cmd });
   await done;
+  phase.now = 'after the measurement';
   const after = await Promise.all(pids.map(read));
   return {
     freeze: e.freeze,
@@ -185,6 +224,6 @@ export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Pr
     return;
   }
   const result = await runCompareExperiment(cmd);
-  const text = cmd.format === 'json' ? JSON.stringify(result) : cmd.format === 'markdown' ? compareMarkdown(result) : compareTable(result);
+  const text = cmd.format === 'json' ? safeJson(result) : cmd.format === 'markdown' ? compareMarkdown(result) : compareTable(result);
   process.stdout.write(text + '\n');
 }

@@ -2,6 +2,7 @@
  * compare --matrix: each interpreter x the workloads whose cost one pass shows (collect, read,
  * write), without and with gc.freeze(), in one table.
  */
+import { safeJson } from '../format/sanitize';
 import { realpathSync } from 'node:fs';
 import { probePython } from '../experiment/python';
 import { formatBytes, formatReduction } from '../format/units';
@@ -59,7 +60,7 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
   }
   const size = cmd.experiment.size;
   if (cmd.format === 'json') {
-    process.stdout.write(JSON.stringify({ type: 'matrix', size, workers: cmd.experiment.workers, rows }) + '\n');
+    process.stdout.write(safeJson({ type: 'matrix', size, workers: cmd.experiment.workers, rows }) + '\n');
   } else {
     const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
     const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);

@@ -2,7 +2,9 @@
  * `cowtop`: the live dashboard. Wires the experiment, the sampler, the model, the key table and
  * the screen together; the lifecycle owns every way out.
  */
-import { writeFileSync } from 'node:fs';
+import { safeJson } from '../format/sanitize';
+import { closeSync, writeSync } from 'node:fs';
+import { OutputError, openOutput } from '../files/output';
 import type { ScreenOptions } from '../cli/args';
 import type { Monitor } from '../cli/monitor';
 import { CSV_HEADER, csvRows, sampleRecord } from '../format/records';
@@ -31,9 +33,14 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
 export async function runDashboard(session: Monitor, opts: ScreenOptions = { record: null, exportFile: null }): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
   // Opened before anything starts: a file that cannot be written is bad input, exit 2.
-  const recorder = opts.record ? new CastRecorder(opts.record, process.stdout.columns || 80, process.stdout.rows || 24) : null;
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
+  const recorder = opts.record
+    ? new CastRecorder(opts.record, process.stdout.columns || 80, process.stdout.rows || 24, (why) => {
+        model.addEvent('error', why);
+        scheduleDraw();
+      })
+    : null;
   let ui: DashboardScreen | null = null;
   let lastFrame = 0;
   let frameTimer: NodeJS.Timeout | null = null;
@@ -147,12 +154,17 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     const snap = model.latest;
     if (!snap) return;
     const file = opts.exportFile ?? `cowtop-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    const text = /\.csv$/i.test(file) ? [CSV_HEADER, ...csvRows(snap)].join('\n') + '\n' : JSON.stringify(sampleRecord(snap), null, 2) + '\n';
+    const text = /\.csv$/i.test(file) ? [CSV_HEADER, ...csvRows(snap)].join('\n') + '\n' : safeJson(sampleRecord(snap), 2) + '\n';
     try {
-      writeFileSync(file, text);
+      const fd = openOutput(file);
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
       model.addEvent('info', `exported the snapshot of ${formatDuration(snap.t)} to ${file}`);
     } catch (err) {
-      model.addEvent('error', `cannot export to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      model.addEvent('error', err instanceof OutputError ? `cannot export: ${err.message}` : `cannot export to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   };
 
@@ -243,6 +255,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     model.view.notice = null;
   });
   await session.start();
+  recorder?.open(); // only now: a start that failed leaves an existing file as it was
 }
 
 /**

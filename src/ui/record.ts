@@ -2,35 +2,92 @@
  * --record FILE.cast: an asciicast v2 recording of what the dashboard writes to the terminal
  * (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then [seconds, "o", text]
  * per write. Written synchronously, so the last frame is on disk whatever way cowtop exits.
+ *
+ * The file is checked at start but opened only once the experiment is ready: a start that fails
+ * leaves an existing file as it was. Until then the frames wait in memory. A write that fails (a
+ * full disk) ends the recording with one notice; the dashboard goes on.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
+import { checkOutput, openOutput, OutputError } from '../files/output';
 import { UsageError } from '../lifecycle';
 
-export class CastRecorder {
-  private readonly fd: number;
-  private readonly started = process.hrtime.bigint();
-  private closed = false;
+const MAX_PENDING = 16 * 1024 * 1024; // bytes of frames kept before the file is open
 
-  constructor(file: string, width: number, height: number, env: NodeJS.ProcessEnv = process.env) {
+export class CastRecorder {
+  private fd: number | null = null;
+  private pending: string[] | null = [];
+  private pendingBytes = 0;
+  private readonly started = process.hrtime.bigint();
+  private stopped = false;
+
+  constructor(readonly file: string, width: number, height: number, private readonly onStop: (why: string) => void, env: NodeJS.ProcessEnv = process.env) {
     try {
-      this.fd = openSync(file, 'w', 0o644);
+      checkOutput(file);
     } catch (err) {
-      throw new UsageError(`cannot write --record ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      if (err instanceof OutputError) throw new UsageError(`cannot write --record ${err.file}: ${err.reason}`);
+      throw err;
     }
     const header = { version: 2, width, height, timestamp: Math.floor(Date.now() / 1000), title: 'cowtop', env: { TERM: env.TERM ?? 'xterm-256color', SHELL: env.SHELL ?? '/bin/sh' } };
-    writeSync(this.fd, JSON.stringify(header) + '\n');
+    this.line(JSON.stringify(header));
+  }
+
+  /** The experiment is ready: now the file is opened (truncated) and what waited is written. */
+  open(): void {
+    if (this.stopped || this.fd !== null) return;
+    try {
+      this.fd = openOutput(this.file);
+    } catch (err) {
+      this.stop(err instanceof OutputError ? err.message : `cannot write ${this.file}: ${(err as Error).message}`);
+      return;
+    }
+    const waiting = this.pending ?? [];
+    this.pending = null;
+    for (const l of waiting) this.line(l);
   }
 
   output(text: string): void {
-    if (this.closed || !text) return;
+    if (this.stopped || !text) return;
     const t = Number(process.hrtime.bigint() - this.started) / 1e9;
-    writeSync(this.fd, JSON.stringify([Math.round(t * 1e6) / 1e6, 'o', text]) + '\n');
+    this.line(JSON.stringify([Math.round(t * 1e6) / 1e6, 'o', text]));
+  }
+
+  private line(l: string): void {
+    if (this.stopped) return;
+    if (this.pending) {
+      this.pending.push(l + '\n');
+      this.pendingBytes += l.length + 1;
+      if (this.pendingBytes > MAX_PENDING) this.stop(`the first ${MAX_PENDING >> 20} MiB of frames came before the experiment was ready`);
+      return;
+    }
+    try {
+      writeSync(this.fd!, l.endsWith('\n') ? l : l + '\n');
+    } catch (err) {
+      this.stop(`cannot write ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+
+  private stop(why: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.pending = null;
+    this.closeFd();
+    this.onStop(`recording stopped: ${why}; the dashboard goes on`);
+  }
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already gone
+    }
+    this.fd = null;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    closeSync(this.fd);
+    this.stopped = true;
+    this.pending = null;
+    this.closeFd();
   }
 }
 
