@@ -231,7 +231,7 @@ test('attach to a pid that does not exist: one line, exit 2', async () => {
   assert.equal(r.stderr, 'cowtop: no process with pid 4194303\n');
   const bad = await runCli(['attach', 'gunicorn', '--batch']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^cowtop: --pid must be a whole number/);
+  assert.match(bad.stderr, /^cowtop: attach: the pid must be a whole decimal number/);
 });
 
 test('cowtop agent --path prints the directory holding cowtop_agent.py', async () => {

@@ -44,7 +44,7 @@ function sharedOptions<T>(y: Argv<T>) {
     .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do:\n${WORKLOADS.map((w) => `  ${w}: ${WORKLOAD_HELP[w]}`).join('\n')}`, group: 'Experiment:' })
     .option('collect-every', { requiresArg: true, default: DEFAULTS.collectEvery, describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
     .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
-    .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)', group: 'Experiment:' })
+    .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (100 to 3600000)', group: 'Experiment:' })
     .option('split', { type: 'boolean', default: false, describe: 'half the workers forked before gc.freeze(), half right after: both side by side', group: 'Experiment:' })
     .option('tracemalloc', { type: 'boolean', default: false, describe: "workers report tracemalloc's current and peak, shown beside USS: pages copied with no Python allocation behind them", group: 'Experiment:' })
     .option('force', { type: 'boolean', default: false, describe: 'start even if the worst case (every worker copying the heap) exceeds 80% of available memory', group: 'Safety:' })
@@ -81,7 +81,7 @@ function batchOptions(a: Record<string, unknown>): BatchOptions | null {
     if (a.output !== undefined) throw new UsageError('--output goes with --batch');
     return null;
   }
-  const duration = a.duration === undefined ? null : positiveNumber('duration', a.duration);
+  const duration = a.duration === undefined ? null : seconds('duration', a.duration, MAX_DURATION_S);
   const output = a.output === undefined ? null : String(a.output);
   if (output !== null && !output.trim()) throw new UsageError('--output needs a file name');
   return { duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const), output };
@@ -91,24 +91,48 @@ function prometheusOptions(a: Record<string, unknown>): Prometheus | null {
   if (a.prometheus === undefined) return null;
   const host = String(a['prometheus-host'] ?? '127.0.0.1').trim();
   if (!host) throw new UsageError('--prometheus-host needs an address');
-  return { port: wholeNumber('prometheus', a.prometheus, 1, 65535), host };
+  return { port: wholeNumber('prometheus', a.prometheus), host };
 }
 
-function wholeNumber(name: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const text = String(raw).replace(/_/g, '').trim();
-  const n = /^[+]?(\d+|\d+(\.\d+)?e\d+)$/i.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
-  if (n < min || n > max) {
-    throw new UsageError(max === Number.MAX_SAFE_INTEGER ? `--${name} must be at least ${min}, got ${n}` : `--${name} must be between ${min} and ${max}, got ${n}`);
-  }
-  return n;
-}
+/** Node's timers hold 2^31-1 ms: a longer wait would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const LIMITS = {
+  size: [1, 1_000_000_000],
+  workers: [1, MAX_WORKERS],
+  interval: [100, 3_600_000], // ms
+  prometheus: [1, 65_535],
+  pid: [1, 4_194_304], // the kernel's PID_MAX_LIMIT
+} as const;
+export const MAX_DURATION_S = Math.floor(MAX_TIMER_MS / 1000);
+export const MAX_COLLECT_EVERY_S = 86_400;
 
-function positiveNumber(name: string, raw: unknown): number {
+const plain = (n: number): string => n.toLocaleString('en-US');
+
+/** Decimal digits only (1_000_000 too): no hex, no exponent, no sign, no fraction. */
+function wholeNumber(name: keyof typeof LIMITS, raw: unknown, what = `--${name}`): number {
+  const [min, max] = LIMITS[name];
   const text = String(raw).trim();
-  const n = /^\d*\.?\d+(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number of seconds above 0, got '${raw}'`);
+  const range = `from ${plain(min)} to ${plain(max)}`;
+  if (!/^\d+(_\d+)*$/.test(text)) throw new UsageError(`${what} must be a whole decimal number ${range}, got '${raw}'`);
+  const n = Number(text.replace(/_/g, ''));
+  if (n < min || n > max) throw new UsageError(`${what} must be ${range}, got ${plain(n)}`);
   return n;
+}
+
+function seconds(name: string, raw: unknown, max: number): number {
+  const text = String(raw).trim();
+  const n = /^\d+(\.\d+)?$|^\.\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0) || n > max) throw new UsageError(`--${name} must be a decimal number of seconds above 0 and at most ${plain(max)}, got '${raw}'`);
+  return n;
+}
+
+/** yargs reads `--freeze=maybe` as false, in silence: a flag takes no value but true or false. */
+function checkFlags(argv: string[], flags: readonly string[]): void {
+  for (const arg of argv) {
+    if (arg === '--') break;
+    const m = /^--(?:no-)?([\w-]+)=(.*)$/s.exec(arg);
+    if (m && flags.includes(m[1]) && !/^(true|false)$/i.test(m[2])) throw new UsageError(`--${m[1]} takes no value (or =true / =false), got '${m[2]}'`);
+  }
 }
 
 function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T[]): T {
@@ -117,8 +141,9 @@ function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T
 }
 
 function common(a: Record<string, unknown>, env: NodeJS.ProcessEnv): Common {
-  const minAvailable = Number(a['min-available']);
-  if (!(minAvailable >= 0 && minAvailable <= 100) || String(a['min-available']).trim() === '') {
+  const rawMin = String(a['min-available']).trim();
+  const minAvailable = /^\d+(\.\d+)?$/.test(rawMin) ? Number(rawMin) : NaN;
+  if (!(minAvailable >= 0 && minAvailable <= 100)) {
     throw new UsageError(`--min-available must be a percentage from 0 to 100, got '${a['min-available']}'`);
   }
   const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
@@ -135,12 +160,12 @@ function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   if (python !== undefined && !String(python).trim()) throw new UsageError('--python needs a path or a command name');
   return {
     python: python ?? 'python3',
-    size: wholeNumber('size', a.size, 1),
-    workers: wholeNumber('workers', a.workers, 1, MAX_WORKERS),
+    size: wholeNumber('size', a.size),
+    workers: wholeNumber('workers', a.workers),
     freeze: Boolean(a.freeze),
     workload: oneOf('workload', a.workload, WORKLOADS),
-    collectEvery: positiveNumber('collect-every', a['collect-every']),
-    interval: wholeNumber('interval', a.interval, 100),
+    collectEvery: seconds('collect-every', a['collect-every'], MAX_COLLECT_EVERY_S),
+    interval: wholeNumber('interval', a.interval),
     tracemalloc: Boolean(a.tracemalloc),
     split: Boolean(a.split),
   };
@@ -153,7 +178,8 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const y = yargs(argv)
     .scriptName('cowtop')
     .usage('Usage: cowtop [compare | attach <pid> | agent --path] [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
-    .parserConfiguration({ 'duplicate-arguments-array': false })
+    // Numbers are read here, not by yargs: it would take 0x10 and 1e3 for numbers.
+    .parserConfiguration({ 'duplicate-arguments-array': false, 'parse-numbers': false, 'parse-positional-numbers': false })
     .command(
       '$0',
       'run the experiment and show it live (or --batch: print samples)',
@@ -168,16 +194,17 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
       },
     )
     .command(
-      'attach <pid>',
+      'attach [pid]',
       'watch a running process and all its descendants (a gunicorn, uWSGI or Celery master)',
       (c) =>
         outputOptions(c.positional('pid', { type: 'string', describe: 'the master process' }))
-          .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (>= 100)' }),
+          .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (100 to 3600000)' }),
       (a) => {
-        const pid = wholeNumber('pid', a.pid, 1).valueOf();
+        if (a.pid === undefined) throw new UsageError('attach needs a pid: cowtop attach PID');
+        const pid = wholeNumber('pid', a.pid, 'attach: the pid');
         const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
         const batch = batchOptions(a);
-        result = { kind: 'attach', pid, interval: wholeNumber('interval', a.interval, 100), procRoot, prometheus: prometheusOptions(a), batch, screen: screenOptions(a, batch !== null) };
+        result = { kind: 'attach', pid, interval: wholeNumber('interval', a.interval), procRoot, prometheus: prometheusOptions(a), batch, screen: screenOptions(a, batch !== null) };
       },
     )
     .command(
@@ -214,6 +241,7 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
       failure = err ? err.message : msg;
     });
   try {
+    checkFlags(argv, ['freeze', 'split', 'tracemalloc', 'force', 'batch', 'matrix', 'path', 'help', 'version']);
     await y.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) throw err;
