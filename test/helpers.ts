@@ -60,14 +60,31 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Every pid whose command line runs the experiment script: none may outlive a test. */
+/**
+ * Every process this test file starts carries this tag in its environment (set here, inherited
+ * by every spawn, every cowtop and every Python under it), so that "nothing left running" looks
+ * only at what this file started: a user's own cowtop beside `npm test` is none of its business.
+ */
+export const TEST_TAG = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+process.env.COWTOP_TEST_TAG = TEST_TAG;
+
+/** Whether pid was started by this test file (its environment carries our tag). */
+export function ours(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`COWTOP_TEST_TAG=${TEST_TAG}`);
+  } catch {
+    return false;
+  }
+}
+
+/** The experiment processes this test file started that are still alive: none may outlive a test. */
 export function experimentPids(): number[] {
   const { readdirSync } = require('node:fs') as typeof import('node:fs');
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cowtop_experiment.py') && alive(Number(name))) out.push(Number(name));
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cowtop_experiment.py') && ours(Number(name)) && alive(Number(name))) out.push(Number(name));
     } catch {
       // gone
     }
