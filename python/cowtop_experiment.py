@@ -246,6 +246,20 @@ def set_parent_death_signal():
         pass
 
 
+def prefer_as_oom_victim(score):
+    """On a shared machine the experiment, not someone's editor, goes first when memory runs out;
+    workers before the parent that holds the heap, so a collection that copies too much costs a
+    worker and the experiment goes on. Raising one's own score needs no privilege (Linux)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(score))
+    except (OSError, ValueError):
+        pass
+
+
+PARENT_OOM_SCORE = 300
+WORKER_OOM_SCORE = 600
+
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
 
 
@@ -261,6 +275,7 @@ def unblock_stop_signals():
 
 def worker_main(options, reporter, parent_pid, freeze, data):
     set_parent_death_signal()
+    prefer_as_oom_victim(WORKER_OOM_SCORE)
     if os.getppid() != parent_pid:
         os._exit(0)
     pid = os.getpid()
@@ -677,6 +692,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     set_parent_death_signal_term()
+    prefer_as_oom_victim(PARENT_OOM_SCORE)
     try:
         parent.start()
         parent.loop()

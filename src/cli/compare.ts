@@ -61,18 +61,25 @@ function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: string 
   const numbers = new Map([...e.workers].map(([pid, w]) => [pid, w.index + 1]));
   let off = (): void => {};
   const promise = new Promise<never>((_, reject) => {
+    const fail = (who: string, how: string): void => {
+      void Promise.all([oomBefore, reader.oomKills()]).then(([a, b]) => {
+        const oom = a !== null && b !== null && b > a ? `; the kernel's OOM killer killed it (oom_kill ${a} -> ${b})` : '';
+        reject(new Error(`${who} died ${phase.now}: ${how}${oom}`));
+      });
+    };
     const onReport = (r: Report): void => {
       if (r.type === 'fork') numbers.set(r.pid, r.index + 1);
       if (r.type !== 'exit' || r.requested) return;
-      const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.code ?? '?'}`);
-      void Promise.all([oomBefore, reader.oomKills()]).then(([a, b]) => {
-        const oom = a !== null && b !== null && b > a ? `; the kernel's OOM killer killed it (oom_kill ${a} -> ${b})` : '';
-        const n = numbers.get(r.pid);
-        reject(new Error(`${n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`} died ${phase.now}: ${how}${oom}`));
-      });
+      const n = numbers.get(r.pid);
+      fail(n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`, r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.code ?? '?'}`));
     };
+    const onExit = (st: { code: number | null; signal: string | null }): void => fail(`the experiment's Python parent (pid ${e.pid})`, st.signal ?? `exit code ${st.code}`);
     e.on('report', onReport);
-    off = () => e.off('report', onReport);
+    e.on('exit', onExit);
+    off = () => {
+      e.off('report', onReport);
+      e.off('exit', onExit);
+    };
   });
   promise.catch(() => {});
   return { promise, cancel: () => off() };
