@@ -82,7 +82,8 @@ export function parseStat(text: string): ProcStat | null {
   const rest = text.slice(close + 1).trim().split(/\s+/);
   // rest[0] is field 3 (state); field n is rest[n - 3].
   const f = (n: number): number => Number(rest[n - 3]);
-  if (rest.length < 22 || !Number.isInteger(pid)) return null;
+  // state is one letter (R, S, D, Z...): anything else is not a stat line.
+  if (rest.length < 22 || !Number.isInteger(pid) || !/^[A-Za-z]$/.test(rest[0])) return null;
   const stat: ProcStat = {
     pid,
     comm: sanitize(text.slice(open + 1, close)), // anyone can name a process anything
