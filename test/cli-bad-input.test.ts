@@ -6,8 +6,8 @@ import { BIN, experimentPids, FIXTURES, runCli } from './helpers';
 import { runInPty } from './pty';
 
 const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says: RegExp }> = [
-  { name: 'size not a number', args: ['--batch', '--size', 'lots'], says: /--size must be a whole decimal number from 1 to 1,000,000,000, got 'lots'/ },
-  { name: 'size zero', args: ['--batch', '--size', '0'], says: /--size must be from 1 to 1,000,000,000, got 0$/ },
+  { name: 'size not a number', args: ['--batch', '--size', 'lots'], says: /--size must be a whole decimal number from 1 to 100,000,000,000, got 'lots'/ },
+  { name: 'size zero', args: ['--batch', '--size', '0'], says: /--size must be from 1 to 100,000,000,000, got 0$/ },
   { name: 'size negative', args: ['compare', '--size=-5'], says: /--size must be a whole decimal number/ },
   { name: 'size fractional', args: ['--batch', '--size', '2.5'], says: /--size must be a whole decimal number/ },
   { name: 'workers zero', args: ['--batch', '--workers', '0'], says: /--workers must be from 1 to 64, got 0$/ },
@@ -33,7 +33,7 @@ const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says
   { name: 'size with no value', args: ['--batch', '--size'], says: /Not enough arguments following: size/ },
   { name: '/proc unreadable for compare', args: ['compare', '--size', '1000'], env: { COWTOP_PROC_ROOT: '/nonexistent-proc' }, says: /cannot read \/nonexistent-proc\/PID\/smaps_rollup: compare needs Linux \/proc/ },
   // Numbers are whole decimal numbers in their range: no hex, no exponent, no timer overflow.
-  { name: 'size in hex', args: ['--batch', '--size', '0x10'], says: /--size must be a whole decimal number from 1 to 1,000,000,000, got '0x10'/ },
+  { name: 'size in hex', args: ['--batch', '--size', '0x10'], says: /--size must be a whole decimal number from 1 to 100,000,000,000, got '0x10'/ },
   { name: 'workers in hex', args: ['--batch', '--workers', '0x40'], says: /--workers must be a whole decimal number from 1 to 64, got '0x40'/ },
   { name: 'size with an exponent', args: ['--batch', '--size', '1e3'], says: /--size must be a whole decimal number/ },
   { name: 'interval with an exponent', args: ['--batch', '--interval', '1e16'], says: /--interval must be a whole decimal number from 100 to 3,600,000, got '1e16'/ },

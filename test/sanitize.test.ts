@@ -18,6 +18,9 @@ test('safeJson stays JSON and parses back to the same value, with no raw C1 or D
   const text = safeJson(value);
   assert.deepEqual(JSON.parse(text), value);
   assert.ok(isClean(text), text);
+  const pretty = safeJson(value, 2);
+  assert.deepEqual(JSON.parse(pretty), value, 'pretty-printed too');
+  assert.match(pretty, /^\{\n {2}"name"/);
 });
 
 test('the dashboard escape sanitizes as well as escaping blessed tags', () => {

@@ -97,7 +97,7 @@ function prometheusOptions(a: Record<string, unknown>): Prometheus | null {
 /** Node's timers hold 2^31-1 ms: a longer wait would fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const LIMITS = {
-  size: [1, 1_000_000_000],
+  size: [1, 100_000_000_000], // beyond any machine: the memory guard says why with the numbers
   workers: [1, MAX_WORKERS],
   interval: [100, 3_600_000], // ms
   prometheus: [1, 65_535],
