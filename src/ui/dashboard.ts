@@ -58,6 +58,24 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     frameTimer = setTimeout(draw, Math.max(0, FRAME_MS - (Date.now() - lastFrame)));
   };
 
+  /**
+   * A key that re-forks, pressed while another re-fork is under way, waits its turn instead of
+   * being dropped: w then s means both. Returns whether it was queued.
+   */
+  const queued: Array<{ run: () => void; label: string }> = [];
+  const later = (run: () => void, label: string): boolean => {
+    if (!model.view.pending) return false;
+    if (queued.length < 8) {
+      queued.push({ run, label });
+      model.addEvent('info', `${label}: queued after ${model.view.pending.replace(/\.+$/, '')}`);
+    }
+    return true;
+  };
+  const runQueued = (): void => {
+    if (model.view.pending || !queued.length) return;
+    queued.shift()!.run();
+  };
+
   const controller: Controller = {
     can: (what) => {
       const e = experiment();
@@ -68,14 +86,14 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     },
     toggleFreeze() {
       const e = experiment();
-      if (!e || model.view.pending) return; // the key table keeps f away when freeze is unavailable
+      if (!e || later(() => controller.toggleFreeze(), 'f')) return; // the key table keeps f away when freeze is unavailable
       const next = !e.freeze;
       model.view.pending = `re-forking ${next ? 'with' : 'without'} gc.freeze()...`;
       e.send({ cmd: 'refork', freeze: next, split: false }); // f leaves the split view
     },
     toggleSplit() {
       const e = experiment();
-      if (!e || model.view.pending) return;
+      if (!e || later(() => controller.toggleSplit(), 's')) return;
       model.view.pending = `re-forking ${e.split ? 'all frozen' : 'half before, half after gc.freeze()'}...`;
       e.send({ cmd: 'refork', freeze: e.freeze, split: !e.split });
     },
@@ -87,7 +105,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     },
     scale(delta) {
       const e = experiment();
-      if (!e?.alive || model.view.pending) return;
+      if (!e?.alive || later(() => controller.scale(delta), delta > 0 ? '+' : '-')) return;
       const n = Math.max(1, Math.min(MAX_WORKERS, e.workers.size + delta));
       if (n === e.workers.size) return;
       model.view.pending = `${n} workers...`;
@@ -95,7 +113,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     },
     nextWorkload() {
       const e = experiment();
-      if (!e?.alive || model.view.pending) return;
+      if (!e?.alive || later(() => controller.nextWorkload(), 'w')) return;
       const next = WORKLOADS[(WORKLOADS.indexOf(e.workload as never) + 1) % WORKLOADS.length];
       model.view.pending = `re-forking with workload ${next}...`;
       e.send({ cmd: 'refork', freeze: e.freeze, workload: next, workers: Math.max(1, e.workers.size) });
@@ -224,6 +242,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
   });
   session.on('report', (r: Report) => {
     model.onReport(r);
+    runQueued(); // the re-fork under way is done: the next key waiting takes its turn
     if (r.type !== 'gc') scheduleDraw();
   });
   session.on('log', (l: LogLine) => {
