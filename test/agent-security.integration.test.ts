@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AGENT_DIR } from '../src/experiment/options';
-import { alive, finished, startCli, waitUntil } from './helpers';
+import { alive, finished, freePort, startCli, waitUntil } from './helpers';
 
 const NOBODY = 65534;
 const PY = '/usr/bin/python3'; // readable by nobody (pyenv's lives under /root)
@@ -71,15 +70,6 @@ test('another user squats the agent directory: the agent refuses it, cowtop igno
   assert.match(said[0], /gc agent data of uid 0 ignored: .*squat is owned by uid 65534, not by uid 0/);
   proc.kill('SIGKILL');
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function scrape(port: number): Promise<number> {
   return new Promise((resolve, reject) => {

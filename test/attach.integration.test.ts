@@ -13,19 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSmapsRollup } from '../src/proc/parse';
 import { AGENT_DIR } from '../src/experiment/options';
-import { alive, BIN, collectLines, FIXTURES, finished, runCli, sleep, startCli, waitUntil } from './helpers';
+import { BIN, FIXTURES, alive, collectLines, finished, freePort, runCli, sleep, startCli, waitUntil } from './helpers';
 
 const GUNICORN = '/usr/bin/gunicorn';
 const APP_DIR = join(FIXTURES, 'gunicorn');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(port: number, path: string): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {

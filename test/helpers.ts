@@ -1,6 +1,7 @@
 /** Shared by the integration tests: run the real cowtop, check which processes are alive. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -107,6 +108,16 @@ export function collectLines(child: ChildProcess, pred: (records: any[]) => bool
         clearTimeout(timer);
         resolve(records);
       }
+    });
+  });
+}
+
+/** A loopback port nobody listens on now, for a server a test starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
     });
   });
 }
