@@ -48,6 +48,7 @@ const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says
   { name: 'attach without a pid', args: ['attach'], says: /attach needs a pid: cowtop attach PID$/ },
   { name: 'attach to a word', args: ['attach', 'abc', '--batch'], says: /attach: the pid must be a whole decimal number from 1 to 4,194,304, got 'abc'/ },
   { name: 'attach to a kernel thread', args: ['attach', '2', '--batch'], says: /pid 2 \(kthreadd\) is a kernel thread: it has no user memory to watch/ },
+  { name: 'a file name with terminal controls is shown as text', args: ['--batch', '--size', '1000', '--output', '/nonexistent-dir/\x1b[2J\nx'], says: /cannot write --output \/nonexistent-dir\/\\x1b\[2J\\x0ax: ENOENT$/ },
   { name: 'empty COWTOP_PROC_ROOT', args: ['--batch'], env: { COWTOP_PROC_ROOT: '' }, says: /COWTOP_PROC_ROOT is set but empty/ },
 ];
 
