@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { parseAgentFile } from '../src/attach/agent';
 import { LineSplitter, parseReport } from '../src/experiment/protocol';
 import { isClean } from '../src/format/sanitize';
-import { parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, parseVmstatField } from '../src/proc/parse';
+import { parseMaps, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, parseVmstatField } from '../src/proc/parse';
 import { FIXTURES } from './helpers';
 
 const RUNS = 3000;
@@ -50,6 +50,7 @@ test('/proc parsers: no throw, finite numbers, clean names, on mangled and rando
     sound(parseCgroupPaths(t));
     sound(parseCgroupLimit(t));
     sound(parseVmstatField(t, 'oom_kill'));
+    sound(parseMaps(t));
   }), { numRuns: RUNS });
 });
 

@@ -148,3 +148,52 @@ export function parseVmstatField(text: string, field: string): number | null {
   const m = new RegExp(`^${field} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : null;
 }
+
+/** One line of /proc/PID/maps. */
+export interface Mapping {
+  start: number;
+  end: number;
+  perms: string; // e.g. rw-p
+  offset: number;
+  inode: number;
+  path: string; // '' for anonymous memory; [heap], [stack], a file...
+}
+
+/** Parses /proc/PID/maps; lines that do not parse are skipped. */
+export function parseMaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) [0-9a-f]+:[0-9a-f]+ (\d+)\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const start = parseInt(m[1], 16);
+    const end = parseInt(m[2], 16);
+    if (!(end > start) || !Number.isSafeInteger(end)) continue;
+    out.push({ start, end, perms: m[3], offset: parseInt(m[4], 16), inode: Number(m[5]), path: sanitize(m[6]) });
+  }
+  return out;
+}
+
+/** A mapping whose pages, once written, belong to one process: where copy-on-write copies land. */
+export function isPrivateAnon(m: Mapping): boolean {
+  return m.perms[1] === 'w' && m.perms[3] === 'p' && (m.path === '' || m.path === '[heap]' || m.path === '[stack]' || m.inode === 0);
+}
+
+/** One 64-bit entry of /proc/PID/pagemap (kernel admin-guide/mm/pagemap.rst). */
+export interface PageEntry {
+  present: boolean; // bit 63
+  swapped: boolean; // bit 62
+  exclusive: boolean; // bit 56: mapped by this process only (4.2+)
+  softDirty: boolean; // bit 55
+  pfn: number; // bits 0-54 when present; 0 without CAP_SYS_ADMIN
+}
+
+export function decodePageEntry(lo: number, hi: number): PageEntry {
+  const present = (hi & 0x80000000) !== 0;
+  return {
+    present,
+    swapped: (hi & 0x40000000) !== 0,
+    exclusive: (hi & 0x01000000) !== 0,
+    softDirty: (hi & 0x00800000) !== 0,
+    pfn: present ? (hi & 0x007fffff) * 0x100000000 + (lo >>> 0) : 0,
+  };
+}

@@ -7,7 +7,7 @@ import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
-import { parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type ProcStat, type SmapsRollup } from './parse';
+import { parseMaps, parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type Mapping, type ProcStat, type SmapsRollup } from './parse';
 
 export type ReadError = 'gone' | 'denied' | 'unreadable';
 
@@ -21,6 +21,8 @@ function classify(err: unknown): { error: ReadError; message: string } {
   }
   return { error: 'unreadable', message: String((err as Error)?.message ?? err) };
 }
+
+export const PAGE_SIZE = 4096; // pagemap has one entry per 4 KiB page, huge pages included
 
 export class ProcReader {
   constructor(readonly root = '/proc') {}
@@ -77,6 +79,46 @@ export class ProcReader {
       return value ? { ok: true, value } : { ok: false, error: 'gone', message: 'process exited' };
     } catch (err) {
       return { ok: false, ...classify(err) };
+    }
+  }
+
+  async maps(pid: number): Promise<Read<Mapping[]>> {
+    try {
+      return { ok: true, value: parseMaps(await this.text(pid, 'maps')) };
+    } catch (err) {
+      return { ok: false, ...classify(err) };
+    }
+  }
+
+  /**
+   * The raw pagemap entries (8 bytes a page) of each [start, end) range of pid's address space,
+   * one large read per range. Needs ptrace access; frame numbers read as zero without
+   * CAP_SYS_ADMIN.
+   */
+  async pagemap(pid: number, ranges: ReadonlyArray<readonly [number, number]>): Promise<Read<Buffer[]>> {
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(path.join(this.root, String(pid), 'pagemap'), 'r');
+    } catch (err) {
+      return { ok: false, ...classify(err) };
+    }
+    try {
+      const out: Buffer[] = [];
+      for (const [start, end] of ranges) {
+        const buf = Buffer.alloc(((end - start) / PAGE_SIZE) * 8);
+        let n = 0;
+        while (n < buf.length) {
+          const { bytesRead } = await fh.read(buf, n, buf.length - n, (start / PAGE_SIZE) * 8 + n);
+          if (bytesRead === 0) break;
+          n += bytesRead;
+        }
+        out.push(buf);
+      }
+      return { ok: true, value: out };
+    } catch (err) {
+      return { ok: false, ...classify(err) };
+    } finally {
+      await fh.close().catch(() => {});
     }
   }
 

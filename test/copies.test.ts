@@ -1,0 +1,79 @@
+/** The pagemap decoding and the shared/copied/new split, on made-up entries; then on a real fork. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { decodePageEntry, isPrivateAnon, parseMaps } from '../src/proc/parse';
+import { ProcReader } from '../src/proc/read';
+import { classifyPages, copiedFromParent } from '../src/sample/copies';
+import { waitUntil } from './helpers';
+
+/** One pagemap entry: present/swapped bits and a frame number, as the kernel writes it. */
+function entry(present: boolean, pfn = 0, swapped = false): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE((present ? 1n << 63n : 0n) | (swapped ? 1n << 62n : 0n) | BigInt(pfn));
+  return b;
+}
+
+test('a pagemap entry: present, swapped, exclusive, soft-dirty bits and a 55-bit frame number', () => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE((1n << 63n) | (1n << 56n) | (1n << 55n) | 0x12_3456_789an);
+  assert.deepEqual(decodePageEntry(b.readUInt32LE(0), b.readUInt32LE(4)), { present: true, swapped: false, exclusive: true, softDirty: true, pfn: 0x12_3456_789a });
+  const s = entry(false, 0, true);
+  assert.equal(decodePageEntry(s.readUInt32LE(0), s.readUInt32LE(4)).swapped, true);
+  assert.equal(decodePageEntry(s.readUInt32LE(0), s.readUInt32LE(4)).pfn, 0);
+});
+
+test('pages are shared (same frame), copied (another frame), new (only the worker) or swapped', () => {
+  const parent = Buffer.concat([entry(true, 10), entry(true, 11), entry(false), entry(true, 13), entry(true, 14)]);
+  const worker = Buffer.concat([entry(true, 10), entry(true, 99), entry(true, 12), entry(false), entry(false, 0, true)]);
+  const acc = { shared: 0, copied: 0, new: 0, swapped: 0, framesSeen: false };
+  classifyPages(parent, worker, acc);
+  assert.deepEqual(acc, { shared: 4096, copied: 4096, new: 4096, swapped: 4096, framesSeen: true });
+  const alone = { shared: 0, copied: 0, new: 0, swapped: 0, framesSeen: false };
+  classifyPages(null, Buffer.concat([entry(true, 5), entry(true, 6)]), alone);
+  assert.equal(alone.new, 8192, 'no parent mapping there: new since fork');
+});
+
+test('maps: private writable anonymous memory is where copies land', () => {
+  const maps = parseMaps([
+    '55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]',
+    '7f1c2a000000-7f1c2a400000 rw-p 00000000 00:00 0 ',
+    '7f1c2b000000-7f1c2b100000 r--p 00000000 08:01 1234                       /usr/lib/libc.so.6',
+    '7f1c2c000000-7f1c2c001000 rw-s 00000000 00:05 77                         /dev/zero (deleted)',
+    'garbage line',
+  ].join('\n'));
+  assert.equal(maps.length, 4);
+  assert.deepEqual(maps.map(isPrivateAnon), [true, true, false, false]);
+  assert.equal(maps[0].end - maps[0].start, 0x21000);
+});
+
+test('a real fork: the child writing into half of a buffer copies that half, the rest stays shared', async () => {
+  const code = [
+    'import mmap, os, sys, time',
+    'buf = mmap.mmap(-1, 64 * 4096)',
+    'for i in range(64): buf[i * 4096] = 1',
+    'pid = os.fork()',
+    'if pid == 0:',
+    '    for i in range(32): buf[i * 4096] = 2',
+    '    print("written", flush=True)',
+    '    time.sleep(30); os._exit(0)',
+    'time.sleep(30)',
+  ].join('\n');
+  const parent = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let child = 0;
+  try {
+    await new Promise((resolve) => parent.stdout!.once('data', resolve));
+    await waitUntil(() => {
+      child = Number(require('node:fs').readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim());
+      return child > 0;
+    }, 5000, 'the child');
+    const r = await copiedFromParent(new ProcReader(), parent.pid!, child);
+    assert.ok(r.ok, r.ok ? '' : r.why);
+    // The interpreter's own pages move too; the buffer's 32 written pages are the floor.
+    assert.ok(r.split.copied >= 32 * 4096, `copied ${r.split.copied}`);
+    assert.ok(r.split.shared >= 32 * 4096, `shared ${r.split.shared}`);
+  } finally {
+    parent.kill('SIGKILL');
+    if (child) process.kill(child, 'SIGKILL');
+  }
+});
