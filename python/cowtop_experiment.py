@@ -7,7 +7,7 @@ Protocol (driven by cowtop, see src/experiment/protocol.ts):
   --report-fd  JSON lines out, one os.write() per line, each line well under 16 KiB so that a
                line from one process is never split by a line from another.
   --command-fd JSON lines in: {"cmd": "collect", "pid": optional}, {"cmd": "refork",
-               "freeze": bool, "workload": optional, "workers": optional},
+               "freeze": bool, "gc": optional strategy, "workload": optional, "workers": optional},
                {"cmd": "scale", "workers": K}, {"cmd": "quit"}.
 stdout/stderr are free text; cowtop keeps them as log lines.
 """
@@ -25,6 +25,38 @@ import time
 MAX_WORKERS = 64
 IS_PYPY = platform.python_implementation() == "PyPy"
 FREEZE_SUPPORTED = hasattr(gc, "freeze")
+THRESHOLD_SUPPORTED = hasattr(gc, "set_threshold")
+
+
+# ---------------------------------------------------------------- gc strategies
+# The road Instagram took, one step each: the interpreter's own thresholds, gc.disable() (until
+# some library calls gc.enable()), larger thresholds, and gc.freeze() before fork.
+
+def parse_strategy(spec):
+    """'default' | 'disable' | 'freeze' | 'threshold:N[,N1,N2]' -> (name, thresholds or None)."""
+    name, _, rest = spec.partition(":")
+    if name in ("default", "disable", "freeze") and not rest:
+        return name, None
+    if name == "threshold" and rest:
+        values = [int(x) for x in rest.split(",")]
+        if 1 <= len(values) <= 3 and all(v >= 1 for v in values):
+            return name, values
+    raise ValueError("unknown gc strategy %r" % spec)
+
+
+def strategy_spec(name, thresholds):
+    return name if thresholds is None else "%s:%s" % (name, ",".join(str(t) for t in thresholds))
+
+
+def unsupported(name):
+    """Why a strategy cannot run in this interpreter, or None."""
+    if name == "freeze" and not FREEZE_SUPPORTED:
+        return "%s has no gc.freeze()" % platform.python_implementation()
+    if name == "threshold" and not THRESHOLD_SUPPORTED:
+        return ("%s has no gc.set_threshold(): its major collections follow PYPY_GC_MAJOR_COLLECT, "
+                "fixed when the interpreter starts" % platform.python_implementation())
+    return None
+
 
 # Modules a real server would import before forking; their objects are shared too.
 SHARED_MODULES = ["json", "email", "email.message", "http.client", "decimal", "asyncio",
@@ -80,6 +112,10 @@ class CollectionLog(object):
     def __init__(self):
         self.pending = []
         self.started = None
+        self.explicit = False  # inside a gc.collect() someone asked for
+        self.full = 0  # automatic full collections: count, seconds, requests served at the first
+        self.full_seconds = 0.0
+        self.first_full = None
         self.pypy_counts = [0, 0, 0]  # minor, major steps, major collections (PyPy)
         self.pypy_minor_seconds = 0.0
         self.pypy_step_seconds = 0.0  # steps of the major collection under way
@@ -97,10 +133,18 @@ class CollectionLog(object):
             self.started = time.perf_counter()
             return
         duration = time.perf_counter() - self.started if self.started is not None else None
+        if info.get("generation") == 2 and not self.explicit:
+            self.count_full(duration)
         if len(self.pending) < 1000:
             self.pending.append({"generation": info.get("generation"), "duration": duration,
                                  "collected": info.get("collected", 0),
                                  "uncollectable": info.get("uncollectable", 0)})
+
+    def count_full(self, duration):
+        self.full += 1
+        self.full_seconds += duration or 0.0
+        if self.first_full is None:
+            self.first_full = SERVED[0]
 
     def on_pypy_minor(self, stats):
         self.pypy_counts[0] += stats.count
@@ -113,6 +157,8 @@ class CollectionLog(object):
     def on_pypy_collect(self, stats):
         # A major collection is done: its work was in the steps (gc-collect-done has no duration).
         self.pypy_counts[2] += stats.count
+        if not self.explicit:
+            self.count_full(self.pypy_step_seconds)
         if len(self.pending) < 1000:
             self.pending.append({"generation": 2, "duration": self.pypy_step_seconds,
                                  "collected": None, "uncollectable": None})
@@ -169,12 +215,32 @@ class Collect(Periodic):
         gc.collect()
 
 
+SERVED = [0]  # requests served by this worker: where its collections fall
+
+# --enabler S: the third-party library of the story, calling gc.enable() S seconds after fork.
+# Checked by the worker loop and between requests, so it fires in the middle of a long act().
+ENABLER = {"at": None, "forked": 0.0, "report": None}
+
+
+def check_enabler():
+    at = ENABLER["at"]
+    if at is None or time.monotonic() < at:
+        return
+    ENABLER["at"] = None
+    gc.enable()
+    ENABLER["report"]({"type": "enabled", "pid": os.getpid(), "after": time.monotonic() - ENABLER["forked"],
+                       "served": SERVED[0]})
+
+
 class Serve(Workload):
     """Request-like work and no explicit gc.collect(): each request makes temporary dicts (freed
-    at once) and leaves one small list in a cache that keeps growing, about 3,000 a second. The
-    gc counts allocations minus deallocations, so only the cache's growth moves it: the
+    at once), one small reference cycle (garbage only the collector can free: with gc disabled
+    it is kept), and leaves one small list in a cache that keeps growing, about 3,000 a second.
+    The gc counts allocations minus deallocations, so only what outlives a request moves it: the
     interpreter's own thresholds then run collections of all three generations, a full one
-    once the objects that survived since the last exceed 25% of the long-lived ones."""
+    once the objects that survived since the last exceed 25% of the long-lived ones.
+    With --requests N (compare --strategies) it serves nothing on its own: act() serves N
+    requests as fast as it can, the same number under every strategy."""
     name = "serve"
     BATCH = 30  # requests per turn, a turn every 10 ms
     TEMPS = 50  # temporary dicts per request
@@ -183,15 +249,26 @@ class Serve(Workload):
     def __init__(self, options):
         Workload.__init__(self, options)
         self.cache = []
-        self.n = 0
 
-    def run(self, now):
-        for _ in range(self.BATCH):
-            self.n += 1
-            temps = [{"request": self.n, "field": [i]} for i in range(self.TEMPS)]
+    def serve(self, count):
+        for k in range(count):
+            if k % 1000 == 0:
+                check_enabler()
+            SERVED[0] += 1
+            temps = [{"request": SERVED[0], "field": [i]} for i in range(self.TEMPS)]
+            loop = {"request": SERVED[0]}
+            loop["self"] = loop  # a cycle: refcounting never frees it
             self.cache.append([temps[-1]["request"]])
         if len(self.cache) >= self.CACHE_MAX:
             self.cache = []
+
+    def act(self):
+        self.serve(self.options.requests or 100000)
+
+    def run(self, now):
+        if self.options.requests:
+            return 3600.0
+        self.serve(self.BATCH)
         return 0.01
 
 
@@ -273,7 +350,17 @@ def unblock_stop_signals():
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
-def worker_main(options, reporter, parent_pid, freeze, data):
+def apply_strategy(name, thresholds):
+    """In a fresh worker: the gc as the strategy wants it."""
+    if name == "disable":
+        gc.disable()  # left disabled: only an explicit gc.collect(), or the enabler, runs one
+        return
+    if name == "threshold" and THRESHOLD_SUPPORTED:
+        gc.set_threshold(*thresholds)
+    gc.enable()  # the recipe: enabled again in the child (the parent may have disabled it to build)
+
+
+def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default", None)):
     set_parent_death_signal()
     prefer_as_oom_victim(WORKER_OOM_SCORE)
     if os.getppid() != parent_pid:
@@ -303,7 +390,10 @@ def worker_main(options, reporter, parent_pid, freeze, data):
             traced = tracemalloc
         except Exception:
             traced = None
-    gc.enable()  # the recipe: enabled again in the child (the parent may have disabled it to build)
+    apply_strategy(*strategy)
+    ENABLER["forked"] = time.monotonic()
+    ENABLER["at"] = ENABLER["forked"] + options.enabler if strategy[0] == "disable" and options.enabler else None
+    ENABLER["report"] = reporter.send
     workload = WORKLOADS[options.workload](options)
     if isinstance(workload, Periodic):
         workload.data = data  # only read and write use it; collect and the reports never do
@@ -331,10 +421,13 @@ def worker_main(options, reporter, parent_pid, freeze, data):
 
     while True:
         now = time.monotonic()
+        check_enabler()
         if _flags["collect"]:
             _flags["collect"] = False
             started = time.perf_counter()
+            log.explicit = True
             gc.collect()
+            log.explicit = False
             seconds = time.perf_counter() - started
             report(explicit=True)
             reporter.send({"type": "collected", "pid": pid, "seconds": seconds})
@@ -342,11 +435,15 @@ def worker_main(options, reporter, parent_pid, freeze, data):
         if _flags["act"]:
             _flags["act"] = False
             started = time.perf_counter()
-            if isinstance(workload, Periodic):
+            served, full, full_seconds = SERVED[0], log.full, log.full_seconds
+            log.first_full = None
+            if hasattr(workload, "act"):
                 workload.act()
             seconds = time.perf_counter() - started
             report(explicit=True)
-            reporter.send({"type": "acted", "pid": pid, "seconds": seconds})
+            reporter.send({"type": "acted", "pid": pid, "seconds": seconds, "requests": SERVED[0] - served,
+                           "full": log.full - full, "fullSeconds": log.full_seconds - full_seconds,
+                           "firstFull": None if log.first_full is None else log.first_full - served})
             next_report = now + interval
         wait_workload = workload.run(now)
         now = time.monotonic()
@@ -356,6 +453,8 @@ def worker_main(options, reporter, parent_pid, freeze, data):
         if os.getppid() != parent_pid:
             os._exit(0)
         timeout = max(0.0, min(wait_workload, next_report - now))
+        if ENABLER["at"] is not None:
+            timeout = max(0.0, min(timeout, ENABLER["at"] - now))
         try:
             ready, _, _ = select.select([wake_r], [], [], timeout)
         except InterruptedError:
@@ -403,7 +502,12 @@ class Parent(object):
         self.reporter = reporter
         self.command_fd = command_fd
         self.split = options.split and FREEZE_SUPPORTED
-        self.freeze = (options.freeze or self.split) and FREEZE_SUPPORTED
+        self.strategy = parse_strategy(options.gc)
+        if self.split or (options.freeze and self.strategy[0] == "default"):
+            self.strategy = ("freeze", None)
+        if unsupported(self.strategy[0]):
+            self.strategy = ("default", None)
+        self.freeze = self.strategy[0] == "freeze"
         self.workload = options.workload
         self.workers = {}  # pid -> index
         self.stopping = set()  # pids we asked to stop
@@ -420,8 +524,8 @@ class Parent(object):
                 imported.append(name)
             except Exception:
                 pass
-        if self.freeze:
-            gc.disable()  # the recipe: no collection in the parent while the heap is built
+        if self.strategy[0] in ("freeze", "disable"):
+            gc.disable()  # the recipe (and the first step of the road): no collection in the parent
         rss0 = rss_bytes()
         started = time.perf_counter()
         self.data = build_heap(self.options.size)
@@ -431,6 +535,8 @@ class Parent(object):
             "type": "ready", "pid": self.pid, "implementation": platform.python_implementation(),
             "version": platform.python_version(), "size": self.options.size,
             "freeze": self.freeze, "freezeSupported": FREEZE_SUPPORTED, "split": self.split,
+            "gc": strategy_spec(*self.strategy), "defaultThreshold": list(gc.get_threshold()) if THRESHOLD_SUPPORTED else None,
+            "unsupported": {n: unsupported(n) for n in ("threshold", "freeze") if unsupported(n)},
             "workload": self.workload, "workloads": sorted(WORKLOADS),
             "buildSeconds": build_seconds, "heapBytes": heap, "modules": imported,
             "executable": sys.executable})
@@ -470,12 +576,14 @@ class Parent(object):
             if pid == 0:
                 try:
                     os.close(self.command_fd)  # only the parent takes commands
-                    worker_main(self.options, self.reporter, self.pid, frozen, self.data)
+                    worker_main(self.options, self.reporter, self.pid, frozen, self.data,
+                                self.strategy if not self.split else ("freeze" if frozen else "default", None))
                 finally:
                     os._exit(0)
             self.workers[pid] = index
             self.reporter.send({"type": "fork", "pid": pid, "parent": self.pid, "index": index,
                                 "freeze": frozen, "workload": self.workload,
+                                "gc": strategy_spec(*self.strategy),
                                 "generation": self.generation, "split": self.split})
 
     def next_index(self):
@@ -533,22 +641,32 @@ class Parent(object):
             self.stopping.discard(pid)
             self.reporter.send(msg)
 
-    def refork(self, freeze, workload=None, count=None, split=None):
+    def refork(self, freeze, workload=None, count=None, split=None, strategy=None):
         started = time.perf_counter()
         if split is not None:
             self.split = bool(split) and FREEZE_SUPPORTED
+        if strategy is not None:
+            self.strategy = parse_strategy(strategy)
+        elif freeze is not None:
+            self.strategy = ("freeze", None) if freeze else ("default", None)
+        if self.split:
+            self.strategy = ("freeze", None)
+        if unsupported(self.strategy[0]):
+            self.reporter.send({"type": "error", "message": "gc strategy %s: %s" % (self.strategy[0], unsupported(self.strategy[0]))})
+            self.strategy = ("default", None)
         count = len(self.workers) if count is None else count
         self.stop_workers(list(self.workers))
         if workload is not None:
             self.workload = workload
             self.options.workload = workload
-        freeze = (bool(freeze) or self.split) and FREEZE_SUPPORTED
+        freeze = self.strategy[0] == "freeze"
         if not freeze and gc_frozen():
             gc.unfreeze()  # back into the oldest generation: children will scan them again
         self.freeze = freeze
         self.generation += 1
         self.fork_workers(count)
         self.reporter.send({"type": "refork", "freeze": self.freeze, "workload": self.workload,
+                            "gc": strategy_spec(*self.strategy),
                             "split": self.split,
                             "workers": sorted(self.workers), "generation": self.generation,
                             "seconds": time.perf_counter() - started})
@@ -591,7 +709,10 @@ class Parent(object):
             if workload is not None and workload not in WORKLOADS:
                 self.reporter.send({"type": "error", "message": "unknown workload %s" % workload})
             else:
-                self.refork(cmd.get("freeze", self.freeze), workload, cmd.get("workers"), cmd.get("split"))
+                try:
+                    self.refork(cmd.get("freeze"), workload, cmd.get("workers"), cmd.get("split"), cmd.get("gc"))
+                except ValueError as e:
+                    self.reporter.send({"type": "error", "message": str(e)})
         elif name == "scale":
             self.scale(int(cmd.get("workers", len(self.workers))))
         elif name == "write":
@@ -671,12 +792,19 @@ def parse_args(argv):
     p.add_argument("--collect-every", type=float, default=5.0)
     p.add_argument("--interval", type=int, default=1000, help="report interval, ms")
     p.add_argument("--tracemalloc", action="store_true", default=False)
+    p.add_argument("--gc", default="default", help="default, disable, freeze or threshold:N[,N1,N2]")
+    p.add_argument("--enabler", type=float, default=None, help="with --gc disable: gc.enable() after S s")
+    p.add_argument("--requests", type=int, default=None, help="serve: N requests per act, none otherwise")
     p.add_argument("--split", action="store_true", default=False)
     p.add_argument("--report-fd", type=int, required=True)
     p.add_argument("--command-fd", type=int, required=True)
     options = p.parse_args(argv)
     if options.size <= 0 or not 1 <= options.workers <= MAX_WORKERS:
         p.error("size must be > 0 and workers 1..%d" % MAX_WORKERS)
+    try:
+        parse_strategy(options.gc)
+    except ValueError as e:
+        p.error(str(e))
     return options
 
 

@@ -2,6 +2,18 @@
 import yargs, { type Argv } from 'yargs';
 import { DEFAULTS, MAX_WORKERS, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
+import { parseStrategy, STRATEGY_HELP, strategySpec, type StrategyName } from '../experiment/strategy';
+
+const STRATEGY_NAMES: StrategyName[] = ['default', 'disable', 'threshold', 'freeze'];
+
+/** compare --strategies [LIST]: all four, or the names listed (comma-separated). */
+function strategyList(text: string): StrategyName[] {
+  if (!text.trim()) return STRATEGY_NAMES;
+  const names = text.split(',').map((x) => x.trim());
+  const bad = names.find((n) => !(STRATEGY_NAMES as string[]).includes(n));
+  if (bad !== undefined) throw new UsageError(`--strategies takes names from ${STRATEGY_NAMES.join(', ')}, got '${bad}'`);
+  return STRATEGY_NAMES.filter((n) => names.includes(n));
+}
 
 export interface Common {
   experiment: ExperimentOptions;
@@ -30,7 +42,7 @@ export interface BatchOptions {
 export type Command =
   | ({ kind: 'dashboard'; prometheus: Prometheus | null; screen: ScreenOptions } & Common)
   | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
-  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; pythons: string[] } & Common)
+  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; strategies: StrategyName[] | null; requests: number | null; pythons: string[] } & Common)
   | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: ScreenOptions }
   | { kind: 'agent-path' };
 
@@ -40,7 +52,9 @@ function sharedOptions<T>(y: Argv<T>) {
   return y
     .option('size', { requiresArg: true, default: DEFAULTS.size, describe: 'GC-tracked objects the parent allocates and shares', group: 'Experiment:' })
     .option('workers', { requiresArg: true, default: DEFAULTS.workers, describe: `workers to fork (1-${MAX_WORKERS})`, group: 'Experiment:' })
-    .option('freeze', { type: 'boolean', default: DEFAULTS.freeze, describe: 'gc.freeze() before fork (--no-freeze: leave the gc alone)', group: 'Experiment:' })
+    .option('freeze', { type: 'boolean', default: DEFAULTS.freeze, describe: 'gc.freeze() before fork (--no-freeze: leave the gc alone); the same as --gc freeze', group: 'Experiment:' })
+    .option('gc', { type: 'string', requiresArg: true, describe: `the workers' gc strategy:\n${Object.entries(STRATEGY_HELP).map(([n, h]) => `  ${n === 'threshold' ? 'threshold:N[,N1,N2]' : n}: ${h}`).join('\n')}\n[default: default]`, group: 'Experiment:' })
+    .option('enabler', { requiresArg: true, describe: 'with --gc disable: each worker calls gc.enable() after S seconds, as a library that imports late would', group: 'Experiment:' })
     .option('workload', { type: 'string', default: DEFAULTS.workload, describe: `what workers do:\n${WORKLOADS.map((w) => `  ${w}: ${WORKLOAD_HELP[w]}`).join('\n')}`, group: 'Experiment:' })
     .option('collect-every', { requiresArg: true, default: DEFAULTS.collectEvery, describe: 'seconds between gc.collect() calls (collect workload)', group: 'Experiment:' })
     .option('python', { type: 'string', describe: 'interpreter to run the experiment [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' })
@@ -98,6 +112,7 @@ function prometheusOptions(a: Record<string, unknown>): Prometheus | null {
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const LIMITS = {
   size: [1, 100_000_000_000], // beyond any machine: the memory guard says why with the numbers
+  requests: [1, 100_000_000],
   workers: [1, MAX_WORKERS],
   interval: [100, 3_600_000], // ms
   prometheus: [1, 65_535],
@@ -158,11 +173,28 @@ function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     python = env.COWTOP_PYTHON;
   }
   if (python !== undefined && !String(python).trim()) throw new UsageError('--python needs a path or a command name');
+  let gc = a.freeze ? 'freeze' : 'default';
+  if (a.gc !== undefined) {
+    try {
+      gc = strategySpec(parseStrategy(String(a.gc)));
+    } catch (err) {
+      throw new UsageError(`--gc ${(err as Error).message}`);
+    }
+    if (a.freeze && gc !== 'freeze') throw new UsageError(`--freeze is --gc freeze: give one, not --freeze with --gc ${gc}`);
+  }
+  if (a.split && a.gc !== undefined && gc !== 'freeze') throw new UsageError('--split puts frozen and unfrozen workers side by side: it goes without --gc');
+  let enabler: number | null = null;
+  if (a.enabler !== undefined) {
+    if (gc !== 'disable' && a.strategies === undefined) throw new UsageError('--enabler goes with --gc disable (or compare --strategies, for its disable run)');
+    enabler = seconds('enabler', a.enabler, MAX_DURATION_S);
+  }
   return {
     python: python ?? 'python3',
+    gc,
+    enabler,
     size: wholeNumber('size', a.size),
     workers: wholeNumber('workers', a.workers),
-    freeze: Boolean(a.freeze),
+    freeze: gc === 'freeze',
     workload: oneOf('workload', a.workload, WORKLOADS),
     collectEvery: seconds('collect-every', a['collect-every'], MAX_COLLECT_EVERY_S),
     interval: wholeNumber('interval', a.interval),
@@ -223,13 +255,19 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         sharedOptions(c)
           .option('format', { type: 'string', default: 'table', describe: 'table, json, or markdown (to paste into an issue)' })
           .option('matrix', { type: 'boolean', default: false, describe: 'every interpreter found (or each --python given) x the collect, read and write workloads, one table' })
+          .option('strategies', { type: 'string', describe: 'the serve workload under each gc strategy (default, disable, threshold, freeze; or those listed, e.g. --strategies default,disable), the same number of requests each: what each copies, collects and keeps' })
+          .option('requests', { requiresArg: true, describe: 'with --strategies: requests each worker serves per strategy [default: 300000]' })
           .option('python', { type: 'string', describe: 'interpreter; with --matrix it may be given several times [default: $COWTOP_PYTHON or python3]', group: 'Experiment:' }),
       (a) => {
         // Every --python given (yargs keeps only the last of a repeated option).
         const pythons = argv.flatMap((x, i) => (x === '--python' && i + 1 < argv.length ? [argv[i + 1]] : x.startsWith('--python=') ? [x.slice(9)] : []));
         if (pythons.length > 1 && !a.matrix) throw new UsageError('--python given several times goes with --matrix');
         const c = common({ ...a, python: pythons[0] }, env);
-        result = { kind: 'compare', ...c, format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const), matrix: Boolean(a.matrix), pythons };
+        const strategies = a.strategies === undefined ? null : strategyList(String(a.strategies));
+        if (strategies && a.matrix) throw new UsageError('--strategies and --matrix are two different tables: give one');
+        if (a.requests !== undefined && !strategies) throw new UsageError('--requests goes with compare --strategies');
+        const requests = a.requests === undefined ? null : wholeNumber('requests', a.requests);
+        result = { kind: 'compare', ...c, format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const), matrix: Boolean(a.matrix), strategies, requests, pythons };
       },
     )
     .strict()

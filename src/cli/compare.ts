@@ -40,7 +40,7 @@ export interface CompareResult {
 const COLLECT_TIMEOUT_MS = 300_000;
 
 /** Waits until every given worker has sent one gc report: its loop is running. */
-async function workersRunning(e: Experiment, pids: number[]): Promise<void> {
+export async function workersRunning(e: Experiment, pids: number[]): Promise<void> {
   const waiting = new Set(pids.filter((p) => !e.gc.has(p)));
   if (waiting.size === 0) return;
   await e.waitFor((r: Report) => r.type === 'gc' && waiting.delete(r.pid) && waiting.size === 0, 30_000);
@@ -56,7 +56,7 @@ interface Trigger {
  * Rejects as soon as a worker dies that nobody asked to stop (the OOM killer does this for real
  * in the middle of a collection): compare fails at once, naming it, instead of waiting.
  */
-function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: string }): { promise: Promise<never>; cancel(): void } {
+export function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: string }): { promise: Promise<never>; cancel(): void } {
   const oomBefore = reader.oomKills();
   const numbers = new Map([...e.workers].map(([pid, w]) => [pid, w.index + 1]));
   let off = (): void => {};
@@ -132,7 +132,7 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
   };
 }
 
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 export const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.ussAfter - w.ussBefore));
 
 /**
@@ -225,6 +225,13 @@ export function compareMarkdown(r: CompareResult): string {
 }
 
 export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
+  if (cmd.strategies) {
+    const { runStrategiesCommand } = await import('./strategies.js');
+    await runStrategiesCommand(cmd);
+    return;
+  }
+  if (cmd.experiment.gc && cmd.experiment.gc !== 'default') throw new UsageError('compare runs without and then with gc.freeze(); --gc goes with --strategies (for its threshold run)');
+  if (cmd.experiment.enabler) throw new UsageError('--enabler goes with compare --strategies');
   if (cmd.matrix) {
     const { runMatrix } = await import('./matrix.js');
     await runMatrix(cmd);

@@ -43,6 +43,7 @@ export class Experiment extends EventEmitter {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   info: ReadyMessage | null = null;
   freeze: boolean;
+  gcStrategy: string; // the strategy spec the workers run (strategy.ts)
   split = false;
   workload: string;
   generation = 0;
@@ -57,6 +58,7 @@ export class Experiment extends EventEmitter {
   constructor(readonly options: ExperimentOptions) {
     super();
     this.freeze = options.freeze;
+    this.gcStrategy = options.gc ?? (options.freeze ? 'freeze' : 'default');
     this.workload = options.workload;
     const args = [
       '-u', EXPERIMENT_SCRIPT,
@@ -68,6 +70,9 @@ export class Experiment extends EventEmitter {
       '--interval', String(options.interval),
       ...(options.tracemalloc ? ['--tracemalloc'] : []),
       ...(options.split ? ['--split'] : []),
+      '--gc', options.gc ?? (options.freeze ? 'freeze' : 'default'),
+      ...(options.enabler ? ['--enabler', String(options.enabler)] : []),
+      ...(options.requests ? ['--requests', String(options.requests)] : []),
       '--report-fd', '3',
       '--command-fd', '4',
     ];
@@ -192,6 +197,7 @@ export class Experiment extends EventEmitter {
       case 'ready':
         this.info = r;
         this.freeze = r.freeze;
+        this.gcStrategy = r.gc;
         this.split = r.split ?? false;
         this.workload = r.workload;
         break;
@@ -217,6 +223,7 @@ export class Experiment extends EventEmitter {
         break;
       case 'refork':
         this.freeze = r.freeze;
+        this.gcStrategy = r.gc;
         this.split = r.split ?? false;
         this.workload = r.workload;
         for (const pid of this.exits.keys()) if (!r.workers.includes(pid)) this.lastCollection.delete(pid);

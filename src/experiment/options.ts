@@ -9,6 +9,9 @@ export interface ExperimentOptions {
   interval: number; // ms
   tracemalloc?: boolean; // workers report tracemalloc's current and peak
   split?: boolean; // half the workers forked before gc.freeze(), half after
+  gc?: string; // strategy spec (strategy.ts); freeze above is the same as gc 'freeze'
+  enabler?: number | null; // with gc disable: each worker calls gc.enable() after this many seconds
+  requests?: number | null; // serve: requests per act() and none on its own (compare --strategies)
 }
 
 export const WORKLOADS = ['idle', 'collect', 'serve', 'read', 'write'] as const;

@@ -60,11 +60,16 @@ const Ready = v.object({
   heapBytes: count,
   modules: v.pipe(v.array(text(128)), v.maxLength(256)),
   executable: text(4096),
+  /** The gc strategy the workers run: default, disable, freeze, threshold:N[,N1,N2]. */
+  gc: v.optional(text(64), 'default'),
+  defaultThreshold: v.optional(v.nullable(v.pipe(v.array(count), v.maxLength(4))), null),
+  /** Strategies this interpreter cannot run, and why (PyPy: threshold, freeze). */
+  unsupported: v.optional(v.record(v.picklist(['threshold', 'freeze']), text(256)), {}),
 });
 
 const Fork = v.object({
   type: v.literal('fork'), pid, parent: pid, index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(65_535)),
-  freeze: v.boolean(), workload: text(32), generation: count, split: v.optional(v.boolean()),
+  freeze: v.boolean(), workload: text(32), generation: count, split: v.optional(v.boolean()), gc: v.optional(text(64), 'default'),
 });
 const Exit = v.object({
   type: v.literal('exit'), pid, requested: v.boolean(),
@@ -73,14 +78,20 @@ const Exit = v.object({
   signalName: v.optional(text(32)),
 });
 const CollectionReport = v.object({ type: v.literal('collection'), pid, ...Collection.entries, explicit: v.boolean() });
-const Collected = v.object({ type: v.picklist(['collected', 'acted']), pid, seconds });
+const Collected = v.object({
+  type: v.picklist(['collected', 'acted']), pid, seconds,
+  /** acted: requests served, automatic full collections (count, seconds), request of the first. */
+  requests: v.optional(count), full: v.optional(count), fullSeconds: v.optional(seconds), firstFull: v.optional(v.nullable(count)),
+});
+/** --enabler: a worker called gc.enable() after running with the gc disabled. */
+const Enabled = v.object({ type: v.literal('enabled'), pid, after: seconds, served: count });
 const pids = v.pipe(v.array(pid), v.maxLength(4096));
-const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split: v.optional(v.boolean()), workload: text(32), workers: pids, generation: count, seconds });
+const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split: v.optional(v.boolean()), gc: v.optional(text(64), 'default'), workload: text(32), workers: pids, generation: count, seconds });
 const Scale = v.object({ type: v.literal('scale'), workers: pids });
 const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
 const Written = v.object({ type: v.literal('written'), pid });
 
-const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Refork, Scale, ErrorReport, Written]);
+const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;
@@ -93,12 +104,13 @@ export type ReforkMessage = v.InferOutput<typeof Refork>;
 export type ScaleMessage = v.InferOutput<typeof Scale>;
 export type ErrorMessage = v.InferOutput<typeof ErrorReport>;
 export type WrittenMessage = v.InferOutput<typeof Written>;
+export type EnabledMessage = v.InferOutput<typeof Enabled>;
 export type Report = v.InferOutput<typeof ReportSchema>;
 
 export type Command =
   | { cmd: 'collect'; pid?: number }
   | { cmd: 'act'; pid?: number }
-  | { cmd: 'refork'; freeze: boolean; workload?: string; workers?: number; split?: boolean }
+  | { cmd: 'refork'; freeze?: boolean; gc?: string; workload?: string; workers?: number; split?: boolean }
   | { cmd: 'scale'; workers: number }
   | { cmd: 'stop' }
   | { cmd: 'write' }

@@ -25,6 +25,7 @@ export function sampleRecord(s: Snapshot) {
     type: 'sample',
     t: s.t,
     freeze: s.freeze,
+    strategy: s.strategy,
     split: s.split,
     workload: s.workload,
     processes: s.processes.map((p) => ({
@@ -57,15 +58,17 @@ export function eventRecord(t: number, r: Report | LogLine) {
   if ('stream' in r) return { type: 'event', kind: 'log', t, stream: r.stream, text: r.text };
   switch (r.type) {
     case 'ready':
-      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes };
+      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, strategy: r.gc, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes };
     case 'fork':
-      return { type: 'event', kind: 'fork', t, pid: r.pid, index: r.index, freeze: r.freeze, workload: r.workload };
+      return { type: 'event', kind: 'fork', t, pid: r.pid, index: r.index, freeze: r.freeze, strategy: r.gc, workload: r.workload };
     case 'exit':
       return { type: 'event', kind: 'exit', t, pid: r.pid, code: r.code ?? null, signal: r.signalName ?? r.signal ?? null, requested: r.requested };
     case 'collection':
       return { type: 'event', kind: 'collect', t, pid: r.pid, generation: r.generation, duration: r.duration, collected: r.collected, uncollectable: r.uncollectable, explicit: r.explicit };
     case 'refork':
-      return { type: 'event', kind: 'freeze', t, freeze: r.freeze, workload: r.workload, workers: r.workers, seconds: r.seconds };
+      return { type: 'event', kind: 'freeze', t, freeze: r.freeze, strategy: r.gc, workload: r.workload, workers: r.workers, seconds: r.seconds };
+    case 'enabled':
+      return { type: 'event', kind: 'enabled', t, pid: r.pid, after: r.after, served: r.served };
     case 'error':
       return { type: 'event', kind: 'log', t, stream: 'error', text: r.message };
     default:

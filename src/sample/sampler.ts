@@ -22,6 +22,7 @@ export interface SampleSource {
   readonly gc: ReadonlyMap<number, GcMessage>;
   readonly lastCollection: ReadonlyMap<number, CollectionMessage>;
   readonly freeze: boolean;
+  readonly gcStrategy?: string; // the experiment's gc strategy (strategy.ts); unknown for an attached tree
   readonly workload: string;
   /** Gives a newly seen child of the root its worker number (attached trees number their own). */
   assignWorker?(pid: number): number;
@@ -73,6 +74,7 @@ export class Sampler {
       t: now - this.started,
       elapsedMs,
       freeze: this.source.freeze,
+      strategy: this.source.gcStrategy ?? null,
       split: this.source.split ?? false,
       workload: this.source.workload,
       procAvailable: this.procAvailable,

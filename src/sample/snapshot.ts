@@ -42,6 +42,7 @@ export interface Snapshot {
   readonly t: number; // ms since the sampler started
   readonly elapsedMs: number; // real time since the previous snapshot
   readonly freeze: boolean;
+  readonly strategy: string | null; // the workers' gc strategy (default, disable, threshold:N..., freeze); null when attached
   readonly split: boolean; // half the workers frozen, half not
   readonly workload: string;
   readonly procAvailable: boolean;

@@ -1,0 +1,247 @@
+/**
+ * `cowtop compare --strategies`: the road Instagram took, measured. The serve workload under
+ * each gc strategy in turn (default, disable, threshold, freeze), re-forked from the same parent
+ * and heap, each worker serving the same number of requests as fast as it can. Per strategy:
+ * memory copied from the parent (page frames compared in pagemap; USS growth where frames cannot
+ * be read), USS growth and peak, automatic full collections (how many, how long, at which
+ * request the first), and the cyclic garbage a final gc.collect() still finds: what a strategy
+ * never freed.
+ */
+import type { Experiment } from '../experiment/experiment';
+import type { CollectedMessage, CollectionMessage, Report } from '../experiment/protocol';
+import { parseStrategy, strategyCycle, type StrategyName } from '../experiment/strategy';
+import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
+import { safeJson } from '../format/sanitize';
+import { lifecycle, UsageError } from '../lifecycle';
+import { ProcReader } from '../proc/read';
+import { copiedFromParent } from '../sample/copies';
+import type { Command } from './args';
+import { deathOfAWorker, mean, workersRunning } from './compare';
+import { startExperiment } from './start';
+
+export const DEFAULT_REQUESTS = 300_000;
+const ACT_TIMEOUT_MS = 600_000;
+const PEAK_EVERY_MS = 200;
+
+export interface StrategyWorker {
+  pid: number;
+  copied: number | null; // bytes copied from the parent (pagemap), null when frames cannot be read
+  copiedAtEnable: number | null; // --enabler: copied when gc.enable() was called
+  ussBefore: number;
+  ussAfter: number;
+  ussPeak: number;
+  requests: number;
+  fullCollections: number;
+  fullSeconds: number;
+  firstFullAt: number | null; // the request during which the first automatic full collection ran
+  garbage: number | null; // unreachable objects a final gc.collect() found: cycles never freed
+  seconds: number;
+}
+
+export interface StrategyRun {
+  strategy: string;
+  skipped: string | null; // why this interpreter cannot run it
+  workers: StrategyWorker[];
+  verdict: string;
+}
+
+export interface StrategiesResult {
+  type: 'strategies';
+  python: string;
+  implementation: string;
+  version: string;
+  size: number;
+  heapBytes: number;
+  workers: number;
+  requests: number;
+  enabler: number | null;
+  copiedFrom: 'pagemap' | 'uss'; // how copied memory was measured
+  note: string | null;
+  runs: StrategyRun[];
+}
+
+async function runOne(e: Experiment, reader: ProcReader, count: number): Promise<StrategyWorker[]> {
+  if (e.workers.size < count) await e.waitFor(() => e.workers.size >= count, 30_000);
+  const pids = [...e.workers.keys()];
+  await workersRunning(e, pids);
+  const rollup = async (pid: number): Promise<number> => {
+    const m = await reader.smapsRollup(pid);
+    if (!m.ok) throw new Error(`cannot read worker ${pid}: ${m.message}`);
+    return m.value.uss;
+  };
+  const before = await Promise.all(pids.map(rollup));
+  const peak = [...before];
+  const poll = setInterval(() => {
+    pids.forEach((pid, i) => void reader.smapsRollup(pid).then((m) => m.ok && (peak[i] = Math.max(peak[i], m.value.uss))));
+  }, PEAK_EVERY_MS);
+  const atEnable = new Map<number, Promise<number | null>>();
+  const onEnabled = (r: Report): void => {
+    if (r.type === 'enabled') atEnable.set(r.pid, copiedFromParent(reader, e.pid, r.pid).then((c) => (c.ok ? c.split.copied : null)));
+  };
+  e.on('report', onEnabled);
+  const phase = { now: 'before the requests' };
+  const death = deathOfAWorker(e, reader, phase);
+  try {
+    const acted = new Map<number, CollectedMessage>();
+    const served = e.waitFor((r: Report) => r.type === 'acted' && pids.includes(r.pid) && acted.set(r.pid, r).size === pids.length, ACT_TIMEOUT_MS);
+    phase.now = 'while serving requests';
+    e.send({ cmd: 'act' });
+    await Promise.race([served, death.promise]);
+    clearInterval(poll);
+    const after = await Promise.all(pids.map(rollup));
+    const copies = await Promise.all(pids.map((pid) => copiedFromParent(reader, e.pid, pid)));
+    // The cyclic garbage still there: what the last gc.collect() finds (after the figures above).
+    const lastFull = new Map<number, CollectionMessage>();
+    const onCollection = (r: Report): void => {
+      if (r.type === 'collection' && r.generation === 2) lastFull.set(r.pid, r);
+    };
+    e.on('report', onCollection);
+    const waiting = new Set(pids);
+    const collected = e.waitFor((r: Report) => r.type === 'collected' && waiting.delete(r.pid) && waiting.size === 0, ACT_TIMEOUT_MS);
+    phase.now = 'during the final gc.collect()';
+    e.send({ cmd: 'collect' });
+    await Promise.race([collected, death.promise]);
+    e.off('report', onCollection);
+    return Promise.all(
+      pids.map(async (pid, i) => {
+        const a = acted.get(pid)!;
+        const c = copies[i];
+        return {
+          pid,
+          copied: c.ok ? c.split.copied : null,
+          copiedAtEnable: (await atEnable.get(pid)) ?? null,
+          ussBefore: before[i],
+          ussAfter: after[i],
+          ussPeak: Math.max(peak[i], after[i]),
+          requests: a.requests ?? 0,
+          fullCollections: a.full ?? 0,
+          fullSeconds: a.fullSeconds ?? 0,
+          firstFullAt: a.firstFull ?? null,
+          garbage: lastFull.get(pid)?.collected ?? null,
+          seconds: a.seconds,
+        };
+      }),
+    );
+  } finally {
+    clearInterval(poll);
+    death.cancel();
+    e.off('report', onEnabled);
+  }
+}
+
+const avg = (run: StrategyRun, f: (w: StrategyWorker) => number | null): number | null => {
+  const xs = run.workers.map(f).filter((x): x is number => x !== null);
+  return xs.length ? mean(xs) : null;
+};
+/** Memory copied per worker: from pagemap where it could be read, else USS growth. */
+export const copiedOf = (run: StrategyRun): number | null => avg(run, (w) => w.copied ?? w.ussAfter - w.ussBefore);
+
+function verdict(run: StrategyRun, base: StrategyRun | undefined, enabler: number | null): string {
+  const name = run.strategy.split(':')[0] as StrategyName;
+  const copied = copiedOf(run);
+  const full = avg(run, (w) => w.fullCollections) ?? 0;
+  const garbage = avg(run, (w) => w.garbage);
+  const first = avg(run, (w) => w.firstFullAt);
+  const vsBase = base && base !== run && copied !== null && copiedOf(base) ? ` (${formatReduction(1 - copied / copiedOf(base)!)} against default)` : '';
+  const collections = full ? `${formatCount(full)} full collection${full === 1 ? '' : 's'} (${formatSeconds(avg(run, (w) => w.fullSeconds))})` : 'no full collection';
+  switch (name) {
+    case 'default':
+      return `the baseline: ${collections} in ${formatCount(avg(run, (w) => w.requests))} requests copied ${formatBytes(copied)} per worker of the parent's heap.`;
+    case 'disable': {
+      const atEnable = avg(run, (w) => w.copiedAtEnable);
+      const then = enabler !== null && atEnable !== null ? ` Until the enabler called gc.enable() (${enabler} s) it had copied ${formatBytes(atEnable)}; then collections ran (${collections}) and copied like default.` : '';
+      return `copies ${formatBytes(copied)} per worker${vsBase}, but never frees a reference cycle: ${formatCount(garbage)} objects of garbage were still there at the end.${then}`;
+    }
+    case 'threshold': {
+      const baseFirst = base ? avg(base, (w) => w.firstFullAt) : null;
+      const later = first !== null && baseFirst ? ` at request ${formatCount(first)}, ${(first / baseFirst).toFixed(1)}x later than default` : first === null ? ' (none within these requests)' : '';
+      return `the same collections, later and fewer: ${collections}, the first${later}; copies ${formatBytes(copied)} per worker${vsBase} once it comes.`;
+    }
+    case 'freeze':
+      return `copies ${formatBytes(copied)} per worker${vsBase}: collections run (${collections}) but never write into the frozen heap, and cycles are still freed (${formatCount(garbage)} objects left).`;
+  }
+}
+
+export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>): Promise<StrategiesResult> {
+  const reader = new ProcReader(cmd.procRoot);
+  if (!(await reader.available())) throw new UsageError(`cannot read ${cmd.procRoot}/PID/smaps_rollup: compare needs Linux /proc`);
+  const requests = cmd.requests ?? DEFAULT_REQUESTS;
+  const given = cmd.experiment.gc && cmd.experiment.gc !== 'default' ? parseStrategy(cmd.experiment.gc) : null;
+  const options = { ...cmd.experiment, gc: 'default', freeze: false, split: false, workload: 'serve', requests, collectEvery: 3600 };
+  const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
+  const wanted = new Set(cmd.strategies ?? []);
+  const cycle = strategyCycle(given, ready.defaultThreshold, ready.unsupported).filter((s) => wanted.has(s.split(':')[0] as StrategyName));
+  const runs: StrategyRun[] = [];
+  for (const spec of cycle) {
+    if (spec !== e.gcStrategy) {
+      const reforked = e.waitFor((r: Report) => r.type === 'refork', 60_000);
+      e.send({ cmd: 'refork', gc: spec, split: false });
+      await reforked;
+    }
+    runs.push({ strategy: spec, skipped: null, workers: await runOne(e, reader, cmd.experiment.workers), verdict: '' });
+  }
+  await lifecycle.untrack(e);
+  for (const [name, why] of Object.entries(ready.unsupported)) if (wanted.has(name as StrategyName)) runs.push({ strategy: name, skipped: why, workers: [], verdict: `skipped: ${why}.` });
+  const base = runs.find((r) => r.strategy === 'default');
+  for (const r of runs) if (!r.skipped) r.verdict = verdict(r, base, cmd.experiment.enabler ?? null);
+  const pagemap = runs.every((r) => r.workers.every((w) => w.copied !== null));
+  return {
+    type: 'strategies',
+    python: ready.executable,
+    implementation: ready.implementation,
+    version: ready.version,
+    size: ready.size,
+    heapBytes: ready.heapBytes,
+    workers: cmd.experiment.workers,
+    requests,
+    enabler: cmd.experiment.enabler ?? null,
+    copiedFrom: pagemap ? 'pagemap' : 'uss',
+    note: pagemap ? null : 'page frame numbers could not be read (root or CAP_SYS_ADMIN is needed): "copied" is USS growth, which also counts what the requests allocated',
+    runs,
+  };
+}
+
+const HEAD = ['strategy', 'copied/worker', 'USS growth', 'peak USS', 'full colls', 'full gc time', 'first full at', 'garbage kept'];
+
+function cells(r: StrategyRun): string[] {
+  if (r.skipped) return [r.strategy, 'skipped', '', '', '', '', '', ''];
+  const first = avg(r, (w) => w.firstFullAt);
+  return [
+    r.strategy,
+    formatBytes(copiedOf(r)),
+    formatBytes(avg(r, (w) => w.ussAfter - w.ussBefore)),
+    formatBytes(avg(r, (w) => w.ussPeak)),
+    formatCount(avg(r, (w) => w.fullCollections)),
+    formatSeconds(avg(r, (w) => w.fullSeconds)),
+    first === null ? 'none' : `request ${formatCount(first)}`,
+    formatCount(avg(r, (w) => w.garbage)),
+  ];
+}
+
+function title(r: StrategiesResult): string {
+  return `${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${formatCount(r.requests)} requests each (serve workload)${r.enabler !== null ? `, enabler after ${r.enabler} s` : ''}`;
+}
+
+export function strategiesTable(r: StrategiesResult): string {
+  const rows = [HEAD, ...r.runs.map(cells)];
+  const w = HEAD.map((_, i) => Math.max(...rows.map((c) => c[i].length)));
+  const line = (c: string[]): string => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  const out = [`cowtop compare --strategies: ${title(r)}`, '', ...rows.map(line), ''];
+  for (const run of r.runs) out.push(`${run.strategy}: ${run.verdict}`);
+  if (r.note) out.push('', `note: ${r.note}`);
+  return out.join('\n');
+}
+
+export function strategiesMarkdown(r: StrategiesResult): string {
+  const out = [`**cowtop compare --strategies**: ${title(r)}`, '', `| ${HEAD.join(' | ')} |`, `| --- |${' ---: |'.repeat(HEAD.length - 1)}`];
+  for (const run of r.runs) out.push(`| ${cells(run).join(' | ')} |`);
+  out.push('');
+  for (const run of r.runs) out.push(`- **${run.strategy}**: ${run.verdict}`);
+  if (r.note) out.push('', `_${r.note}_`);
+  return out.join('\n');
+}
+
+export async function runStrategiesCommand(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
+  const r = await runStrategies(cmd);
+  process.stdout.write((cmd.format === 'json' ? safeJson(r) : cmd.format === 'markdown' ? strategiesMarkdown(r) : strategiesTable(r)) + '\n');
+}
