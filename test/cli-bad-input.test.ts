@@ -49,6 +49,14 @@ const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says
   { name: 'attach to a word', args: ['attach', 'abc', '--batch'], says: /attach: the pid must be a whole decimal number from 1 to 4,194,304, got 'abc'/ },
   { name: 'attach to a kernel thread', args: ['attach', '2', '--batch'], says: /pid 2 \(kthreadd\) is a kernel thread: it has no user memory to watch/ },
   { name: 'a file name with terminal controls is shown as text', args: ['--batch', '--size', '1000', '--output', '/nonexistent-dir/\x1b[2J\nx'], says: /cannot write --output \/nonexistent-dir\/\\x1b\[2J\\x0ax: ENOENT$/ },
+  { name: 'an unknown gc strategy', args: ['--batch', '--gc', 'sometimes'], says: /--gc must be default, disable, freeze or threshold:N\[,N1,N2\], got 'sometimes'/ },
+  { name: 'a threshold of zero', args: ['--batch', '--gc', 'threshold:0'], says: /--gc threshold takes 1 to 3 whole numbers from 1 to 100,000,000/ },
+  { name: '--freeze with another strategy', args: ['--batch', '--freeze', '--gc', 'disable'], says: /--freeze is --gc freeze: give one, not --freeze with --gc disable/ },
+  { name: '--enabler without gc disabled', args: ['--batch', '--enabler', '3'], says: /--enabler goes with --gc disable/ },
+  { name: '--split with a strategy', args: ['--batch', '--split', '--gc', 'disable'], says: /--split puts frozen and unfrozen workers side by side: it goes without --gc/ },
+  { name: 'compare with --gc but not --strategies', args: ['compare', '--gc', 'disable', '--size', '1000'], says: /--gc goes with --strategies/ },
+  { name: '--requests without --strategies', args: ['compare', '--requests', '10'], says: /--requests goes with compare --strategies/ },
+  { name: 'an unknown strategy to compare', args: ['compare', '--strategies', 'default,never'], says: /--strategies takes names from default, disable, threshold, freeze, got 'never'/ },
   { name: 'empty COWTOP_PROC_ROOT', args: ['--batch'], env: { COWTOP_PROC_ROOT: '' }, says: /COWTOP_PROC_ROOT is set but empty/ },
 ];
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable, PassThrough } from 'node:stream';
+import { parseReport } from '../src/experiment/protocol';
 import { DashboardModel } from '../src/ui/model';
 import { buildFrame } from '../src/ui/render/frame';
 import { DashboardScreen } from '../src/ui/screen';
@@ -17,7 +18,12 @@ export function replaySession(file = join(FIXTURES, 'session.json'), upTo = Infi
     if (it.at > upTo) break;
     end = it.at;
     if (it.kind === 'snapshot') model.pushSnapshot(it.data);
-    else if (it.kind === 'report') model.onReport(it.data, it.at);
+    else if (it.kind === 'report') {
+      // Through the schema, as the live pipe's lines go.
+      const r = parseReport(JSON.stringify(it.data));
+      if (!r) throw new Error(`the recorded report ${JSON.stringify(it.data)} no longer parses`);
+      model.onReport(r, it.at);
+    }
     else model.onLog(it.data, it.at);
   }
   return { model, end };

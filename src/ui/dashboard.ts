@@ -16,6 +16,7 @@ import type { Report } from '../experiment/protocol';
 import { lifecycle, UsageError } from '../lifecycle';
 import type { Snapshot } from '../sample/snapshot';
 import { KEYS, type Controller, type Need } from './keys';
+import { parseStrategy, strategyCycle } from '../experiment/strategy';
 import { CHARTS, DashboardModel, type ColumnId, type Units } from './model';
 import { buildFrame } from './render/frame';
 import { DashboardScreen } from './screen';
@@ -116,7 +117,16 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
       if (!e?.alive || later(() => controller.nextWorkload(), 'w')) return;
       const next = WORKLOADS[(WORKLOADS.indexOf(e.workload as never) + 1) % WORKLOADS.length];
       model.view.pending = `re-forking with workload ${next}...`;
-      e.send({ cmd: 'refork', freeze: e.freeze, workload: next, workers: Math.max(1, e.workers.size) });
+      e.send({ cmd: 'refork', gc: e.gcStrategy, workload: next, workers: Math.max(1, e.workers.size) });
+    },
+    nextStrategy() {
+      const e = experiment();
+      if (!e?.alive || later(() => controller.nextStrategy(), 'G')) return;
+      const given = e.options.gc ? parseStrategy(e.options.gc) : null;
+      const cycle = strategyCycle(given, model.ready?.defaultThreshold ?? null, model.ready?.unsupported ?? {});
+      const next = cycle[(cycle.indexOf(e.gcStrategy) + 1) % cycle.length];
+      model.view.pending = `re-forking with gc strategy ${next}...`;
+      e.send({ cmd: 'refork', gc: next, split: false });
     },
     restart() {
       if (!controller.can('restart')) return;

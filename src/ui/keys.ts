@@ -5,6 +5,7 @@
 import type { ColumnId } from './model';
 import { COLUMNS } from './render/table';
 import { WORKLOAD_HELP } from '../experiment/options';
+import { STRATEGY_HELP } from '../experiment/strategy';
 
 export interface Controller {
   toggleFreeze(): void;
@@ -12,6 +13,7 @@ export interface Controller {
   collect(): void;
   scale(delta: number): void;
   nextWorkload(): void;
+  nextStrategy(): void;
   togglePause(): void;
   sortBy(column: ColumnId): void;
   cycleUnits(): void;
@@ -50,6 +52,7 @@ export const KEYS: KeyBinding[] = [
   { keys: ['+', '='], label: '+', footer: null, needs: 'scale', help: 'one more worker', run: (c) => c.scale(1) },
   { keys: ['-', '_'], label: '-', footer: null, needs: 'scale', help: 'one worker less', run: (c) => c.scale(-1) },
   { keys: ['w'], label: 'w', footer: 'workload', needs: 'workload', help: 'next workload (re-forks the workers)', run: (c) => c.nextWorkload() },
+  { keys: ['G'], label: 'G', footer: 'gc', needs: 'workload', help: 'next gc strategy: default, disable, threshold, freeze (re-forks the workers; see Strategies)', run: (c) => c.nextStrategy() },
   { keys: ['space'], label: 'space', footer: 'pause', help: 'pause the display; sampling goes on, so deltas stay right', run: (c) => c.togglePause() },
   ...sortBindings,
   { keys: ['r'], label: 'r', footer: null, help: 'sort by role again (parent, then workers in order)', run: (c) => c.sortBy('role') },
@@ -67,7 +70,7 @@ export function footerText(width: number, can: Controller['can']): string {
   const essential = new Set(['?', 'q', 'f', 'g', 'R']);
   for (const k of KEYS) {
     if (k.needs && !can(k.needs)) continue;
-    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : k.label === 'c' || k.label === 'e' || k.label === 's' ? 0 : 1 });
+    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : ['c', 'e', 's', 'G'].includes(k.label) ? 0 : 1 });
     if (k.label === '-') parts.push({ text: '{bold}+/-{/bold} workers', keep: 1 });
     if (k.label === 'space') parts.push({ text: '{bold}1-0{/bold} sort', keep: 0 });
   }
@@ -96,6 +99,8 @@ export function helpLines(can: Controller['can']): string[] {
   lines.push('', '{bold}Columns{/bold}');
   for (const c of COLUMNS) lines.push(`  {bold}${c.title.padEnd(12)}{/bold}${c.help}`);
   lines.push('', '{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  w workload  x unexpected exit');
+  lines.push('', '{bold}Strategies{/bold}  (--gc, G)');
+  for (const [name, text] of Object.entries(STRATEGY_HELP)) lines.push(`  {bold}${name.padEnd(10)}{/bold}${text}`);
   lines.push('', '{bold}Workloads{/bold}');
   for (const [name, text] of Object.entries(WORKLOAD_HELP)) lines.push(`  {bold}${name.padEnd(8)}{/bold}${text}`);
   return lines;

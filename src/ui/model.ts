@@ -7,6 +7,7 @@ import type { AttachInfo } from '../cli/monitor';
 import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
 import { WORKLOAD_HELP } from '../experiment/options';
+import { STRATEGY_HELP, type StrategyName } from '../experiment/strategy';
 import { formatCount, formatSeconds } from '../format/units';
 import type { Snapshot } from '../sample/snapshot';
 import { Ring } from './ring';
@@ -14,7 +15,7 @@ import { Ring } from './ring';
 export const HISTORY = 600; // samples kept for the charts: 10 minutes at the default interval
 export const EVENTS = 500;
 
-export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'colls' | 'last' | 'cpu';
+export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
 export type Units = 'MiB' | 'KiB' | 'heap';
 export type ChartId = 'uss' | 'footprint' | 'faults';
 export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];
@@ -97,6 +98,7 @@ export class DashboardModel {
         this.ready = r;
         this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
         this.explainWorkload(r.workload, now);
+        this.explainStrategy(r.gc, now);
         break;
       case 'fork':
         this.addEvent('fork', r.workload === 'attached' ? `new process pid ${r.pid}` : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
@@ -117,9 +119,13 @@ export class DashboardModel {
         break;
       case 'refork':
         this.view.pending = null;
-        this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : 'without freeze'}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
+        this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : r.gc === 'default' ? 'without freeze' : `with gc strategy ${r.gc}`}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
         this.mark(r.freeze ? 'F' : 'f');
         this.explainWorkload(r.workload, now);
+        this.explainStrategy(r.gc, now);
+        break;
+      case 'enabled':
+        this.addEvent('freeze', `pid ${r.pid}: gc.enable() after ${formatSeconds(r.after)} with the gc disabled (the enabler), ${formatCount(r.served)} requests served: collections start now`, now);
         break;
       case 'scale':
         this.view.pending = null;
@@ -138,6 +144,11 @@ export class DashboardModel {
   private explainWorkload(w: string, now: number): void {
     const text = (WORKLOAD_HELP as Record<string, string>)[w];
     if (text) this.addEvent('workload', `${w}: ${text}`, now);
+  }
+
+  private explainStrategy(spec: string, now: number): void {
+    const name = spec.split(':')[0] as StrategyName;
+    if (name !== 'default' && name !== 'freeze' && STRATEGY_HELP[name]) this.addEvent('workload', `gc ${spec}: ${STRATEGY_HELP[name]}`, now);
   }
 
   onLog(l: LogLine, now = Date.now()): void {

@@ -134,11 +134,24 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
     : `{bold}cowtop{/bold}  starting the experiment: building the heap...  up ${up}`;
   const freeze = s?.freeze ?? r?.freeze ?? false;
   const split = s?.split ?? false;
-  const mode = r && !r.freezeSupported ? theme.dim(' NO gc.freeze() ') : split ? `${theme.freezeOff(' SPLIT: ')}${theme.freezeOn(' HALF FROZEN ')}` : freeze ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
+  const strategy = s?.strategy ?? r?.gc ?? 'default';
+  const mode = split
+    ? `${theme.freezeOff(' SPLIT: ')}${theme.freezeOn(' HALF FROZEN ')}`
+    : freeze
+      ? theme.freezeOn(' FREEZE ON ')
+      : strategy.startsWith('disable')
+        ? theme.freezeOff(' GC DISABLED ')
+        : strategy.startsWith('threshold')
+          ? theme.freezeOff(' GC THRESHOLD ')
+          : r && !r.freezeSupported
+            ? theme.dim(' NO gc.freeze() ')
+            : theme.freezeOff(' FREEZE OFF ');
   const frozen = s?.processes.find((p) => p.role === 'parent')?.gc?.frozen;
   // [text, priority]: lower numbers stay when the line is too long for the terminal.
   const parts: Array<[string, number]> = [[mode, 0]];
   if (s && split) parts.push([groupMeans(s), 0]);
+  const thresholds = workerThresholds(s);
+
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.pending) parts.push([theme.warn(esc(model.view.pending)), 0]);
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
@@ -147,8 +160,18 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
     const t = s.totals;
     parts.push([`Σ USS ${formatBytes(t.uss)}`, 1], [`Σ PSS ${formatBytes(t.pss)}`, 1], [`Σ RSS ${formatBytes(t.rss)}`, 2], [`shared ${formatBytes(t.rss - t.uss)}`, 3]);
   }
+  // The thresholds in force in the workers (gc.get_threshold()): what the strategy set.
+  if (thresholds) parts.push([`thresholds ${thresholds}`, strategy.startsWith('threshold') ? 1 : 3]);
   if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
   return `${first}\n${fitParts(parts, width)}`;
+}
+
+/** The thresholds the workers run with (gc.get_threshold()), or 'off' when their gc is disabled. */
+function workerThresholds(s: Snapshot | null): string | null {
+  const w = s?.processes.find((p) => p.role === 'worker' && p.alive && p.gc);
+  if (!w?.gc) return null;
+  if (!w.gc.enabled) return 'off';
+  return w.gc.threshold ? w.gc.threshold.join('/') : null;
 }
 
 /** Split view: the mean USS of each group of workers, the difference in one glance. */
