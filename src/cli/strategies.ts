@@ -136,7 +136,8 @@ const avg = (run: StrategyRun, f: (w: StrategyWorker) => number | null): number 
 /** Memory copied per worker: from pagemap where it could be read, else USS growth. */
 export const copiedOf = (run: StrategyRun): number | null => avg(run, (w) => w.copied ?? w.ussAfter - w.ussBefore);
 
-function verdict(run: StrategyRun, base: StrategyRun | undefined, enabler: number | null): string {
+function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number | null): string {
+  const base = runs.find((r) => r.strategy === 'default');
   const name = run.strategy.split(':')[0] as StrategyName;
   const copied = copiedOf(run);
   const full = avg(run, (w) => w.fullCollections) ?? 0;
@@ -150,11 +151,15 @@ function verdict(run: StrategyRun, base: StrategyRun | undefined, enabler: numbe
     case 'disable': {
       const atEnable = avg(run, (w) => w.copiedAtEnable);
       const then = enabler !== null && atEnable !== null ? ` Until the enabler called gc.enable() (${enabler} s) it had copied ${formatBytes(atEnable)}; then collections ran (${collections}) and copied like default.` : '';
-      return `copies ${formatBytes(copied)} per worker${vsBase}, but never frees a reference cycle: ${formatCount(garbage)} objects of garbage were still there at the end.${then}`;
+      const frozen = runs.find((r) => r.strategy === 'freeze' && !r.skipped);
+      const growth = (r: StrategyRun): number | null => avg(r, (w) => w.ussAfter - w.ussBefore);
+      const kept = frozen && growth(run) !== null && growth(frozen) !== null && growth(run)! > growth(frozen)! ? `, holding ~${formatBytes(growth(run)! - growth(frozen)!)} per worker that freeze's workers freed` : '';
+      return `copies ${formatBytes(copied)} per worker${vsBase}, but never frees a reference cycle: ${formatCount(garbage)} objects of garbage were still there at the end${kept}.${then}`;
     }
     case 'threshold': {
       const baseFirst = base ? avg(base, (w) => w.firstFullAt) : null;
-      const later = first !== null && baseFirst ? ` at request ${formatCount(first)}, ${(first / baseFirst).toFixed(1)}x later than default` : first === null ? ' (none within these requests)' : '';
+      const ratio = first !== null && baseFirst ? first / baseFirst : null;
+      const later = ratio !== null ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default` : first === null ? ' (none within these requests)' : '';
       return `the same collections, later and fewer: ${collections}, the first${later}; copies ${formatBytes(copied)} per worker${vsBase} once it comes.`;
     }
     case 'freeze':
@@ -182,8 +187,7 @@ export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>):
   }
   await lifecycle.untrack(e);
   for (const [name, why] of Object.entries(ready.unsupported)) if (wanted.has(name as StrategyName)) runs.push({ strategy: name, skipped: why, workers: [], verdict: `skipped: ${why}.` });
-  const base = runs.find((r) => r.strategy === 'default');
-  for (const r of runs) if (!r.skipped) r.verdict = verdict(r, base, cmd.experiment.enabler ?? null);
+  for (const r of runs) if (!r.skipped) r.verdict = verdict(r, runs, cmd.experiment.enabler ?? null);
   const pagemap = runs.every((r) => r.workers.every((w) => w.copied !== null));
   return {
     type: 'strategies',
