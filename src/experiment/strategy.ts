@@ -13,7 +13,7 @@ export interface GcStrategy {
 }
 
 export const STRATEGY_HELP: Record<StrategyName, string> = {
-  default: "the interpreter's own thresholds: full collections come when long-lived objects grew by a quarter",
+  default: "the interpreter's own thresholds (gc.get_threshold(): 700/10/10 on CPython)",
   disable: 'gc.disable() before the heap and in the workers: nothing copied by the collector, but reference cycles are never freed',
   threshold: 'larger gc.set_threshold() in the workers: the same collections, later and fewer',
   freeze: 'gc.freeze() right before fork: collections never touch the shared heap',
