@@ -14,6 +14,7 @@ import { Ring } from './ring';
 
 export const HISTORY = 600; // samples kept for the charts: 10 minutes at the default interval
 export const EVENTS = 500;
+const MARK_RANK = ['', 'f', 'F', 'w', 'g', 'x'];
 
 export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
 export type Units = 'MiB' | 'KiB' | 'heap';
@@ -57,6 +58,7 @@ export class DashboardModel {
   attached: AttachInfo | null = null; // set when watching a tree cowtop did not start
   view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null };
   private marker = '';
+  private lastWorkload: string | null = null;
 
   constructor(readonly startedAt: number) {}
 
@@ -81,10 +83,14 @@ export class DashboardModel {
     if (!paused) this.shown = this.latest;
   }
 
+  /** The strongest event of a tick wins the timeline cell: an unexpected exit above all. */
   private mark(m: string): void {
-    // The strongest event of a tick wins the timeline cell.
-    const rank = 'xgwfF';
-    if (rank.indexOf(m) > rank.indexOf(this.marker)) this.marker = m;
+    if (MARK_RANK.indexOf(m) > MARK_RANK.indexOf(this.marker)) this.marker = m;
+  }
+
+  /** The marker the next history point will carry (for tests of the timeline). */
+  get pendingMarker(): string {
+    return this.marker;
   }
 
   addEvent(kind: UiEvent['kind'], text: string, now = Date.now()): void {
@@ -96,6 +102,7 @@ export class DashboardModel {
     switch (r.type) {
       case 'ready':
         this.ready = r;
+        this.lastWorkload = r.workload;
         this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
         this.explainWorkload(r.workload, now);
         this.explainStrategy(r.gc, now);
@@ -120,7 +127,9 @@ export class DashboardModel {
       case 'refork':
         this.view.pending = null;
         this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : r.gc === 'default' ? 'without freeze' : `with gc strategy ${r.gc}`}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
-        this.mark(r.freeze ? 'F' : 'f');
+        // A re-fork for a new workload is a w; one that changed the freeze mode an F or f.
+        this.mark(this.lastWorkload !== null && r.workload !== this.lastWorkload ? 'w' : r.freeze ? 'F' : 'f');
+        this.lastWorkload = r.workload;
         this.explainWorkload(r.workload, now);
         this.explainStrategy(r.gc, now);
         break;
