@@ -34,6 +34,12 @@ test('--batch --duration 3: JSON samples and events, then exit 0 with nothing le
     assert.equal(typeof p.gc.frozen, 'number');
   }
   for (let i = 1; i < samples.length; i++) assert.ok(samples[i].t > samples[i - 1].t);
+  // One clock for samples and events (ms since cowtop started), and the wall clock beside it:
+  // every record's time minus its t is the same start, give or take the rounding.
+  const starts = records.map((x) => Date.parse(x.time) - x.t);
+  assert.ok(Math.max(...starts) - Math.min(...starts) <= 2, `t and time disagree by ${Math.max(...starts) - Math.min(...starts)} ms`);
+  for (let i = 1; i < records.length; i++) assert.ok(records[i].t >= records[i - 1].t - 1, 'records come in clock order');
+  assert.ok(Array.isArray(ready.modules) && ready.modules.includes('json'), 'the modules imported for sharing');
   assert.ok(Date.now() - t0 < 15_000);
   for (const pid of [ready.pid, ...forks.map((f) => f.pid)]) assert.equal(alive(pid), false);
   assert.deepEqual(experimentPids(), []);
@@ -66,6 +72,8 @@ test('--batch --format csv and table', async () => {
   assert.match(table.stdout, /FREEZE OFF/);
   assert.match(table.stdout, /ROLE\s+PID\s+RSS\s+PSS\s+USS/);
   assert.match(table.stdout, /parent\s+\d+\s+[\d.]+ MiB/);
+  assert.match(table.stdout, /ready +.* buildSeconds=\d+(ms|us|\.\d\ds) heapBytes=[\d.]+MiB/, 'seconds and bytes with their unit, not raw floats');
+  assert.doesNotMatch(table.stdout, /\d\.\d{5,}/, 'no raw float anywhere');
   assert.deepEqual(experimentPids(), []);
 });
 

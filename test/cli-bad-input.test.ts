@@ -57,6 +57,11 @@ const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says
   { name: 'compare with --gc but not --strategies', args: ['compare', '--gc', 'disable', '--size', '1000'], says: /--gc goes with --strategies/ },
   { name: '--requests without --strategies', args: ['compare', '--requests', '10'], says: /--requests goes with compare --strategies/ },
   { name: 'an unknown strategy to compare', args: ['compare', '--strategies', 'default,never'], says: /--strategies takes names from default, disable, threshold, freeze, got 'never'/ },
+  { name: 'compare with --freeze', args: ['compare', '--freeze'], says: /--freeze does not go with compare: compare runs without and then with gc\.freeze\(\)/ },
+  { name: 'compare with --split', args: ['compare', '--split'], says: /--split does not go with compare/ },
+  { name: 'compare with --collect-every', args: ['compare', '--collect-every', '2'], says: /--collect-every does not go with compare/ },
+  { name: 'compare of the idle workload', args: ['compare', '--workload', 'idle'], says: /--workload must be one of collect, read, write, serve, got 'idle'/ },
+  { name: 'compare --matrix with a workload', args: ['compare', '--matrix', '--workload', 'read'], says: /--workload does not go with --matrix: it runs its own/ },
   { name: 'empty COWTOP_PROC_ROOT', args: ['--batch'], env: { COWTOP_PROC_ROOT: '' }, says: /COWTOP_PROC_ROOT is set but empty/ },
 ];
 

@@ -53,7 +53,20 @@ test('compare prints the table a person reads, with the reduction', async () => 
   assert.match(r.stdout, /without freeze\s+with gc\.freeze\(\)/);
   assert.match(r.stdout, /USS after gc: [\d.]+ MiB -> [\d.]+ (MiB|KiB) per worker, -\d+\.\d%/);
   assert.match(r.stdout, /Memory copied by the collection: .* -9\d\.\d%/);
+  assert.match(r.stdout, /^cowtop compare: CPython [\d.]+, 100,000 objects \(heap [\d.]+ MiB\), 1 worker, one gc\.collect\(\) in each$/m, 'one worker, not "1 workers"');
+  assert.match(r.stdout, /^modules imported before fork: json, email/m);
   assert.deepEqual(experimentPids(), []);
+});
+
+test('compare --workload write measures that workload\'s pass: freeze or not, every page is copied', async () => {
+  const r = await runCli(['compare', '--size', '100000', '--workers', '1', '--workload', 'write', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.workload, 'write');
+  const growth = (run: any): number => run.workers[0].ussAfter - run.workers[0].ussBefore;
+  assert.equal(out.runs.length, 2);
+  for (const run of out.runs) assert.ok(growth(run) > 0.5 * out.heapBytes, `freeze=${run.freeze}: ${growth(run)} of ${out.heapBytes}`);
+  assert.ok(out.reduction < 0.1, 'freeze does not help a workload that writes');
 });
 
 test('sampler figures equal a direct read of smaps_rollup and stat, per process', async () => {

@@ -92,6 +92,8 @@ test('compare --format markdown: a table to paste into an issue', async () => {
   assert.match(r.stdout, /^\*\*cowtop compare\*\*: CPython/);
   assert.match(r.stdout, /\| worker \| USS before \(no freeze\) \|/);
   assert.match(r.stdout, /^\| 1 \| [\d.]+ MiB \| [\d.]+ MiB \| [\d,]+ \|/m);
+  assert.match(r.stdout, /^\| \*\*mean\*\* \| [\d.]+ MiB \| /m);
+  assert.match(r.stdout, /^Modules imported before fork: json, /m);
   assert.match(r.stdout, /Memory copied by the collection, per worker: .* without freeze, .* with `gc\.freeze\(\)` \(-9\d\.\d%\)\./);
 });
 

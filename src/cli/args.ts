@@ -6,6 +6,10 @@ import { parseStrategy, STRATEGY_HELP, strategySpec, type StrategyName } from '.
 
 const STRATEGY_NAMES: StrategyName[] = ['default', 'disable', 'threshold', 'freeze'];
 
+/** What compare can measure one pass of: a collection, or a workload's act(). */
+export const PASS_WORKLOADS = ['collect', 'read', 'write', 'serve'] as const;
+export type PassWorkload = (typeof PASS_WORKLOADS)[number];
+
 /** compare --strategies [LIST]: all four, or the names listed (comma-separated). */
 function strategyList(text: string): StrategyName[] {
   if (!text.trim()) return STRATEGY_NAMES;
@@ -42,7 +46,7 @@ export interface BatchOptions {
 export type Command =
   | ({ kind: 'dashboard'; prometheus: Prometheus | null; screen: ScreenOptions } & Common)
   | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
-  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; strategies: StrategyName[] | null; requests: number | null; pythons: string[] } & Common)
+  | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; strategies: StrategyName[] | null; requests: number | null; pass: PassWorkload; pythons: string[] } & Common)
   | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: ScreenOptions }
   | { kind: 'agent-path' };
 
@@ -267,7 +271,17 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         if (strategies && a.matrix) throw new UsageError('--strategies and --matrix are two different tables: give one');
         if (a.requests !== undefined && !strategies) throw new UsageError('--requests goes with compare --strategies');
         const requests = a.requests === undefined ? null : wholeNumber('requests', a.requests);
-        result = { kind: 'compare', ...c, format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const), matrix: Boolean(a.matrix), strategies, requests, pythons };
+        // compare measures one pass, without and then with freeze: what does not fit is refused.
+        const given = (name: string): boolean => argv.some((x) => x === `--${name}` || x === `--no-${name}` || x.startsWith(`--${name}=`) || x.startsWith(`--no-${name}=`));
+        for (const [name, why] of [['freeze', 'compare runs without and then with gc.freeze()'], ['split', 'compare runs the two kinds of workers one after the other'], ['tracemalloc', 'compare reads USS, not tracemalloc'], ['collect-every', "each worker does its pass once, when compare asks"]] as const) {
+          if (given(name)) throw new UsageError(`--${name} does not go with compare: ${why}`);
+        }
+        let pass: PassWorkload = 'collect';
+        if (given('workload')) {
+          if (a.matrix || strategies) throw new UsageError(`--workload does not go with --${a.matrix ? 'matrix' : 'strategies'}: it runs its own`);
+          pass = oneOf('workload', a.workload, PASS_WORKLOADS);
+        }
+        result = { kind: 'compare', ...c, format: oneOf('format', a.format, ['table', 'json', 'markdown'] as const), matrix: Boolean(a.matrix), strategies, requests, pass, pythons };
       },
     )
     .strict()

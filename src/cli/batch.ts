@@ -6,6 +6,7 @@ import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import { CSV_HEADER, csvRows, eventLine, eventRecord, sampleRecord, tableBlock } from '../format/records';
 import { lifecycle, UsageError } from '../lifecycle';
+import { sinceStart } from '../clock';
 import type { Snapshot } from '../sample/snapshot';
 import type { BatchOptions } from './args';
 import type { Monitor } from './monitor';
@@ -24,12 +25,11 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
   const out = openFile(cmd.output);
   // stdout's errors are the lifecycle's (every command writes there); a file's are ours.
   if (out !== process.stdout) out.on('error', (err: NodeJS.ErrnoException) => void lifecycle.exit(1, `cowtop: cannot write ${cmd.output}: ${err.code ?? err.message}`));
-  const started = Date.now();
   const write = (s: string): void => {
     out.write(s + '\n');
   };
   const onEvent = (r: Report | LogLine): void => {
-    const e = eventRecord(Date.now() - started, r);
+    const e = eventRecord(sinceStart(), r);
     if (!e) return;
     if (cmd.format === 'json') write(safeJson(e));
     else if (cmd.format === 'table') write(eventLine(e));

@@ -9,7 +9,7 @@ import type { CollectedMessage, Report } from '../experiment/protocol';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
 import { lifecycle, UsageError } from '../lifecycle';
 import { ProcReader } from '../proc/read';
-import type { Command } from './args';
+import type { Command, PassWorkload } from './args';
 import { startExperiment } from './start';
 
 export interface CompareWorker {
@@ -33,6 +33,8 @@ export interface CompareResult {
   size: number;
   heapBytes: number;
   workers: number;
+  workload: string; // what each worker did once: collect, or a workload's pass
+  modules: string[]; // imported by the parent before fork: part of the shared heap
   runs: CompareRun[];
   reduction: number | null;
 }
@@ -133,20 +135,30 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
 }
 
 export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+ const workersText = (n: number): string => `${n} worker${n === 1 ? '' : 's'}`;
+const passText = (r: CompareResult): string => (r.workload === 'collect' ? 'one gc.collect()' : `one pass of the ${r.workload} workload`);
+const meanCells = (run: CompareRun): string[] => [
+  formatBytes(mean(run.workers.map((w) => w.ussBefore))),
+  formatBytes(mean(run.workers.map((w) => w.ussAfter))),
+  formatCount(mean(run.workers.map((w) => w.minfltDelta))),
+  formatSeconds(mean(run.workers.map((w) => w.gcSeconds))),
+];
+
 export const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.ussAfter - w.ussBefore));
 
 /**
  * Without freeze, then with it: the workers do the measured thing once each time. 'collect' is
  * the original experiment; 'read' and 'write' run those workloads' single pass instead.
  */
-export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = cmd.procRoot, workload: 'collect' | 'read' | 'write' = 'collect'): Promise<CompareResult> {
+export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = cmd.procRoot, workload: PassWorkload = cmd.pass): Promise<CompareResult> {
   const reader = new ProcReader(procRoot);
   if (!(await reader.available())) {
     throw new UsageError(`cannot read ${procRoot}/PID/smaps_rollup: compare needs Linux /proc for USS; --batch shows what this system offers`);
   }
   const trigger: Trigger = workload === 'collect' ? { cmd: 'collect', reply: 'collected' } : { cmd: 'act', reply: 'acted' };
   // The workload runs only when asked: its own period is set beyond the run.
-  const options = { ...cmd.experiment, freeze: false, split: false, workload: workload === 'collect' ? 'idle' : workload, collectEvery: 3600 };
+  // serve: requests only when asked (100,000 a pass), none on its own.
+  const options = { ...cmd.experiment, gc: 'default', freeze: false, split: false, workload: workload === 'collect' ? 'idle' : workload, collectEvery: 3600, requests: workload === 'serve' ? 100_000 : null };
   const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
   const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers, trigger)];
   if (ready.freezeSupported) {
@@ -166,6 +178,8 @@ export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compar
     size: ready.size,
     heapBytes: ready.heapBytes,
     workers: cmd.experiment.workers,
+    workload,
+    modules: ready.modules,
     runs,
     reduction: withFreeze === null || without <= 0 ? null : 1 - withFreeze / without,
   };
@@ -174,18 +188,14 @@ export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compar
 export function compareTable(r: CompareResult): string {
   const [off, on] = r.runs;
   const lines: string[] = [];
-  lines.push(`cowtop compare: ${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${r.workers} workers, one gc.collect() in each`);
+  lines.push(`cowtop compare: ${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${workersText(r.workers)}, ${passText(r)} in each`);
+  lines.push(`modules imported before fork: ${r.modules.join(', ') || 'none'}`);
   lines.push('');
   const head = ['worker', 'USS before', 'USS after', 'faults', 'gc took'];
   const cells = (w?: CompareWorker): string[] => (w ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)] : ['', '', '', '']);
   const rows: string[][] = [];
   for (let i = 0; i < Math.max(off.workers.length, on?.workers.length ?? 0); i++) rows.push([String(i + 1), ...cells(off.workers[i]), ...cells(on?.workers[i])]);
-  const avg = (run?: CompareRun): string[] => (run ? [
-    formatBytes(mean(run.workers.map((w) => w.ussBefore))),
-    formatBytes(mean(run.workers.map((w) => w.ussAfter))),
-    formatCount(mean(run.workers.map((w) => w.minfltDelta))),
-    formatSeconds(mean(run.workers.map((w) => w.gcSeconds))),
-  ] : ['', '', '', '']);
+  const avg = (run?: CompareRun): string[] => (run ? meanCells(run) : ['', '', '', '']);
   rows.push(['mean', ...avg(off), ...avg(on)]);
   const all = [[head[0], ...head.slice(1), ...head.slice(1)], ...rows];
   const widths = all[0].map((_, i) => Math.max(...all.map((row) => row[i].length)));
@@ -212,12 +222,15 @@ export function compareMarkdown(r: CompareResult): string {
   const head = ['worker', 'USS before', 'USS after', 'minor faults', 'gc took'];
   const cells = (w?: CompareWorker): string[] => (w ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)] : ['', '', '', '']);
   const lines = [
-    `**cowtop compare**: ${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${r.workers} workers, one \`gc.collect()\` in each`,
+    `**cowtop compare**: ${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${workersText(r.workers)}, ${passText(r).replace('gc.collect()', '`gc.collect()`')} in each`,
+    '',
+    `Modules imported before fork: ${r.modules.join(', ') || 'none'}.`,
     '',
     `| ${head[0]} | ${head.slice(1).map((h) => `${h} (no freeze)`).join(' | ')}${on ? ` | ${head.slice(1).map((h) => `${h} (freeze)`).join(' | ')}` : ''} |`,
     `| --- |${' ---: |'.repeat(on ? 8 : 4)}`,
   ];
   for (let i = 0; i < off.workers.length; i++) lines.push(`| ${i + 1} | ${[...cells(off.workers[i]), ...(on ? cells(on.workers[i]) : [])].join(' | ')} |`);
+  lines.push(`| **mean** | ${[...meanCells(off), ...(on ? meanCells(on) : [])].join(' | ')} |`);
   lines.push('');
   const copied = (run: CompareRun): string => formatBytes(growth(run));
   lines.push(on ? `Memory copied by the collection, per worker: ${copied(off)} without freeze, ${copied(on)} with \`gc.freeze()\` (${formatReduction(r.reduction)}).` : `Memory copied by the collection, per worker: ${copied(off)}; ${r.implementation} has no \`gc.freeze()\`.`);

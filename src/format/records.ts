@@ -2,6 +2,7 @@
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
+import { isoTime } from '../clock';
 import { formatBytes, formatCount, formatSeconds } from './units';
 
 export function gcRecord(p: ProcessSample) {
@@ -24,6 +25,7 @@ export function sampleRecord(s: Snapshot) {
   return {
     type: 'sample',
     t: s.t,
+    time: isoTime(s.at ?? Date.now()),
     freeze: s.freeze,
     strategy: s.strategy,
     split: s.split,
@@ -54,11 +56,16 @@ export function sampleRecord(s: Snapshot) {
 }
 
 /** A report or log line as an event record, or null for reports that only feed samples. */
-export function eventRecord(t: number, r: Report | LogLine) {
+export function eventRecord(t: number, r: Report | LogLine, time = isoTime()) {
+  const e = eventFields(t, r);
+  return e && { ...e, time };
+}
+
+function eventFields(t: number, r: Report | LogLine) {
   if ('stream' in r) return { type: 'event', kind: 'log', t, stream: r.stream, text: r.text };
   switch (r.type) {
     case 'ready':
-      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, strategy: r.gc, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes };
+      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, strategy: r.gc, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes, modules: r.modules };
     case 'fork':
       return { type: 'event', kind: 'fork', t, pid: r.pid, index: r.index, freeze: r.freeze, strategy: r.gc, workload: r.workload };
     case 'exit':
@@ -107,6 +114,15 @@ export function tableBlock(s: Snapshot): string {
   return [head, line(cols), ...rows.map(line)].join('\n');
 }
 
+/** A field of an event as a person reads it: seconds and bytes with their unit, lists joined. */
+function fieldText(key: string, val: unknown): string {
+  if (Array.isArray(val)) return val.join(',');
+  if (typeof val !== 'number') return String(val);
+  if (/seconds$|^duration$|^after$/i.test(key)) return formatSeconds(val).replace(' ', '');
+  if (/Bytes$/.test(key)) return formatBytes(val).replace(' ', '');
+  return Number.isInteger(val) ? String(val) : val.toFixed(2);
+}
+
 export function eventLine(e: ReturnType<typeof eventRecord>): string {
   if (!e) return '';
   const t = `t=${(e.t / 1000).toFixed(1)}s`;
@@ -116,8 +132,8 @@ export function eventLine(e: ReturnType<typeof eventRecord>): string {
     case 'log':
       return `${t}  log       [${e.stream}] ${e.text}`;
     default: {
-      const { type: _t, kind, t: _tt, ...rest } = e as Record<string, unknown>;
-      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest).map(([k, val]) => `${k}=${Array.isArray(val) ? val.join(',') : val}`).join(' ')}`;
+      const { type: _t, kind, t: _tt, time: _time, ...rest } = e as Record<string, unknown>;
+      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest).map(([k, val]) => `${k}=${fieldText(k, val)}`).join(' ')}`;
     }
   }
 }

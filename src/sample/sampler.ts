@@ -7,6 +7,7 @@ import pidusage from 'pidusage';
 import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
 import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
+import { sinceStart } from '../clock';
 import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
@@ -36,7 +37,6 @@ interface Baseline {
 export class Sampler {
   private prev: Snapshot | null = null;
   private readonly baselines = new Map<number, Baseline>();
-  private readonly started = Date.now();
   private seq = 0;
   private procAvailable: boolean | null = null;
   private lastAt = Date.now();
@@ -71,7 +71,8 @@ export class Sampler {
     const processes = [...live, ...exited].sort(byRoleThenIndex);
     const snap: Snapshot = Object.freeze({
       seq: ++this.seq,
-      t: now - this.started,
+      t: sinceStart(now),
+      at: now,
       elapsedMs,
       freeze: this.source.freeze,
       strategy: this.source.gcStrategy ?? null,

@@ -39,7 +39,8 @@ export interface Totals {
 
 export interface Snapshot {
   readonly seq: number;
-  readonly t: number; // ms since the sampler started
+  readonly t: number; // ms since cowtop started (clock.ts): the clock of every record
+  readonly at: number; // the wall clock of the sample, epoch ms
   readonly elapsedMs: number; // real time since the previous snapshot
   readonly freeze: boolean;
   readonly strategy: string | null; // the workers' gc strategy (default, disable, threshold:N..., freeze); null when attached
