@@ -132,6 +132,9 @@ def _snapshot():
     if hasattr(gc, "get_stats") and sys.implementation.name == "cpython":
         s["stats"] = [{"collections": g.get("collections", 0), "collected": g.get("collected", 0),
                        "uncollectable": g.get("uncollectable", 0)} for g in gc.get_stats()]
+        base = _state.get("at_fork")
+        if base is not None:  # a forked worker: its own collections, not its master's history
+            s["sinceFork"] = [g["collections"] - b for g, b in zip(s["stats"], base)]
     return s
 
 
@@ -265,6 +268,10 @@ def _after_fork_in_child():
     # Threads do not survive fork: the worker gets its own writer, and its own file.
     if _state["enabled"]:
         _state["last"] = None
+        try:
+            _state["at_fork"] = [g.get("collections", 0) for g in gc.get_stats()] if sys.implementation.name == "cpython" else None
+        except Exception:
+            _state["at_fork"] = None
         # Spread the sweeps of a tree's workers over time instead of all at once.
         _state["writes"] = os.getpid() % SWEEP_EVERY
         _start_thread()

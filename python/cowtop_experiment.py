@@ -87,8 +87,16 @@ class Reporter(object):
             view = view[n:]
 
 
-def gc_state():
-    """The gc figures of this process, read without touching any shared object."""
+def collections():
+    """Collections per generation so far (CPython), or None."""
+    if hasattr(gc, "get_stats") and not IS_PYPY:
+        return [s.get("collections", 0) for s in gc.get_stats()]
+    return None
+
+
+def gc_state(at_fork=None):
+    """The gc figures of this process, read without touching any shared object. at_fork: the
+    collections a worker inherited from its parent, so that it can say how many are its own."""
     state = {"enabled": gc.isenabled()}
     if hasattr(gc, "get_count"):
         state["counts"] = list(gc.get_count())
@@ -102,6 +110,8 @@ def gc_state():
                   "uncollectable": s.get("uncollectable", 0)} for s in gc.get_stats()]
     state["stats"] = stats
     state["frozen"] = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else None
+    if at_fork is not None and stats is not None:
+        state["sinceFork"] = [s["collections"] - b for s, b in zip(stats, at_fork)]
     return state
 
 
@@ -378,6 +388,7 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGUSR1, _on_usr1)
 
+    at_fork = collections()  # the parent's history, which this worker did not run
     log = CollectionLog()
     log.install()
     traced = None
@@ -405,7 +416,7 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
             c.update({"type": "collection", "pid": pid, "explicit": explicit})
             reporter.send(c)
         msg = {"type": "gc", "pid": pid}
-        msg.update(gc_state())
+        msg.update(gc_state(at_fork))
         if traced is not None:
             msg["traced"] = list(traced.get_traced_memory())  # current, peak (bytes)
         if IS_PYPY:

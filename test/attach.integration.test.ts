@@ -90,6 +90,8 @@ async function scenario(conf: string, killOne: boolean): Promise<RunResult> {
       assert.equal(p.gc.counts.length, 3, 'gc counts from the agent');
       assert.equal(p.gc.collections.length, 3);
       assert.equal(typeof p.gc.frozen, 'number');
+      if (p.role === 'worker') assert.equal(p.gc.collectionsSinceFork.length, 3, "the agent counts a worker's own collections");
+      else assert.equal(p.gc.collectionsSinceFork, null);
     }
     const before = new Map(first.processes.slice(1).map((p: any) => [p.pid, p]));
     await burst(g.port, 60);

@@ -40,6 +40,14 @@ test('--batch --duration 3: JSON samples and events, then exit 0 with nothing le
   assert.ok(Math.max(...starts) - Math.min(...starts) <= 2, `t and time disagree by ${Math.max(...starts) - Math.min(...starts)} ms`);
   for (let i = 1; i < records.length; i++) assert.ok(records[i].t >= records[i - 1].t - 1, 'records come in clock order');
   assert.ok(Array.isArray(ready.modules) && ready.modules.includes('json'), 'the modules imported for sharing');
+  // A worker's COLLS are its own: it inherits the parent's gc.get_stats() history at fork.
+  const parentColls = parent.gc.collections;
+  for (const w of last.processes.filter((p: any) => p.role === 'worker')) {
+    assert.equal(w.gc.collectionsSinceFork.length, 3);
+    assert.equal(w.gc.collectionsSinceFork[2], 0, 'an idle worker ran no full collection of its own');
+    assert.ok(w.gc.collections[2] >= parentColls[2] - 1 && w.gc.collections[2] > 0, 'while its stats carry the parent\'s history');
+  }
+  assert.equal(parent.gc.collectionsSinceFork, null);
   assert.ok(Date.now() - t0 < 15_000);
   for (const pid of [ready.pid, ...forks.map((f) => f.pid)]) assert.equal(alive(pid), false);
   assert.deepEqual(experimentPids(), []);

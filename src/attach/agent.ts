@@ -42,6 +42,7 @@ const AgentFile = v.object({
   threshold: optional(GC_FIELDS.counts.wrapped),
   stats: optional(GC_FIELDS.stats.wrapped),
   frozen: optional(count),
+  sinceFork: optional(GC_FIELDS.counts.wrapped),
   last: optional(Collection),
 });
 const REQUIRED = new Set(['pid', 't']);
@@ -63,7 +64,7 @@ export function parseAgentFile(text: string): AgentParse {
     const r = v.safeParse(AgentFile, value);
     if (r.success) {
       const f = r.output;
-      const gc: GcMessage = { type: 'gc', pid: f.pid, enabled: f.enabled, counts: f.counts, threshold: f.threshold, stats: f.stats, frozen: f.frozen };
+      const gc: GcMessage = { type: 'gc', pid: f.pid, enabled: f.enabled, counts: f.counts, threshold: f.threshold, stats: f.stats, frozen: f.frozen, ...(f.sinceFork ? { sinceFork: f.sinceFork } : {}) };
       const last: CollectionMessage | null = f.last ? { type: 'collection', pid: f.pid, ...f.last, explicit: false } : null;
       return { ok: true, state: { pid: f.pid, starttime: f.starttime, t: f.t, gc, last, implementation: f.implementation, version: f.version }, dropped };
     }

@@ -23,6 +23,8 @@ export const GC_FIELDS = {
   threshold: v.optional(v.nullable(v.pipe(v.array(count), v.maxLength(4)))),
   stats: v.nullable(v.pipe(v.array(GenStats), v.maxLength(4))),
   frozen: v.nullable(count),
+  /** A forked worker's own collections per generation (stats minus what it inherited). */
+  sinceFork: v.optional(v.pipe(v.array(count), v.maxLength(4))),
 };
 
 export const Collection = v.object({

@@ -12,6 +12,7 @@ export function gcRecord(p: ProcessSample) {
     collections: p.gc.stats?.map((s) => s.collections) ?? null,
     collected: p.gc.stats?.map((s) => s.collected) ?? null,
     uncollectable: p.gc.stats?.map((s) => s.uncollectable) ?? null,
+    collectionsSinceFork: p.gc.sinceFork ?? null, // a worker's own; collections is what gc.get_stats says
     frozen: p.gc.frozen,
     threshold: p.gc.threshold ?? null,
     enabled: p.gc.enabled,

@@ -49,10 +49,15 @@ export const COLUMNS: Column[] = [
   { id: 'majflt', title: 'MAJFLT/s', width: 9, priority: 6, sortKey: '8', help: 'major page faults per second (read from disk)', value: (p, c) => perSecond(p.majfltDelta, c), text: (p, c) => formatCount(perSecond(p.majfltDelta, c)) },
   { id: 'gc', title: 'GC 0/1/2', width: 13, priority: 3, help: 'gc.get_count(): objects in each generation since its last collection', value: (p) => p.gc?.counts?.[0] ?? null, text: (p) => (p.gc?.counts ? p.gc.counts.join('/') : '-') },
   { id: 'gen0', title: 'GEN0/THR', width: 11, priority: 4, help: 'gen-0 count against its threshold: how close the next collection is (off: gc disabled)', value: (p) => gen0Share(p), text: (p) => gen0Text(p) },
-  { id: 'colls', title: 'COLLS 0/1/2', width: 13, priority: 5, sortKey: '9', help: 'collections per generation (gc.get_stats); PyPy: minor / major steps / major (gc.hooks)', value: (p) => p.gc?.stats?.[2]?.collections ?? p.gc?.pypy?.major ?? null, text: (p) => (p.gc?.stats ? p.gc.stats.map((s) => s.collections).join('/') : p.gc?.pypy ? `${p.gc.pypy.minor}/${p.gc.pypy.majorSteps}/${p.gc.pypy.major}` : '-') },
+  { id: 'colls', title: 'COLLS 0/1/2', width: 13, priority: 5, sortKey: '9', help: "collections per generation (gc.get_stats): a worker's own since fork, the parent's since it started; PyPy: minor / major steps / major (gc.hooks)", value: (p) => ownCollections(p)?.[2] ?? p.gc?.pypy?.major ?? null, text: (p) => (ownCollections(p) ? ownCollections(p)!.join('/') : p.gc?.pypy ? `${p.gc.pypy.minor}/${p.gc.pypy.majorSteps}/${p.gc.pypy.major}` : '-') },
   { id: 'last', title: 'LAST GC', width: 11, priority: 4, help: 'the last collection: generation and how long it took', value: (p) => p.lastCollection?.duration ?? null, text: (p) => (p.lastCollection ? `g${p.lastCollection.generation ?? '?'} ${formatSeconds(p.lastCollection.duration)}` : '-') },
   { id: 'cpu', title: 'CPU%', width: 6, priority: 3, sortKey: '0', help: 'CPU use over the last interval, % of one core', value: (p) => p.cpu, text: (p) => (p.cpu === null ? '-' : p.cpu.toFixed(1)) },
 ];
+
+/** A worker's collections since fork (not its parent's history), else what gc.get_stats says. */
+function ownCollections(p: ProcessSample): number[] | null {
+  return p.gc?.sinceFork ?? p.gc?.stats?.map((s) => s.collections) ?? null;
+}
 
 function gen0Share(p: ProcessSample): number | null {
   const c = p.gc?.counts?.[0];
