@@ -190,3 +190,40 @@ test('TERM=dumb or a stdout that is not a terminal: told to use --batch, exit 2'
   assert.match(piped.stderr, /^cowtop: the dashboard needs a terminal, and stdout is not one: use --batch/);
   assert.deepEqual(experimentPids(), []);
 });
+
+/** The row drawn inverse (the selection), as the terminal shows it. */
+function selectedLine(run: PtyRun): string | null {
+  const buf = run.term.buffer.active;
+  for (let y = 0; y < run.term.rows; y++) {
+    const line = buf.getLine(buf.viewportY + y);
+    if (line?.getCell(0)?.isInverse() && line.getCell(5)?.isInverse()) return line.translateToString(true);
+  }
+  return null;
+}
+
+for (const [cols, rows] of [[80, 24], [40, 12]]) {
+  test(`${cols}x${rows} with 8 workers: every row is reachable, the view follows the selection`, async () => {
+    const run = runInPty(['--size', '20000', '--workers', '8', '--interval', '250'], { cols, rows });
+    const KEY = { up: '\x1b[A', down: '\x1b[B', pgdn: '\x1b[6~', home: '\x1b[H', end: '\x1b[F' };
+    try {
+      const roles = (t: string): string[] => readTable(t.split('\n')).map((r) => r.ROLE);
+      const first = await run.waitFor((t) => /rows 1-\d+ of 9/.test(t) && roles(t).length > 1, 30_000);
+      assert.ok(!roles(first).includes('worker 8'), 'worker 8 does not fit at first');
+      run.press(KEY.end);
+      const end = await run.waitFor((t) => /rows \d+-9 of 9/.test(t) && roles(t).includes('worker 8'), 3000);
+      assert.match(selectedLine(run) ?? '', /^worker 8\s+\d+/, end);
+      const pid = /^worker 8\s+(\d+)/.exec(selectedLine(run)!)![1];
+      run.press('1'); // sort by PID: the same process stays selected, and in view
+      await run.waitFor(() => (selectedLine(run) ?? '').includes(` ${pid} `) || (selectedLine(run) ?? '').includes(` ${pid}`), 3000);
+      run.press('r'); // back to role order
+      run.press(KEY.home);
+      await run.waitFor((t) => /rows 1-\d+ of 9/.test(t) && /^parent/.test(selectedLine(run) ?? ''), 3000);
+      run.press(KEY.down);
+      await run.waitFor(() => /^worker 1\s/.test(selectedLine(run) ?? ''), 3000);
+      run.press(KEY.pgdn);
+      await run.waitFor(() => /^worker \d\s/.test(selectedLine(run) ?? '') && !/^worker 1\s/.test(selectedLine(run) ?? ''), 3000);
+    } finally {
+      await quit(run);
+    }
+  });
+}

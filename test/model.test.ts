@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseReport, type Report } from '../src/experiment/protocol';
 import { DashboardModel } from '../src/ui/model';
+import { windowTop } from '../src/ui/render/table';
 
 const report = (r: object): Report => {
   const parsed = parseReport(JSON.stringify(r));
@@ -34,4 +35,36 @@ test('a workload change marks w, a freeze toggle F or f', () => {
   o.onReport(report(ready));
   o.onReport(refork(false, 'idle'));
   assert.equal(o.pendingMarker, 'f');
+});
+
+test('the selection moves along the rows in screen order, a page at a time, to either end', () => {
+  const m = new DashboardModel(0);
+  const keys = Array.from({ length: 20 }, (_, i) => `${100 + i}:7`);
+  m.view.table.height = 6; // a page: 5 rows (one stays in view)
+  m.moveSelection(keys, 1);
+  assert.equal(m.view.table.selected, '100:7', 'the first move selects the first row');
+  m.moveSelection(keys, 'pagedown');
+  assert.equal(m.view.table.selected, '105:7');
+  m.moveSelection(keys, 'end');
+  assert.equal(m.view.table.selected, '119:7');
+  m.moveSelection(keys, 3);
+  assert.equal(m.view.table.selected, '119:7', 'clamped at the last row');
+  m.moveSelection(keys, 'home');
+  assert.equal(m.view.table.selected, '100:7');
+  // Re-sorted: the same process stays selected wherever it went.
+  m.moveSelection(keys, 2);
+  const resorted = [...keys].reverse();
+  m.moveSelection(resorted, 1);
+  assert.equal(m.view.table.selected, '101:7', 'one row down from 102 in the new order');
+  const n = new DashboardModel(0);
+  n.moveSelection(keys, -1);
+  assert.equal(n.view.table.selected, '119:7', 'going up first selects the last row');
+});
+
+test('the window keeps the selected row in view and never scrolls past the end', () => {
+  assert.equal(windowTop(20, 0, 0, 8), 0);
+  assert.equal(windowTop(20, 10, 0, 8), 3, 'scrolls down just enough');
+  assert.equal(windowTop(20, 2, 5, 8), 2, 'scrolls up to it');
+  assert.equal(windowTop(20, -1, 30, 8), 12, 'no selection: clamped to the last page');
+  assert.equal(windowTop(5, 4, 0, 8), 0, 'all fit: no scroll');
 });

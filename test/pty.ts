@@ -86,7 +86,7 @@ export function readTable(lines: string[]): Array<Record<string, string>> {
   const re = /LAST GC[▲▼]?|\S+(?: \d\/\d\/\d)?[▲▼]?/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(header))) {
-    if (/^(sizes|\+\d+)/.test(m[0])) break;
+    if (/^(sizes|\+\d+|rows)$/.test(m[0])) break; // the table's position mark, not a column
     cols.push({ title: m[0].replace(/[▲▼]$/, ''), start: m.index, end: m.index + m[0].length });
   }
   const out: Array<Record<string, string>> = [];

@@ -19,6 +19,7 @@ import { KEYS, type Controller, type Need } from './keys';
 import { parseStrategy, strategyCycle } from '../experiment/strategy';
 import { CHARTS, DashboardModel, type ColumnId, type Units } from './model';
 import { buildFrame } from './render/frame';
+import { rowOrder } from './render/table';
 import { DashboardScreen } from './screen';
 import { makeTheme } from './theme';
 
@@ -51,7 +52,11 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     frameTimer = null;
     if (!ui) return;
     lastFrame = Date.now();
-    ui.draw(buildFrame(model, ui.cols, ui.rows, theme, controller.can, lastFrame));
+    const frame = buildFrame(model, ui.cols, ui.rows, theme, controller.can, lastFrame);
+    // The table's scroll as drawn (clamped to keep the selection in view), and a page's size.
+    model.view.table.scrollTop = frame.table.scrollTop;
+    if (frame.table.visibleRows > 0) model.view.table.height = frame.table.visibleRows;
+    ui.draw(frame);
   };
   /** One render per frame: many events in one frame's time make one render. */
   const scheduleDraw = (): void => {
@@ -143,6 +148,10 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
           scheduleDraw();
         },
       );
+    },
+    select(move) {
+      const s = model.shown;
+      if (s) model.moveSelection(rowOrder(s, model.view, model.ready?.heapBytes ?? null), move);
     },
     togglePause() {
       model.setPaused(!model.view.paused);

@@ -2,7 +2,7 @@
  * Every key of the dashboard, in one table. The footer and the help overlay are made from it,
  * so they cannot drift from what the keys do.
  */
-import type { ColumnId } from './model';
+import type { ColumnId, Move } from './model';
 import { COLUMNS } from './render/table';
 import { WORKLOAD_HELP } from '../experiment/options';
 import { STRATEGY_HELP } from '../experiment/strategy';
@@ -15,6 +15,7 @@ export interface Controller {
   nextWorkload(): void;
   nextStrategy(): void;
   togglePause(): void;
+  select(move: Move): void;
   sortBy(column: ColumnId): void;
   cycleUnits(): void;
   nextChart(): void;
@@ -53,6 +54,12 @@ export const KEYS: KeyBinding[] = [
   { keys: ['-', '_'], label: '-', footer: null, needs: 'scale', help: 'one worker less', run: (c) => c.scale(-1) },
   { keys: ['w'], label: 'w', footer: 'workload', needs: 'workload', help: 'next workload (re-forks the workers)', run: (c) => c.nextWorkload() },
   { keys: ['G'], label: 'G', footer: 'gc', needs: 'workload', help: 'next gc strategy: default, disable, threshold, freeze (re-forks the workers; see Strategies)', run: (c) => c.nextStrategy() },
+  { keys: ['up'], label: '↑/↓', footer: null, help: 'select the row above / below (the table scrolls to keep it in view)', run: (c) => c.select(-1) },
+  { keys: ['down'], label: '↓', footer: null, help: '', run: (c) => c.select(1) },
+  { keys: ['pageup'], label: 'PgUp/PgDn', footer: null, help: 'a page of rows up / down', run: (c) => c.select('pageup') },
+  { keys: ['pagedown'], label: 'PgDn', footer: null, help: '', run: (c) => c.select('pagedown') },
+  { keys: ['home'], label: 'Home/End', footer: null, help: 'the first / last row', run: (c) => c.select('home') },
+  { keys: ['end'], label: 'End', footer: null, help: '', run: (c) => c.select('end') },
   { keys: ['space'], label: 'space', footer: 'pause', help: 'pause the display; sampling goes on, so deltas stay right', run: (c) => c.togglePause() },
   ...sortBindings,
   { keys: ['r'], label: 'r', footer: null, help: 'sort by role again (parent, then workers in order)', run: (c) => c.sortBy('role') },
@@ -91,10 +98,11 @@ export function helpLines(can: Controller['can']): string[] {
       if (sortDone) continue;
       sortDone = true;
       const sorts = KEYS.filter((x) => /^\d$/.test(x.label)).sort((a, b) => ((Number(a.label) + 9) % 10) - ((Number(b.label) + 9) % 10)).map((x) => `${x.label} ${x.help.replace(/^sort by (.*) \(again: reverse\)$/, '$1')}`);
-      lines.push(`  {bold}${'1-0'.padEnd(6)}{/bold}sort (again: reverse): ${sorts.join(', ')}`);
+      lines.push(`  {bold}${'1-0'.padEnd(10)}{/bold}sort (again: reverse): ${sorts.join(', ')}`);
       continue;
     }
-    lines.push(`  {bold}${k.label.padEnd(6)}{/bold}${k.help}${off}`);
+    if (!k.help) continue; // the second key of a pair, said with the first
+    lines.push(`  {bold}${k.label.padEnd(10)}{/bold}${k.help}${off}`);
   }
   lines.push('', '{bold}Columns{/bold}');
   for (const c of COLUMNS) lines.push(`  {bold}${c.title.padEnd(12)}{/bold}${c.help}`);

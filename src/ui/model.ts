@@ -46,7 +46,21 @@ export interface ViewState {
   chart: ChartId; // the chart shown when only one fits
   pending: string | null; // a command under way, e.g. "re-forking with freeze"
   notice: string | null; // something the user must know now: the parent died, memory is short
+  table: TableView;
 }
+
+/**
+ * The process table's own view-state, as htop's Panel keeps it: the selected process (pid and
+ * start time, so it survives sorts and re-forks while that process lives), the first row shown,
+ * and how many rows the last frame had room for (what a page is).
+ */
+export interface TableView {
+  selected: string | null;
+  scrollTop: number;
+  height: number;
+}
+
+export type Move = number | 'home' | 'end' | 'pageup' | 'pagedown';
 
 export class DashboardModel {
   readonly history = new Ring<HistoryPoint>(HISTORY);
@@ -56,7 +70,7 @@ export class DashboardModel {
   shown: Snapshot | null = null;
   ready: ReadyMessage | null = null;
   attached: AttachInfo | null = null; // set when watching a tree cowtop did not start
-  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null };
+  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null, table: { selected: null, scrollTop: 0, height: 10 } };
   private marker = '';
   private lastWorkload: string | null = null;
 
@@ -76,6 +90,24 @@ export class DashboardModel {
     }
     this.history.push({ t: s.t, uss, faults, pss: s.totals.pss, rss: s.totals.rss, frozenSlots, marker: this.marker });
     this.marker = '';
+  }
+
+  /**
+   * Moves the selection among keys (the rows in screen order). The first move selects the first
+   * row (or the last, going up); a selected process that is gone is looked for no more.
+   */
+  moveSelection(keys: readonly string[], move: Move): void {
+    if (!keys.length) return;
+    const t = this.view.table;
+    const page = Math.max(1, t.height - 1);
+    const delta = move === 'pageup' ? -page : move === 'pagedown' ? page : move;
+    const at = t.selected === null ? -1 : keys.indexOf(t.selected);
+    let i: number;
+    if (delta === 'home') i = 0;
+    else if (delta === 'end') i = keys.length - 1;
+    else if (at < 0) i = delta > 0 ? 0 : keys.length - 1;
+    else i = at + delta;
+    t.selected = keys[Math.max(0, Math.min(keys.length - 1, i))];
   }
 
   setPaused(paused: boolean): void {

@@ -11,6 +11,7 @@ export interface Theme {
   warn(s: string): string;
   good(s: string): string;
   sortMark(s: string): string;
+  selected(s: string): string; // the selected row of the table
   eventKind(kind: string, s: string): string;
   series: string[]; // line colours for chart series
 }
@@ -26,6 +27,7 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
     bold: (s) => `{bold}${s}{/bold}`,
     warn: (s) => tag('red-fg', s),
     good: (s) => tag('green-fg', s),
+    selected: (s) => `{inverse}${s}{/inverse}`, // no colour needed: reads the same under NO_COLOR
     sortMark: (s) => (color ? `{cyan-fg}{bold}${s}{/bold}{/cyan-fg}` : `{bold}${s}{/bold}`),
     eventKind: (kind, s) => {
       const c = { fork: 'cyan-fg', exit: 'gray-fg', collect: 'yellow-fg', freeze: 'green-fg', workload: 'green-fg', error: 'red-fg', log: 'gray-fg', info: 'white-fg' }[kind] ?? 'white-fg';

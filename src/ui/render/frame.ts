@@ -8,7 +8,7 @@ import type { Snapshot } from '../../sample/snapshot';
 import { footerText, helpLines, type Controller } from '../keys';
 import { CHARTS, type ChartId, type DashboardModel, type HistoryPoint } from '../model';
 import { esc, type Theme } from '../theme';
-import { tableLines, unitSuffix } from './table';
+import { tableLines, unitSuffix, windowTop } from './table';
 
 export const MIN_COLS = 40;
 export const MIN_ROWS = 12;
@@ -38,7 +38,7 @@ export interface ChartFrame {
 export interface Frame {
   tooSmall: string | null;
   header: { rect: Rect; text: string };
-  table: { rect: Rect; text: string };
+  table: { rect: Rect; text: string; scrollTop: number; visibleRows: number };
   charts: ChartFrame[];
   timeline: { rect: Rect; text: string } | null;
   log: { rect: Rect; lines: string[] };
@@ -207,7 +207,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   if (cols < MIN_COLS || rows < MIN_ROWS) {
     return {
       tooSmall: `terminal too small: ${cols}x${rows}, cowtop needs ${MIN_COLS}x${MIN_ROWS} (q quits)`,
-      header: { rect: empty, text: '' }, table: { rect: empty, text: '' }, charts: [], timeline: null,
+      header: { rect: empty, text: '' }, table: { rect: empty, text: '', scrollTop: 0, visibleRows: 0 }, charts: [], timeline: null,
       log: { rect: empty, lines: [] }, footer: { rect: empty, text: '' }, help: null,
     };
   }
@@ -216,13 +216,18 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: footerText(cols, can) };
 
   const heap = model.ready?.heapBytes ?? null;
-  const t = s ? tableLines(s, model.view, cols - 1, heap, theme) : null;
-  const tableRowsWanted = 1 + (t?.rows.length ?? 1);
+  const count = s?.processes.length ?? 1;
   const avail = rows - 3; // between header and footer
-  const tableHeight = Math.max(2, Math.min(tableRowsWanted, Math.floor(avail * 0.45)));
-  const hidden = t && t.rows.length > tableHeight - 1 ? theme.dim(` +${t.rows.length - (tableHeight - 1)} more`) : '';
-  const tableText = t ? [t.header + hidden, ...t.rows.slice(0, tableHeight - 1)].join('\n') : theme.dim('waiting for the first sample...');
-  const table = { rect: { top: 2, left: 0, width: cols, height: tableHeight }, text: tableText };
+  const tableHeight = Math.max(2, Math.min(1 + count, Math.floor(avail * 0.45)));
+  // Rows that do not fit scroll: the selection stays in view, the header says which are shown,
+  // and the columns leave room for saying it.
+  const visibleRows = tableHeight - 1;
+  const markRoom = count > visibleRows ? ` rows ${count}-${count} of ${count}`.length : 0;
+  const t = s ? tableLines(s, model.view, cols - 1 - markRoom, heap, theme) : null;
+  const scrollTop = t ? windowTop(t.rows.length, t.keys.indexOf(model.view.table.selected ?? ''), model.view.table.scrollTop, visibleRows) : 0;
+  const position = t && t.rows.length > visibleRows ? theme.dim(` rows ${scrollTop + 1}-${Math.min(t.rows.length, scrollTop + visibleRows)} of ${t.rows.length}`) : '';
+  const tableText = t ? [t.header + position, ...t.rows.slice(scrollTop, scrollTop + visibleRows)].join('\n') : theme.dim('waiting for the first sample...');
+  const table = { rect: { top: 2, left: 0, width: cols, height: tableHeight }, text: tableText, scrollTop, visibleRows };
 
   let rest = avail - tableHeight;
   let top = 2 + tableHeight;

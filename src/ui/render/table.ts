@@ -125,6 +125,14 @@ export function tableHeader(cols: Column[], view: ViewState, theme: Theme): stri
     .join(' ');
 }
 
+/** What identifies a process's row across samples, sorts and re-forks: pid and start time. */
+export const rowKey = (p: ProcessSample): string => `${p.pid}:${p.starttime ?? ''}`;
+
+/** The rows' keys in screen order: what the selection moves along. */
+export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null): string[] {
+  return sortRows(s.processes, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs }).map(rowKey);
+}
+
 export function tableRow(p: ProcessSample, cols: Column[], c: CellContext, theme: Theme): string {
   if (!p.alive) {
     const head = cols.slice(0, 2).map((col) => pad(col.text(p, c), col.width, col.left)).join(' ');
@@ -138,14 +146,32 @@ export function tableRow(p: ProcessSample, cols: Column[], c: CellContext, theme
   return esc(line) + (note ? theme.warn(esc(note)) : '');
 }
 
-export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme): { header: string; rows: string[]; columns: Column[] } {
+export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme): { header: string; rows: string[]; keys: string[]; columns: Column[] } {
   const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs };
   const cols = fitColumns(width, s.processes, c);
+  const sorted = sortRows(s.processes, view, c);
   return {
     header: tableHeader(cols, view, theme),
-    rows: sortRows(s.processes, view, c).map((p) => tableRow(p, cols, c, theme)),
+    rows: sorted.map((p) => {
+      const row = tableRow(p, cols, c, theme);
+      // The selected row, highlighted across the whole width (htop's bar).
+      if (rowKey(p) !== view.table.selected) return row;
+      const visible = row.replace(/\{[^}]*\}/g, '').length;
+      return theme.selected(row + ' '.repeat(Math.max(0, width - visible)));
+    }),
+    keys: sorted.map(rowKey),
     columns: cols,
   };
+}
+
+/** The first row to show so that the selected one is in view, as htop's Panel_draw clamps it. */
+export function windowTop(count: number, selected: number, scrollTop: number, height: number): number {
+  let top = scrollTop;
+  if (selected >= 0) {
+    if (selected < top) top = selected;
+    if (selected >= top + height) top = selected - height + 1;
+  }
+  return Math.max(0, Math.min(top, Math.max(0, count - height)));
 }
 
 export { unitSuffix };
