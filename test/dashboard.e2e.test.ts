@@ -227,3 +227,21 @@ for (const [cols, rows] of [[80, 24], [40, 12]]) {
     }
   });
 }
+
+test('pause freezes the whole screen (table, charts, log, clock) like htop\'s Z; resuming shows what happened', async () => {
+  const run = runInPty(ARGS, { cols: 100, rows: 30 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+    run.press(' ');
+    await run.waitFor(/PAUSED/, 2000);
+    const frozen = run.text();
+    run.press('g'); // an event that would show in the log at once
+    await sleep(1200); // more than a sample and a clock second: nothing on screen may move
+    await run.settle();
+    assert.equal(run.text(), frozen, 'the paused screen did not change');
+    run.press(' ');
+    await run.waitFor((t) => !/PAUSED/.test(t) && /gc\.collect\(\) asked of 2 workers/.test(t), 3000);
+  } finally {
+    await quit(run);
+  }
+});

@@ -68,3 +68,22 @@ test('the window keeps the selected row in view and never scrolls past the end',
   assert.equal(windowTop(20, -1, 30, 8), 12, 'no selection: clamped to the last page');
   assert.equal(windowTop(5, 4, 0, 8), 0, 'all fit: no scroll');
 });
+
+test('pause freezes the whole screen: table, charts, events and clock stay while sampling goes on', () => {
+  const m = new DashboardModel(0);
+  const snap = (t: number): any => ({ seq: t, t, at: t, elapsedMs: 1000, freeze: false, strategy: 'default', split: false, workload: 'idle', procAvailable: true, processes: [], totals: { uss: 0, pss: 0, rss: 0, shared: 0 }, denied: 0, tickMs: 1 });
+  m.pushSnapshot(snap(1000));
+  m.addEvent('info', 'before', 1000);
+  m.setPaused(true, 1500);
+  m.pushSnapshot(snap(2000));
+  m.addEvent('info', 'during', 2000);
+  assert.equal(m.shown!.t, 1000);
+  assert.equal(m.latest!.t, 2000, 'sampling went on');
+  assert.deepEqual(m.shownHistory(10).map((p) => p.t), [1000]);
+  assert.deepEqual(m.shownEvents(10).map((e) => e.text), ['before']);
+  assert.equal(m.shownTime(9999), 1500);
+  m.setPaused(false);
+  assert.deepEqual(m.shownHistory(10).map((p) => p.t), [1000, 2000], 'resumed: all of it, nothing lost');
+  assert.deepEqual(m.shownEvents(10).map((e) => e.text), ['before', 'during']);
+  assert.equal(m.shownTime(9999), 9999);
+});

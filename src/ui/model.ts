@@ -110,9 +110,27 @@ export class DashboardModel {
     t.selected = keys[Math.max(0, Math.min(keys.length - 1, i))];
   }
 
-  setPaused(paused: boolean): void {
+  /** Where the screen stopped when paused (like htop's Z): sampling and history go on behind it. */
+  private pausedAt: { history: number; events: number; now: number } | null = null;
+
+  setPaused(paused: boolean, now = Date.now()): void {
     this.view.paused = paused;
+    this.pausedAt = paused ? { history: this.history.pushed, events: this.events.pushed, now } : null;
     if (!paused) this.shown = this.latest;
+  }
+
+  /** The chart history on screen: up to the pause, if paused. */
+  shownHistory(n: number): HistoryPoint[] {
+    return this.pausedAt ? this.history.lastUpTo(n, this.pausedAt.history) : this.history.last(n);
+  }
+
+  shownEvents(n: number): UiEvent[] {
+    return this.pausedAt ? this.events.lastUpTo(n, this.pausedAt.events) : this.events.last(n);
+  }
+
+  /** The time the screen shows: the moment of the pause, while paused. */
+  shownTime(now: number): number {
+    return this.pausedAt?.now ?? now;
   }
 
   /** The strongest event of a tick wins the timeline cell: an unexpected exit above all. */

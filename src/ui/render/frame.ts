@@ -202,7 +202,8 @@ function timelineText(points: HistoryPoint[], width: number, theme: Theme): stri
   return theme.dim(label) + strip.replace(/[gFfwx]/g, (m) => (m === 'x' ? theme.warn(m) : theme.good(m)));
 }
 
-export function buildFrame(model: DashboardModel, cols: number, rows: number, theme: Theme, can: Controller['can'], now: number): Frame {
+export function buildFrame(model: DashboardModel, cols: number, rows: number, theme: Theme, can: Controller['can'], wallNow: number): Frame {
+  const now = model.shownTime(wallNow); // paused: the whole screen stays at that moment
   const empty: Rect = { top: 0, left: 0, width: 0, height: 0 };
   if (cols < MIN_COLS || rows < MIN_ROWS) {
     return {
@@ -241,7 +242,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
     const ids = Array.from({ length: count }, (_, i) => CHARTS[(start + i) % CHARTS.length]);
     const chartWidth = Math.floor(cols / count);
     // The charts and the timeline cover the same samples: one timeline cell per sample.
-    const points = model.history.last(Math.max(2, cols - 7));
+    const points = model.shownHistory(Math.max(2, cols - 7));
     ids.forEach((id, i) => {
       const { series, maxY } = chartSeries(id, points, theme);
       const width = i === count - 1 ? cols - chartWidth * i : chartWidth;
@@ -252,7 +253,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
     top += 1;
     rest = logHeight;
   }
-  const logLines = model.events.last(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
+  const logLines = model.shownEvents(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
   const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
   return { tooSmall: null, header, table, charts, timeline, log, footer, help: model.view.help ? helpLines(can) : null };
 }
