@@ -90,6 +90,12 @@ test('the help overlay and the footer come from the key table', () => {
   assert.match(narrow, /\? help/);
   assert.match(narrow, /q quit/);
   assert.doesNotMatch(footerText(200, (w) => w !== 'freeze'), /freeze/, 'the footer shows only what works');
+  // At 80 columns one chart shows: c, the key to the others, is kept before the rest.
+  const eighty = footerText(80, () => true).replace(/\{\/?bold\}/g, '');
+  assert.ok(eighty.length <= 80, eighty);
+  for (const k of ['f freeze', 'g collect', 'c chart', '? help', 'q quit']) assert.ok(eighty.includes(k), `${k} in: ${eighty}`);
+  assert.match(footerText(14, () => true).replace(/\{\/?bold\}/g, ''), /^\? help {2}q quit$/, '? always fits');
+  assert.doesNotMatch(footerText(200, () => true, true), /c chart/, 'all charts shown: no c');
 });
 
 test('columns fit the width by priority; helpers', () => {

@@ -71,21 +71,32 @@ export const KEYS: KeyBinding[] = [
   { keys: ['q', 'C-c'], label: 'q', footer: 'quit', help: 'quit: stop the experiment and restore the terminal', run: (c) => c.quit() },
 ];
 
-/** The footer: the keys that work now. When they do not all fit, the least needed go first. */
-export function footerText(width: number, can: Controller['can']): string {
-  const parts: Array<{ text: string; keep: number }> = [];
-  const essential = new Set(['?', 'q', 'f', 'g', 'R']);
+/**
+ * Which keys the footer keeps when not all fit, most needed first: help and quit always, then
+ * the experiment's own keys; c early, because a narrow terminal is exactly where it is needed.
+ */
+const FOOTER_PRIORITY = ['?', 'q', 'R', 'f', 'g', 'c', 'space', 'w', '+/-', 'G', 's', 'u', '1-0', 'e'];
+
+/** The footer: the keys that work now, in the key table's order, as many as fit by priority. */
+export function footerText(width: number, can: Controller['can'], allChartsShown = false): string {
+  const parts: Array<{ label: string; text: string }> = [];
   for (const k of KEYS) {
     if (k.needs && !can(k.needs)) continue;
-    if (k.footer) parts.push({ text: `{bold}${k.label}{/bold} ${k.footer}`, keep: essential.has(k.label) ? 2 : ['c', 'e', 's', 'G'].includes(k.label) ? 0 : 1 });
-    if (k.label === '-') parts.push({ text: '{bold}+/-{/bold} workers', keep: 1 });
-    if (k.label === 'space') parts.push({ text: '{bold}1-0{/bold} sort', keep: 0 });
+    if (k.label === 'c' && allChartsShown) continue; // nothing to switch to
+    if (k.footer) parts.push({ label: k.label, text: `{bold}${k.label}{/bold} ${k.footer}` });
+    if (k.label === '-') parts.push({ label: '+/-', text: '{bold}+/-{/bold} workers' });
+    if (k.label === 'space') parts.push({ label: '1-0', text: '{bold}1-0{/bold} sort' });
   }
-  const len = (ps: typeof parts): number => ps.reduce((a, p) => a + p.text.replace(/\{\/?bold\}/g, '').length + 2, -2);
-  for (let level = 0; level <= 2 && len(parts) > width; level++) {
-    for (let i = parts.length - 1; i >= 0 && len(parts) > width; i--) if (parts[i].keep === level) parts.splice(i, 1);
+  const size = (p: (typeof parts)[number]): number => p.text.replace(/\{\/?bold\}/g, '').length;
+  const rank = (p: (typeof parts)[number]): number => (FOOTER_PRIORITY.indexOf(p.label) + FOOTER_PRIORITY.length + 1) % (FOOTER_PRIORITY.length + 1);
+  const kept = new Set<(typeof parts)[number]>();
+  let used = -2;
+  for (const p of [...parts].sort((a, b) => rank(a) - rank(b))) {
+    if (used + 2 + size(p) > width) continue;
+    kept.add(p);
+    used += 2 + size(p);
   }
-  return parts.map((p) => p.text).join('  ');
+  return parts.filter((p) => kept.has(p)).map((p) => p.text).join('  ');
 }
 
 /** The help overlay's lines: keys, columns, timeline marks, workloads. */

@@ -214,7 +214,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   }
   const s = model.shown;
   const header = { rect: { top: 0, left: 0, width: cols, height: 2 }, text: headerText(model, s, cols, theme, now) };
-  const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: footerText(cols, can) };
+  const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: footerText(cols, can, cols >= 150) };
 
   const heap = model.ready?.heapBytes ?? null;
   const count = s?.processes.length ?? 1;
