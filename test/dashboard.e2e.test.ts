@@ -19,7 +19,10 @@ const parentOf = (run: PtyRun) => readTable(run.screen()).find((r) => r.ROLE ===
 
 async function quit(run: PtyRun): Promise<void> {
   run.press('q');
+  // A test that failed with the help open: that q only closed it.
+  const again = setTimeout(() => run.press('q'), 1000);
   const e = await run.exited;
+  clearTimeout(again);
   assert.equal(e.exitCode, 0);
   await run.settle();
   // The terminal is given back: normal screen, cursor visible.
@@ -107,10 +110,10 @@ test('? opens the help, a key closes it; resizing re-lays out; too small says so
     assert.ok(!/MAJFLT\/s/.test(run.text()), 'narrow: fewer columns');
     assert.equal((run.text().match(/┌─ /g) ?? []).length, 1, 'one chart at 80 columns');
     run.press('?');
-    await run.waitFor(/help: any key closes/, 2000);
+    await run.waitFor(/help: .*any other key closes/, 2000);
     assert.match(run.text(), /toggle gc\.freeze\(\)/);
     run.press('x');
-    await run.waitFor((t) => !t.includes('help: any key closes'), 2000);
+    await run.waitFor((t) => !/help: .*any other key closes/.test(t), 2000);
     run.resize(160, 48);
     await run.waitFor((t) => /MAJFLT\/s/.test(t) && (t.match(/┌─ /g) ?? []).length === 3, 5000);
     run.resize(39, 11);
@@ -241,6 +244,28 @@ test('pause freezes the whole screen (table, charts, log, clock) like htop\'s Z;
     assert.equal(run.text(), frozen, 'the paused screen did not change');
     run.press(' ');
     await run.waitFor((t) => !/PAUSED/.test(t) && /gc\.collect\(\) asked of 2 workers/.test(t), 3000);
+  } finally {
+    await quit(run);
+  }
+});
+
+test('80x24: the help scrolls with the arrows to its last line, and back', async () => {
+  const run = runInPty(ARGS, { cols: 80, rows: 24 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+    run.press('?');
+    const first = await run.waitFor(/help: lines 1-(\d+) of (\d+)/, 3000);
+    const [, shown, total] = /lines 1-(\d+) of (\d+)/.exec(first)!.map(Number);
+    assert.ok(total > shown, 'the help is longer than the box at 80x24');
+    run.press('\x1b[B'); // Down: one line, at once
+    await run.waitFor(new RegExp(`lines 2-${shown + 1} of ${total}`), 2000);
+    run.press('\x1b[F'); // End: the last line is on screen
+    await run.waitFor(new RegExp(`lines ${total - shown + 1}-${total} of ${total}`), 2000);
+    assert.match(run.text(), /write +mutates every shared record/, 'the last workload line is readable');
+    run.press('\x1b[A'); // Up works too
+    await run.waitFor(new RegExp(`lines ${total - shown}-${total - 1} of ${total}`), 2000);
+    run.press('x');
+    await run.waitFor((t) => !/help: /.test(t), 2000);
   } finally {
     await quit(run);
   }

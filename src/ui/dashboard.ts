@@ -56,6 +56,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     // The table's scroll as drawn (clamped to keep the selection in view), and a page's size.
     model.view.table.scrollTop = frame.table.scrollTop;
     if (frame.table.visibleRows > 0) model.view.table.height = frame.table.visibleRows;
+    if (frame.help) model.view.helpScroll = frame.help.scroll; // End went past the last line: back to it
     ui.draw(frame);
   };
   /** One render per frame: many events in one frame's time make one render. */
@@ -170,6 +171,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     },
     toggleHelp() {
       model.view.help = !model.view.help;
+      model.view.helpScroll = 0;
     },
     exportSnapshot() {
       exportSnapshot();
@@ -226,9 +228,11 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
       if (model.view.help) {
         // Arrows scroll the help, any other key closes it; Ctrl-C still quits.
         if (key?.full === 'C-c') controller.quit();
-        const scroll = { up: -1, down: 1, pageup: -10, pagedown: 10 }[key?.full ?? ''];
+        const page = Math.max(1, Math.floor((ui?.rows ?? 24) * 0.9) - 3);
+        const scroll = ({ up: -1, down: 1, pageup: -page, pagedown: page, home: 'home', end: 'end' } as const)[key?.full as 'up'];
         if (scroll !== undefined) {
-          ui?.scrollHelp(scroll);
+          model.scrollHelp(scroll);
+          draw();
           return;
         }
         model.view.help = false;

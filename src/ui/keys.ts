@@ -101,7 +101,7 @@ export function footerText(width: number, can: Controller['can'], allChartsShown
 
 /** The help overlay's lines: keys, columns, timeline marks, workloads. */
 export function helpLines(can: Controller['can']): string[] {
-  const lines = ['{bold}Keys{/bold}  (arrows scroll this help; any other key closes it)'];
+  const lines = ['{bold}Keys{/bold}  (arrows, PgUp/PgDn, Home/End scroll this help; any other key closes it)'];
   let sortDone = false;
   for (const k of KEYS) {
     const off = k.needs && !can(k.needs) ? ' {gray-fg}(not available here){/gray-fg}' : '';

@@ -47,6 +47,7 @@ export interface ViewState {
   pending: string | null; // a command under way, e.g. "re-forking with freeze"
   notice: string | null; // something the user must know now: the parent died, memory is short
   table: TableView;
+  helpScroll: number; // the first line of the help shown (clamped when drawn)
 }
 
 /**
@@ -70,7 +71,7 @@ export class DashboardModel {
   shown: Snapshot | null = null;
   ready: ReadyMessage | null = null;
   attached: AttachInfo | null = null; // set when watching a tree cowtop did not start
-  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null, table: { selected: null, scrollTop: 0, height: 10 } };
+  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null, table: { selected: null, scrollTop: 0, height: 10 }, helpScroll: 0 };
   private marker = '';
   private lastWorkload: string | null = null;
 
@@ -108,6 +109,12 @@ export class DashboardModel {
     else if (at < 0) i = delta > 0 ? 0 : keys.length - 1;
     else i = at + delta;
     t.selected = keys[Math.max(0, Math.min(keys.length - 1, i))];
+  }
+
+  /** Scrolls the help by lines, or to an end; the frame clamps it to what there is. */
+  scrollHelp(move: number | 'home' | 'end'): void {
+    const v = this.view;
+    v.helpScroll = move === 'home' ? 0 : move === 'end' ? Number.MAX_SAFE_INTEGER : Math.max(0, v.helpScroll + move);
   }
 
   /** Where the screen stopped when paused (like htop's Z): sampling and history go on behind it. */

@@ -34,7 +34,6 @@ export class DashboardScreen {
   private readonly help: blessed.Widgets.BoxElement;
   private readonly tooSmall: blessed.Widgets.BoxElement;
   private charts: Array<{ key: string; widget: Line }> = [];
-  private helpText = '';
   private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
@@ -70,9 +69,8 @@ export class DashboardScreen {
       width: '90%',
       height: '90%',
       border: { type: 'line' },
-      label: ' help: any key closes ',
-      wrap: true,
-      scrollable: true,
+      label: ' help ',
+      wrap: false,
       style: { border: { fg: 'cyan' } },
     });
   }
@@ -107,17 +105,13 @@ export class DashboardScreen {
     else this.timeline.hide();
     this.setCharts(frame.charts);
     if (frame.help) {
-      const content = frame.help.join('\n');
-      if (this.helpText !== content) {
-        this.helpText = content;
-        this.help.setContent(content);
-        this.help.setScroll(0);
-      }
-      this.help.show();
+      // The frame already wrapped and scrolled it: blessed only draws the lines.
+      const content = frame.help.lines.join('\n');
+      place(this.help, frame.help.rect, content);
+      this.help.setLabel(frame.help.label);
       this.help.setFront();
     } else {
       this.help.hide();
-      this.helpText = '';
     }
     this.screen.render();
   }
@@ -151,12 +145,6 @@ export class DashboardScreen {
       w.options.maxY = c.maxY;
       if (c.series.length && c.series[0].x.length >= 2) w.setData(c.series);
     });
-  }
-
-  scrollHelp(lines: number): void {
-    if (this.destroyed) return;
-    this.help.scroll(lines);
-    this.screen.render();
   }
 
   destroy(): void {

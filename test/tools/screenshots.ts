@@ -61,7 +61,7 @@ const SHOTS: Shot[] = [
     async ready(run) {
       await run.waitFor(/worker 2\s+\d+\s+[\d.]+/, 60_000);
       run.press('?');
-      await run.waitFor(/help: any key closes/, 5000);
+      await run.waitFor(/help: .*any other key closes/, 5000);
     },
   },
 ];

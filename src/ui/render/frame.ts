@@ -43,7 +43,38 @@ export interface Frame {
   timeline: { rect: Rect; text: string } | null;
   log: { rect: Rect; lines: string[] };
   footer: { rect: Rect; text: string };
-  help: string[] | null;
+  /** The help overlay: its box, the lines that fit in it (already scrolled), and which they are. */
+  help: { rect: Rect; lines: string[]; label: string; scroll: number } | null;
+}
+
+/** Wraps a line with blessed tags at width visible characters, on spaces where it can. */
+export function wrapTagged(line: string, width: number): string[] {
+  const visible = (t: string): number => t.replace(/\{[^}]*\}/g, '').length;
+  if (visible(line) <= width) return [line];
+  const out: string[] = [];
+  let cur = '';
+  for (const word of line.split(/(?<= )/)) {
+    if (cur && visible(cur) + visible(word.trimEnd()) > width) {
+      out.push(cur.trimEnd());
+      cur = '      '; // continuation lines indent under the text
+    }
+    cur += word;
+  }
+  if (cur.trim()) out.push(cur.trimEnd());
+  return out;
+}
+
+/** The help in a box of 90% of the screen: wrapped to its width, the scroll clamped to its lines. */
+function helpFrame(lines: string[], cols: number, rows: number, scroll: number): NonNullable<Frame['help']> {
+  const width = Math.floor(cols * 0.9);
+  const height = Math.floor(rows * 0.9);
+  const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
+  const wrapped = lines.flatMap((l) => wrapTagged(l, width - 2));
+  const inner = Math.max(1, height - 2);
+  const top = Math.max(0, Math.min(scroll, wrapped.length - inner));
+  const end = Math.min(wrapped.length, top + inner);
+  const where = wrapped.length > inner ? `lines ${top + 1}-${end} of ${wrapped.length}, arrows scroll, ` : '';
+  return { rect, lines: wrapped.slice(top, end), label: ` help: ${where}any other key closes `, scroll: top };
 }
 
 const CHART_LABELS: Record<ChartId, string> = {
@@ -255,5 +286,5 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   }
   const logLines = model.shownEvents(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
   const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
-  return { tooSmall: null, header, table, charts, timeline, log, footer, help: model.view.help ? helpLines(can) : null };
+  return { tooSmall: null, header, table, charts, timeline, log, footer, help: model.view.help ? helpFrame(helpLines(can), cols, rows, model.view.helpScroll) : null };
 }
