@@ -79,6 +79,14 @@ async function scenario(conf: string, killOne: boolean): Promise<RunResult> {
   const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
   const g = await startGunicorn(conf, agentDir);
   const cowtop = startCli(['attach', String(g.master), '--batch', '--format', 'json', '--interval', '300'], { COWTOP_AGENT_DIR: agentDir });
+  // Every record of the whole run, whatever collectLines is waiting for.
+  const all: any[] = [];
+  let tail = '';
+  cowtop.stdout!.on('data', (d: Buffer) => {
+    const lines = (tail + d.toString()).split('\n');
+    tail = lines.pop()!;
+    for (const l of lines) if (l.trim()) all.push(JSON.parse(l));
+  });
   try {
     const samples = (rs: any[]) => rs.filter((r) => r.type === 'sample');
     const records = await collectLines(cowtop, (rs) => samples(rs).some((s) => s.processes.filter((p: any) => p.alive && p.gc).length === 4), 30_000);
@@ -109,9 +117,12 @@ async function scenario(conf: string, killOne: boolean): Promise<RunResult> {
       const direct = parseSmapsRollup(readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8'))!;
       assert.ok(Math.abs(direct.uss - p.uss) < 2 * 1048576, `worker ${p.pid} USS ${p.uss} vs /proc ${direct.uss}`);
     }
+    // The agents' full collections are events, as the experiment's are.
+    for (const pid of collected) assert.ok(all.some((r) => r.kind === 'collect' && r.pid === pid && r.generation === 2), `a full-collection event for worker ${pid}`);
     let allRecords = lastRecords;
     if (killOne) {
       const victim = children(g.master)[0];
+      const number = samples(lastRecords).pop().processes.find((p: any) => p.pid === victim).worker;
       process.kill(victim, 'SIGKILL');
       allRecords = await collectLines(cowtop, (rs) => {
         const s = samples(rs).pop();
@@ -120,6 +131,9 @@ async function scenario(conf: string, killOne: boolean): Promise<RunResult> {
       assert.ok(allRecords.some((r) => r.kind === 'exit' && r.pid === victim), 'exit event for the killed worker');
       const replacement = allRecords.find((r) => r.kind === 'fork');
       assert.ok(replacement && replacement.pid !== victim && children(g.master).includes(replacement.pid), 'its replacement appears');
+      const now = samples(allRecords).pop();
+      assert.equal(now.processes.find((p: any) => p.pid === replacement.pid).worker, number, 'the replacement takes the freed number');
+      assert.deepEqual(now.processes.filter((p: any) => p.role === 'worker' && p.alive).map((p: any) => p.worker).sort(), [1, 2, 3]);
     }
     return { growth, collected, records: allRecords };
   } finally {

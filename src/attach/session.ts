@@ -49,13 +49,14 @@ export class AttachSession extends EventEmitter implements Monitor {
 
   private async onSnapshot(snap: Snapshot): Promise<void> {
     const tree = this.tree!;
-    const { appeared, vanished } = await tree.observe(snap);
+    const { appeared, vanished, collections } = await tree.observe(snap);
     // The same events the experiment reports: a respawned worker appears, an exited one goes.
     for (const pid of vanished) this.emit('report', { type: 'exit', pid, requested: false });
     for (const pid of appeared) {
       const p = snap.processes.find((x) => x.pid === pid)!;
       this.emit('report', { type: 'fork', pid, parent: this.options.pid, index: p.index ?? -1, freeze: tree.freeze, workload: 'attached', generation: 0 });
     }
+    for (const c of collections) this.emit('report', c);
     this.attached = { ...this.attached!, agents: tree.agentCount, implementation: tree.implementation };
     this.emit('snapshot', snap);
     if (snap.denied > 0 && !this.toldDenied) {

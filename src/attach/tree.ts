@@ -37,6 +37,10 @@ export class AttachedTree implements SampleSource {
     return (this.gc.get(this.pid)?.frozen ?? 0) > 0;
   }
 
+  retain(live: ReadonlySet<number>): void {
+    for (const pid of this.workers.keys()) if (!live.has(pid)) this.workers.delete(pid);
+  }
+
   assignWorker(pid: number): number {
     const known = this.workers.get(pid);
     if (known) return known.index;
@@ -51,7 +55,7 @@ export class AttachedTree implements SampleSource {
    * After each snapshot: mark vanished processes, forget old ones, refresh agent state.
    * Returns what changed since the last one: pids that appeared and pids that vanished.
    */
-  async observe(snap: Snapshot, now = Date.now()): Promise<{ appeared: number[]; vanished: number[] }> {
+  async observe(snap: Snapshot, now = Date.now()): Promise<{ appeared: number[]; vanished: number[]; collections: CollectionMessage[] }> {
     const live = new Set(snap.processes.filter((p) => p.alive).map((p) => p.pid));
     const first = this.live.size === 0;
     const appeared = first ? [] : [...live].filter((p) => !this.live.has(p));
@@ -84,13 +88,21 @@ export class AttachedTree implements SampleSource {
     );
     const states = await this.agents.readAll(targets.filter((t): t is { pid: number; uid: number; starttime: number | null } => t.uid !== null));
     let count = 0;
+    // Full collections the agents counted since the last read become events, as the experiment's do.
+    const collections: CollectionMessage[] = [];
     for (const s of states) {
       count++;
+      const before = this.gc.get(s.pid)?.stats?.[2]?.collections;
+      const after = s.gc.stats?.[2]?.collections;
+      if (before !== undefined && after !== undefined && after > before) {
+        const last = s.last?.generation === 2 ? s.last : null;
+        collections.push({ type: 'collection', pid: s.pid, generation: 2, duration: last?.duration ?? null, collected: last?.collected ?? null, uncollectable: last?.uncollectable ?? null, explicit: false });
+      }
       this.gc.set(s.pid, s.gc);
       if (s.last) this.lastCollection.set(s.pid, s.last);
       this.implementation = `${s.implementation} ${s.version}`;
     }
     this.agentCount = count;
-    return { appeared, vanished };
+    return { appeared, vanished, collections };
   }
 }

@@ -34,6 +34,7 @@ export function sampleRecord(s: Snapshot) {
     processes: s.processes.map((p) => ({
       pid: p.pid,
       role: p.role,
+      worker: p.role === 'worker' && p.index !== null ? p.index + 1 : null, // the number on screen
       alive: p.alive,
       ...(p.frozen !== null ? { frozen: p.frozen } : {}),
       rss: p.rss,

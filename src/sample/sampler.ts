@@ -27,6 +27,8 @@ export interface SampleSource {
   readonly workload: string;
   /** Gives a newly seen child of the root its worker number (attached trees number their own). */
   assignWorker?(pid: number): number;
+  /** The live processes of this tick, before any row is made: a number freed by an exit is free again. */
+  retain?(live: ReadonlySet<number>): void;
 }
 
 interface Baseline {
@@ -109,6 +111,9 @@ export class Sampler {
       // Gone between listing and reading, or exited and not yet reaped: not a live row.
       if (st.ok && st.value.state !== 'Z' && st.value.state !== 'X') stats.push(st.value);
     }
+    // In pid order: workers numbered on first sight are numbered as they were forked.
+    stats.sort((a, b) => a.pid - b.pid);
+    this.source.retain?.(new Set(stats.map((s) => s.pid)));
     const now = Date.now();
     let mems: Map<number, Read<SmapsRollup>>;
     if (this.rollups.mustRead(stats, now)) {
