@@ -87,3 +87,16 @@ test('pause freezes the whole screen: table, charts, events and clock stay while
   assert.deepEqual(m.shownEvents(10).map((e) => e.text), ['before', 'during']);
   assert.equal(m.shownTime(9999), 9999);
 });
+
+test('after a re-fork the header says so until a sample shows the new workers', () => {
+  const m = new DashboardModel(0);
+  const snap = (pids: number[]): any => ({ seq: 1, t: 1, at: 1, elapsedMs: 1000, freeze: true, strategy: 'freeze', split: false, workload: 'idle', procAvailable: true, processes: pids.map((pid) => ({ pid, role: pid === 10 ? 'parent' : 'worker', index: 0, alive: true, uss: 1, minfltDelta: 0, frozen: null })), totals: { uss: 0, pss: 0, rss: 0, shared: 0 }, denied: 0, tickMs: 1 });
+  m.onReport(report(ready));
+  m.onReport(report({ type: 'refork', freeze: true, workload: 'idle', workers: [21, 22], generation: 1, seconds: 0.03 }));
+  assert.match(m.view.pending ?? '', /re-forked: reading the new workers/);
+  m.pushSnapshot(snap([10, 11, 12])); // a sample of the old workers
+  assert.notEqual(m.view.pending, null);
+  m.onReport(report({ type: 'exit', pid: 22, requested: false, signal: 9 }));
+  m.pushSnapshot(snap([10, 21]));
+  assert.equal(m.view.pending, null, 'one new worker shown, the other died: done');
+});

@@ -25,6 +25,8 @@ export interface SampleSource {
   readonly freeze: boolean;
   readonly gcStrategy?: string; // the experiment's gc strategy (strategy.ts); unknown for an attached tree
   readonly workload: string;
+  /** Counts re-forks (the experiment's): the parent's GROWTH starts again with each. */
+  readonly generation?: number;
   /** Gives a newly seen child of the root its worker number (attached trees number their own). */
   assignWorker?(pid: number): number;
   /** The live processes of this tick, before any row is made: a number freed by an exit is free again. */
@@ -42,6 +44,7 @@ export class Sampler {
   private seq = 0;
   private procAvailable: boolean | null = null;
   private lastAt = Date.now();
+  private rootGeneration: number | undefined;
 
   readonly rollups: RollupCache;
 
@@ -60,6 +63,12 @@ export class Sampler {
     const elapsedMs = Math.max(1, now - this.lastAt);
     this.lastAt = now;
     const root = this.source.pid;
+    // The parent's USS moves with its workers (pages they shared become its own when they exit):
+    // its growth counts from the first sample after the latest fork of its workers.
+    if (this.source.generation !== undefined && this.source.generation !== this.rootGeneration) {
+      this.rootGeneration = this.source.generation;
+      this.baselines.delete(root);
+    }
     // The previous live rows by pid, once per tick: a linear search per row is O(n^2) on big trees.
     const before = new Map((this.prev?.processes ?? []).filter((p) => p.alive).map((p) => [p.pid, p]));
     const live = this.procAvailable ? await this.readProc(await this.reader.tree(root), before, elapsedMs) : await this.readPidusage([root, ...this.source.workers.keys()]);

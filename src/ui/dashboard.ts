@@ -275,6 +275,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
   session.on('snapshot', (snap: Snapshot) => {
     model.attached = session.attached;
     model.pushSnapshot(snap);
+    runQueued(); // a re-fork is done once a sample shows its workers
     scheduleDraw();
   });
   session.on('memory', (why: string) => {

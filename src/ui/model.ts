@@ -77,8 +77,15 @@ export class DashboardModel {
 
   constructor(readonly startedAt: number) {}
 
+  /** Workers of the last re-fork not yet seen in a sample: until then the header says so. */
+  private awaiting: number[] | null = null;
+
   pushSnapshot(s: Snapshot): void {
     this.latest = s;
+    if (this.awaiting && this.awaiting.every((pid) => s.processes.some((p) => p.pid === pid))) {
+      this.awaiting = null;
+      this.view.pending = null; // the new workers are on screen with their own figures
+    }
     if (!this.view.paused || !this.shown) this.shown = s; // paused before the first sample: show it
     const uss = new Map<number, number>();
     const faults = new Map<number, number>();
@@ -168,6 +175,7 @@ export class DashboardModel {
         this.addEvent('fork', r.workload === 'attached' ? `new process pid ${r.pid}` : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
         break;
       case 'exit': {
+        if (this.awaiting) this.awaiting = this.awaiting.filter((pid) => pid !== r.pid); // it will not show
         const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : r.code !== undefined ? `code ${r.code}` : 'gone');
         this.addEvent(r.requested ? 'exit' : 'error', `exit pid ${r.pid}: ${how}${r.requested ? '' : ' (unexpected)'}`, now);
         if (!r.requested) this.mark('x');
@@ -182,7 +190,9 @@ export class DashboardModel {
         }
         break;
       case 'refork':
-        this.view.pending = null;
+        // Not done until a sample shows the new workers: no 'frozen 0' from the old state.
+        this.awaiting = r.workers;
+        this.view.pending = r.workers.length ? 're-forked: reading the new workers...' : null;
         this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : r.gc === 'default' ? 'without freeze' : `with gc strategy ${r.gc}`}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
         // A re-fork for a new workload is a w; one that changed the freeze mode an F or f.
         this.mark(this.lastWorkload !== null && r.workload !== this.lastWorkload ? 'w' : r.freeze ? 'F' : 'f');
