@@ -5,7 +5,7 @@
  */
 import { safeJson } from '../format/sanitize';
 import type { Experiment } from '../experiment/experiment';
-import type { CollectedMessage, Report } from '../experiment/protocol';
+import type { CollectedMessage, ReadyMessage, Report } from '../experiment/protocol';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
 import { lifecycle, UsageError } from '../lifecycle';
 import { ProcReader } from '../proc/read';
@@ -25,14 +25,22 @@ export interface CompareRun {
   workers: CompareWorker[];
 }
 
-export interface CompareResult {
-  type: 'compare';
+/** What every compare result says about the experiment it measured. */
+export interface Measured {
   python: string;
   implementation: string;
   version: string;
   size: number;
   heapBytes: number;
   workers: number;
+}
+
+export function measured(ready: ReadyMessage, workers: number): Measured {
+  return { python: ready.executable, implementation: ready.implementation, version: ready.version, size: ready.size, heapBytes: ready.heapBytes, workers };
+}
+
+export interface CompareResult extends Measured {
+  type: 'compare';
   workload: string; // what each worker did once: collect, or a workload's pass
   modules: string[]; // imported by the parent before fork: part of the shared heap
   runs: CompareRun[];
@@ -172,12 +180,7 @@ export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compar
   const withFreeze = runs[1] ? growth(runs[1]) : null;
   return {
     type: 'compare',
-    python: ready.executable,
-    implementation: ready.implementation,
-    version: ready.version,
-    size: ready.size,
-    heapBytes: ready.heapBytes,
-    workers: cmd.experiment.workers,
+    ...measured(ready, cmd.experiment.workers),
     workload,
     modules: ready.modules,
     runs,

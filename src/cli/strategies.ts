@@ -16,7 +16,7 @@ import { lifecycle, UsageError } from '../lifecycle';
 import { ProcReader } from '../proc/read';
 import { copiedFromParent } from '../sample/copies';
 import type { Command } from './args';
-import { deathOfAWorker, mean, workersRunning } from './compare';
+import { deathOfAWorker, mean, measured, workersRunning, type Measured } from './compare';
 import { startExperiment } from './start';
 
 export const DEFAULT_REQUESTS = 300_000;
@@ -45,14 +45,8 @@ export interface StrategyRun {
   verdict: string;
 }
 
-export interface StrategiesResult {
+export interface StrategiesResult extends Measured {
   type: 'strategies';
-  python: string;
-  implementation: string;
-  version: string;
-  size: number;
-  heapBytes: number;
-  workers: number;
   requests: number;
   enabler: number | null;
   copiedFrom: 'pagemap' | 'uss'; // how copied memory was measured
@@ -191,12 +185,7 @@ export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>):
   const pagemap = runs.every((r) => r.workers.every((w) => w.copied !== null));
   return {
     type: 'strategies',
-    python: ready.executable,
-    implementation: ready.implementation,
-    version: ready.version,
-    size: ready.size,
-    heapBytes: ready.heapBytes,
-    workers: cmd.experiment.workers,
+    ...measured(ready, cmd.experiment.workers),
     requests,
     enabler: cmd.experiment.enabler ?? null,
     copiedFrom: pagemap ? 'pagemap' : 'uss',
