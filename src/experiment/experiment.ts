@@ -216,7 +216,10 @@ export class Experiment extends EventEmitter {
         this.gc.delete(r.pid);
         break;
       case 'gc':
-        if (r.pid === this.pid || this.workers.has(r.pid)) this.gc.set(r.pid, r);
+        // Kept even before the parent's fork message: a new worker's first report can overtake
+        // it on the pipe (the parent descheduled right after fork). A worker's reports all come
+        // before its exit, which deletes them.
+        if (!this.exits.has(r.pid)) this.gc.set(r.pid, r);
         break;
       case 'collection':
         this.lastCollection.set(r.pid, r);
