@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { experimentPids, runCli } from './helpers';
 
 async function growth(workload: string): Promise<{ heap: number; growth: number[] }> {
-  const r = await runCli(['--batch', '--duration', '4', '--size', '200000', '--workers', '2', '--freeze', '--workload', workload, '--collect-every', '1', '--interval', '500']);
+  const r = await runCli(['--batch', '--duration', '3', '--size', '200000', '--workers', '2', '--freeze', '--workload', workload, '--collect-every', '1', '--interval', '500']);
   assert.equal(r.code, 0, r.stderr);
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const heap = recs.find((x) => x.kind === 'ready').heapBytes;
@@ -44,7 +44,7 @@ test('--tracemalloc: USS grows by pages the collector copied while Python alloca
 });
 
 test('--split: half the workers forked before gc.freeze(), half after, side by side', async () => {
-  const r = await runCli(['--batch', '--duration', '4', '--split', '--size', '200000', '--workers', '4', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
+  const r = await runCli(['--batch', '--duration', '3', '--split', '--size', '200000', '--workers', '4', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
   assert.equal(r.code, 0, r.stderr);
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const forks = recs.filter((x) => x.kind === 'fork');
