@@ -260,6 +260,7 @@ test('attach dashboard: master and workers in the table, only the keys that appl
     assert.deepEqual(rows.slice(1).map((r) => Number(r.PID)).sort(), children(g.master).sort());
     await run.waitFor(/FREEZE ON\s+frozen [\d,]+/, 5000);
     await run.waitFor(/gc agent 4\/4/, 5000);
+    assert.match(run.text(), /GROWTH since attach/, 'what GROWTH counts from, said on screen');
     const footer = run.screen()[29];
     assert.match(footer, /q quit/);
     assert.doesNotMatch(footer, /freeze|collect|workers|workload|restart/);

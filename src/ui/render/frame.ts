@@ -137,6 +137,8 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   const mode = frozen === undefined || frozen === null ? theme.dim(' gc: no agent ') : frozen > 0 ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
   const parts: Array<[string, number]> = [[mode, 0]];
   if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
+  // cowtop saw nothing before it attached: growth is from then, not from the fork.
+  parts.push([theme.dim('GROWTH since attach'), 2]);
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
   if (s) {
