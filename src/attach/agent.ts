@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import * as v from 'valibot';
 import { sanitize } from '../format/sanitize';
+import { mapLimit } from '../map-limit';
 import { checkPrivateDir, readOwnedFile } from '../files/untrusted';
 import { Collection, count, GC_FIELDS, pid as pidSchema, text, type CollectionMessage, type GcMessage } from '../experiment/protocol';
 
@@ -128,21 +129,12 @@ export class AgentReader {
       return [];
     }
     const mine = targets.filter((t) => t.uid === uid);
-    const results: Array<AgentState | null> = [];
-    let next = 0;
-    const work = Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, mine.length) }, async () => {
-        while (next < mine.length) {
-          const t = mine[next++];
-          results.push(await this.readOne(dir, t));
-        }
-      }),
-    );
+    const work = mapLimit(mine, CONCURRENCY, (t) => this.readOne(dir, t));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), READ_DEADLINE_MS)));
-    const first = await Promise.race([work, late]);
+    const results = await Promise.race([work, late]);
     clearTimeout(timer);
-    if (first === 'late') {
+    if (results === 'late') {
       this.busy.add(dir);
       this.tell(`busy:${dir}`, `gc agent files in ${dir} take over ${READ_DEADLINE_MS} ms to read: skipped until they answer`);
       void work.finally(() => this.busy.delete(dir));

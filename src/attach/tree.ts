@@ -65,8 +65,7 @@ export class AttachedTree implements SampleSource {
       vanished.push(pid);
       this.exits.set(pid, { type: 'exit', pid, requested: false });
       this.exitedAt.set(pid, now);
-      this.workers.delete(pid);
-      this.gc.delete(pid);
+      this.gc.delete(pid); // its number was freed by retain(), before this tick's rows were made
     }
     this.live = live;
     for (const [pid, at] of this.exitedAt) {

@@ -8,6 +8,7 @@ import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/pr
 import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { sinceStart } from '../clock';
+import { mapLimit } from '../map-limit';
 import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
@@ -225,19 +226,6 @@ export class Sampler {
 const PAGE = 4096;
 const ROLLUP_CONCURRENCY = 2;
 
-/** Like Promise.all over items, with at most limit calls under way at once. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 const ROLE_ORDER: Record<Role, number> = { parent: 0, master: 0, worker: 1, grandchild: 2 };
 function byRoleThenIndex(a: ProcessSample, b: ProcessSample): number {
