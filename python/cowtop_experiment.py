@@ -8,14 +8,16 @@ Protocol (driven by cowtop, see src/experiment/protocol.ts):
                line from one process is never split by a line from another.
   --command-fd JSON lines in: {"cmd": "collect", "pid": optional}, {"cmd": "refork",
                "freeze": bool, "gc": optional strategy, "workload": optional, "workers": optional},
-               {"cmd": "scale", "workers": K}, {"cmd": "quit"}.
+               {"cmd": "scale", "workers": K}, {"cmd": "interval", "ms": N}, {"cmd": "quit"}.
 stdout/stderr are free text; cowtop keeps them as log lines.
 """
 
 import argparse
 import gc
 import json
+import mmap
 import os
+import struct
 import platform
 import select
 import signal
@@ -23,6 +25,25 @@ import sys
 import time
 
 MAX_WORKERS = 64
+
+
+class ReportInterval(object):
+    """The gc report interval, in one shared page made before any fork: cowtop's [ and ] change
+    it in the parent, and the running workers read it each turn of their loop (no signal, no
+    re-fork). One 4 KiB page, the same in every process: nothing that moves the figures."""
+
+    def __init__(self, ms):
+        self.page = mmap.mmap(-1, mmap.PAGESIZE)
+        self.set(ms)
+
+    def set(self, ms):
+        self.page[0:8] = struct.pack("=q", max(100, min(3600000, int(ms))))
+
+    def seconds(self):
+        return struct.unpack("=q", self.page[0:8])[0] / 1000.0
+
+
+INTERVAL = None  # set in main(); workers inherit it with the fork
 IS_PYPY = platform.python_implementation() == "PyPy"
 FREEZE_SUPPORTED = hasattr(gc, "freeze")
 THRESHOLD_SUPPORTED = hasattr(gc, "set_threshold")
@@ -408,8 +429,8 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
     workload = WORKLOADS[options.workload](options)
     if isinstance(workload, Periodic):
         workload.data = data  # only read and write use it; collect and the reports never do
-    interval = options.interval / 1000.0
     next_report = time.monotonic()
+    last_report = next_report
 
     def report(explicit=False):
         for c in log.take():
@@ -432,6 +453,8 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
 
     while True:
         now = time.monotonic()
+        interval = INTERVAL.seconds()
+        next_report = min(next_report, last_report + interval)  # ] made it shorter: report sooner
         check_enabler()
         if _flags["collect"]:
             _flags["collect"] = False
@@ -460,10 +483,12 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
         now = time.monotonic()
         if now >= next_report:
             report()
+            last_report = now
             next_report = now + interval
         if os.getppid() != parent_pid:
             os._exit(0)
-        timeout = max(0.0, min(wait_workload, next_report - now))
+        # At most 1 s asleep: a new interval is taken up within a second.
+        timeout = max(0.0, min(wait_workload, next_report - now, 1.0))
         if ENABLER["at"] is not None:
             timeout = max(0.0, min(timeout, ENABLER["at"] - now))
         try:
@@ -726,6 +751,9 @@ class Parent(object):
                     self.reporter.send({"type": "error", "message": str(e)})
         elif name == "scale":
             self.scale(int(cmd.get("workers", len(self.workers))))
+        elif name == "interval":
+            INTERVAL.set(cmd.get("ms", self.options.interval))
+            self.reporter.send({"type": "interval", "ms": int(INTERVAL.seconds() * 1000)})
         elif name == "write":
             # The parent writes into every shared record: each page it touches becomes a copy in
             # the parent, and the workers' own copies turn private without any fault in them.
@@ -745,14 +773,13 @@ class Parent(object):
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda s, f: None)
-        interval = self.options.interval / 1000.0
         next_report = time.monotonic()
         while True:
             self.reap()
             now = time.monotonic()
             if now >= next_report:
                 self.report_gc()
-                next_report = now + interval
+                next_report = now + INTERVAL.seconds()
             try:
                 ready, _, _ = select.select([self.command_fd, wake_r], [], [],
                                             max(0.0, next_report - time.monotonic()))
@@ -775,6 +802,7 @@ class Parent(object):
                     line, self.buf = self.buf.split(b"\n", 1)
                     if line.strip() and not self.handle(line.decode("utf-8", "replace")):
                         return
+                next_report = min(next_report, time.monotonic() + INTERVAL.seconds())  # a new, shorter interval
 
     def shutdown(self):
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -820,7 +848,9 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    global INTERVAL
     options = parse_args(sys.argv[1:] if argv is None else argv)
+    INTERVAL = ReportInterval(options.interval)
     # cowtop owns the lifecycle: a terminal's Ctrl-C goes to cowtop, which asks us to quit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     reporter = Reporter(options.report_fd)

@@ -220,6 +220,7 @@ test('attach to a process of another user: readable figures, and one line saying
     assert.match(notes[0].text, /USS and PSS of 2 processes are missing: permission denied \(they belong to uid 65534\); run as that user or as root/);
     const last = recs.filter((x) => x.type === 'sample').pop();
     assert.deepEqual(last.processes.map((p: any) => p.role), ['master', 'worker']);
+    assert.equal(last.freeze, null, 'no agent: the freeze state is unknown, not "off"');
     for (const p of last.processes) {
       assert.equal(p.uss, null);
       assert.equal(p.pss, null);
@@ -264,9 +265,31 @@ test('attach dashboard: master and workers in the table, only the keys that appl
     const footer = run.screen()[29];
     assert.match(footer, /q quit/);
     assert.doesNotMatch(footer, /freeze|collect|workers|workload|restart/);
+    // COMMAND: each process's own command line, as /proc has it.
+    for (const r of readTable(run.screen())) {
+      const cmdline = readFileSync(`/proc/${r.PID}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      assert.ok(r.COMMAND && cmdline.startsWith(r.COMMAND.replace(/…$/, '')), `${r.PID}: ${r.COMMAND} vs ${cmdline}`);
+    }
+    // t: the workers under their master, with htop's branches.
+    run.press('t');
+    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => /^[├└]─ /.test(r.COMMAND)).length === 3, 5000);
+    assert.match(run.screen()[2], /tree/);
+    // k on a worker, SIGTERM picked: the master replaces it, and the new worker shows up.
+    const before = children(g.master);
+    const victim = Number(readTable(run.screen())[1].PID);
+    run.press('\x1b[B\x1b[B'); // down twice: the first worker row (the first press selects the master)
+    run.press('k');
+    await run.waitFor(new RegExp(`Send SIGTERM to worker \\d \\(pid ${victim}\\)\\?`), 5000);
+    run.press('\r');
+    await run.waitFor(new RegExp(`sent SIGTERM to pid ${victim}`), 5000);
+    await waitUntil(() => !children(g.master).includes(victim) && children(g.master).length === 3, 20_000, 'gunicorn to replace the worker');
+    const replacement = children(g.master).find((p) => !before.includes(p))!;
+    await run.waitFor((t) => readTable(t.split('\n')).some((r) => Number(r.PID) === replacement), 10_000);
   } finally {
     run.press('q');
+    const stuck = setTimeout(() => run.proc.kill(), 3000); // a failure left a question open
     await run.exited;
+    clearTimeout(stuck);
     await stopGunicorn(g);
   }
 });

@@ -61,7 +61,7 @@ test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; t
   const run = runInPty([...ARGS, '--interval', '200'], { cols: 160, rows: 48 });
   try {
     await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker')).length === 2);
-    for (const title of ['USS per worker', 'PSS (real) vs', 'minor faults/s']) assert.ok(run.text().includes(title), `chart ${title}`);
+    for (const title of ['USS MiB', 'PSS (real)', 'minor faults/s']) assert.ok(run.text().includes(title), `chart ${title}`);
     run.press('u');
     await run.waitFor(/sizes in KiB/);
     const growthOf = async (): Promise<number[]> => {
@@ -132,9 +132,9 @@ test('space pauses the display while sampling goes on; sort keys mark the header
     run.press(' ');
     await run.waitFor(/PAUSED/, 1000);
     run.press('4');
-    await run.waitFor(/USS▼/, 1000);
+    await run.waitFor(/USS MiB▼/, 1000);
     run.press('4');
-    await run.waitFor(/USS▲/, 1000);
+    await run.waitFor(/USS MiB▲/, 1000);
     run.press(' ');
     await run.waitFor((t) => !t.includes('PAUSED'), 1000);
     const live = (t: string): number => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length;
@@ -269,4 +269,88 @@ test('80x24: the help scrolls with the arrows to its last line, and back', async
   } finally {
     await quit(run);
   }
+});
+
+/** An SGR mouse report (what xterm sends with mode 1006): button, 0-based cell, press or release. */
+const mouse = (button: number, x: number, y: number, release = false): string => `\x1b[<${button};${x + 1};${y + 1}${release ? 'm' : 'M'}`;
+
+test('rows you can act on: click sorts and selects, the wheel moves, Enter shows /proc in full, / filters, k signals', async () => {
+  const run = runInPty([...ARGS.slice(0, 2), '--workers', '3', '--interval', '250'], { cols: 100, rows: 30 });
+  try {
+    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 3);
+    const header = (): { y: number; line: string } => {
+      const lines = run.screen();
+      const y = lines.findIndex((l) => l.startsWith('ROLE'));
+      return { y, line: lines[y] };
+    };
+    // A click on a column title sorts by it; again reverses.
+    const h = header();
+    run.press(mouse(0, h.line.indexOf('USS MiB') + 2, h.y));
+    await run.waitFor(/USS MiB▼/, 2000);
+    run.press(mouse(0, header().line.indexOf('PID') + 1, h.y));
+    await run.waitFor(/PID▲/, 2000);
+    // A click on a row selects it; Enter opens its detail, every figure from its smaps_rollup.
+    // (blessed reads one mouse report per chunk of input, and drops keys sent in the same chunk:
+    // each event waits for the screen, as a person's clicks and keys arrive apart.)
+    const selected = (y: number): boolean => run.term.buffer.active.getLine(run.term.buffer.active.viewportY + y)!.getCell(0)!.isInverse() !== 0;
+    const rowY = run.screen().findIndex((l) => /^worker 2 /.test(l));
+    run.press(mouse(0, 3, rowY));
+    await run.waitFor(() => selected(rowY), 2000);
+    run.press(mouse(0, 3, rowY, true));
+    run.press('\r');
+    await run.waitFor(/pid \d+: .*Esc closes/, 3000);
+    const pid = Number(/pid (\d+): /.exec(run.text())![1]);
+    assert.match(run.text(), /worker 2 +pid \d+ +ppid \d+/);
+    assert.match(run.text(), /command +\S*python/);
+    assert.match(run.text(), /cowtop_experiment\.py --size 200000 --workers 3/);
+    const rollup = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
+    const shownRss = Number(/Rss +([\d,]+) kB/.exec(run.text())![1].replace(/,/g, '')) * 1024;
+    assert.ok(Math.abs(shownRss - rollup.rss) <= 256 * 1024, `Rss ${shownRss} vs /proc ${rollup.rss}`);
+    for (const field of ['Pss', 'Private_Dirty', 'Shared_Clean']) assert.match(run.text(), new RegExp(`${field} +[\\d,]+ kB`), field);
+    run.press('\x1b[F'); // End: the gc part, below the fold at 30 rows
+    await run.waitFor(/get_threshold\(\) +\d+ \/ \d+ \/ \d+/, 2000);
+    for (const field of ['get_count()', 'gen 2', 'since fork']) assert.match(run.text(), new RegExp(`${field.replace(/[()]/g, '\\$&')} +\\S`), field);
+    run.press('\x1b');
+    await run.waitFor((t) => !/Esc closes/.test(t), 2000);
+    // / filters as typed: pid, role or command; Esc clears.
+    run.press('/');
+    await run.waitFor(/filter \//, 2000);
+    run.press('worker 3');
+    await run.waitFor((t) => readTable(t.split('\n')).map((r) => r.ROLE).join() === 'worker 3' && /\/worker 3: 1 of 4/.test(t), 2000);
+    run.press('\r');
+    await run.waitFor(/f freeze/, 2000); // the footer is back, the filter kept
+    assert.equal(readTable(run.screen()).length, 1);
+    run.press('\x1b');
+    await run.waitFor((t) => readTable(t.split('\n')).length === 4, 2000);
+    // Home selects the first row; the wheel moves the selection 3 rows a notch.
+    const wheelY = header().y + 1;
+    run.press('\x1b[H');
+    await run.waitFor(() => selected(wheelY), 2000);
+    run.press(mouse(65, 10, wheelY));
+    await run.waitFor(() => selected(wheelY + 3) && !selected(wheelY), 2000);
+    run.press('\r');
+    await run.waitFor(/pid \d+: .*Esc closes/, 3000);
+    const third = readTable(run.screen().slice(0, 3)).length; // (the pane covers the table)
+    assert.equal(third, 0);
+    const victim = Number(/pid (\d+): /.exec(run.text())![1]);
+    assert.equal(victim, Number(readFileSync(`/proc/${victim}/stat`, 'utf8').split(' ')[0]));
+    // k from the detail pane: the question names the process, SIGTERM picked; down to SIGKILL.
+    run.press('k');
+    await run.waitFor(new RegExp(`Send SIGTERM to worker \\d \\(pid ${victim}\\)\\?`), 2000);
+    run.press('\x1b[B\x1b[B\x1b[B');
+    await run.waitFor(/Send SIGKILL to/, 2000);
+    run.press('\r');
+    await run.waitFor(new RegExp(`sent SIGKILL to pid ${victim}`), 3000);
+    await run.waitFor((t) => /exited: SIGKILL \(unexpected\)/.test(t) && /^ev .*x/m.test(t), 5000);
+    assert.equal(alive(victim), false);
+    // [ and ]: the sampling interval, and the experiment's gc reports with it.
+    run.press('[');
+    await run.waitFor(/sampling every 0\.2s/, 2000);
+    await run.waitFor(/the experiment now reports gc every 200 ms/, 3000);
+    run.press(']]');
+    await run.waitFor(/sampling every 0\.5s[\s\S]*sampling every 1s|sampling every 1s/, 2000);
+  } finally {
+    await quit(run);
+  }
+  assert.equal(run.term.modes.mouseTrackingMode, 'none', 'mouse reporting is off again');
 });

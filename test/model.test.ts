@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseReport, type Report } from '../src/experiment/protocol';
 import { DashboardModel } from '../src/ui/model';
-import { windowTop } from '../src/ui/render/table';
+import { orderRows, windowTop } from '../src/ui/render/table';
+import { SIGNALS } from '../src/proc/signal';
+import type { ProcessSample } from '../src/sample/snapshot';
 
 const report = (r: object): Report => {
   const parsed = parseReport(JSON.stringify(r));
@@ -99,4 +101,69 @@ test('after a re-fork the header says so until a sample shows the new workers', 
   m.onReport(report({ type: 'exit', pid: 22, requested: false, signal: 9 }));
   m.pushSnapshot(snap([10, 21]));
   assert.equal(m.view.pending, null, 'one new worker shown, the other died: done');
+});
+
+const row = (pid: number, ppid: number | null, role: 'parent' | 'master' | 'worker' | 'grandchild', index: number | null, command: string, uss = pid) =>
+  ({ pid, ppid, role, index, command, uss, alive: true, starttime: 7, frozen: null, exit: null, state: 'S', rss: uss, pss: uss, shared: 0, swap: 0, ussGrowth: 0, minflt: 0, majflt: 0, minfltDelta: 0, majfltDelta: 0, cpuTicks: 0, cpu: 0, gc: null, lastCollection: null, error: null }) as ProcessSample;
+
+test('sorting: a size sorts biggest first, pid and role ascending, the same key again reverses', () => {
+  const m = new DashboardModel(0);
+  m.sortBy('uss');
+  assert.deepEqual(m.view.sort, { column: 'uss', desc: true });
+  m.sortBy('uss');
+  assert.deepEqual(m.view.sort, { column: 'uss', desc: false });
+  m.sortBy('pid');
+  assert.deepEqual(m.view.sort, { column: 'pid', desc: false });
+});
+
+test('the filter narrows rows by pid, role or command as typed; Esc clears it', () => {
+  const m = new DashboardModel(0);
+  const rows = [row(100, 1, 'master', null, 'gunicorn: master [app]'), row(101, 100, 'worker', 0, 'gunicorn: worker [app]'), row(102, 100, 'worker', 1, 'gunicorn: worker [app]'), row(200, 101, 'grandchild', null, 'sleep 60')];
+  const ctx = { units: 'MiB' as const, heapBytes: null, elapsedMs: 1000 };
+  m.startFilter();
+  assert.equal(m.view.mode, 'filter');
+  for (const ch of 'SLE') m.filterKey(ch, ch);
+  assert.deepEqual(orderRows(rows, m.view, ctx).map((r) => r.p.pid), [200], 'command, case-insensitive');
+  m.filterKey('backspace');
+  m.filterKey('backspace');
+  m.filterKey('backspace');
+  m.filterKey('1', '1');
+  m.filterKey('0', '0');
+  m.filterKey('2', '2');
+  assert.deepEqual(orderRows(rows, m.view, ctx).map((r) => r.p.pid), [102], 'pid');
+  m.filterKey('enter');
+  assert.equal(m.view.mode, 'normal');
+  assert.equal(m.view.table.filter, '102', 'Enter keeps it');
+  m.clearFilter();
+  assert.equal(m.view.table.filter, '');
+  m.view.table.filter = 'worker 2';
+  assert.deepEqual(orderRows(rows, m.view, ctx).map((r) => r.p.pid), [102], 'role as the table names it');
+});
+
+test('the tree view nests children under parents, siblings in the sort order, with branch lines', () => {
+  const m = new DashboardModel(0);
+  const rows = [row(100, 1, 'master', null, 'master'), row(101, 100, 'worker', 0, 'w1', 5), row(102, 100, 'worker', 1, 'w2', 9), row(200, 101, 'grandchild', null, 'child')];
+  const ctx = { units: 'MiB' as const, heapBytes: null, elapsedMs: 1000 };
+  m.toggleTree();
+  m.sortBy('uss'); // biggest first: w2 before w1
+  const shown = orderRows(rows, m.view, ctx);
+  assert.deepEqual(shown.map((r) => [r.p.pid, r.prefix]), [[100, ''], [102, '├─ '], [101, '└─ '], [200, '   └─ ']]);
+  // A filtered-out parent leaves its children at the top level, not lost.
+  m.view.table.filter = 'child';
+  assert.deepEqual(orderRows(rows, m.view, ctx).map((r) => [r.p.pid, r.prefix]), [[200, '']]);
+});
+
+test('k asks first with SIGTERM picked; arrows wrap; the interval steps through INTERVALS', () => {
+  const m = new DashboardModel(0);
+  m.askSignal({ key: '101:7', pid: 101, starttime: 7, what: 'worker 1' });
+  assert.equal(m.view.mode, 'confirm');
+  assert.equal(SIGNALS[m.view.confirm!.signal], 'SIGTERM');
+  m.pickSignal(-1, SIGNALS.length);
+  assert.equal(SIGNALS[m.view.confirm!.signal], 'SIGCONT');
+  m.closeOverlay();
+  assert.equal(m.view.confirm, null);
+  assert.equal(DashboardModel.nextInterval(1000, -1), 500);
+  assert.equal(DashboardModel.nextInterval(1000, 1), 2000);
+  assert.equal(DashboardModel.nextInterval(100, -1), 100);
+  assert.equal(DashboardModel.nextInterval(1500, -1), 1000, 'an interval from --interval steps to its neighbour');
 });

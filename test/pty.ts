@@ -83,20 +83,24 @@ export function readTable(lines: string[]): Array<Record<string, string>> {
   if (h < 0) return [];
   const header = lines[h];
   const cols: Array<{ title: string; start: number; end: number }> = [];
-  const re = /LAST GC[▲▼]?|\S+(?: \d\/\d\/\d)?[▲▼]?/g;
+  // Titles, with the unit of a size column (USS MiB) kept out of the record's key.
+  const re = /LAST GC[▲▼]?|[A-Z0-9%/]+(?: (?:MiB|KiB|%heap|\d\/\d\/\d))?[▲▼]?/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(header))) {
-    if (/^(sizes|\+\d+|rows)$/.test(m[0])) break; // the table's position mark, not a column
-    cols.push({ title: m[0].replace(/[▲▼]$/, ''), start: m.index, end: m.index + m[0].length });
+    cols.push({ title: m[0].replace(/[▲▼]$/, '').replace(/ (MiB|KiB|%heap)$/, ''), start: m.index, end: m.index + m[0].length });
+    if (m[0].startsWith('COMMAND')) break; // the last column; what follows is the position mark
   }
+  const roleRe = /^(parent|master|(?:worker|frozen|no-frz) \d+|worker|grandchild)/;
   const out: Array<Record<string, string>> = [];
   for (const line of lines.slice(h + 1)) {
-    if (!/^(parent|master|worker \d+|worker|grandchild)\s/.test(line)) break;
+    const role = roleRe.exec(line)?.[1];
+    if (!role || !/\s/.test(line[role.length] ?? ' ')) break;
     const rec: Record<string, string> = {};
     cols.forEach((c, i) => {
-      // ROLE is left-aligned; the others are right-aligned and end where their title ends.
-      const role = /^(parent|master|worker \d+|worker|grandchild)/.exec(line)![1];
-      rec[c.title] = i === 0 ? role : line.slice(i === 1 ? role.length : cols[i - 1].end + 1, c.end).trim();
+      // ROLE and COMMAND are left-aligned; the others are right-aligned and end where their title ends.
+      if (i === 0) rec[c.title] = role;
+      else if (c.title === 'COMMAND') rec[c.title] = line.slice(c.start).trimEnd();
+      else rec[c.title] = line.slice(i === 1 ? role.length : cols[i - 1].end + 1, c.end).trim();
     });
     out.push(rec);
   }

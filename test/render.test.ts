@@ -5,6 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { footerText, helpLines, KEYS } from '../src/ui/keys';
 import { niceMax, fitParts } from '../src/ui/render/frame';
+import { chartSeries, xLabels, yLabel, Y_LABELS } from '../src/ui/render/charts';
+import { DashboardModel } from '../src/ui/model';
+import { makeTheme } from '../src/ui/theme';
 import { COLUMNS, fitColumns } from '../src/ui/render/table';
 import { Ring } from '../src/ui/ring';
 import { FIXTURES } from './helpers';
@@ -37,7 +40,7 @@ for (const [cols, rows] of [[80, 24], [160, 48]]) {
     }
     assert.match(lines[1], /FREEZE ON/);
     if (rows >= 48) assert.match(text, /re-forked 3 workers WITH gc\.freeze\(\)/);
-    const timeline = lines.find((l) => l.startsWith('events'))!;
+    const timeline = lines.find((l) => l.startsWith('ev '))!;
     assert.ok(timeline.indexOf('g') < timeline.indexOf('F'), 'collection before the freeze toggle on the timeline');
   });
 }
@@ -80,7 +83,7 @@ test('too small a terminal gets one plain line', () => {
 
 test('the help overlay and the footer come from the key table', () => {
   const { model, end } = replaySession();
-  model.view.help = true;
+  model.view.mode = 'help';
   const text = renderText(model, 100, 40, end);
   assert.match(text, /help: .*any other key closes/);
   for (const k of KEYS.filter((x) => !/^\d$/.test(x.label))) assert.ok(helpLines(() => true).some((l) => l.includes(k.help)), k.help);
@@ -104,14 +107,74 @@ test('columns fit the width by priority; helpers', () => {
   assert.ok(fitColumns(79).reduce((a, c) => a + c.width + 1, -1) <= 79);
   assert.equal(fitColumns(200).length, COLUMNS.filter((c) => !c.optional).length, "TRACED only with --tracemalloc");
   assert.equal(niceMax(0), 1);
-  assert.equal(niceMax(121), 150);
-  assert.equal(niceMax(9.6), 12);
-  assert.equal(niceMax(978), 1200);
-  assert.equal(niceMax(50), 60);
+  assert.equal(niceMax(121), 200);
+  assert.equal(niceMax(9.6), 20);
+  assert.equal(niceMax(978), 2000);
+  assert.equal(niceMax(50), 80);
   assert.equal(fitParts([['a', 0], ['bbbb', 3], ['c', 1]], 4), 'a  c');
   const r = new Ring<number>(3);
   [1, 2, 3, 4, 5].forEach((n) => r.push(n));
   assert.deepEqual(r.last(), [3, 4, 5]);
   assert.deepEqual(r.last(2), [4, 5]);
   assert.equal(r.length, 3);
+});
+
+/** A model whose history is flat at 10 MiB but for one sample at 50 MiB, marked g there. */
+function spikeModel(n: number, at: number, workers = 3): DashboardModel {
+  const m = new DashboardModel(0);
+  for (let i = 0; i < n; i++) {
+    const uss = new Map(Array.from({ length: workers }, (_, w) => [w, (i === at ? 50 : 10) * 1048576] as [number, number]));
+    m.history.push({ t: i * 1000, uss, faults: new Map(), pss: 1, rss: 1, frozenSlots: new Set(), marker: i === at ? 'g' : '' });
+  }
+  return m;
+}
+
+test('a timeline mark sits in the column where the charts draw its sample, at 80x24 and 200x60', () => {
+  for (const [cols, rows, n, at] of [[80, 24, 30, 11], [200, 60, 50, 37], [200, 60, 12, 9]]) {
+    const text = renderText(spikeModel(n, at), cols, rows, n * 1000).split('\n');
+    const timeline = text.find((l) => l.startsWith('ev '))!;
+    assert.ok(timeline, `events line at ${cols}x${rows}`);
+    const marks = [...timeline.matchAll(/g/g)].map((m) => m.index!);
+    assert.equal(marks.length, cols >= 150 ? 3 : cols >= 100 ? 2 : 1, 'one mark per chart');
+    // The first chart's topmost braille dot in the plot: the spike.
+    const chartTop = text.findIndex((l) => l.startsWith('┌─ USS MiB'));
+    const right = text[chartTop].indexOf('┐');
+    const axis = [...text[chartTop + 1]].findIndex((ch) => ch >= '\u2801' && ch <= '\u28ff');
+    const braille = (l: string): number => [...l].findIndex((ch, i) => i > axis && i < right && ch >= '\u2801' && ch <= '\u28ff');
+    const spike = text.slice(chartTop + 1).map(braille).find((i) => i > 0)!;
+    assert.ok(Math.abs(spike - marks[0]) <= 1, `${cols}x${rows}: g at ${marks[0]}, spike at ${spike}\n${text.join('\n')}`);
+  }
+});
+
+test('chart labels: y steps are exact, x labels distinct, the legend is in the title line', () => {
+  for (const v of [0.3, 0.9, 3.7, 9.6, 42, 121, 978, 15000]) {
+    const max = niceMax(v);
+    assert.ok(max >= v * 1.05, `${v} -> ${max}`);
+    for (let i = 0; i < Y_LABELS; i++) {
+      const value = (max / Y_LABELS) * i;
+      assert.equal(Number(yLabel(value, max)), Number(value.toFixed(6)), `label ${yLabel(value, max)} for ${value} (max ${max})`);
+    }
+  }
+  // Samples 100 ms apart: whole seconds would repeat, so tenths are shown.
+  const points = Array.from({ length: 70 }, (_, i) => ({ t: i * 100, uss: new Map(), faults: new Map(), pss: 0, rss: 0, frozenSlots: new Set<number>(), marker: '' }));
+  const { x } = xLabels(points, 80, 40);
+  const shown = x.filter((l) => l);
+  assert.equal(new Set(shown).size, shown.length, shown.join(' '));
+  assert.ok(shown.some((l) => /\.\d$/.test(l)));
+  const text = renderText(spikeModel(30, 5, 3), 80, 24, 30000);
+  assert.match(text, /┌─ USS MiB {2}w1 10\.0 {2}w2 10\.0 {2}w3 10\.0 ─/);
+  assert.doesNotMatch(text, /┌─────┐/, 'no legend box in the plot');
+});
+
+test('with many workers the charts draw max / median / min, and say which worker is the max', () => {
+  const m = spikeModel(30, 29, 12);
+  m.history.last(1)[0].uss.set(7, 90 * 1048576);
+  const frame = chartSeries('uss', m.history.last(30), makeTheme({}), 100);
+  assert.deepEqual(frame.series.map((s) => s.title), ['max', 'median', 'min']);
+  assert.equal(frame.series[0].y.at(-1), 90);
+  assert.equal(frame.series[1].y.at(-1), 50);
+  assert.match(frame.label, /max w8 90\.0/);
+  const text = renderText(m, 100, 30, 30000);
+  const footer = text.split('\n').at(-1)!;
+  assert.match(footer, /\? help/, 'the footer is not covered');
 });

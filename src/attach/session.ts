@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { AttachInfo, Monitor } from '../cli/monitor';
 import { lifecycle, UsageError } from '../lifecycle';
 import { PF_KTHREAD } from '../proc/parse';
+import { signalProcess, type SignalName } from '../proc/signal';
 import { ProcReader } from '../proc/read';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
@@ -72,6 +73,20 @@ export class AttachSession extends EventEmitter implements Monitor {
       this.gone = true;
       this.emit('died', `pid ${this.options.pid} (${this.attached!.command.slice(0, 60)}) exited`);
     }
+  }
+
+  get intervalMs(): number {
+    return this.options.interval;
+  }
+
+  /** Sampling only: the agents write at their own COWTOP_AGENT_INTERVAL. */
+  setInterval(ms: number): void {
+    this.options.interval = ms;
+    this.loop?.setInterval(ms);
+  }
+
+  signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {
+    return signalProcess(this.reader, pid, starttime, signal);
   }
 
   restart(): Promise<never> {

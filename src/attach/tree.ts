@@ -32,9 +32,13 @@ export class AttachedTree implements SampleSource {
     this.agents = new AgentReader(onNotice, env);
   }
 
-  /** With the agent: the master's frozen objects say whether gc.freeze() was called. */
-  get freeze(): boolean {
-    return (this.gc.get(this.pid)?.frozen ?? 0) > 0;
+  /**
+   * With the agent: the master's frozen objects say whether gc.freeze() was called. Without it
+   * (a bash tree, a server without the agent) nobody knows: null, never a made-up "off".
+   */
+  get freeze(): boolean | null {
+    const g = this.gc.get(this.pid);
+    return g ? (g.frozen ?? 0) > 0 : null;
   }
 
   retain(live: ReadonlySet<number>): void {

@@ -1,6 +1,7 @@
 /** What the dashboard and --batch drive: the experiment cowtop runs, or a tree it attached to. */
 import type { EventEmitter } from 'node:events';
 import type { Experiment } from '../experiment/experiment';
+import type { SignalName } from '../proc/signal';
 
 export interface AttachInfo {
   pid: number;
@@ -19,4 +20,9 @@ export interface Monitor extends EventEmitter {
   readonly attached: AttachInfo | null;
   start(): Promise<unknown>;
   restart(): Promise<unknown>;
+  /** The sampling interval in force, ms; [ and ] change it while running. */
+  readonly intervalMs: number;
+  setInterval(ms: number): void;
+  /** k: a signal to a process of the tree, if it is still the one shown (pid and start time). */
+  signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }>;
 }

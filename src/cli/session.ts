@@ -13,6 +13,7 @@ import { ProcReader } from '../proc/read';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
+import { signalProcess, type SignalName } from '../proc/signal';
 import type { Monitor } from './monitor';
 import { startExperiment } from './start';
 
@@ -116,6 +117,21 @@ export class Session extends EventEmitter implements Monitor {
     this.memoryStopped = true;
     e.send({ cmd: 'stop' });
     this.emit('memory', why);
+  }
+
+  get intervalMs(): number {
+    return this.options.experiment.interval;
+  }
+
+  /** Sampling and the Python gc reports both move to the new interval (a restart keeps it). */
+  setInterval(ms: number): void {
+    this.options.experiment.interval = ms;
+    this.loop?.setInterval(ms);
+    if (this.experiment?.alive) this.experiment.send({ cmd: 'interval', ms });
+  }
+
+  signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {
+    return signalProcess(this.reader, pid, starttime, signal);
   }
 
   private stopLoop(): void {

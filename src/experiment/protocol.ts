@@ -92,8 +92,10 @@ const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split:
 const Scale = v.object({ type: v.literal('scale'), workers: pids });
 const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
 const Written = v.object({ type: v.literal('written'), pid });
+/** The gc report interval in force, after {"cmd": "interval"}. */
+const Interval = v.object({ type: v.literal('interval'), ms: count });
 
-const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written]);
+const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;
@@ -114,6 +116,7 @@ export type Command =
   | { cmd: 'act'; pid?: number }
   | { cmd: 'refork'; freeze?: boolean; gc?: string; workload?: string; workers?: number; split?: boolean }
   | { cmd: 'scale'; workers: number }
+  | { cmd: 'interval'; ms: number }
   | { cmd: 'stop' }
   | { cmd: 'write' }
   | { cmd: 'quit' };

@@ -98,7 +98,7 @@ export function csvRows(s: Snapshot): string[] {
 }
 
 export function tableBlock(s: Snapshot): string {
-  const head = `t=${(s.t / 1000).toFixed(1)}s  ${s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${formatBytes(s.totals.uss)}  PSS ${formatBytes(s.totals.pss)}  RSS ${formatBytes(s.totals.rss)}`;
+  const head = `t=${(s.t / 1000).toFixed(1)}s  ${s.freeze === null ? 'gc unknown (no agent)' : s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${formatBytes(s.totals.uss)}  PSS ${formatBytes(s.totals.pss)}  RSS ${formatBytes(s.totals.rss)}`;
   const cols = ['ROLE', 'PID', 'RSS', 'PSS', 'USS', 'GROWTH', 'MINFLT', 'GC COUNTS', 'FROZEN'];
   const rows = s.processes.map((p) => [
     p.alive ? p.role : `${p.role}(exited)`,

@@ -6,6 +6,9 @@ export interface SamplingLoop {
   stop(): void;
   /** Samples now (after the tick under way, if any): new workers show at once, not a tick later. */
   kick(): void;
+  /** A new interval from now on; the tick under way, if any, finishes first. */
+  setInterval(ms: number): void;
+  readonly intervalMs: number;
 }
 
 export function startSampling(sampler: Sampler, intervalMs: number, onSnapshot: (s: Snapshot) => void, onError: (err: unknown) => void): SamplingLoop {
@@ -36,6 +39,17 @@ export function startSampling(sampler: Sampler, intervalMs: number, onSnapshot: 
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+    },
+    get intervalMs() {
+      return intervalMs;
+    },
+    setInterval(ms) {
+      const last = next - intervalMs; // when the last tick was due
+      intervalMs = ms;
+      if (stopped || running) return; // run() schedules with the new one
+      if (timer) clearTimeout(timer);
+      next = Math.max(Date.now(), last + ms);
+      timer = setTimeout(run, next - Date.now());
     },
     kick() {
       if (stopped) return;

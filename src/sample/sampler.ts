@@ -9,6 +9,7 @@ import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { sinceStart } from '../clock';
 import { mapLimit } from '../map-limit';
+import { CommandCache } from './command-cache';
 import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
@@ -23,7 +24,7 @@ export interface SampleSource {
   readonly exits: ReadonlyMap<number, ExitMessage>;
   readonly gc: ReadonlyMap<number, GcMessage>;
   readonly lastCollection: ReadonlyMap<number, CollectionMessage>;
-  readonly freeze: boolean;
+  readonly freeze: boolean | null; // null: not known (an attached tree without the agent)
   readonly gcStrategy?: string; // the experiment's gc strategy (strategy.ts); unknown for an attached tree
   readonly workload: string;
   /** Counts re-forks (the experiment's): the parent's GROWTH starts again with each. */
@@ -48,9 +49,11 @@ export class Sampler {
   private rootGeneration: number | undefined;
 
   readonly rollups: RollupCache;
+  private readonly commands: CommandCache;
 
   constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean } = {}) {
     this.rollups = new RollupCache(options.reuseRollups ?? true);
+    this.commands = new CommandCache(reader);
   }
 
   get previous(): Snapshot | null {
@@ -133,12 +136,13 @@ export class Sampler {
       this.rollups.reusedTicks++;
       mems = new Map(stats.map((s) => [s.pid, this.rollups.reuse(s.pid)]));
     }
+    const commands = await this.commands.read(stats, now);
     const out: ProcessSample[] = [];
     for (const stat of stats) {
       const mem = mems.get(stat.pid)!;
       if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
       const p = prev.get(stat.pid);
-      out.push(this.liveRow(stat.pid, stat, mem, p?.starttime === stat.starttime ? p : undefined, elapsedMs));
+      out.push({ ...this.liveRow(stat.pid, stat, mem, p?.starttime === stat.starttime ? p : undefined, elapsedMs), command: commands.get(stat.pid) ?? null });
     }
     return out;
   }
@@ -179,6 +183,8 @@ export class Sampler {
       lastCollection: this.source.lastCollection.get(pid) ?? null,
       error: mem.ok || mem.error === 'gone' ? null : mem.message,
       starttime: stat.starttime,
+      ppid: stat.ppid,
+      rollup: m,
     };
   }
 
@@ -213,7 +219,7 @@ export class Sampler {
       rss: null, pss: null, uss: null, shared: null, swap: null, ussGrowth: last?.ussGrowth ?? null,
       minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpuTicks: null, cpu: null,
       gc: last?.gc ?? null, lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,
-      error: null, starttime: last?.starttime ?? null,
+      error: null, starttime: last?.starttime ?? null, ppid: last?.ppid ?? null, command: last?.command ?? null, rollup: null,
     };
   }
 

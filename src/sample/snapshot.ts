@@ -1,5 +1,6 @@
 /** One sampling tick's view of the experiment's processes. Immutable once made. */
 import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
+import type { SmapsRollup } from '../proc/parse';
 
 /** parent: the experiment's; master: the root of an attached tree; grandchild: below a worker. */
 export type Role = 'parent' | 'master' | 'worker' | 'grandchild';
@@ -28,6 +29,9 @@ export interface ProcessSample {
   readonly lastCollection: CollectionMessage | null;
   readonly error: string | null; // why some figures are missing (e.g. permission)
   readonly starttime: number | null; // clock ticks after boot; tells a reused pid apart
+  readonly ppid?: number | null; // from stat: the tree view nests by it
+  readonly command?: string | null; // /proc/PID/cmdline joined with spaces (sanitized), else stat's comm
+  readonly rollup?: SmapsRollup | null; // every smaps_rollup field read: the detail pane shows them
 }
 
 export interface Totals {
@@ -42,7 +46,7 @@ export interface Snapshot {
   readonly t: number; // ms since cowtop started (clock.ts): the clock of every record
   readonly at: number; // the wall clock of the sample, epoch ms
   readonly elapsedMs: number; // real time since the previous snapshot
-  readonly freeze: boolean;
+  readonly freeze: boolean | null; // null: an attached tree whose root has no gc agent (unknown)
   readonly strategy: string | null; // the workers' gc strategy (default, disable, threshold:N..., freeze); null when attached
   readonly split: boolean; // half the workers frozen, half not
   readonly workload: string;

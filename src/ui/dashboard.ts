@@ -17,13 +17,16 @@ import { lifecycle, UsageError } from '../lifecycle';
 import type { Snapshot } from '../sample/snapshot';
 import { KEYS, type Controller, type Need } from './keys';
 import { parseStrategy, strategyCycle } from '../experiment/strategy';
-import { CHARTS, DashboardModel, type ColumnId, type Units } from './model';
-import { buildFrame } from './render/frame';
-import { rowOrder } from './render/table';
+import { DashboardModel, type ColumnId } from './model';
+import { buildFrame, everyText } from './render/frame';
+import { roleText, rowKey, rowOrder } from './render/table';
+import { SIGNALS } from '../proc/signal';
+import type { ProcessSample } from '../sample/snapshot';
 import { DashboardScreen } from './screen';
 import { makeTheme } from './theme';
 
-const FRAME_MS = 33; // at most ~30 frames a second, however many events arrive
+const FRAME_MS = 33;
+const WHEEL_ROWS = 3; // rows the selection moves per wheel notch // at most ~30 frames a second, however many events arrive
 
 /** The dashboard needs a terminal on both sides; anything else is told to use --batch. */
 export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }, stdout: { isTTY?: boolean }): void {
@@ -37,6 +40,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
   // Opened before anything starts: a file that cannot be written is bad input, exit 2.
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
+  model.intervalMs = session.intervalMs;
   const recorder = opts.record
     ? new CastRecorder(opts.record, process.stdout.columns || 80, process.stdout.rows || 24, (why) => {
         model.addEvent('error', why);
@@ -56,7 +60,8 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     // The table's scroll as drawn (clamped to keep the selection in view), and a page's size.
     model.view.table.scrollTop = frame.table.scrollTop;
     if (frame.table.visibleRows > 0) model.view.table.height = frame.table.visibleRows;
-    if (frame.help) model.view.helpScroll = frame.help.scroll; // End went past the last line: back to it
+    if (frame.help && frame.help.kind !== 'confirm') model.view.helpScroll = frame.help.scroll; // End went past the last line: back to it
+    lastFrameTable = frame.table;
     ui.draw(frame);
   };
   /** One render per frame: many events in one frame's time make one render. */
@@ -152,26 +157,35 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     },
     select(move) {
       const s = model.shown;
-      if (s) model.moveSelection(rowOrder(s, model.view, model.ready?.heapBytes ?? null), move);
+      if (s) model.moveSelection(rowOrder(s, model.view, model.ready?.heapBytes ?? null, model.attached !== null), move);
     },
     togglePause() {
       model.setPaused(!model.view.paused);
     },
-    sortBy(column: ColumnId) {
-      const s = model.view.sort;
-      if (s.column === column) s.desc = !s.desc;
-      else model.view.sort = { column, desc: column !== 'role' && column !== 'pid' };
+    sortBy: (column: ColumnId) => model.sortBy(column),
+    cycleUnits: () => model.cycleUnits(),
+    nextChart: () => model.nextChart(),
+    toggleHelp: () => model.toggleHelp(),
+    toggleTree: () => model.toggleTree(),
+    startFilter: () => model.startFilter(),
+    clearFilter: () => model.clearFilter(),
+    askSignal() {
+      const p = selectedProcess();
+      if (!p) return say('k: select a row first (arrows, or click it)');
+      if (!p.alive) return say(`k: pid ${p.pid} has exited`);
+      model.askSignal({ key: rowKey(p), pid: p.pid, starttime: p.starttime, what: p.role === 'worker' ? roleText(p) : p.role });
     },
-    cycleUnits() {
-      const order: Units[] = ['MiB', 'KiB', 'heap'];
-      model.view.units = order[(order.indexOf(model.view.units) + 1) % order.length];
+    openDetail() {
+      const p = selectedProcess();
+      if (!p) return say('Enter: select a row first (arrows, or click it)');
+      model.openDetail(rowKey(p));
     },
-    nextChart() {
-      model.view.chart = CHARTS[(CHARTS.indexOf(model.view.chart) + 1) % CHARTS.length];
-    },
-    toggleHelp() {
-      model.view.help = !model.view.help;
-      model.view.helpScroll = 0;
+    changeInterval(dir) {
+      const ms = DashboardModel.nextInterval(session.intervalMs, dir);
+      if (ms === session.intervalMs) return;
+      session.setInterval(ms);
+      model.intervalMs = ms;
+      say(`sampling ${everyText(ms)}${session.kind === 'attach' ? ' (gc agents write at their own interval)' : ''}`);
     },
     exportSnapshot() {
       exportSnapshot();
@@ -179,6 +193,22 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     quit() {
       void lifecycle.exit(0);
     },
+  };
+
+  const say = (text: string): void => model.addEvent('info', text);
+  /** The selected row's process in what is on screen, if any. */
+  const selectedProcess = (): ProcessSample | null => model.shown?.processes.find((p) => rowKey(p) === model.view.table.selected) ?? null;
+
+  /** k's Enter: the signal goes only if the pid still names the process that was shown. */
+  const sendSignal = (): void => {
+    const c = model.view.confirm;
+    model.closeOverlay();
+    if (!c) return;
+    const name = SIGNALS[c.signal];
+    void session.signal(c.pid, c.starttime, name).then((r) => {
+      model.addEvent(r.ok ? 'info' : 'error', `${c.what}: ${r.text}`);
+      scheduleDraw();
+    });
   };
 
   const unavailable = (need: Need): string | null => {
@@ -207,6 +237,62 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     }
   };
 
+  /**
+   * Keys while an overlay or the filter line is up. Returns whether the key was taken; keys the
+   * mode does not know close it (help, detail) or are ignored (confirm, filter).
+   */
+  const onModeKey = (ch: string | undefined, full: string): boolean => {
+    const v = model.view;
+    const page = Math.max(1, Math.floor((ui?.rows ?? 24) * 0.9) - 3);
+    const scroll = ({ up: -1, down: 1, pageup: -page, pagedown: page, home: 'home', end: 'end' } as const)[full as 'up'];
+    switch (v.mode) {
+      case 'normal':
+        return false;
+      case 'filter':
+        model.filterKey(full, ch);
+        return true;
+      case 'confirm':
+        if (full === 'up' || full === 'down') model.pickSignal(full === 'up' ? -1 : 1, SIGNALS.length);
+        else if (full === 'enter') sendSignal();
+        else if (full === 'escape' || ch === 'q' || ch === 'n') model.closeOverlay();
+        return true;
+      case 'help':
+      case 'detail':
+        if (scroll !== undefined) model.scrollHelp(scroll);
+        else if (v.mode === 'detail' && ch === 'k') {
+          const key = v.detail;
+          model.closeOverlay();
+          if (key) model.view.table.selected = key;
+          controller.askSignal();
+        } else model.closeOverlay(); // any other key closes it, as htop's help
+        return true;
+    }
+  };
+
+  /** Mouse: a click on a column title sorts by it, on a row selects it; the wheel moves the selection. */
+  let lastFrameTable: ReturnType<typeof buildFrame>['table'] | null = null;
+  const onMouse = (m: { action: string; x: number; y: number }): boolean => {
+    const t = lastFrameTable;
+    if (!t || model.view.mode !== 'normal') return false;
+    const inTable = m.y >= t.rect.top && m.y < t.rect.top + t.rect.height;
+    if (m.action === 'wheelup' || m.action === 'wheeldown') {
+      if (!inTable) return false;
+      controller.select(m.action === 'wheelup' ? -WHEEL_ROWS : WHEEL_ROWS);
+      return true;
+    }
+    if (m.action !== 'mousedown' || !inTable) return false;
+    if (m.y === t.rect.top) {
+      const col = t.columns.find((c) => m.x >= c.x && m.x < c.x + c.width);
+      if (!col) return false;
+      model.sortBy(col.id);
+      return true;
+    }
+    const key = t.keys[m.y - t.rect.top - 1];
+    if (!key) return false;
+    model.view.table.selected = key;
+    return true;
+  };
+
   const openScreen = (): void => {
     // The interpreter checked out: now take the terminal, so the heap build is visible.
     if (recorder) {
@@ -224,21 +310,10 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
       ui = null;
     });
     captureStderr(model, scheduleDraw);
-    screen.on('keypress', (ch: string | undefined, key: { full?: string }) => {
-      if (model.view.help) {
-        // Arrows scroll the help, any other key closes it; Ctrl-C still quits.
-        if (key?.full === 'C-c') controller.quit();
-        const page = Math.max(1, Math.floor((ui?.rows ?? 24) * 0.9) - 3);
-        const scroll = ({ up: -1, down: 1, pageup: -page, pagedown: page, home: 'home', end: 'end' } as const)[key?.full as 'up'];
-        if (scroll !== undefined) {
-          model.scrollHelp(scroll);
-          draw();
-          return;
-        }
-        model.view.help = false;
-        draw();
-        return;
-      }
+    screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => {
+      if (key?.full === 'C-c') return controller.quit(); // Ctrl-C quits from any mode
+      if (key?.full === 'return') return; // blessed sends \r as 'enter' and again as 'return': one press, one action
+      if (onModeKey(ch, key?.full ?? '')) return draw();
       // blessed names a shifted letter "S-r"; the table names it by what was typed.
       const binding = KEYS.find((k) => k.keys.includes(key?.full ?? '') || (ch !== undefined && ch.length === 1 && k.keys.includes(ch)));
       if (!binding) return;
@@ -253,6 +328,9 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
       }
       binding.run(controller);
       draw(); // a key shows its effect at once, not at the next tick
+    });
+    screen.on('mouse', (m: { action: string; x: number; y: number }) => {
+      if (onMouse(m)) draw();
     });
     screen.on('resize', () => draw());
     // Uptime moves even while paused or while nothing else happens.

@@ -17,6 +17,12 @@ export interface Controller {
   togglePause(): void;
   select(move: Move): void;
   sortBy(column: ColumnId): void;
+  askSignal(): void;
+  openDetail(): void;
+  startFilter(): void;
+  clearFilter(): void;
+  toggleTree(): void;
+  changeInterval(dir: 1 | -1): void;
   cycleUnits(): void;
   nextChart(): void;
   toggleHelp(): void;
@@ -60,11 +66,18 @@ export const KEYS: KeyBinding[] = [
   { keys: ['pagedown'], label: 'PgDn', footer: null, help: '', run: (c) => c.select('pagedown') },
   { keys: ['home'], label: 'Home/End', footer: null, help: 'the first / last row', run: (c) => c.select('home') },
   { keys: ['end'], label: 'End', footer: null, help: '', run: (c) => c.select('end') },
+  { keys: ['enter'], label: 'Enter', footer: 'detail', help: 'the selected process in full: every smaps_rollup field, faults, gc state, command line', run: (c) => c.openDetail() },
+  { keys: ['k'], label: 'k', footer: 'signal', help: 'send the selected process a signal (asks first; SIGTERM picked, arrows pick another, e.g. SIGHUP, SIGTTIN)', run: (c) => c.askSignal() },
+  { keys: ['/'], label: '/', footer: 'filter', help: 'filter rows by pid, role or command as you type; Enter keeps it, Esc clears it', run: (c) => c.startFilter() },
+  { keys: ['escape'], label: 'Esc', footer: null, help: 'clear the filter', run: (c) => c.clearFilter() },
+  { keys: ['t'], label: 't', footer: 'tree', help: 'tree view: each process under its parent, as htop\'s t', run: (c) => c.toggleTree() },
   { keys: ['space'], label: 'space', footer: 'pause', help: 'pause the display; sampling goes on, so deltas stay right', run: (c) => c.togglePause() },
   ...sortBindings,
   { keys: ['r'], label: 'r', footer: null, help: 'sort by role again (parent, then workers in order)', run: (c) => c.sortBy('role') },
   { keys: ['u'], label: 'u', footer: 'units', help: 'sizes in MiB, KiB, or % of the parent\'s heap', run: (c) => c.cycleUnits() },
   { keys: ['e'], label: 'e', footer: 'export', help: 'write the current snapshot to --export FILE (.csv: CSV, else JSON; default cowtop-<time>.json)', run: (c) => c.exportSnapshot() },
+  { keys: ['['], label: '[/]', footer: null, help: 'a shorter / longer sampling interval (shown in the header as "every 1s"; the experiment\'s gc reports follow it)', run: (c) => c.changeInterval(-1) },
+  { keys: [']'], label: ']', footer: null, help: '', run: (c) => c.changeInterval(1) },
   { keys: ['c'], label: 'c', footer: 'chart', help: 'next chart, when only one fits the screen', run: (c) => c.nextChart() },
   { keys: ['?', 'h'], label: '?', footer: 'help', help: 'this help (any key closes it)', run: (c) => c.toggleHelp() },
   { keys: ['R'], label: 'R', footer: 'restart', needs: 'restart', help: 'restart the experiment after its Python parent died', run: (c) => c.restart() },
@@ -75,7 +88,7 @@ export const KEYS: KeyBinding[] = [
  * Which keys the footer keeps when not all fit, most needed first: help and quit always, then
  * the experiment's own keys; c early, because a narrow terminal is exactly where it is needed.
  */
-const FOOTER_PRIORITY = ['?', 'q', 'R', 'f', 'g', 'c', 'space', 'w', '+/-', 'G', 's', 'u', '1-0', 'e'];
+const FOOTER_PRIORITY = ['?', 'q', 'R', 'f', 'g', 'c', 'space', '/', 'k', 'Enter', 'w', '+/-', 'G', 's', 'u', 't', '1-0', 'e'];
 
 /** The footer: the keys that work now, in the key table's order, as many as fit by priority. */
 export function footerText(width: number, can: Controller['can'], allChartsShown = false): string {
@@ -115,7 +128,8 @@ export function helpLines(can: Controller['can']): string[] {
     if (!k.help) continue; // the second key of a pair, said with the first
     lines.push(`  {bold}${k.label.padEnd(10)}{/bold}${k.help}${off}`);
   }
-  lines.push('', '{bold}Columns{/bold}');
+  lines.push('', '{bold}Mouse{/bold}  click a column title: sort by it (again: reverse)  click a row: select it  wheel: move the selection');
+  lines.push('', '{bold}Columns{/bold}  (sizes carry their unit in the title: u changes it)');
   for (const c of COLUMNS) lines.push(`  {bold}${c.title.padEnd(12)}{/bold}${c.help}`);
   lines.push('', '{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  w workload  x unexpected exit');
   lines.push('', '{bold}Strategies{/bold}  (--gc, G)');

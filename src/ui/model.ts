@@ -16,7 +16,7 @@ export const HISTORY = 600; // samples kept for the charts: 10 minutes at the de
 export const EVENTS = 500;
 const MARK_RANK = ['', 'f', 'F', 'w', 'g', 'x'];
 
-export type ColumnId = 'role' | 'pid' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
+export type ColumnId = 'role' | 'pid' | 'command' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
 export type Units = 'MiB' | 'KiB' | 'heap';
 export type ChartId = 'uss' | 'footprint' | 'faults';
 export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];
@@ -38,16 +38,35 @@ export interface HistoryPoint {
   marker: string; // '' or g (full collection), F (freeze on), f (freeze off), w (workload), x (exit)
 }
 
+/**
+ * What the keys mean now: normal; help (arrows scroll it); filter (keys edit the filter, as btop's
+ * line editor); confirm (k: pick a signal, Enter sends); detail (Enter: one process in full).
+ */
+export type Mode = 'normal' | 'help' | 'filter' | 'confirm' | 'detail';
+
+/** k's question: which process (as shown), and which of SIGNALS is picked. */
+export interface Confirm {
+  key: string; // rowKey of the process
+  pid: number;
+  starttime: number | null;
+  what: string; // how the table names it, e.g. "worker 3"
+  signal: number; // index into SIGNALS
+}
+
+export const INTERVALS = [100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000];
+
 export interface ViewState {
   sort: { column: ColumnId; desc: boolean };
   units: Units;
   paused: boolean;
-  help: boolean;
+  mode: Mode;
   chart: ChartId; // the chart shown when only one fits
   pending: string | null; // a command under way, e.g. "re-forking with freeze"
   notice: string | null; // something the user must know now: the parent died, memory is short
   table: TableView;
-  helpScroll: number; // the first line of the help shown (clamped when drawn)
+  helpScroll: number; // the first line of the help or detail shown (clamped when drawn)
+  confirm: Confirm | null;
+  detail: string | null; // rowKey of the process in the detail pane
 }
 
 /**
@@ -59,7 +78,12 @@ export interface TableView {
   selected: string | null;
   scrollTop: number;
   height: number;
+  filter: string; // rows whose pid, role or command holds it (case-insensitive); '' shows all
+  tree: boolean; // t: rows nested under their parents, as htop's tree view
 }
+
+/** Columns whose first press sorts biggest first: sizes, rates, counts (htop's defaultSortDesc). */
+const ASCENDING: ReadonlySet<ColumnId> = new Set(['role', 'pid', 'command']);
 
 export type Move = number | 'home' | 'end' | 'pageup' | 'pagedown';
 
@@ -71,7 +95,11 @@ export class DashboardModel {
   shown: Snapshot | null = null;
   ready: ReadyMessage | null = null;
   attached: AttachInfo | null = null; // set when watching a tree cowtop did not start
-  view: ViewState = { sort: { column: 'role', desc: false }, units: 'MiB', paused: false, help: false, chart: 'uss', pending: null, notice: null, table: { selected: null, scrollTop: 0, height: 10 }, helpScroll: 0 };
+  intervalMs = 1000; // the sampling interval in force ([ and ] change it)
+  view: ViewState = {
+    sort: { column: 'role', desc: false }, units: 'MiB', paused: false, mode: 'normal', chart: 'uss', pending: null, notice: null,
+    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false }, helpScroll: 0, confirm: null, detail: null,
+  };
   private marker = '';
   private lastWorkload: string | null = null;
 
@@ -116,6 +144,84 @@ export class DashboardModel {
     else if (at < 0) i = delta > 0 ? 0 : keys.length - 1;
     else i = at + delta;
     t.selected = keys[Math.max(0, Math.min(keys.length - 1, i))];
+  }
+
+  /** Sorts by a column; the same column again reverses it. */
+  sortBy(column: ColumnId): void {
+    const s = this.view.sort;
+    if (s.column === column) s.desc = !s.desc;
+    else this.view.sort = { column, desc: !ASCENDING.has(column) };
+  }
+
+  cycleUnits(): void {
+    const order: Units[] = ['MiB', 'KiB', 'heap'];
+    this.view.units = order[(order.indexOf(this.view.units) + 1) % order.length];
+  }
+
+  nextChart(): void {
+    this.view.chart = CHARTS[(CHARTS.indexOf(this.view.chart) + 1) % CHARTS.length];
+  }
+
+  toggleHelp(): void {
+    this.view.mode = this.view.mode === 'help' ? 'normal' : 'help';
+    this.view.helpScroll = 0;
+  }
+
+  toggleTree(): void {
+    this.view.table.tree = !this.view.table.tree;
+  }
+
+  /** / opens the filter line with what was there; typing narrows the rows at once. */
+  startFilter(): void {
+    this.view.mode = 'filter';
+  }
+
+  /** A key in filter mode: printable text, backspace, Enter keeps it, Esc clears it. */
+  filterKey(key: string, ch?: string): void {
+    const t = this.view.table;
+    if (key === 'enter') this.view.mode = 'normal';
+    else if (key === 'escape') this.clearFilter();
+    else if (key === 'backspace') t.filter = t.filter.slice(0, -1);
+    else if (key === 'C-u') t.filter = '';
+    else if (ch && ch.length === 1 && ch >= ' ' && ch !== '\x7f' && t.filter.length < 64) t.filter += ch;
+  }
+
+  clearFilter(): void {
+    this.view.table.filter = '';
+    this.view.mode = 'normal';
+  }
+
+  /** k on the selected row: ask first, SIGTERM picked. */
+  askSignal(target: Omit<Confirm, 'signal'>): void {
+    this.view.confirm = { ...target, signal: 0 };
+    this.view.mode = 'confirm';
+  }
+
+  /** Moves the pick among the signals (arrows), wrapping. */
+  pickSignal(delta: number, count: number): void {
+    const c = this.view.confirm;
+    if (c) c.signal = (((c.signal + delta) % count) + count) % count;
+  }
+
+  /** Enter on a row: its detail pane, kept on that process while it lives. */
+  openDetail(key: string): void {
+    this.view.detail = key;
+    this.view.mode = 'detail';
+    this.view.helpScroll = 0;
+  }
+
+  /** Esc, or any key an overlay does not take: back to the table. */
+  closeOverlay(): void {
+    this.view.mode = 'normal';
+    this.view.confirm = null;
+    this.view.detail = null;
+    this.view.helpScroll = 0;
+  }
+
+  /** [ and ]: the next slower or faster of INTERVALS from the current one. */
+  static nextInterval(current: number, dir: 1 | -1): number {
+    if (dir > 0) return INTERVALS.find((i) => i > current) ?? INTERVALS[INTERVALS.length - 1];
+    return [...INTERVALS].reverse().find((i) => i < current) ?? INTERVALS[0];
   }
 
   /** Scrolls the help by lines, or to an end; the frame clamps it to what there is. */
@@ -202,6 +308,9 @@ export class DashboardModel {
         break;
       case 'enabled':
         this.addEvent('freeze', `pid ${r.pid}: gc.enable() after ${formatSeconds(r.after)} with the gc disabled (the enabler), ${formatCount(r.served)} requests served: collections start now`, now);
+        break;
+      case 'interval':
+        this.addEvent('info', `the experiment now reports gc every ${formatSeconds(r.ms / 1000)}`, now);
         break;
       case 'scale':
         this.view.pending = null;

@@ -5,6 +5,7 @@
 import blessed from 'blessed';
 import contrib from 'blessed-contrib';
 import type { Frame, Rect } from './render/frame';
+import { Y_LABELS } from './render/charts';
 
 export interface ScreenOptions {
   input?: NodeJS.ReadableStream;
@@ -33,7 +34,7 @@ export class DashboardScreen {
   private readonly footer: blessed.Widgets.BoxElement;
   private readonly help: blessed.Widgets.BoxElement;
   private readonly tooSmall: blessed.Widgets.BoxElement;
-  private charts: Array<{ key: string; widget: Line }> = [];
+  private charts: Array<{ key: string; widget: Line; label: string }> = [];
   private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
@@ -49,6 +50,9 @@ export class DashboardScreen {
       autoPadding: false,
       fullUnicode: false,
     });
+    // Clicks sort and select, the wheel scrolls (htop does the same); blessed turns the
+    // terminal's mouse modes off again when the screen is destroyed.
+    this.screen.enableMouse();
     // blessed adds its own handlers that call process.exit(0) once they are the last listener:
     // mid-shutdown they would cut the lifecycle short. The lifecycle owns every way out.
     for (const e of events) {
@@ -108,6 +112,7 @@ export class DashboardScreen {
       // The frame already wrapped and scrolled it: blessed only draws the lines.
       const content = frame.help.lines.join('\n');
       place(this.help, frame.help.rect, content);
+      this.help.style.border.fg = frame.help.kind === 'confirm' ? 'red' : 'cyan';
       this.help.setLabel(frame.help.label);
       this.help.setFront();
     } else {
@@ -127,22 +132,31 @@ export class DashboardScreen {
           left: c.rect.left,
           width: c.rect.width,
           height: c.rect.height,
-          label: ` ${c.label} `,
+          label: ' ',
           border: { type: 'line' },
-          showLegend: true,
-          legend: { width: 7 },
+          showLegend: false, // the legend is in the title line: a box inside the plot covers the newest data
           xLabelPadding: 3,
           xPadding: 5,
-          numYLabels: 4,
+          numYLabels: Y_LABELS,
           style: { line: 'yellow', text: 'white', baseline: 'white', border: { fg: 'gray' } },
         } as never) as Line;
         this.screen.append(widget as never);
-        return { key: keys[i], widget };
+        // The title line carries the legend in colour: its label box reads tags, while the plot
+        // itself must not (its braille and colour codes are not blessed markup).
+        const label = (widget as unknown as { _label?: { parseTags: boolean } })._label;
+        if (label) label.parseTags = true;
+        return { key: keys[i], widget, label: '' };
       });
     }
     charts.forEach((c, i) => {
-      const w = this.charts[i].widget as unknown as { options: { maxY: number }; setData(d: unknown): void };
+      const entry = this.charts[i];
+      const w = entry.widget as unknown as { options: { maxY: number; showNthLabel: number }; setData(d: unknown): void; setLabel(t: string): void };
       w.options.maxY = c.maxY;
+      w.options.showNthLabel = c.showNthLabel;
+      if (entry.label !== c.label) {
+        w.setLabel(c.label);
+        entry.label = c.label;
+      }
       if (c.series.length && c.series[0].x.length >= 2) w.setData(c.series);
     });
   }

@@ -12,6 +12,9 @@ export interface Theme {
   good(s: string): string;
   sortMark(s: string): string;
   selected(s: string): string; // the selected row of the table
+  heat(level: 0 | 1 | 2 | 3, s: string): string; // growth since fork: none, some, much, most of the heap
+  frozenGroup(s: string): string; // split view: the workers forked after gc.freeze(), in FREEZE ON's colour
+  unfrozenGroup(s: string): string;
   eventKind(kind: string, s: string): string;
   series: string[]; // line colours for chart series
 }
@@ -28,6 +31,10 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
     warn: (s) => tag('red-fg', s),
     good: (s) => tag('green-fg', s),
     selected: (s) => `{inverse}${s}{/inverse}`, // no colour needed: reads the same under NO_COLOR
+    // 256-colour warm scale (yellow, orange, red); blessed maps it down on 8-colour terminals.
+    heat: (level, s) => (level === 0 ? s : tag(['', '#d7d700-fg', '#ff8700-fg', '#ff2020-fg'][level], level === 3 ? `{bold}${s}{/bold}` : s)),
+    frozenGroup: (s) => tag('green-fg', s),
+    unfrozenGroup: (s) => tag('red-fg', s),
     sortMark: (s) => (color ? `{cyan-fg}{bold}${s}{/bold}{/cyan-fg}` : `{bold}${s}{/bold}`),
     eventKind: (kind, s) => {
       const c = { fork: 'cyan-fg', exit: 'gray-fg', collect: 'yellow-fg', freeze: 'green-fg', workload: 'green-fg', error: 'red-fg', log: 'gray-fg', info: 'white-fg' }[kind] ?? 'white-fg';

@@ -6,9 +6,12 @@
 import { formatBytes, formatCount, formatDuration } from '../../format/units';
 import type { Snapshot } from '../../sample/snapshot';
 import { footerText, helpLines, type Controller } from '../keys';
-import { CHARTS, type ChartId, type DashboardModel, type HistoryPoint } from '../model';
+import { CHARTS, type DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
-import { tableLines, unitSuffix, windowTop } from './table';
+import { chartSeries, timelineText, type ChartFrame } from './charts';
+export { niceMax } from './charts';
+import { confirmFrame, detailLines } from './detail';
+import { rowKey, tableLines, unitSuffix, windowTop } from './table';
 
 export const MIN_COLS = 40;
 export const MIN_ROWS = 12;
@@ -20,31 +23,25 @@ export interface Rect {
   height: number;
 }
 
-export interface Series {
-  title: string;
-  x: string[];
-  y: number[];
-  style: { line: string };
-}
+export type { ChartFrame, Series } from './charts';
 
-export interface ChartFrame {
-  id: ChartId;
-  rect: Rect;
-  label: string;
-  maxY: number;
-  series: Series[];
+/** Where each column of the table sits, for a click on its title (x from the table's left). */
+export interface ColumnSpan {
+  id: import('../model').ColumnId;
+  x: number;
+  width: number;
 }
 
 export interface Frame {
   tooSmall: string | null;
   header: { rect: Rect; text: string };
-  table: { rect: Rect; text: string; scrollTop: number; visibleRows: number };
+  table: { rect: Rect; text: string; scrollTop: number; visibleRows: number; columns: ColumnSpan[]; keys: string[] };
   charts: ChartFrame[];
   timeline: { rect: Rect; text: string } | null;
   log: { rect: Rect; lines: string[] };
   footer: { rect: Rect; text: string };
-  /** The help overlay: its box, the lines that fit in it (already scrolled), and which they are. */
-  help: { rect: Rect; lines: string[]; label: string; scroll: number } | null;
+  /** An overlay (help, a process's detail, k's question): its box, the lines that fit (scrolled). */
+  help: { rect: Rect; lines: string[]; label: string; scroll: number; kind: 'help' | 'detail' | 'confirm' } | null;
 }
 
 /** Wraps a line with blessed tags at width visible characters, on spaces where it can. */
@@ -64,8 +61,8 @@ export function wrapTagged(line: string, width: number): string[] {
   return out;
 }
 
-/** The help in a box of 90% of the screen: wrapped to its width, the scroll clamped to its lines. */
-function helpFrame(lines: string[], cols: number, rows: number, scroll: number): NonNullable<Frame['help']> {
+/** The help (or a detail) in a box of 90% of the screen: wrapped to its width, the scroll clamped to its lines. */
+function helpFrame(lines: string[], cols: number, rows: number, scroll: number, title = 'help'): NonNullable<Frame['help']> {
   const width = Math.floor(cols * 0.9);
   const height = Math.floor(rows * 0.9);
   const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
@@ -74,49 +71,7 @@ function helpFrame(lines: string[], cols: number, rows: number, scroll: number):
   const top = Math.max(0, Math.min(scroll, wrapped.length - inner));
   const end = Math.min(wrapped.length, top + inner);
   const where = wrapped.length > inner ? `lines ${top + 1}-${end} of ${wrapped.length}, arrows scroll, ` : '';
-  return { rect, lines: wrapped.slice(top, end), label: ` help: ${where}any other key closes `, scroll: top };
-}
-
-const CHART_LABELS: Record<ChartId, string> = {
-  uss: 'USS per worker (MiB)',
-  footprint: 'Σ PSS (real) vs Σ RSS (top) (MiB)',
-  faults: 'minor faults/s per worker',
-};
-
-/** A round upper bound for a chart's y axis, never zero. */
-export function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const target = v * 1.05; // headroom: a line at the very top hides under the border
-  const p = Math.pow(10, Math.floor(Math.log10(target)));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= target) return m * p;
-  return 10 * p;
-}
-
-function chartSeries(id: ChartId, points: HistoryPoint[], theme: Theme): { series: Series[]; maxY: number } {
-  const x = points.map((p) => formatDuration(p.t));
-  const mib = (b: number): number => b / 1048576;
-  let series: Series[];
-  if (id === 'footprint') {
-    series = [
-      { title: 'PSS', x, y: points.map((p) => mib(p.pss)), style: { line: theme.series[0] } },
-      { title: 'RSS', x, y: points.map((p) => mib(p.rss)), style: { line: theme.series[1 % theme.series.length] } },
-    ];
-  } else {
-    const slots = [...new Set(points.flatMap((p) => [...(id === 'uss' ? p.uss : p.faults).keys()]))].sort((a, b) => a - b);
-    const frozenSlots = points.length ? points[points.length - 1].frozenSlots : new Set<number>();
-    series = slots.map((slot, i) => ({
-      title: `${frozenSlots.has(slot) ? 'f' : 'w'}${slot + 1}`,
-      x,
-      // A worker slot that did not exist yet (or any more) draws at zero.
-      y: points.map((p) => {
-        const v = (id === 'uss' ? p.uss : p.faults).get(slot) ?? 0;
-        return id === 'uss' ? mib(v) : v;
-      }),
-      style: { line: theme.series[i % theme.series.length] },
-    }));
-  }
-  const max = Math.max(0, ...series.flatMap((s) => s.y));
-  return { series, maxY: niceMax(max) };
+  return { rect, lines: wrapped.slice(top, end), label: ` ${title}: ${where}${title === 'help' ? 'any other key closes' : 'Esc closes'} `, scroll: top, kind: title === 'help' ? 'help' : 'detail' };
 }
 
 function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
@@ -130,6 +85,7 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
     [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
     [a.implementation ? esc(a.implementation) : '', 2],
     [`sizes in ${unitSuffix(model.view.units)}`, 1],
+    [everyText(model.intervalMs), 2],
     [`up ${formatDuration(now - model.startedAt)}`, 3],
   ].filter(([t]) => t) as Array<[string, number]>, width);
   const master = s?.processes.find((p) => p.role === 'master');
@@ -162,6 +118,7 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
         [`workers ${workers}`, 0],
         [`workload ${esc(s?.workload ?? r.workload)}`, 0],
         [`sizes in ${unitSuffix(model.view.units)}`, 1],
+        [everyText(model.intervalMs), 2],
         [`up ${up}`, 3],
       ], width)
     : `{bold}cowtop{/bold}  starting the experiment: building the heap...  up ${up}`;
@@ -227,12 +184,9 @@ export function fitParts(parts: Array<[string, number]>, width: number): string 
   return list.map(([t]) => t).join('  ');
 }
 
-function timelineText(points: HistoryPoint[], width: number, theme: Theme): string {
-  const label = 'events ';
-  const n = Math.max(0, width - label.length);
-  const cells = points.slice(-n).map((p) => p.marker || '·');
-  const strip = cells.join('').padStart(n, ' ');
-  return theme.dim(label) + strip.replace(/[gFfwx]/g, (m) => (m === 'x' ? theme.warn(m) : theme.good(m)));
+/** The sampling interval as the header says it: "every 0.5s", "every 2s". */
+export function everyText(ms: number): string {
+  return `every ${ms < 1000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 100) / 10)}s`;
 }
 
 export function buildFrame(model: DashboardModel, cols: number, rows: number, theme: Theme, can: Controller['can'], wallNow: number): Frame {
@@ -241,27 +195,42 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   if (cols < MIN_COLS || rows < MIN_ROWS) {
     return {
       tooSmall: `terminal too small: ${cols}x${rows}, cowtop needs ${MIN_COLS}x${MIN_ROWS} (q quits)`,
-      header: { rect: empty, text: '' }, table: { rect: empty, text: '', scrollTop: 0, visibleRows: 0 }, charts: [], timeline: null,
+      header: { rect: empty, text: '' }, table: { rect: empty, text: '', scrollTop: 0, visibleRows: 0, columns: [], keys: [] }, charts: [], timeline: null,
       log: { rect: empty, lines: [] }, footer: { rect: empty, text: '' }, help: null,
     };
   }
   const s = model.shown;
+  const view = model.view;
   const header = { rect: { top: 0, left: 0, width: cols, height: 2 }, text: headerText(model, s, cols, theme, now) };
-  const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: footerText(cols, can, cols >= 150) };
+  const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: view.mode === 'filter' ? filterLine(view.table.filter, cols, theme) : footerText(cols, can, cols >= 150) };
 
   const heap = model.ready?.heapBytes ?? null;
   const count = s?.processes.length ?? 1;
   const avail = rows - 3; // between header and footer
-  const tableHeight = Math.max(2, Math.min(1 + count, Math.floor(avail * 0.45)));
+  const tableHeight = Math.max(2, Math.min(1 + Math.max(1, count), Math.floor(avail * 0.45)));
   // Rows that do not fit scroll: the selection stays in view, the header says which are shown,
-  // and the columns leave room for saying it.
+  // and the columns leave room for saying it (and the sort, when its column is cut).
   const visibleRows = tableHeight - 1;
-  const markRoom = count > visibleRows ? ` rows ${count}-${count} of ${count}`.length : 0;
-  const t = s ? tableLines(s, model.view, cols - 1 - markRoom, heap, theme) : null;
-  const scrollTop = t ? windowTop(t.rows.length, t.keys.indexOf(model.view.table.selected ?? ''), model.view.table.scrollTop, visibleRows) : 0;
-  const position = t && t.rows.length > visibleRows ? theme.dim(` rows ${scrollTop + 1}-${Math.min(t.rows.length, scrollTop + visibleRows)} of ${t.rows.length}`) : '';
-  const tableText = t ? [t.header + position, ...t.rows.slice(scrollTop, scrollTop + visibleRows)].join('\n') : theme.dim('waiting for the first sample...');
-  const table = { rect: { top: 2, left: 0, width: cols, height: tableHeight }, text: tableText, scrollTop, visibleRows };
+  const room = markRoom(count, visibleRows, view.table.filter) + (view.table.tree ? 6 : 0);
+  let t = s ? tableLines(s, view, cols - 1 - room, heap, theme, model.attached !== null) : null;
+  // The sorted column did not fit: make room to say the sort beside the titles instead.
+  if (s && t?.hiddenSort) t = tableLines(s, view, cols - 1 - room - t.hiddenSort.length - 2, heap, theme, model.attached !== null);
+  const scrollTop = t ? windowTop(t.rows.length, t.keys.indexOf(view.table.selected ?? ''), view.table.scrollTop, visibleRows) : 0;
+  const marks: string[] = [];
+  if (t && t.rows.length > visibleRows) marks.push(`rows ${scrollTop + 1}-${Math.min(t.rows.length, scrollTop + visibleRows)} of ${t.rows.length}`);
+  if (view.table.filter) marks.push(`/${view.table.filter}: ${t?.rows.length ?? 0} of ${count}`);
+  if (t?.hiddenSort) marks.push(t.hiddenSort);
+  if (view.table.tree) marks.push('tree');
+  const position = marks.length ? theme.dim(` ${esc(marks.join('  '))}`) : '';
+  const body = t && t.rows.length === 0 ? [theme.dim(view.table.filter ? `no row matches /${esc(view.table.filter)} (Esc clears it)` : 'no process')] : (t?.rows.slice(scrollTop, scrollTop + visibleRows) ?? []);
+  const tableText = t ? [t.header + position, ...body].join('\n') : theme.dim('waiting for the first sample...');
+  let x = 0;
+  const columns = (t?.columns ?? []).map((c, i) => {
+    const span = { id: c.id, x, width: t!.widths[i] };
+    x += t!.widths[i] + 1;
+    return span;
+  });
+  const table = { rect: { top: 2, left: 0, width: cols, height: tableHeight }, text: tableText, scrollTop, visibleRows, columns, keys: t?.keys.slice(scrollTop, scrollTop + visibleRows) ?? [] };
 
   let rest = avail - tableHeight;
   let top = 2 + tableHeight;
@@ -270,23 +239,46 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   if (rest >= 10) {
     const logHeight = Math.max(3, Math.floor(rest * 0.3));
     const chartHeight = rest - logHeight - 1;
-    const count = cols >= 150 ? 3 : cols >= 100 ? 2 : 1;
-    const start = CHARTS.indexOf(model.view.chart);
-    const ids = Array.from({ length: count }, (_, i) => CHARTS[(start + i) % CHARTS.length]);
-    const chartWidth = Math.floor(cols / count);
-    // The charts and the timeline cover the same samples: one timeline cell per sample.
-    const points = model.shownHistory(Math.max(2, cols - 7));
+    const n = cols >= 150 ? 3 : cols >= 100 ? 2 : 1;
+    const start = CHARTS.indexOf(view.chart);
+    const ids = Array.from({ length: n }, (_, i) => CHARTS[(start + i) % CHARTS.length]);
+    const chartWidth = Math.floor(cols / n);
+    // About one sample per column of the narrowest chart: more could not be told apart.
+    const points = model.shownHistory(Math.max(2, chartWidth - 7));
     ids.forEach((id, i) => {
-      const { series, maxY } = chartSeries(id, points, theme);
-      const width = i === count - 1 ? cols - chartWidth * i : chartWidth;
-      charts.push({ id, rect: { top, left: chartWidth * i, width, height: chartHeight }, label: CHART_LABELS[id], maxY, series });
+      const width = i === n - 1 ? cols - chartWidth * i : chartWidth;
+      charts.push({ ...chartSeries(id, points, theme, width), rect: { top, left: chartWidth * i, width, height: chartHeight } });
     });
     top += chartHeight;
-    timeline = { rect: { top, left: 0, width: cols, height: 1 }, text: timelineText(points, cols, theme) };
+    timeline = { rect: { top, left: 0, width: cols, height: 1 }, text: timelineText(points, charts, cols, theme) };
     top += 1;
     rest = logHeight;
   }
   const logLines = model.shownEvents(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
   const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
-  return { tooSmall: null, header, table, charts, timeline, log, footer, help: model.view.help ? helpFrame(helpLines(can), cols, rows, model.view.helpScroll) : null };
+  return { tooSmall: null, header, table, charts, timeline, log, footer, help: overlay(model, s, cols, rows, theme, can) };
+}
+
+/** Room the table keeps at the right of its title line for the marks after it. */
+function markRoom(count: number, visible: number, filter: string): number {
+  let room = count > visible ? ` rows ${count}-${count} of ${count}`.length : 0;
+  if (filter) room += `  /${filter}: ${count} of ${count}`.length;
+  return Math.min(room, 40);
+}
+
+/** The filter being typed, where the footer was (htop's search bar). */
+function filterLine(filter: string, cols: number, theme: Theme): string {
+  const hint = '  Enter keeps it  Esc clears it';
+  return `{bold}filter /{/bold}${esc(filter.slice(-(cols - 10 - hint.length)))}{inverse} {/inverse}${theme.dim(hint)}`;
+}
+
+function overlay(model: DashboardModel, s: Snapshot | null, cols: number, rows: number, theme: Theme, can: Controller['can']): Frame['help'] {
+  const v = model.view;
+  if (v.mode === 'help') return helpFrame(helpLines(can), cols, rows, v.helpScroll);
+  if (v.mode === 'detail' && v.detail) {
+    const p = s?.processes.find((x) => rowKey(x) === v.detail) ?? null;
+    return helpFrame(detailLines(p, v.detail, model, theme), cols, rows, v.helpScroll, p ? `pid ${p.pid}` : 'gone');
+  }
+  if (v.mode === 'confirm' && v.confirm) return confirmFrame(v.confirm, cols, rows, theme);
+  return null;
 }

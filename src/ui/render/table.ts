@@ -8,6 +8,8 @@ export interface CellContext {
   units: Units;
   heapBytes: number | null;
   elapsedMs: number;
+  attached?: boolean; // watching a tree cowtop did not start: its COMMAND column matters most
+  tree?: boolean; // the tree view draws its branches in COMMAND, so COMMAND must show
 }
 
 export interface Column {
@@ -18,8 +20,10 @@ export interface Column {
   priority: number; // lower survives a narrow terminal
   optional?: boolean; // shown only when some row has a value (TRACED: only with --tracemalloc)
   sortKey?: string; // the key that sorts by this column
+  size?: boolean; // a size: its title carries the unit (USS MiB)
+  fill?: boolean; // takes the width left over (COMMAND), at least `width`
   help: string;
-  value(p: ProcessSample, c: CellContext): number | null;
+  value(p: ProcessSample, c: CellContext): number | string | null;
   text(p: ProcessSample, c: CellContext): string;
 }
 
@@ -33,8 +37,18 @@ export function sizeText(bytes: number | null, c: CellContext): string {
 }
 
 const size = (id: ColumnId, title: string, priority: number, sortKey: string, help: string, get: (p: ProcessSample) => number | null): Column => ({
-  id, title, width: 9, priority, sortKey, help, value: get, text: (p, c) => sizeText(get(p), c),
+  id, title, width: 9, priority, sortKey, help, size: true, value: get, text: (p, c) => sizeText(get(p), c),
 });
+
+/** A column's title with its unit: units are always on screen, whatever the header has room for. */
+export function columnTitle(col: Column, units: Units): string {
+  return col.size ? `${col.title} ${unitSuffix(units)}` : col.title;
+}
+
+/** Room for the title, its unit and the sort mark. */
+export function columnWidth(col: Column, units: Units): number {
+  return Math.max(col.width, columnTitle(col, units).length + 1);
+}
 
 export const COLUMNS: Column[] = [
   { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `${p.frozen === true ? 'frozen' : p.frozen === false ? 'no-frz' : 'worker'} ${p.index + 1}` : p.role) },
@@ -52,7 +66,11 @@ export const COLUMNS: Column[] = [
   { id: 'colls', title: 'COLLS 0/1/2', width: 13, priority: 5, sortKey: '9', help: "collections per generation (gc.get_stats): a worker's own since fork, the parent's since it started; PyPy: minor / major steps / major (gc.hooks)", value: (p) => ownCollections(p)?.[2] ?? p.gc?.pypy?.major ?? null, text: (p) => (ownCollections(p) ? ownCollections(p)!.join('/') : p.gc?.pypy ? `${p.gc.pypy.minor}/${p.gc.pypy.majorSteps}/${p.gc.pypy.major}` : '-') },
   { id: 'last', title: 'LAST GC', width: 11, priority: 4, help: 'the last collection: generation and how long it took', value: (p) => p.lastCollection?.duration ?? null, text: (p) => (p.lastCollection ? `g${p.lastCollection.generation ?? '?'} ${formatSeconds(p.lastCollection.duration)}` : '-') },
   { id: 'cpu', title: 'CPU%', width: 6, priority: 3, sortKey: '0', help: 'CPU use over the last interval, % of one core', value: (p) => p.cpu, text: (p) => (p.cpu === null ? '-' : p.cpu.toFixed(1)) },
+  { id: 'command', title: 'COMMAND', width: 12, left: true, fill: true, priority: 7, help: 'the command line (/proc/PID/cmdline), cut with … where it does not fit; t nests it as a tree', value: (p) => p.command ?? null, text: (p) => p.command ?? '-' },
 ];
+
+/** attach: what runs matters more than gc columns that may have no agent to fill them. */
+const priorityOf = (col: Column, c?: CellContext): number => (col.id === 'command' && (c?.attached || c?.tree) ? 1 : col.priority);
 
 /** A worker's collections since fork (not its parent's history), else what gc.get_stats says. */
 function ownCollections(p: ProcessSample): number[] | null {
@@ -78,14 +96,21 @@ function gen0Text(p: ProcessSample): string {
 export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c?: CellContext): Column[] {
   const chosen = new Set<Column>();
   let used = 0;
+  const units = c?.units ?? 'MiB';
   const present = (col: Column): boolean => !col.optional || (c !== undefined && rows.some((p) => col.value(p, c) !== null));
-  for (const col of [...COLUMNS].filter(present).sort((a, b) => a.priority - b.priority)) {
-    const need = col.width + (chosen.size ? 1 : 0);
+  for (const col of [...COLUMNS].filter(present).sort((a, b) => priorityOf(a, c) - priorityOf(b, c))) {
+    const need = columnWidth(col, units) + (chosen.size ? 1 : 0);
     if (used + need > width) continue;
     chosen.add(col);
     used += need;
   }
   return COLUMNS.filter((c) => chosen.has(c));
+}
+
+/** Each column's width on screen: the fill column (COMMAND) takes what the others leave. */
+export function columnWidths(cols: readonly Column[], width: number, units: Units): number[] {
+  const fixed = cols.reduce((a, col) => a + (col.fill ? 0 : columnWidth(col, units)), 0) + Math.max(0, cols.length - 1);
+  return cols.map((col) => (col.fill ? Math.max(columnWidth(col, units), width - fixed) : columnWidth(col, units)));
 }
 
 /** The parent first, live workers in the chosen order, exited workers last. */
@@ -105,8 +130,60 @@ export function sortRows(rows: readonly ProcessSample[], view: ViewState, c: Cel
   });
 }
 
+/** How a row is named for the filter and the confirm box: "worker 3", "parent", "master". */
+export function roleText(p: ProcessSample): string {
+  return COLUMNS[0].text(p, { units: 'MiB', heapBytes: null, elapsedMs: 1 });
+}
+
+/** Whether a row matches the filter: its pid, its role, or its command holds the text. */
+export function matchesFilter(p: ProcessSample, filter: string): boolean {
+  if (!filter) return true;
+  const f = filter.toLowerCase();
+  return String(p.pid).includes(f) || roleText(p).toLowerCase().includes(f) || p.role.includes(f) || (p.command ?? '').toLowerCase().includes(f);
+}
+
+export interface ShownRow {
+  p: ProcessSample;
+  prefix: string; // the tree's branch drawing before the command ('' outside the tree view)
+}
+
+/**
+ * The rows in screen order: filtered, then sorted, or in the tree view nested under their parents
+ * (depth first, siblings in the chosen order) with htop's branch lines.
+ */
+export function orderRows(rows: readonly ProcessSample[], view: ViewState, c: CellContext): ShownRow[] {
+  const shown = rows.filter((p) => matchesFilter(p, view.table.filter));
+  const sorted = sortRows(shown, view, c);
+  if (!view.table.tree) return sorted.map((p) => ({ p, prefix: '' }));
+  const pids = new Set(sorted.map((p) => p.pid));
+  const kids = new Map<number, ProcessSample[]>();
+  const roots: ProcessSample[] = [];
+  for (const p of sorted) {
+    const parent = p.ppid ?? null;
+    if (parent !== null && parent !== p.pid && pids.has(parent)) {
+      if (!kids.has(parent)) kids.set(parent, []);
+      kids.get(parent)!.push(p);
+    } else {
+      roots.push(p);
+    }
+  }
+  const out: ShownRow[] = [];
+  const seen = new Set<ProcessSample>();
+  const walk = (p: ProcessSample, lead: string, branch: string): void => {
+    if (seen.has(p)) return; // a pid reused inside the tree cannot make a loop
+    seen.add(p);
+    out.push({ p, prefix: lead + branch });
+    const children = kids.get(p.pid) ?? [];
+    const below = lead + (branch === '' ? '' : branch === '├─ ' ? '│  ' : '   ');
+    children.forEach((k, i) => walk(k, below, i === children.length - 1 ? '└─ ' : '├─ '));
+  };
+  for (const r of roots) walk(r, '', '');
+  return out;
+}
+
+/** Cuts text to w visible characters, with … where it was cut (left columns) or plain (numbers). */
 const pad = (s: string, w: number, left?: boolean): string => {
-  const t = s.length > w ? s.slice(0, w) : s;
+  const t = s.length > w ? (left && w > 1 ? `${s.slice(0, w - 1)}…` : s.slice(0, w)) : s;
   return left ? t.padEnd(w) : t.padStart(w);
 };
 
@@ -114,53 +191,95 @@ function unitSuffix(units: Units): string {
   return units === 'heap' ? '%heap' : units;
 }
 
-export function tableHeader(cols: Column[], view: ViewState, theme: Theme): string {
+const arrow = (view: ViewState): string => (view.sort.desc ? '▼' : '▲');
+
+export function tableHeader(cols: Column[], widths: number[], view: ViewState, theme: Theme): string {
   return cols
-    .map((col) => {
-      const mark = view.sort.column === col.id ? (view.sort.desc ? '▼' : '▲') : '';
-      const title = col.title + mark;
-      const cell = pad(title, col.width, col.left);
-      return view.sort.column === col.id ? theme.sortMark(cell) : theme.bold(cell);
+    .map((col, i) => {
+      const sorted = view.sort.column === col.id;
+      const cell = pad(columnTitle(col, view.units) + (sorted ? arrow(view) : ''), widths[i], col.left);
+      return sorted ? theme.sortMark(cell) : theme.bold(cell);
     })
     .join(' ');
+}
+
+/** Where the sort is said when its column did not fit this width (htop keeps it in the header). */
+export function hiddenSortMark(cols: readonly Column[], view: ViewState): string | null {
+  if (cols.some((c) => c.id === view.sort.column)) return null;
+  const col = COLUMNS.find((c) => c.id === view.sort.column);
+  return col ? `sort ${columnTitle(col, view.units)}${arrow(view)}` : null;
 }
 
 /** What identifies a process's row across samples, sorts and re-forks: pid and start time. */
 export const rowKey = (p: ProcessSample): string => `${p.pid}:${p.starttime ?? ''}`;
 
 /** The rows' keys in screen order: what the selection moves along. */
-export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null): string[] {
-  return sortRows(s.processes, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs }).map(rowKey);
+export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): string[] {
+  return orderRows(s.processes, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached }).map((r) => rowKey(r.p));
 }
 
-export function tableRow(p: ProcessSample, cols: Column[], c: CellContext, theme: Theme): string {
+/**
+ * Growth since fork, warm by how much of the shared heap it copied: yellow, orange, red. Under
+ * NO_COLOR the theme leaves the number plain.
+ */
+export function growthHeat(growth: number | null, reference: number | null): 0 | 1 | 2 | 3 {
+  if (growth === null || growth < 1048576) return 0; // under 1 MiB: noise, not copying
+  const share = growth / (reference && reference > 0 ? reference : 256 * 1048576);
+  return share < 0.1 ? 1 : share < 0.4 ? 2 : 3;
+}
+
+export function tableRow(row: ShownRow, cols: Column[], widths: number[], c: CellContext, theme: Theme): string {
+  const p = row.p;
+  const cell = (col: Column, i: number): string => {
+    const raw = col.id === 'command' ? row.prefix + col.text(p, c) : col.text(p, c);
+    return esc(pad(raw, widths[i], col.left));
+  };
   if (!p.alive) {
-    const head = cols.slice(0, 2).map((col) => pad(col.text(p, c), col.width, col.left)).join(' ');
     const e = p.exit;
     const how = e ? (e.signalName ?? (e.signal !== undefined ? `signal ${e.signal}` : e.code !== undefined ? `code ${e.code}` : '')) : '';
     const text = `exited${how ? `: ${how}` : ''}${e && !e.requested ? ' (unexpected)' : ''}`;
-    return (e && !e.requested ? theme.warn : theme.dim)(`${esc(head)} ${esc(text)}`);
+    const head = cols.slice(0, 2).map(cell).join(' ');
+    return (e && !e.requested ? theme.warn : theme.dim)(`${head} ${esc(text)}`);
   }
-  const line = cols.map((col) => pad(col.text(p, c), col.width, col.left)).join(' ');
+  const line = cols
+    .map((col, i) => {
+      const text = cell(col, i);
+      if (col.id === 'growth') return theme.heat(growthHeat(p.ussGrowth, c.heapBytes), text);
+      if (col.id === 'role' && p.frozen !== null) return p.frozen ? theme.frozenGroup(text) : theme.unfrozenGroup(text);
+      return text;
+    })
+    .join(' ');
   const note = p.error ? ` ${p.error}` : '';
-  return esc(line) + (note ? theme.warn(esc(note)) : '');
+  return line + (note ? theme.warn(esc(note)) : '');
 }
 
-export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme): { header: string; rows: string[]; keys: string[]; columns: Column[] } {
-  const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs };
+export interface TableLines {
+  header: string;
+  rows: string[];
+  keys: string[];
+  columns: Column[];
+  widths: number[];
+  hiddenSort: string | null;
+}
+
+export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme, attached = false): TableLines {
+  const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree };
   const cols = fitColumns(width, s.processes, c);
-  const sorted = sortRows(s.processes, view, c);
+  const widths = columnWidths(cols, width, view.units);
+  const shown = orderRows(s.processes, view, c);
   return {
-    header: tableHeader(cols, view, theme),
-    rows: sorted.map((p) => {
-      const row = tableRow(p, cols, c, theme);
+    header: tableHeader(cols, widths, view, theme),
+    rows: shown.map((r) => {
+      const row = tableRow(r, cols, widths, c, theme);
       // The selected row, highlighted across the whole width (htop's bar).
-      if (rowKey(p) !== view.table.selected) return row;
+      if (rowKey(r.p) !== view.table.selected) return row;
       const visible = row.replace(/\{[^}]*\}/g, '').length;
       return theme.selected(row + ' '.repeat(Math.max(0, width - visible)));
     }),
-    keys: sorted.map(rowKey),
+    keys: shown.map((r) => rowKey(r.p)),
     columns: cols,
+    widths,
+    hiddenSort: hiddenSortMark(cols, view),
   };
 }
 
