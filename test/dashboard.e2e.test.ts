@@ -81,6 +81,13 @@ test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; t
     const unfrozen = await growthOf();
     const before = workersOf(run).map((w) => w.PID);
     for (const g of unfrozen) assert.ok(g > 10 * 1048576, `unfrozen growth ${g}`);
+    // Growth that large is drawn warm (a colour, not the default foreground); PID is not.
+    const lines = run.screen();
+    const y = lines.findIndex((l) => /^worker 1 /.test(l));
+    const head = lines.find((l) => l.startsWith('ROLE'))!;
+    const cell = (x: number) => run.term.buffer.active.getLine(run.term.buffer.active.viewportY + y)!.getCell(x)!;
+    assert.notEqual(cell(head.indexOf('GROWTH') + 'GROWTH KiB'.length - 1).getFgColorMode(), 0, 'GROWTH coloured');
+    assert.equal(cell(head.indexOf('PID') + 2).getFgColorMode(), 0, 'PID plain');
 
     run.press('f');
     await run.waitFor(/FREEZE ON/, 5000);

@@ -8,7 +8,7 @@ import { niceMax, fitParts } from '../src/ui/render/frame';
 import { chartSeries, xLabels, yLabel, Y_LABELS } from '../src/ui/render/charts';
 import { DashboardModel } from '../src/ui/model';
 import { makeTheme } from '../src/ui/theme';
-import { COLUMNS, fitColumns } from '../src/ui/render/table';
+import { COLUMNS, fitColumns, growthHeat } from '../src/ui/render/table';
 import { Ring } from '../src/ui/ring';
 import { FIXTURES } from './helpers';
 import { renderText, replaySession } from './replay';
@@ -177,4 +177,20 @@ test('with many workers the charts draw max / median / min, and say which worker
   const text = renderText(m, 100, 30, 30000);
   const footer = text.split('\n').at(-1)!;
   assert.match(footer, /\? help/, 'the footer is not covered');
+});
+
+test('colour with meaning: growth warms with the share of the heap copied; split groups in the mode colours; NO_COLOR plain', () => {
+  const heap = 100 * 1048576;
+  assert.equal(growthHeat(null, heap), 0);
+  assert.equal(growthHeat(512 * 1024, heap), 0, 'under 1 MiB is noise');
+  assert.equal(growthHeat(5 * 1048576, heap), 1);
+  assert.equal(growthHeat(20 * 1048576, heap), 2);
+  assert.equal(growthHeat(80 * 1048576, heap), 3);
+  const color = makeTheme({});
+  const plain = makeTheme({ NO_COLOR: '1' });
+  assert.match(color.heat(3, '80.0'), /\{#ff2020-fg\}/);
+  assert.equal(plain.heat(2, '20.0'), '20.0');
+  assert.equal(plain.heat(3, '80.0'), '{bold}80.0{/bold}', 'no colour; emphasis stays (theme.ts)');
+  assert.match(color.frozenGroup('frozen 1'), /green-fg/);
+  assert.equal(plain.unfrozenGroup('no-frz 1'), 'no-frz 1');
 });

@@ -2,8 +2,10 @@
  * npm run screenshots: real runs of cowtop through the same pty and terminal emulator as the
  * end-to-end tests, saved as SVG in screenshots/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startGunicorn, stopGunicorn } from '../gunicorn';
 import { ROOT, sleep } from '../helpers';
 import { readTable, runInPty } from '../pty';
 import { terminalSvg } from './svg';
@@ -11,7 +13,7 @@ import { terminalSvg } from './svg';
 interface Shot {
   file: string;
   title: string;
-  args: string[];
+  args: string[] | (() => Promise<{ args: string[]; env?: NodeJS.ProcessEnv; stop(): Promise<void> }>);
   cols: number;
   rows: number;
   /** Waits until the screen shows what the picture is about, then optionally presses keys. */
@@ -55,6 +57,51 @@ const SHOTS: Shot[] = [
     },
   },
   {
+    file: 'sixteen-workers-scrolled-80x24.svg',
+    title: 'cowtop --workers 16 at 80x24: the table scrolls with the selection (End), and says which rows it shows',
+    args: ['--size', '200000', '--workers', '16', '--interval', '500'], cols: 80, rows: 24,
+    async ready(run) {
+      await run.waitFor(/rows 1-\d+ of 17/, 60_000);
+      await sleep(1500);
+      run.press('\x1b[F'); // End
+      await run.waitFor(/rows \d+-17 of 17/, 5000);
+      await sleep(600);
+    },
+  },
+  {
+    file: 'detail-pane.svg',
+    title: 'cowtop: Enter on a worker shows its smaps_rollup, faults and gc state in full',
+    args: ['--size', '1000000', '--workers', '3', '--interval', '500'], cols: 120, rows: 40,
+    async ready(run) {
+      await run.waitFor(/worker 3\s+\d+\s+[\d.]+/, 60_000);
+      run.press('g');
+      await sleep(3000);
+      run.press('\x1b[B');
+      await sleep(300);
+      run.press('\x1b[B');
+      await sleep(300);
+      run.press('\r');
+      await run.waitFor(/Esc closes/, 5000);
+      await sleep(1200);
+    },
+  },
+  {
+    file: 'attach-gunicorn-tree.svg',
+    title: 'cowtop attach to gunicorn --preload with the gc agent: COMMAND column, t for the tree view',
+    async args() {
+      const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
+      const g = await startGunicorn('gunicorn.nofreeze.conf.py', agentDir);
+      return { args: ['attach', String(g.master), '--interval', '500'], env: { COWTOP_AGENT_DIR: agentDir }, stop: () => stopGunicorn(g) };
+    },
+    cols: 140, rows: 32,
+    async ready(run) {
+      await run.waitFor(/gc agent 4\/4/, 30_000);
+      run.press('t');
+      await run.waitFor(/└─ /, 5000);
+      await sleep(2500);
+    },
+  },
+  {
     file: 'help.svg',
     title: 'cowtop: ? opens the help, made from the same key table as the footer',
     args: ['--size', '200000', '--workers', '2'], cols: 120, rows: 40,
@@ -71,7 +118,8 @@ const SHOTS: Shot[] = [
   mkdirSync(dir, { recursive: true });
   const only = process.argv[2];
   for (const shot of SHOTS.filter((s) => !only || s.file.includes(only))) {
-    const run = runInPty(shot.args, { cols: shot.cols, rows: shot.rows });
+    const setup = typeof shot.args === 'function' ? await shot.args() : { args: shot.args, env: undefined, stop: async () => {} };
+    const run = runInPty(setup.args, { cols: shot.cols, rows: shot.rows, env: setup.env });
     try {
       await shot.ready(run);
       await run.settle();
@@ -79,8 +127,10 @@ const SHOTS: Shot[] = [
       console.log(`screenshots/${shot.file}`);
     } finally {
       run.press('q');
-      if (shot.file === 'help.svg') run.press('q'); // the first q closes the help
+      const again = setTimeout(() => run.press('q'), 1000); // the first q closed an overlay
       await run.exited;
+      clearTimeout(again);
+      await setup.stop();
     }
   }
 })();
