@@ -291,7 +291,9 @@ export class DashboardModel {
         // Young collections happen many times a second under load: the table counts them; the
         // log names the full ones and every collection someone asked for.
         if (r.generation === 2 || r.explicit) {
-          this.addEvent('collect', `gc gen ${r.generation} pid ${r.pid}: ${formatSeconds(r.duration)}, ${formatCount(r.collected)} collected${r.explicit ? ' (asked)' : ''}`, now);
+          // An agent may know only that a collection happened: say what is known, no "-, -".
+          const known = [r.duration !== null ? formatSeconds(r.duration) : null, r.collected !== null ? `${formatCount(r.collected)} collected` : null].filter(Boolean);
+          this.addEvent('collect', `gc gen ${r.generation} pid ${r.pid}${known.length ? `: ${known.join(', ')}` : ''}${r.explicit ? ' (asked)' : ''}`, now);
           if (r.generation === 2) this.mark('g');
         }
         break;

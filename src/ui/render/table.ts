@@ -46,7 +46,9 @@ export function columnTitle(col: Column, units: Units): string {
 }
 
 /** Room for the title, its unit and the sort mark. */
-export function columnWidth(col: Column, units: Units): number {
+export function columnWidth(col: Column, units: Units, c?: CellContext): number {
+  // A command line says little in 12 columns: where COMMAND matters (attach, tree) it asks for more.
+  if (col.fill && (c?.attached || c?.tree)) return 32;
   return Math.max(col.width, columnTitle(col, units).length + 1);
 }
 
@@ -99,7 +101,7 @@ export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c
   const units = c?.units ?? 'MiB';
   const present = (col: Column): boolean => !col.optional || (c !== undefined && rows.some((p) => col.value(p, c) !== null));
   for (const col of [...COLUMNS].filter(present).sort((a, b) => priorityOf(a, c) - priorityOf(b, c))) {
-    const need = columnWidth(col, units) + (chosen.size ? 1 : 0);
+    const need = columnWidth(col, units, c) + (chosen.size ? 1 : 0);
     if (used + need > width) continue;
     chosen.add(col);
     used += need;
@@ -108,9 +110,9 @@ export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c
 }
 
 /** Each column's width on screen: the fill column (COMMAND) takes what the others leave. */
-export function columnWidths(cols: readonly Column[], width: number, units: Units): number[] {
+export function columnWidths(cols: readonly Column[], width: number, units: Units, c?: CellContext): number[] {
   const fixed = cols.reduce((a, col) => a + (col.fill ? 0 : columnWidth(col, units)), 0) + Math.max(0, cols.length - 1);
-  return cols.map((col) => (col.fill ? Math.max(columnWidth(col, units), width - fixed) : columnWidth(col, units)));
+  return cols.map((col) => (col.fill ? Math.max(columnWidth(col, units, c), width - fixed) : columnWidth(col, units)));
 }
 
 /** The parent first, live workers in the chosen order, exited workers last. */
@@ -265,7 +267,7 @@ export interface TableLines {
 export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme, attached = false): TableLines {
   const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree };
   const cols = fitColumns(width, s.processes, c);
-  const widths = columnWidths(cols, width, view.units);
+  const widths = columnWidths(cols, width, view.units, c);
   const shown = orderRows(s.processes, view, c);
   return {
     header: tableHeader(cols, widths, view, theme),
