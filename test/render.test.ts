@@ -194,3 +194,23 @@ test('colour with meaning: growth warms with the share of the heap copied; split
   assert.match(color.frozenGroup('frozen 1'), /green-fg/);
   assert.equal(plain.unfrozenGroup('no-frz 1'), 'no-frz 1');
 });
+
+test('the sort is said in the title line when its column does not fit; the detail pane reads the snapshot', () => {
+  const { model, end } = replaySession();
+  model.view.sort = { column: 'majflt', desc: true };
+  const narrow = renderText(model, 80, 24, end).split('\n');
+  const title = narrow.find((l) => l.startsWith('ROLE'))!;
+  assert.doesNotMatch(title, /^ROLE.*MAJFLT\/s▼ /, 'MAJFLT/s does not fit at 80 columns');
+  assert.match(title, /sort MAJFLT\/s▼$/);
+  assert.ok(title.length <= 80);
+  const wide = renderText(model, 200, 50, end).split('\n').find((l) => l.startsWith('ROLE'))!;
+  assert.match(wide, /MAJFLT\/s▼/);
+  assert.doesNotMatch(wide, /sort MAJFLT/);
+  const w = model.latest!.processes.find((p) => p.role === 'worker')!;
+  model.openDetail(`${w.pid}:${w.starttime}`);
+  const pane = renderText(model, 100, 40, end);
+  assert.match(pane, new RegExp(`pid ${w.pid}: .*Esc closes`));
+  assert.match(pane, new RegExp(`get_count\\(\\) +${w.gc!.counts!.join(' / ')}`));
+  model.openDetail('4194303:1');
+  assert.match(renderText(model, 100, 40, end), /The process 4194303 is gone/);
+});
