@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { decodePageEntry, isPrivateAnon, parseMaps } from '../src/proc/parse';
+import { decodePageEntry, parseMaps, parseSmapsMappings } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
-import { classifyPages, copiedFromParent } from '../src/sample/copies';
+import { copiedFromParent } from '../src/sample/copies';
+import { classifyRange, heatCells, isAnonymous, mappingLabel } from '../src/sample/copy-map';
 import { waitUntil } from './helpers';
 
 /** One pagemap entry: present/swapped bits and a frame number, as the kernel writes it. */
@@ -26,15 +27,17 @@ test('a pagemap entry: present, swapped, exclusive, soft-dirty bits and a 55-bit
 test('pages are shared (same frame), copied (another frame), new (only the worker) or swapped', () => {
   const parent = Buffer.concat([entry(true, 10), entry(true, 11), entry(false), entry(true, 13), entry(true, 14)]);
   const worker = Buffer.concat([entry(true, 10), entry(true, 99), entry(true, 12), entry(false), entry(false, 0, true)]);
-  const acc = { shared: 0, copied: 0, new: 0, swapped: 0, framesSeen: false };
-  classifyPages(parent, worker, acc);
-  assert.deepEqual(acc, { shared: 4096, copied: 4096, new: 4096, swapped: 4096, framesSeen: true });
-  const alone = { shared: 0, copied: 0, new: 0, swapped: 0, framesSeen: false };
-  classifyPages(null, Buffer.concat([entry(true, 5), entry(true, 6)]), alone);
+  const acc = { shared: 0, copied: 0, new: 0, swapped: 0 };
+  const counts = new Uint8Array(5);
+  assert.equal(classifyRange(parent, worker, acc, { counts, index: Int32Array.from([0, 1, -1, 2, 3]), offset: 0 }), true, 'frames seen');
+  assert.deepEqual(acc, { shared: 4096, copied: 4096, new: 4096, swapped: 4096 });
+  assert.deepEqual([...counts], [1, 0, 0, 0, 0], 'the parent page still shared counts one sharer');
+  const alone = { shared: 0, copied: 0, new: 0, swapped: 0 };
+  classifyRange(null, Buffer.concat([entry(true, 5), entry(true, 6)]), alone);
   assert.equal(alone.new, 8192, 'no parent mapping there: new since fork');
 });
 
-test('maps: private writable anonymous memory is where copies land', () => {
+test('maps: private writable memory is where copies land; the map draws the anonymous part', () => {
   const maps = parseMaps([
     '55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]',
     '7f1c2a000000-7f1c2a400000 rw-p 00000000 00:00 0 ',
@@ -43,7 +46,8 @@ test('maps: private writable anonymous memory is where copies land', () => {
     'garbage line',
   ].join('\n'));
   assert.equal(maps.length, 4);
-  assert.deepEqual(maps.map(isPrivateAnon), [true, true, false, false]);
+  assert.deepEqual(maps.map(isAnonymous), [true, true, false, false]);
+  assert.deepEqual(maps.map(mappingLabel), ['[heap]', 'anon', 'libc.so.6', 'zero (deleted)']);
   assert.equal(maps[0].end - maps[0].start, 0x21000);
 });
 
@@ -76,4 +80,19 @@ test('a real fork: the child writing into half of a buffer copies that half, the
     parent.kill('SIGKILL');
     if (child) process.kill(child, 'SIGKILL');
   }
+});
+
+test('smaps per mapping, and the grid: cells of page runs, 0 calm when every worker shares, 1 hot when none does', () => {
+  const text = [
+    '55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]',
+    'Rss:                 132 kB', 'Pss:                  66 kB', 'Shared_Clean:          0 kB', 'Shared_Dirty:        100 kB', 'Private_Clean:         0 kB', 'Private_Dirty:        32 kB',
+    '7f1c2a000000-7f1c2a400000 rw-p 00000000 00:00 0 ',
+    'Rss:                   8 kB', 'Pss:                   8 kB', 'Shared_Clean:          0 kB', 'Shared_Dirty:          0 kB', 'Private_Clean:         0 kB', 'Private_Dirty:         8 kB',
+    'VmFlags: rd wr mr mw me ac',
+  ].join('\n');
+  const blocks = parseSmapsMappings(text);
+  assert.deepEqual(blocks.map((b) => [b.mapping.path, b.rollup.privateDirty, b.rollup.sharedDirty]), [['[heap]', 32 * 1024, 100 * 1024], ['', 8 * 1024, 0]]);
+  const cells = heatCells({ sharers: Uint8Array.from([2, 2, 0, 0, 1, 1]), workerCount: 2 }, 3);
+  assert.deepEqual([...cells], [0, 1, 0.5]);
+  assert.equal(heatCells({ sharers: new Uint8Array(0), workerCount: 2 }, 10).length, 0);
 });

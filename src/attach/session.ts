@@ -17,6 +17,7 @@ export class AttachSession extends EventEmitter implements Monitor {
   readonly reader: ProcReader;
   private tree: AttachedTree | null = null;
   private loop: SamplingLoop | null = null;
+  private sampler: Sampler | null = null;
   private toldDenied = false;
   private toldNoAgent = false;
   private gone = false;
@@ -38,7 +39,8 @@ export class AttachSession extends EventEmitter implements Monitor {
     const command = (await this.reader.cmdline(pid)) || stat.value.comm;
     this.attached = { pid, command, agents: 0, implementation: null };
     const tree = (this.tree = new AttachedTree(pid, this.reader, (text) => this.emit('notice', text)));
-    const sampler = new Sampler(this.reader, tree);
+    const sampler = (this.sampler = new Sampler(this.reader, tree));
+    sampler.map = this.mapWanted;
     this.emit('spawn');
     this.loop = startSampling(
       sampler,
@@ -83,6 +85,13 @@ export class AttachSession extends EventEmitter implements Monitor {
   setInterval(ms: number): void {
     this.options.interval = ms;
     this.loop?.setInterval(ms);
+  }
+
+  private mapWanted = { wanted: false, minGapMs: 500 };
+
+  wantMap(on: boolean, minGapMs = 500): void {
+    this.mapWanted = { wanted: on, minGapMs };
+    if (this.sampler) this.sampler.map = this.mapWanted;
   }
 
   signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {

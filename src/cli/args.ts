@@ -35,12 +35,14 @@ export interface Prometheus {
 export interface ScreenOptions {
   record: string | null;
   exportFile: string | null;
+  map?: boolean; // --map: open the map pane at start
 }
 
 export interface BatchOptions {
   duration: number | null;
   format: 'json' | 'csv' | 'table';
   output: string | null;
+  map?: boolean; // --map: every sample record carries the copy map
 }
 
 export type Command =
@@ -78,7 +80,8 @@ function outputOptions<T>(y: Argv<T>) {
     .option('prometheus', { requiresArg: true, describe: 'serve OpenMetrics on this port (dashboard or --batch)', group: 'Prometheus:' })
     .option('prometheus-host', { type: 'string', default: '127.0.0.1', describe: 'address the metrics endpoint listens on', group: 'Prometheus:' })
     .option('record', { type: 'string', requiresArg: true, describe: 'write an asciicast v2 recording of the dashboard (asciinema play FILE)', group: 'Dashboard:' })
-    .option('export', { type: 'string', requiresArg: true, describe: 'where the e key writes the current snapshot (.csv: CSV, else JSON)', group: 'Dashboard:' });
+    .option('export', { type: 'string', requiresArg: true, describe: 'where the e key writes the current snapshot (.csv: CSV, else JSON)', group: 'Dashboard:' })
+    .option('map', { type: 'boolean', default: false, describe: "the copy map (pagemap: which pages each worker copied from the parent, per mapping): the dashboard opens its pane (m), --batch records carry it", group: 'Copy map:' });
 }
 
 function screenOptions(a: Record<string, unknown>, batch: boolean): ScreenOptions {
@@ -89,7 +92,7 @@ function screenOptions(a: Record<string, unknown>, batch: boolean): ScreenOption
     if (!f.trim()) throw new UsageError(`--${name} needs a file name`);
     return f;
   };
-  return { record: file('record'), exportFile: file('export') };
+  return { record: file('record'), exportFile: file('export'), map: Boolean(a.map) };
 }
 
 /** --batch and its companions; null for the dashboard (after checking none was given alone). */
@@ -102,7 +105,9 @@ function batchOptions(a: Record<string, unknown>): BatchOptions | null {
   const duration = a.duration === undefined ? null : seconds('duration', a.duration, MAX_DURATION_S);
   const output = a.output === undefined ? null : String(a.output);
   if (output !== null && !output.trim()) throw new UsageError('--output needs a file name');
-  return { duration, format: oneOf('format', a.format, ['json', 'csv', 'table'] as const), output };
+  const format = oneOf('format', a.format, ['json', 'csv', 'table'] as const);
+  if (a.map && format !== 'json') throw new UsageError(`--map goes with --format json (a ${format} row has no room for a map)`);
+  return { duration, format, output, map: Boolean(a.map) };
 }
 
 function prometheusOptions(a: Record<string, unknown>): Prometheus | null {

@@ -52,6 +52,7 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
     else write(tableBlock(snap));
   });
   if (cmd.format === 'csv') write(CSV_HEADER);
+  if (cmd.map) session.wantMap(true, 0); // every record its own map
   await session.start();
   if (cmd.duration !== null) setTimeout(() => void lifecycle.exit(0), cmd.duration * 1000);
 }

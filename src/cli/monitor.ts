@@ -23,6 +23,8 @@ export interface Monitor extends EventEmitter {
   /** The sampling interval in force, ms; [ and ] change it while running. */
   readonly intervalMs: number;
   setInterval(ms: number): void;
+  /** The copy map is read while wanted (map or detail pane, --map), at most every minGapMs. */
+  wantMap(on: boolean, minGapMs?: number): void;
   /** k: a signal to a process of the tree, if it is still the one shown (pid and start time). */
   signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }>;
 }

@@ -66,6 +66,7 @@ export class Session extends EventEmitter implements Monitor {
     this.ready = started.ready;
     this.memoryStopped = false;
     this.sampler = new Sampler(this.reader, started.experiment);
+    this.sampler.map = this.mapWanted;
     this.loop = startSampling(
       this.sampler,
       this.options.experiment.interval,
@@ -128,6 +129,13 @@ export class Session extends EventEmitter implements Monitor {
     this.options.experiment.interval = ms;
     this.loop?.setInterval(ms);
     if (this.experiment?.alive) this.experiment.send({ cmd: 'interval', ms });
+  }
+
+  private mapWanted = { wanted: false, minGapMs: 500 };
+
+  wantMap(on: boolean, minGapMs = 500): void {
+    this.mapWanted = { wanted: on, minGapMs };
+    if (this.sampler) this.sampler.map = this.mapWanted;
   }
 
   signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {

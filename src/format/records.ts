@@ -2,6 +2,7 @@
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
+import type { CopyMap } from '../sample/copy-map';
 import { isoTime } from '../clock';
 import { formatBytes, formatCount, formatSeconds } from './units';
 
@@ -51,9 +52,43 @@ export function sampleRecord(s: Snapshot) {
       gc: gcRecord(p),
       ...(p.exit ? { exit: { code: p.exit.code ?? null, signal: p.exit.signalName ?? p.exit.signal ?? null } } : {}),
       ...(p.error ? { error: p.error } : {}),
+      ...(s.copies && p.role === 'worker' && p.alive ? { copies: copiesRecord(s.copies, p.pid) } : {}),
     })),
     totals: s.totals,
     tickMs: Math.round(s.tickMs * 100) / 100,
+    ...(s.copies !== undefined && s.copies !== null ? { map: mapRecord(s.copies) } : s.copiesNote ? { map: { error: s.copiesNote } } : {}),
+  };
+}
+
+/** A worker's pages against the parent's (bytes), null where they cannot be told (no CAP_SYS_ADMIN). */
+function copiesRecord(map: CopyMap, pid: number) {
+  const w = map.workers.find((x) => x.pid === pid);
+  if (!map.privileged || !w) {
+    const f = map.fallback.find((x) => x.pid === pid);
+    return { sharedWithParent: null, copied: null, newSinceFork: null, swapped: null, mappings: (f?.mappings ?? []).map((m) => ({ label: m.label, private: m.private, shared: m.shared })) };
+  }
+  return {
+    sharedWithParent: w.total.shared,
+    copied: w.total.copied,
+    newSinceFork: w.total.new,
+    swapped: w.total.swapped,
+    mappings: w.mappings.map((m) => ({ label: m.label, size: m.size, sharedWithParent: m.shared, copied: m.copied, newSinceFork: m.new, swapped: m.swapped })),
+  };
+}
+
+/** The map as a whole: when, at what cost, and how much of the parent's anonymous memory each share of workers still holds. */
+function mapRecord(map: CopyMap) {
+  const pages = map.sharers.length;
+  const byAll = pages ? map.sharers.reduce((a, n) => a + (n >= map.workerCount ? 1 : 0), 0) : 0;
+  const byNone = pages ? map.sharers.reduce((a, n) => a + (n === 0 ? 1 : 0), 0) : 0;
+  return {
+    time: isoTime(map.at),
+    tookMs: Math.round(map.tookMs * 10) / 10,
+    privileged: map.privileged,
+    ...(map.why ? { why: map.why } : {}),
+    parentAnonPages: pages,
+    sharedByAllWorkers: byAll,
+    sharedByNoWorker: byNone,
   };
 }
 

@@ -173,9 +173,30 @@ export function parseMaps(text: string): Mapping[] {
   return out;
 }
 
-/** A mapping whose pages, once written, belong to one process: where copy-on-write copies land. */
-export function isPrivateAnon(m: Mapping): boolean {
-  return m.perms[1] === 'w' && m.perms[3] === 'p' && (m.path === '' || m.path === '[heap]' || m.path === '[stack]' || m.inode === 0);
+/**
+ * Parses /proc/PID/smaps: each mapping's header line (as in maps) with its own figures. A block
+ * that lacks the fields of a rollup is left out.
+ */
+export function parseSmapsMappings(text: string): Array<{ mapping: Mapping; rollup: SmapsRollup }> {
+  const out: Array<{ mapping: Mapping; rollup: SmapsRollup }> = [];
+  let head: Mapping | null = null;
+  let body: string[] = [];
+  const flush = (): void => {
+    const r = head ? parseSmapsRollup(body.join('\n')) : null;
+    if (head && r) out.push({ mapping: head, rollup: r });
+  };
+  for (const line of text.split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ /.test(line) ? parseMaps(line) : [];
+    if (m.length) {
+      flush();
+      head = m[0];
+      body = [];
+    } else {
+      body.push(line);
+    }
+  }
+  flush();
+  return out;
 }
 
 /** One 64-bit entry of /proc/PID/pagemap (kernel admin-guide/mm/pagemap.rst). */

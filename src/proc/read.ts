@@ -30,9 +30,19 @@ export class ProcReader {
   /**
    * /proc files report size 0, so readFile would open, fstat, read, read again and close: five
    * trips through the thread pool. open, read into one buffer (again only if it filled), close:
-   * three. With hundreds of processes a tick, that matters.
+   * three. With hundreds of processes a tick, that matters. But a file of many records (maps,
+   * smaps) comes a seq_file page at a time, each read short of the buffer: those are read on
+   * until a read returns nothing (untilEof), or all but the first ~40 mappings would be lost.
    */
   private text(...parts: Array<string | number>): Promise<string> {
+    return this.read(false, parts);
+  }
+
+  private textUntilEof(...parts: Array<string | number>): Promise<string> {
+    return this.read(true, parts);
+  }
+
+  private read(untilEof: boolean, parts: Array<string | number>): Promise<string> {
     const file = path.join(this.root, ...parts.map(String));
     return new Promise((resolve, reject) => {
       fsc.open(file, 'r', (err, fd) => {
@@ -43,7 +53,7 @@ export class ProcReader {
           fsc.read(fd, buf, 0, buf.length, null, (rerr, n) => {
             if (rerr) return fsc.close(fd, () => reject(rerr));
             chunks.push(buf.subarray(0, n));
-            if (n === buf.length) return next();
+            if (n === buf.length || (untilEof && n > 0)) return next();
             fsc.close(fd, () => resolve(Buffer.concat(chunks).toString('utf8')));
           });
         };
@@ -84,7 +94,16 @@ export class ProcReader {
 
   async maps(pid: number): Promise<Read<Mapping[]>> {
     try {
-      return { ok: true, value: parseMaps(await this.text(pid, 'maps')) };
+      return { ok: true, value: parseMaps(await this.textUntilEof(pid, 'maps')) };
+    } catch (err) {
+      return { ok: false, ...classify(err) };
+    }
+  }
+
+  /** The whole /proc/PID/smaps text (per mapping figures): the copy map's fallback without CAP_SYS_ADMIN. */
+  async smaps(pid: number): Promise<Read<string>> {
+    try {
+      return { ok: true, value: await this.textUntilEof(pid, 'smaps') };
     } catch (err) {
       return { ok: false, ...classify(err) };
     }

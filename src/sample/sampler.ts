@@ -10,6 +10,7 @@ import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { sinceStart } from '../clock';
 import { mapLimit } from '../map-limit';
 import { CommandCache } from './command-cache';
+import { readCopyMap, type CopyMap } from './copy-map';
 import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
@@ -50,6 +51,14 @@ export class Sampler {
 
   readonly rollups: RollupCache;
   private readonly commands: CommandCache;
+  /**
+   * The copy map is read only while someone looks at it (the map or a detail pane, --map): it
+   * costs a pagemap pass over every process. minGapMs keeps it to what it can afford: at least
+   * five times its own last cost apart.
+   */
+  map: { wanted: boolean; minGapMs: number } = { wanted: false, minGapMs: 500 };
+  private lastMap: CopyMap | null = null;
+  private mapNote: string | null = null;
 
   constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean } = {}) {
     this.rollups = new RollupCache(options.reuseRollups ?? true);
@@ -84,6 +93,7 @@ export class Sampler {
     }
     for (const pid of this.baselines.keys()) if (!livePids.has(pid)) this.baselines.delete(pid);
     const processes = [...live, ...exited].sort(byRoleThenIndex);
+    const copies = this.procAvailable ? await this.copyMap(live, now) : null;
     const snap: Snapshot = Object.freeze({
       seq: ++this.seq,
       t: sinceStart(now),
@@ -98,9 +108,29 @@ export class Sampler {
       totals: Object.freeze(totalsOf(processes)),
       denied: processes.filter((p) => p.alive && p.error !== null).length,
       tickMs: Number(process.hrtime.bigint() - tickStart) / 1e6,
+      copies,
+      copiesNote: copies ? null : this.mapNote,
     });
     this.prev = snap;
     return snap;
+  }
+
+  /** The copy map of this tick: read now if wanted and due, else the last one while wanted. */
+  private async copyMap(live: readonly ProcessSample[], now: number): Promise<CopyMap | null> {
+    if (!this.map.wanted) return (this.lastMap = null);
+    const last = this.lastMap;
+    const workers = live.filter((p) => p.role === 'worker').map((p) => p.pid);
+    const sameTree = last && last.workerCount === workers.length && last.workers.every((w) => workers.includes(w.pid));
+    if (last && sameTree && now - last.at < Math.max(this.map.minGapMs, 5 * last.tookMs)) return last;
+    const root = live.find((p) => p.pid === this.source.pid);
+    if (!root) return null;
+    const map = await readCopyMap(this.reader, root.pid, workers);
+    if ('error' in map) {
+      this.mapNote = map.error;
+      return (this.lastMap = null);
+    }
+    this.mapNote = null;
+    return (this.lastMap = Object.freeze(map));
   }
 
   /** Roles come from the tree: the root is the parent, its direct children are workers. */

@@ -1,6 +1,7 @@
 /** One sampling tick's view of the experiment's processes. Immutable once made. */
 import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
 import type { SmapsRollup } from '../proc/parse';
+import type { CopyMap } from './copy-map';
 
 /** parent: the experiment's; master: the root of an attached tree; grandchild: below a worker. */
 export type Role = 'parent' | 'master' | 'worker' | 'grandchild';
@@ -57,6 +58,10 @@ export interface Snapshot {
   readonly denied: number;
   /** How long this tick took to read /proc: the sampler's own lag. */
   readonly tickMs: number;
+  /** The copy map, while it is wanted (map pane, detail pane, --map); it may be a few ticks old (its own `at`). */
+  readonly copies?: CopyMap | null;
+  /** Why there is no copy map although one was wanted. */
+  readonly copiesNote?: string | null;
 }
 
 export function totalsOf(processes: readonly ProcessSample[]): Totals {
