@@ -41,6 +41,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
   model.intervalMs = session.intervalMs;
+  if (opts.map) model.toggleMap(); // --map: the map pane from the start
   const recorder = opts.record
     ? new CastRecorder(opts.record, process.stdout.columns || 80, process.stdout.rows || 24, (why) => {
         model.addEvent('error', why);
@@ -49,6 +50,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     : null;
   let ui: DashboardScreen | null = null;
   let lastFrame = 0;
+  let mapWanted = false;
   let frameTimer: NodeJS.Timeout | null = null;
   const experiment = (): Experiment | null => session.experiment;
 
@@ -62,6 +64,11 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     if (frame.table.visibleRows > 0) model.view.table.height = frame.table.visibleRows;
     if (frame.help && frame.help.kind !== 'confirm') model.view.helpScroll = frame.help.scroll; // End went past the last line: back to it
     lastFrameTable = frame.table;
+    // The copy map is read only while a pane shows it.
+    if (model.wantsMap !== mapWanted) {
+      mapWanted = model.wantsMap;
+      session.wantMap(mapWanted);
+    }
     ui.draw(frame);
   };
   /** One render per frame: many events in one frame's time make one render. */
@@ -167,6 +174,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     nextChart: () => model.nextChart(),
     toggleHelp: () => model.toggleHelp(),
     toggleTree: () => model.toggleTree(),
+    toggleMap: () => model.toggleMap(),
     startFilter: () => model.startFilter(),
     clearFilter: () => model.clearFilter(),
     askSignal() {
@@ -248,6 +256,10 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     switch (v.mode) {
       case 'normal':
         return false;
+      case 'map':
+        if (full !== 'escape') return false; // g, f, arrows... work under the map
+        model.closeOverlay();
+        return true;
       case 'filter':
         model.filterKey(full, ch);
         return true;

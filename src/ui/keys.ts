@@ -22,6 +22,7 @@ export interface Controller {
   startFilter(): void;
   clearFilter(): void;
   toggleTree(): void;
+  toggleMap(): void;
   changeInterval(dir: 1 | -1): void;
   cycleUnits(): void;
   nextChart(): void;
@@ -70,6 +71,7 @@ export const KEYS: KeyBinding[] = [
   { keys: ['k'], label: 'k', footer: 'signal', help: 'send the selected process a signal (asks first; SIGTERM picked, arrows pick another, e.g. SIGHUP, SIGTTIN)', run: (c) => c.askSignal() },
   { keys: ['/'], label: '/', footer: 'filter', help: 'filter rows by pid, role or command as you type; Enter keeps it, Esc clears it', run: (c) => c.startFilter() },
   { keys: ['escape'], label: 'Esc', footer: null, help: 'clear the filter', run: (c) => c.clearFilter() },
+  { keys: ['m'], label: 'm', footer: 'map', help: 'the copy map: which pages of the parent each worker copied (pagemap), and per mapping for the selected worker; the other keys still work under it', run: (c) => c.toggleMap() },
   { keys: ['t'], label: 't', footer: 'tree', help: 'tree view: each process under its parent, as htop\'s t', run: (c) => c.toggleTree() },
   { keys: ['space'], label: 'space', footer: 'pause', help: 'pause the display; sampling goes on, so deltas stay right', run: (c) => c.togglePause() },
   ...sortBindings,
@@ -88,7 +90,7 @@ export const KEYS: KeyBinding[] = [
  * Which keys the footer keeps when not all fit, most needed first: help and quit always, then
  * the experiment's own keys; c early, because a narrow terminal is exactly where it is needed.
  */
-const FOOTER_PRIORITY = ['?', 'q', 'R', 'f', 'g', 'c', 'space', '/', 'k', 'Enter', 'w', '+/-', 'G', 's', 'u', 't', '1-0', 'e'];
+const FOOTER_PRIORITY = ['?', 'q', 'R', 'f', 'g', 'm', 'c', 'space', '/', 'k', 'Enter', 'w', '+/-', 'G', 's', 'u', 't', '1-0', 'e'];
 
 /** The footer: the keys that work now, in the key table's order, as many as fit by priority. */
 export function footerText(width: number, can: Controller['can'], allChartsShown = false): string {

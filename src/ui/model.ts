@@ -40,9 +40,10 @@ export interface HistoryPoint {
 
 /**
  * What the keys mean now: normal; help (arrows scroll it); filter (keys edit the filter, as btop's
- * line editor); confirm (k: pick a signal, Enter sends); detail (Enter: one process in full).
+ * line editor); confirm (k: pick a signal, Enter sends); detail (Enter: one process in full);
+ * map (m: the copy map; the other keys still work under it).
  */
-export type Mode = 'normal' | 'help' | 'filter' | 'confirm' | 'detail';
+export type Mode = 'normal' | 'help' | 'filter' | 'confirm' | 'detail' | 'map';
 
 /** k's question: which process (as shown), and which of SIGNALS is picked. */
 export interface Confirm {
@@ -165,6 +166,15 @@ export class DashboardModel {
   toggleHelp(): void {
     this.view.mode = this.view.mode === 'help' ? 'normal' : 'help';
     this.view.helpScroll = 0;
+  }
+
+  toggleMap(): void {
+    this.view.mode = this.view.mode === 'map' ? 'normal' : 'map';
+  }
+
+  /** Whether what is on screen needs the copy map read (its pass costs a pagemap read per process). */
+  get wantsMap(): boolean {
+    return this.view.mode === 'map' || this.view.mode === 'detail';
   }
 
   toggleTree(): void {

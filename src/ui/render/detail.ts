@@ -42,6 +42,7 @@ export function detailLines(p: ProcessSample | null, key: string, model: Dashboa
   } else {
     lines.push(theme.dim(`  ${p.error ? esc(p.error) : p.alive ? 'not read (no /proc, or not permitted)' : 'the process exited'}`));
   }
+  lines.push(...copyLines(p, model, theme));
   if (p.ussGrowth !== null) lines.push(row('USS growth', formatBytes(p.ussGrowth), theme.dim(model.attached ? 'since cowtop attached' : 'since the first sample after fork: pages no longer shared')));
   lines.push('', `{bold}Page faults{/bold}  /proc/${p.pid}/stat`);
   const rate = (d: number | null): string => (d === null || !model.shown ? '' : theme.dim(`${formatCount((d * 1000) / model.shown.elapsedMs)}/s now`));
@@ -86,4 +87,25 @@ export function confirmFrame(c: Confirm, cols: number, rows: number, theme: Them
   }
   const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
   return { rect, lines, label: ' send a signal ', scroll: 0, kind: 'confirm' };
+}
+
+/** The copy map's figures for this process, when it is a worker and the map has been read. */
+function copyLines(p: ProcessSample, model: DashboardModel, theme: Theme): string[] {
+  if (p.role !== 'worker' || !p.alive) return [];
+  const map = model.shown?.copies;
+  const head = `{bold}Copy-on-write since fork{/bold}  /proc/${p.pid}/pagemap against the parent's, page by page`;
+  if (!map) return ['', head, theme.dim(model.shown?.copiesNote ? `  ${esc(model.shown.copiesNote)}` : '  reading...')];
+  if (!map.privileged) {
+    const f = map.fallback.find((x) => x.pid === p.pid);
+    return ['', head, theme.warn(`  ${esc(map.why ?? '')}`), ...(f?.mappings ?? []).slice(0, 6).map((m) => row(m.label.slice(0, 16), kb(m.private), theme.dim(`private (smaps); ${formatBytes(m.shared)} shared`)))];
+  }
+  const w = map.workers.find((x) => x.pid === p.pid);
+  if (!w) return ['', head, theme.dim('  not in the last map yet')];
+  const out = ['', head];
+  out.push(row('shared', kb(w.total.shared), theme.dim(`${formatBytes(w.total.shared)} still the parent's pages`)));
+  out.push(row('copied', kb(w.total.copied), theme.dim(`${formatBytes(w.total.copied)} copied from the parent (copy-on-write)`)));
+  out.push(row('new since fork', kb(w.total.new), theme.dim(formatBytes(w.total.new))));
+  if (w.total.swapped) out.push(row('swapped', kb(w.total.swapped)));
+  for (const m of w.mappings.slice(0, 5)) out.push(row(`  ${m.label.slice(0, 14)}`, kb(m.copied), theme.dim(`copied of ${formatBytes(m.size)}; ${formatBytes(m.shared)} shared, ${formatBytes(m.new)} new`)));
+  return out;
 }

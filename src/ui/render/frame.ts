@@ -11,6 +11,7 @@ import { esc, type Theme } from '../theme';
 import { chartSeries, timelineText, type ChartFrame } from './charts';
 export { niceMax } from './charts';
 import { confirmFrame, detailLines } from './detail';
+import { mapFrame } from './map';
 import { rowKey, tableLines, unitSuffix, windowTop } from './table';
 
 export const MIN_COLS = 40;
@@ -256,7 +257,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   }
   const logLines = model.shownEvents(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
   const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
-  return { tooSmall: null, header, table, charts, timeline, log, footer, help: overlay(model, s, cols, rows, theme, can) };
+  return { tooSmall: null, header, table, charts, timeline, log, footer, help: view.mode === 'map' ? mapFrame(model, s, cols, rows, theme, wallNow) : overlay(model, s, cols, rows, theme, can) };
 }
 
 /** Room the table keeps at the right of its title line for the marks after it. */

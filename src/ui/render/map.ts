@@ -1,0 +1,92 @@
+/**
+ * The map pane (m, --map): the parent's anonymous memory as a grid of cells, each a run of
+ * pages, by how many workers still share them; under it, the selected worker's pages per
+ * mapping. Drawn from the snapshot's copy map: the UI reads no /proc.
+ */
+import { formatBytes, formatDuration } from '../../format/units';
+import { heatCells, type CopyMap, type WorkerCopies } from '../../sample/copy-map';
+import type { Snapshot } from '../../sample/snapshot';
+import type { DashboardModel } from '../model';
+import { esc, type Theme } from '../theme';
+import type { Frame } from './frame';
+import { rowKey, roleText } from './table';
+
+/** A cell's look by its heat (the share of workers that copied its pages): characters carry it without colour. */
+const LEVELS: Array<{ below: number; ch: string; colour: string; words: string }> = [
+  { below: 0.05, ch: '·', colour: 'green', words: 'every worker shares' },
+  { below: 0.35, ch: '░', colour: '#d7d700', words: 'a few copied' },
+  { below: 0.65, ch: '▒', colour: '#ff8700', words: 'half' },
+  { below: 0.95, ch: '▓', colour: 'red', words: 'most' },
+  { below: Infinity, ch: '█', colour: '#ff2020', words: 'every worker copied' },
+];
+export const HOT = 0.5; // a cell is hot when at least half the workers copied its pages
+
+const level = (h: number) => LEVELS.find((l) => h < l.below)!;
+
+/** The share of hot cells, for the title and for tests. */
+export function hotShare(cells: Float32Array): number {
+  if (!cells.length) return 0;
+  let hot = 0;
+  for (const c of cells) if (c >= HOT) hot++;
+  return hot / cells.length;
+}
+
+const mib = (b: number): string => (b / 1048576).toFixed(1).padStart(8);
+
+function mappingTable(w: WorkerCopies, what: string, rows: number): string[] {
+  const out = [`{bold}${esc(what)}, pid ${w.pid}{/bold}: shared ${formatBytes(w.total.shared)}, {bold}copied ${formatBytes(w.total.copied)}{/bold}, new since fork ${formatBytes(w.total.new)}${w.total.swapped ? `, swapped ${formatBytes(w.total.swapped)}` : ''}`];
+  out.push(`{bold}${'mapping'.padEnd(28)}${'size MiB'.padStart(9)}${'shared'.padStart(9)}${'copied'.padStart(9)}${'new'.padStart(9)}${'swapped'.padStart(9)}{/bold}`);
+  for (const m of w.mappings.slice(0, Math.max(1, rows - 2))) {
+    const name = m.label.length > 27 ? `${m.label.slice(0, 26)}…` : m.label;
+    out.push(`${esc(name).padEnd(28)} ${mib(m.size)} ${mib(m.shared)} ${mib(m.copied)} ${mib(m.new)} ${mib(m.swapped)}`);
+  }
+  return out;
+}
+
+export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number, rows: number, theme: Theme, now: number): NonNullable<Frame['help']> {
+  const width = Math.floor(cols * 0.96);
+  const height = Math.floor(rows * 0.92);
+  const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
+  const inner = { w: width - 2, h: height - 2 };
+  const map: CopyMap | null | undefined = s?.copies;
+  const frame = (lines: string[], label: string): NonNullable<Frame['help']> => ({ rect, lines: lines.slice(0, inner.h), label, scroll: 0, kind: 'detail' });
+  if (!map) return frame([theme.dim(s?.copiesNote ? `no copy map: ${esc(s.copiesNote)}` : 'reading the copy map (pagemap of the parent and every worker)...')], ' copy map: m or Esc closes ');
+  const selected = s!.processes.find((p) => rowKey(p) === model.view.table.selected && p.role === 'worker');
+  const age = formatDuration(Math.max(0, now - map.at));
+  if (!map.privileged) {
+    const lines = [theme.warn(esc(map.why ?? 'frame numbers unreadable')), ''];
+    const f = map.fallback.find((x) => x.pid === selected?.pid) ?? map.fallback[0];
+    if (f) {
+      const p = s!.processes.find((x) => x.pid === f.pid);
+      lines.push(`{bold}${esc(p ? roleText(p) : 'worker')}, pid ${f.pid}{/bold}: per mapping, from /proc/${f.pid}/smaps (copied and new since fork are one figure here)`);
+      lines.push(`{bold}${'mapping'.padEnd(28)}${'private MiB'.padStart(12)}${'shared MiB'.padStart(12)}{/bold}`);
+      for (const m of f.mappings.slice(0, inner.h - 5)) lines.push(`${esc(m.label.slice(0, 27)).padEnd(28)}${(m.private / 1048576).toFixed(1).padStart(12)}${(m.shared / 1048576).toFixed(1).padStart(12)}`);
+    }
+    return frame(lines, ` copy map (smaps fallback), read ${age} ago: m or Esc closes `);
+  }
+  // The grid takes what the per-mapping table leaves: at least 3 rows.
+  const w = map.workers.find((x) => x.pid === selected?.pid) ?? map.workers[0];
+  const tableRows = w ? Math.min(w.mappings.length + 2, Math.max(3, Math.floor(inner.h * 0.35))) : 0;
+  const gridRows = Math.max(3, inner.h - tableRows - 3);
+  const cells = heatCells(map, inner.w * gridRows);
+  const perCell = cells.length ? map.sharers.length / cells.length : 0;
+  const grid: string[] = [];
+  for (let r = 0; r * inner.w < cells.length; r++) {
+    let line = '';
+    for (let c = r * inner.w; c < Math.min(cells.length, (r + 1) * inner.w); c++) {
+      const l = level(cells[c]);
+      line += theme.color ? `{${l.colour}-fg}${l.ch}{/${l.colour}-fg}` : l.ch;
+    }
+    grid.push(line);
+  }
+  const hot = hotShare(cells);
+  const legend = LEVELS.map((l) => (theme.color ? `{${l.colour}-fg}${l.ch}{/${l.colour}-fg} ${l.words}` : `${l.ch} ${l.words}`)).join('  ');
+  const lines = [
+    `{bold}hot ${(hot * 100).toFixed(0)}%{/bold} of the parent's anonymous memory (pid ${map.parentPid}, ${formatBytes(map.sharers.length * 4096)}: pymalloc arenas, [heap]), ${map.workerCount} workers, ${cells.length} cells of ${perCell.toFixed(1)} pages`,
+    ...grid,
+    legend,
+    '',
+    ...(w ? mappingTable(w, s!.processes.find((p) => p.pid === w.pid) ? roleText(s!.processes.find((p) => p.pid === w.pid)!) : 'worker', tableRows) : [theme.dim('no worker')]),
+  ];
+  return frame(lines, ` copy map, read ${age} ago in ${map.tookMs.toFixed(0)} ms: arrows pick the worker, m or Esc closes `);
+}
