@@ -43,6 +43,12 @@ test('compare: a collection copies the heap into each unfrozen worker; freeze pr
   const meanOff = offGrowth.reduce((a, b) => a + b) / offGrowth.length;
   for (const w of on.workers) assert.ok(w.ussAfter - w.ussBefore < 0.05 * meanOff, `frozen worker grew ${w.ussAfter - w.ussBefore}`);
   assert.ok(res.reduction! > 0.95 && res.reduction! <= 1, `reduction ${res.reduction}`);
+  // Page by page (pagemap): the pages copied are the USS growth, most of the heap unfrozen, almost none frozen.
+  for (const [i, w] of off.workers.entries()) {
+    assert.ok(Math.abs(w.copied! - offGrowth[i]) <= 0.05 * offGrowth[i], `copied ${w.copied} vs USS growth ${offGrowth[i]}`);
+    assert.ok(w.copied! >= 0.6 * res.heapBytes, `copied ${w.copied} of a ${res.heapBytes} heap`);
+  }
+  for (const w of on.workers) assert.ok(w.copied! < 0.01 * res.heapBytes, `frozen worker copied ${w.copied}`);
   for (const w of [...off.workers, ...on.workers]) assert.equal(alive(w.pid), false, `worker ${w.pid} still running`);
   assert.deepEqual(experimentPids(), []);
 });
@@ -53,6 +59,7 @@ test('compare prints the table a person reads, with the reduction', async () => 
   assert.match(r.stdout, /without freeze\s+with gc\.freeze\(\)/);
   assert.match(r.stdout, /USS after gc: [\d.]+ MiB -> [\d.]+ (MiB|KiB) per worker, -\d+\.\d%/);
   assert.match(r.stdout, /Memory copied by the collection: .* -9\d\.\d%/);
+  assert.match(r.stdout, /Pages copied from the parent during the pass \(pagemap, page by page\): [\d.]+ MiB -> [\d.]+ \S+ per worker/);
   assert.match(r.stdout, /^cowtop compare: CPython [\d.]+, 100,000 objects \(heap [\d.]+ MiB\), 1 worker, one gc\.collect\(\) in each$/m, 'one worker, not "1 workers"');
   assert.match(r.stdout, /^modules imported before fork: json, email/m);
   assert.deepEqual(experimentPids(), []);

@@ -8,6 +8,7 @@ import type { Experiment } from '../experiment/experiment';
 import type { CollectedMessage, ReadyMessage, Report } from '../experiment/protocol';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
 import { lifecycle, UsageError } from '../lifecycle';
+import { readCopyMap } from '../sample/copy-map';
 import { ProcReader } from '../proc/read';
 import type { Command, PassWorkload } from './args';
 import { startExperiment } from './start';
@@ -18,6 +19,10 @@ export interface CompareWorker {
   ussAfter: number;
   minfltDelta: number;
   gcSeconds: number;
+  /** Bytes copied from the parent during the pass, page by page (pagemap); null without CAP_SYS_ADMIN. */
+  copied: number | null;
+  /** Bytes copied from the parent since fork, after the pass. */
+  copiedSinceFork: number | null;
 }
 
 export interface CompareRun {
@@ -117,6 +122,7 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
     return { uss: mem.value.uss, minflt: stat.value.minflt };
   };
   const before = await Promise.all(pids.map(read));
+  const copiesBefore = await copiesOf(reader, e.pid, pids);
   const waiting = new Set(pids);
   const seconds = new Map<number, number>();
   const done = e.waitFor((r: Report) => {
@@ -130,6 +136,7 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
   await done;
   phase.now = 'after the measurement';
   const after = await Promise.all(pids.map(read));
+  const copiesAfter = await copiesOf(reader, e.pid, pids);
   return {
     freeze: e.freeze,
     workers: pids.map((pid, i) => ({
@@ -138,9 +145,21 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
       ussAfter: after[i].uss,
       minfltDelta: after[i].minflt - before[i].minflt,
       gcSeconds: seconds.get(pid) ?? NaN,
+      copied: copiesAfter.get(pid) != null && copiesBefore.get(pid) != null ? copiesAfter.get(pid)! - copiesBefore.get(pid)! : null,
+      copiedSinceFork: copiesAfter.get(pid) ?? null,
     })),
   };
 }
+
+/** Each worker's bytes copied from the parent since fork (the copy map), null where frames are unreadable. */
+async function copiesOf(reader: ProcReader, parent: number, pids: number[]): Promise<Map<number, number | null>> {
+  const map = await readCopyMap(reader, parent, pids);
+  const ok = !('error' in map) && map.privileged;
+  return new Map(pids.map((pid) => [pid, ok ? (map.workers.find((w) => w.pid === pid)?.total.copied ?? null) : null]));
+}
+
+/** The mean copied during the pass, or null when the map could not tell. */
+export const copiedMean = (r: CompareRun): number | null => (r.workers.every((w) => w.copied !== null) ? mean(r.workers.map((w) => w.copied!)) : null);
 
 export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
  const workersText = (n: number): string => `${n} worker${n === 1 ? '' : 's'}`;
@@ -213,10 +232,20 @@ export function compareTable(r: CompareResult): string {
     const afterOn = mean(on.workers.map((w) => w.ussAfter));
     lines.push(`USS after gc: ${formatBytes(afterOff)} -> ${formatBytes(afterOn)} per worker, ${formatReduction(afterOff > 0 ? 1 - afterOn / afterOff : null)}`);
     lines.push(`Memory copied by the collection: ${formatBytes(growth(off))} -> ${formatBytes(growth(on))} per worker, ${formatReduction(r.reduction)}`);
+    lines.push(copiedLine(off, on));
   } else {
     lines.push(`USS after gc: ${formatBytes(afterOff)} per worker; ${r.implementation} has no gc.freeze()`);
+    lines.push(copiedLine(off, on));
   }
   return lines.join('\n');
+}
+
+/** The page-by-page figure beside USS growth: what the copy map saw copied during the pass. */
+function copiedLine(off: CompareRun, on?: CompareRun): string {
+  const a = copiedMean(off);
+  if (a === null) return 'Pages copied from the parent (pagemap): not measurable here (frame numbers need root or CAP_SYS_ADMIN)';
+  const b = on ? copiedMean(on) : null;
+  return `Pages copied from the parent during the pass (pagemap, page by page): ${formatBytes(a)}${on ? ` -> ${formatBytes(b)}` : ''} per worker`;
 }
 
 /** The same comparison as a Markdown table, to paste into an issue or a pull request. */
@@ -237,6 +266,7 @@ export function compareMarkdown(r: CompareResult): string {
   lines.push('');
   const copied = (run: CompareRun): string => formatBytes(growth(run));
   lines.push(on ? `Memory copied by the collection, per worker: ${copied(off)} without freeze, ${copied(on)} with \`gc.freeze()\` (${formatReduction(r.reduction)}).` : `Memory copied by the collection, per worker: ${copied(off)}; ${r.implementation} has no \`gc.freeze()\`.`);
+  lines.push('', copiedLine(off, on));
   return lines.join('\n');
 }
 

@@ -44,9 +44,10 @@ function mappingTable(w: WorkerCopies, what: string, rows: number): string[] {
 }
 
 export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number, rows: number, theme: Theme, now: number): NonNullable<Frame['help']> {
-  const width = Math.floor(cols * 0.96);
-  const height = Math.floor(rows * 0.92);
-  const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
+  // Between the header (the mode, a re-fork under way) and the footer: both stay in view.
+  const rect = { top: 2, left: 0, width: cols, height: rows - 3 };
+  const width = rect.width;
+  const height = rect.height;
   const inner = { w: width - 2, h: height - 2 };
   const map: CopyMap | null | undefined = s?.copies;
   const frame = (lines: string[], label: string): NonNullable<Frame['help']> => ({ rect, lines: lines.slice(0, inner.h), label, scroll: 0, kind: 'detail' });
