@@ -18,10 +18,10 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-export async function keyLatency(args: string[], presses = 60): Promise<LatencyResult> {
+export async function keyLatency(args: string[], presses = 60, ready = /worker \d+\s+\d+\s+[\d.]+/): Promise<LatencyResult> {
   const run = runInPty(args, { cols: 160, rows: 48, node: ['--max-semi-space-size=1', BIN, ...args] });
   try {
-    await run.waitFor((t) => /worker \d+\s+\d+\s+[\d.]+/.test(t), 120_000);
+    await run.waitFor((t) => ready.test(t), 120_000);
     await sleep(2000);
     const times: number[] = [];
     for (let i = 0; i < presses; i++) {

@@ -9,6 +9,7 @@ import { overhead } from './overhead';
 import { freezeToggle } from './toggle';
 import { scale } from './scale';
 import { memoryHour } from './memory';
+import { copyMapCost } from './copy-map';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
@@ -22,6 +23,9 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   toggle: () => freezeToggle(),
   scale: () => scale(),
   memory: () => memoryHour(),
+  map: () => copyMapCost(),
+  // Key-to-screen with the map pane open on the 1+8 x 2,000,000 tree: the pass must not delay keys.
+  'latency-map': () => keyLatency(['--size', '2000000', '--workers', '8', '--map'], 60, /hot \d+%/),
 };
 
 (async () => {

@@ -54,6 +54,7 @@ export interface CopyMap {
 }
 
 const PRESENT = 0x80000000;
+const YIELD_PAGES = 16384; // ~2 ms of classifying between turns of the event loop
 const SWAPPED = 0x40000000;
 const PFN_HI = 0x007fffff;
 
@@ -82,32 +83,45 @@ const emptySplit = (): CopySplit => ({ shared: 0, copied: 0, new: 0, swapped: 0 
  * workers still on its frame. Returns whether any frame number was non-zero.
  */
 export function classifyRange(parent: Buffer | null, worker: Buffer, into: CopySplit, sharers?: { counts: Uint8Array; index: Int32Array; offset: number }): boolean {
+  // Typed views, not Buffer.readUInt32LE per entry: a 2,000,000-object tree has ~90,000 pages a process.
+  const w = words(worker);
+  const p = parent ? words(parent) : null;
   let frames = false;
-  for (let off = 0, page = 0; off + 8 <= worker.length; off += 8, page++) {
-    const whi = worker.readUInt32LE(off + 4);
+  let shared = 0, copied = 0, fresh = 0, swapped = 0;
+  for (let i = 0, page = 0; i + 1 < w.length; i += 2, page++) {
+    const whi = w[i + 1];
     if (whi & SWAPPED) {
-      into.swapped += PAGE_SIZE;
+      swapped++;
       continue;
     }
     if (!(whi & PRESENT)) continue;
-    const wlo = worker.readUInt32LE(off);
+    const wlo = w[i];
     if (whi & PFN_HI || wlo) frames = true;
-    const phi = parent ? parent.readUInt32LE(off + 4) : 0;
+    const phi = p ? p[i + 1] : 0;
     if (!(phi & PRESENT)) {
-      into.new += PAGE_SIZE;
+      fresh++;
       continue;
     }
-    if ((phi & PFN_HI) === (whi & PFN_HI) && parent!.readUInt32LE(off) === wlo) {
-      into.shared += PAGE_SIZE;
+    if ((phi & PFN_HI) === (whi & PFN_HI) && p![i] === wlo) {
+      shared++;
       if (sharers) {
-        const i = sharers.index[sharers.offset + page];
-        if (i >= 0 && sharers.counts[i] < 255) sharers.counts[i]++;
+        const k = sharers.index[sharers.offset + page];
+        if (k >= 0 && sharers.counts[k] < 255) sharers.counts[k]++;
       }
     } else {
-      into.copied += PAGE_SIZE;
+      copied++;
     }
   }
+  into.shared += shared * PAGE_SIZE;
+  into.copied += copied * PAGE_SIZE;
+  into.new += fresh * PAGE_SIZE;
+  into.swapped += swapped * PAGE_SIZE;
   return frames;
+}
+
+/** Little-endian 32-bit words over a pagemap buffer (x86 and arm64 are little-endian; the entries are host-endian u64). */
+function words(b: Buffer): Uint32Array {
+  return b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : new Uint32Array(Uint8Array.from(b).buffer);
 }
 
 /** [start, end) pieces of w, each with the parent mapping under it (or none). */
@@ -143,11 +157,11 @@ export async function readCopyMap(reader: ProcReader, parentPid: number, workerP
   let count = 0;
   let parentFrames = false;
   parentMaps.forEach((_, i) => {
-    const entries = pp.value[i];
-    for (let off = 0, page = 0; off + 8 <= entries.length; off += 8, page++) {
-      const hi = entries.readUInt32LE(off + 4);
+    const e = words(pp.value[i]);
+    for (let k = 0, page = 0; k + 1 < e.length; k += 2, page++) {
+      const hi = e[k + 1];
       if (!(hi & PRESENT)) continue;
-      if (hi & PFN_HI || entries.readUInt32LE(off)) parentFrames = true;
+      if (hi & PFN_HI || e[k]) parentFrames = true;
       if (pageIndex[i].anon) pageIndex[i].index[page] = count++;
     }
   });
@@ -170,20 +184,27 @@ export async function readCopyMap(reader: ProcReader, parentPid: number, workerP
       if (!wp.ok) return null;
       const byLabel = new Map<string, MappingCopies>();
       const total = emptySplit();
-      pieces.forEach((piece, i) => {
+      let since = 0;
+      for (const [i, piece] of pieces.entries()) {
         const into = byLabel.get(piece.label) ?? { label: piece.label, size: 0, ...emptySplit() };
         byLabel.set(piece.label, into);
         into.size += piece.end - piece.start;
-        let parentBuf: Buffer | null = null;
-        let share: Parameters<typeof classifyRange>[3];
-        if (piece.parent >= 0) {
-          const pmap = parentMaps[piece.parent];
-          const first = (piece.start - pmap.start) / PAGE_SIZE;
-          parentBuf = pp.value[piece.parent].subarray(first * 8, first * 8 + ((piece.end - piece.start) / PAGE_SIZE) * 8);
-          share = { counts: sharers, index: pageIndex[piece.parent].index, offset: first };
+        const pages = (piece.end - piece.start) / PAGE_SIZE;
+        const first = piece.parent >= 0 ? (piece.start - parentMaps[piece.parent].start) / PAGE_SIZE : 0;
+        // Adjacent arenas merge into one mapping of hundreds of MiB: classified in slices, with a
+        // turn of the event loop between them, so that a key pressed meanwhile is drawn at once.
+        for (let from = 0; from < pages; from += YIELD_PAGES) {
+          const to = Math.min(pages, from + YIELD_PAGES);
+          since += to - from;
+          if (since >= YIELD_PAGES) {
+            since = 0;
+            await new Promise((r) => setImmediate(r));
+          }
+          const parentBuf = piece.parent >= 0 ? pp.value[piece.parent].subarray((first + from) * 8, (first + to) * 8) : null;
+          const share = piece.parent >= 0 ? { counts: sharers, index: pageIndex[piece.parent].index, offset: first + from } : undefined;
+          classifyRange(parentBuf, wp.value[i].subarray(from * 8, to * 8), into, share);
         }
-        classifyRange(parentBuf, wp.value[i], into, share);
-      });
+      }
       for (const m of byLabel.values()) for (const k of ['shared', 'copied', 'new', 'swapped'] as const) total[k] += m[k];
       const mappings = [...byLabel.values()].filter((m) => m.shared + m.copied + m.new + m.swapped > 0).sort((a, b) => b.copied - a.copied || b.new - a.new);
       return { pid, total, mappings };

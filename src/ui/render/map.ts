@@ -73,11 +73,23 @@ export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number
   const perCell = cells.length ? map.sharers.length / cells.length : 0;
   const grid: string[] = [];
   for (let r = 0; r * inner.w < cells.length; r++) {
+    // One tag per run of cells of one level, not per cell: blessed parses every tag of every frame.
     let line = '';
+    let run = '';
+    let runLevel: (typeof LEVELS)[number] | null = null;
+    const flush = (): void => {
+      if (runLevel) line += theme.color ? `{${runLevel.colour}-fg}${run}{/${runLevel.colour}-fg}` : run;
+      run = '';
+    };
     for (let c = r * inner.w; c < Math.min(cells.length, (r + 1) * inner.w); c++) {
       const l = level(cells[c]);
-      line += theme.color ? `{${l.colour}-fg}${l.ch}{/${l.colour}-fg}` : l.ch;
+      if (l !== runLevel) {
+        flush();
+        runLevel = l;
+      }
+      run += l.ch;
     }
+    flush();
     grid.push(line);
   }
   const hot = hotShare(cells);
