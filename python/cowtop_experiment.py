@@ -515,6 +515,21 @@ class Record(object):
         self.tags = [i]
 
 
+KIND_STRIDE = 16
+KIND_CHUNK = 500
+
+
+def object_pages(objects, stride):
+    """page number -> how many of the objects (every stride-th) start on it."""
+    pages = {}
+    for i, o in enumerate(objects):
+        if i % stride:
+            continue
+        page = id(o) >> 12
+        pages[page] = pages.get(page, 0) + 1
+    return pages
+
+
 def build_heap(size):
     return [Record(i) for i in range(size)]
 
@@ -562,6 +577,7 @@ class Parent(object):
                 pass
         if self.strategy[0] in ("freeze", "disable"):
             gc.disable()  # the recipe (and the first step of the road): no collection in the parent
+        module_pages = object_pages(gc.get_objects(), 1) if not IS_PYPY else None
         rss0 = rss_bytes()
         started = time.perf_counter()
         self.data = build_heap(self.options.size)
@@ -576,7 +592,39 @@ class Parent(object):
             "workload": self.workload, "workloads": sorted(WORKLOADS),
             "buildSeconds": build_seconds, "heapBytes": heap, "modules": imported,
             "executable": sys.executable})
+        if module_pages is not None:
+            self.report_kinds(module_pages)  # before the first fork: reading ids writes refcounts
         self.fork_workers(self.options.workers)
+
+    def report_kinds(self, module_pages):
+        """Which objects live on which pages of the heap, for cowtop's copy map: a sample of the
+        records, their lists and their ints (every KIND_STRIDE-th record still hits every page), and
+        every object the imports made. CPython only: there id() is the address."""
+        sample = self.data[::KIND_STRIDE]
+        records = object_pages(sample, 1)
+        lists = object_pages((r.tags for r in sample), 1)
+        ints = object_pages((r.id for r in sample if r.id > 256), 1)  # small ints are shared singletons
+        del sample
+        names = ["records", "lists", "ints", "module objects"]
+        owner = {}
+        # A page goes to the kind with most objects on it; a sampled kind counts KIND_STRIDE each.
+        for k, (pages, weight) in enumerate([(records, KIND_STRIDE), (lists, KIND_STRIDE), (ints, KIND_STRIDE), (module_pages, 1)]):
+            for page, n in pages.items():
+                n *= weight
+                best = owner.get(page)
+                if best is None or n > best[1]:
+                    owner[page] = (k, n)
+        runs = []
+        for page in sorted(owner):
+            k = owner[page][0]
+            if runs and runs[-1][0] + runs[-1][1] == page and runs[-1][2] == k:
+                runs[-1][1] += 1
+            else:
+                runs.append([page, 1, k])
+        # Lines stay well under the pipe's 16 KiB: the runs go in chunks.
+        for i in range(0, max(1, len(runs)), KIND_CHUNK):
+            self.reporter.send({"type": "kinds", "pid": self.pid, "names": names, "runs": runs[i:i + KIND_CHUNK],
+                                "last": i + KIND_CHUNK >= len(runs)})
 
     def fork_workers(self, count):
         # Installed before fork so that a child inherits it: a "collect now" signal that arrives

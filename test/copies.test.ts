@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { decodePageEntry, parseMaps, parseSmapsMappings } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { copiedFromParent } from '../src/sample/copies';
-import { classifyRange, heatCells, isAnonymous, mappingLabel } from '../src/sample/copy-map';
+import { classifyRange, heatCells, isAnonymous, kindsText, mappingLabel } from '../src/sample/copy-map';
+import { kindOf, pageKinds } from '../src/sample/page-kinds';
 import { waitUntil } from './helpers';
 
 /** One pagemap entry: present/swapped bits and a frame number, as the kernel writes it. */
@@ -95,4 +96,16 @@ test('smaps per mapping, and the grid: cells of page runs, 0 calm when every wor
   const cells = heatCells({ sharers: Uint8Array.from([2, 2, 0, 0, 1, 1]), workerCount: 2 }, 3);
   assert.deepEqual([...cells], [0, 1, 0.5]);
   assert.equal(heatCells({ sharers: new Uint8Array(0), workerCount: 2 }, 10).length, 0);
+});
+
+test('page kinds: runs looked up by page number; what the copies held, biggest first, other last', () => {
+  const k = pageKinds(['records', 'lists'], [[100, 4, 1], [10, 5, 0]]);
+  assert.deepEqual([9, 10, 14, 15, 100, 103, 104].map((p) => kindOf(k, p)), [-1, 0, 0, -1, 1, 1, -1]);
+  const acc = { shared: 0, copied: 0, new: 0, swapped: 0 };
+  const counts = new Float64Array(3);
+  // Pages 13, 14 and 15, all copied (the parent's frames differ): two record pages, one of no kind.
+  classifyRange(Buffer.concat([entry(true, 1), entry(true, 2), entry(true, 3)]), Buffer.concat([entry(true, 7), entry(true, 8), entry(true, 9)]), acc, undefined, { table: k, firstPage: 13, counts });
+  assert.deepEqual([...counts], [2, 0, 1]);
+  assert.equal(acc.copied, 3 * 4096);
+  assert.equal(kindsText({ total: { shared: 0, copied: 3, new: 0, swapped: 0 }, copiedKinds: [{ kind: 'records', bytes: 1 }, { kind: 'other', bytes: 3 }, { kind: 'lists', bytes: 6 }] }), '60% lists, 10% records, 30% other');
 });

@@ -8,7 +8,7 @@ import type { Experiment } from '../experiment/experiment';
 import type { CollectedMessage, ReadyMessage, Report } from '../experiment/protocol';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
 import { lifecycle, UsageError } from '../lifecycle';
-import { readCopyMap } from '../sample/copy-map';
+import { kindsText, readCopyMap } from '../sample/copy-map';
 import { ProcReader } from '../proc/read';
 import type { Command, PassWorkload } from './args';
 import { startExperiment } from './start';
@@ -23,6 +23,8 @@ export interface CompareWorker {
   copied: number | null;
   /** Bytes copied from the parent since fork, after the pass. */
   copiedSinceFork: number | null;
+  /** What those copied pages held in the parent (records, lists, ints, module objects, other), bytes; null when unknown. */
+  copiedKinds: Record<string, number> | null;
 }
 
 export interface CompareRun {
@@ -122,7 +124,7 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
     return { uss: mem.value.uss, minflt: stat.value.minflt };
   };
   const before = await Promise.all(pids.map(read));
-  const copiesBefore = await copiesOf(reader, e.pid, pids);
+  const copiesBefore = (await copiesOf(reader, e, pids)).copied;
   const waiting = new Set(pids);
   const seconds = new Map<number, number>();
   const done = e.waitFor((r: Report) => {
@@ -136,7 +138,7 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
   await done;
   phase.now = 'after the measurement';
   const after = await Promise.all(pids.map(read));
-  const copiesAfter = await copiesOf(reader, e.pid, pids);
+  const { copied: copiesAfter, kinds } = await copiesOf(reader, e, pids);
   return {
     freeze: e.freeze,
     workers: pids.map((pid, i) => ({
@@ -147,15 +149,20 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
       gcSeconds: seconds.get(pid) ?? NaN,
       copied: copiesAfter.get(pid) != null && copiesBefore.get(pid) != null ? copiesAfter.get(pid)! - copiesBefore.get(pid)! : null,
       copiedSinceFork: copiesAfter.get(pid) ?? null,
+      copiedKinds: kinds.get(pid) ?? null,
     })),
   };
 }
 
 /** Each worker's bytes copied from the parent since fork (the copy map), null where frames are unreadable. */
-async function copiesOf(reader: ProcReader, parent: number, pids: number[]): Promise<Map<number, number | null>> {
-  const map = await readCopyMap(reader, parent, pids);
+async function copiesOf(reader: ProcReader, e: Experiment, pids: number[]): Promise<{ copied: Map<number, number | null>; kinds: Map<number, Record<string, number> | null> }> {
+  const map = await readCopyMap(reader, e.pid, pids, e.kinds);
   const ok = !('error' in map) && map.privileged;
-  return new Map(pids.map((pid) => [pid, ok ? (map.workers.find((w) => w.pid === pid)?.total.copied ?? null) : null]));
+  const worker = (pid: number) => (ok ? map.workers.find((w) => w.pid === pid) : undefined);
+  return {
+    copied: new Map(pids.map((pid) => [pid, worker(pid)?.total.copied ?? null])),
+    kinds: new Map(pids.map((pid) => [pid, worker(pid)?.copiedKinds ? Object.fromEntries(worker(pid)!.copiedKinds!.map((k) => [k.kind, k.bytes])) : null])),
+  };
 }
 
 /** The mean copied during the pass, or null when the map could not tell. */
@@ -245,7 +252,9 @@ function copiedLine(off: CompareRun, on?: CompareRun): string {
   const a = copiedMean(off);
   if (a === null) return 'Pages copied from the parent (pagemap): not measurable here (frame numbers need root or CAP_SYS_ADMIN)';
   const b = on ? copiedMean(on) : null;
-  return `Pages copied from the parent during the pass (pagemap, page by page): ${formatBytes(a)}${on ? ` -> ${formatBytes(b)}` : ''} per worker`;
+  const k = off.workers[0]?.copiedKinds;
+  const held = k ? kindsText({ total: { copied: 1, shared: 0, new: 0, swapped: 0 }, copiedKinds: Object.entries(k).map(([kind, bytes]) => ({ kind, bytes })) }) : null;
+  return `Pages copied from the parent during the pass (pagemap, page by page): ${formatBytes(a)}${on ? ` -> ${formatBytes(b)}` : ''} per worker${held ? `\nWhat the copied pages held (worker 1, no freeze, since fork): ${held}` : ''}`;
 }
 
 /** The same comparison as a Markdown table, to paste into an issue or a pull request. */

@@ -37,6 +37,8 @@ export class ExperimentExited extends Error {}
 
 const EXPERIMENT_NICE = 5;
 
+import { pageKinds, type PageKinds } from '../sample/page-kinds';
+
 export class Experiment extends EventEmitter {
   readonly child: ChildProcess;
   readonly ready: Promise<ReadyMessage>;
@@ -52,6 +54,9 @@ export class Experiment extends EventEmitter {
   readonly exits = new Map<number, ExitMessage>();
   readonly gc = new Map<number, GcMessage>();
   readonly lastCollection = new Map<number, CollectionMessage>();
+  /** What lives on the parent's heap pages (CPython), once the last chunk arrived: the copy map names it. */
+  kinds: PageKinds | null = null;
+  private kindRuns: Array<[number, number, number]> = [];
   exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly commands: Writable;
 
@@ -194,6 +199,13 @@ export class Experiment extends EventEmitter {
 
   private apply(r: Report): void {
     switch (r.type) {
+      case 'kinds':
+        this.kindRuns.push(...(r.runs as Array<[number, number, number]>));
+        if (r.last) {
+          this.kinds = pageKinds(r.names, this.kindRuns);
+          this.kindRuns = [];
+        }
+        break;
       case 'ready':
         this.info = r;
         this.freeze = r.freeze;

@@ -92,10 +92,20 @@ const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split:
 const Scale = v.object({ type: v.literal('scale'), workers: pids });
 const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
 const Written = v.object({ type: v.literal('written'), pid });
+/**
+ * Which objects live on which pages of the parent's heap (CPython, before the first fork): runs
+ * of [first page number, pages, kind index into names], in address order, sent in chunks.
+ */
+const Kinds = v.object({
+  type: v.literal('kinds'), pid,
+  names: v.pipe(v.array(text(32)), v.maxLength(8)),
+  runs: v.pipe(v.array(v.tuple([count, v.pipe(count, v.minValue(1), v.maxValue(1 << 24)), v.pipe(count, v.maxValue(7))])), v.maxLength(1000)),
+  last: v.boolean(),
+});
 /** The gc report interval in force, after {"cmd": "interval"}. */
 const Interval = v.object({ type: v.literal('interval'), ms: count });
 
-const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval]);
+const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;
@@ -109,6 +119,7 @@ export type ScaleMessage = v.InferOutput<typeof Scale>;
 export type ErrorMessage = v.InferOutput<typeof ErrorReport>;
 export type WrittenMessage = v.InferOutput<typeof Written>;
 export type EnabledMessage = v.InferOutput<typeof Enabled>;
+export type KindsMessage = v.InferOutput<typeof Kinds>;
 export type Report = v.InferOutput<typeof ReportSchema>;
 
 export type Command =

@@ -73,6 +73,7 @@ function copiesRecord(map: CopyMap, pid: number) {
     newSinceFork: w.total.new,
     swapped: w.total.swapped,
     mappings: w.mappings.map((m) => ({ label: m.label, size: m.size, sharedWithParent: m.shared, copied: m.copied, newSinceFork: m.new, swapped: m.swapped })),
+    ...(w.copiedKinds ? { copiedKinds: Object.fromEntries(w.copiedKinds.map((k) => [k.kind, k.bytes])) } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { sinceStart } from '../clock';
 import { mapLimit } from '../map-limit';
 import { CommandCache } from './command-cache';
 import { readCopyMap, type CopyMap } from './copy-map';
+import type { PageKinds } from './page-kinds';
 import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
@@ -32,6 +33,8 @@ export interface SampleSource {
   readonly generation?: number;
   /** Gives a newly seen child of the root its worker number (attached trees number their own). */
   assignWorker?(pid: number): number;
+  /** What lives on the root's heap pages (the experiment, CPython): names the copy map's copies. */
+  readonly kinds?: PageKinds | null;
   /** The live processes of this tick, before any row is made: a number freed by an exit is free again. */
   retain?(live: ReadonlySet<number>): void;
 }
@@ -124,7 +127,7 @@ export class Sampler {
     if (last && sameTree && now - last.at < Math.max(this.map.minGapMs, 5 * last.tookMs)) return last;
     const root = live.find((p) => p.pid === this.source.pid);
     if (!root) return null;
-    const map = await readCopyMap(this.reader, root.pid, workers);
+    const map = await readCopyMap(this.reader, root.pid, workers, this.source.kinds ?? null);
     if ('error' in map) {
       this.mapNote = map.error;
       return (this.lastMap = null);

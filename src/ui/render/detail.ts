@@ -5,6 +5,7 @@
  */
 import { formatBytes, formatCount, formatSeconds } from '../../format/units';
 import { SIGNAL_HELP, SIGNALS } from '../../proc/signal';
+import { kindsText } from '../../sample/copy-map';
 import type { ProcessSample } from '../../sample/snapshot';
 import type { Confirm, DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
@@ -106,6 +107,8 @@ function copyLines(p: ProcessSample, model: DashboardModel, theme: Theme): strin
   out.push(row('copied', kb(w.total.copied), theme.dim(`${formatBytes(w.total.copied)} copied from the parent (copy-on-write)`)));
   out.push(row('new since fork', kb(w.total.new), theme.dim(formatBytes(w.total.new))));
   if (w.total.swapped) out.push(row('swapped', kb(w.total.swapped)));
+  const held = kindsText(w);
+  if (held) out.push(`  {bold}${'copies held'.padEnd(16)}{/bold}${esc(held)}`);
   for (const m of w.mappings.slice(0, 5)) out.push(row(`  ${m.label.slice(0, 14)}`, kb(m.copied), theme.dim(`copied of ${formatBytes(m.size)}; ${formatBytes(m.shared)} shared, ${formatBytes(m.new)} new`)));
   return out;
 }

@@ -4,7 +4,7 @@
  * mapping. Drawn from the snapshot's copy map: the UI reads no /proc.
  */
 import { formatBytes, formatDuration } from '../../format/units';
-import { heatCells, type CopyMap, type WorkerCopies } from '../../sample/copy-map';
+import { heatCells, kindsText, type CopyMap, type WorkerCopies } from '../../sample/copy-map';
 import type { Snapshot } from '../../sample/snapshot';
 import type { DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
@@ -34,7 +34,8 @@ export function hotShare(cells: Float32Array): number {
 const mib = (b: number): string => (b / 1048576).toFixed(1).padStart(8);
 
 function mappingTable(w: WorkerCopies, what: string, rows: number): string[] {
-  const out = [`{bold}${esc(what)}, pid ${w.pid}{/bold}: shared ${formatBytes(w.total.shared)}, {bold}copied ${formatBytes(w.total.copied)}{/bold}, new since fork ${formatBytes(w.total.new)}${w.total.swapped ? `, swapped ${formatBytes(w.total.swapped)}` : ''}`];
+  const held = kindsText(w);
+  const out = [`{bold}${esc(what)}, pid ${w.pid}{/bold}: shared ${formatBytes(w.total.shared)}, {bold}copied ${formatBytes(w.total.copied)}{/bold}${held ? ` (${esc(held)})` : ''}, new since fork ${formatBytes(w.total.new)}${w.total.swapped ? `, swapped ${formatBytes(w.total.swapped)}` : ''}`];
   out.push(`{bold}${'mapping'.padEnd(28)}${'size MiB'.padStart(9)}${'shared'.padStart(9)}${'copied'.padStart(9)}${'new'.padStart(9)}${'swapped'.padStart(9)}{/bold}`);
   for (const m of w.mappings.slice(0, Math.max(1, rows - 2))) {
     const name = m.label.length > 27 ? `${m.label.slice(0, 26)}…` : m.label;
