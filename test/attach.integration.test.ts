@@ -223,6 +223,10 @@ test('attach dashboard: master and workers in the table, only the keys that appl
     const footer = run.screen()[29];
     assert.match(footer, /q quit/);
     assert.doesNotMatch(footer, /freeze|collect|workers|workload|restart/);
+    // COPIED: bytes copied from the master since fork, page by page, though cowtop came later
+    // (read in the background when attached); copied pages are private, so never far above USS.
+    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.COPIED ?? '')).length === 3, 15_000);
+    for (const w of readTable(run.screen()).filter((r) => r.ROLE.startsWith('worker'))) assert.ok(Number(w.COPIED) <= Number(w.USS) + 1, `${w.PID}: COPIED ${w.COPIED} vs USS ${w.USS}`);
     // COMMAND: each process's own command line, as /proc has it.
     for (const r of readTable(run.screen())) {
       const cmdline = readFileSync(`/proc/${r.PID}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');

@@ -50,7 +50,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     : null;
   let ui: DashboardScreen | null = null;
   let lastFrame = 0;
-  let mapWanted = false;
+  let mapWanted: boolean | null = null; // null: not told to the session yet
   let frameTimer: NodeJS.Timeout | null = null;
   const experiment = (): Experiment | null => session.experiment;
 
@@ -67,7 +67,10 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     // The copy map is read only while a pane shows it.
     if (model.wantsMap !== mapWanted) {
       mapWanted = model.wantsMap;
-      session.wantMap(mapWanted);
+      // Attached: the COPIED column is what GROWTH cannot be (cowtop came after the fork), so the
+      // map is read in the background too, every 10 s; the experiment reads it only when shown.
+      if (session.kind === 'attach') session.wantMap(true, mapWanted ? 500 : 10_000);
+      else session.wantMap(mapWanted);
     }
     ui.draw(frame);
   };

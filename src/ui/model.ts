@@ -16,7 +16,7 @@ export const HISTORY = 600; // samples kept for the charts: 10 minutes at the de
 export const EVENTS = 500;
 const MARK_RANK = ['', 'f', 'F', 'w', 'g', 'x'];
 
-export type ColumnId = 'role' | 'pid' | 'command' | 'rss' | 'pss' | 'uss' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
+export type ColumnId = 'role' | 'pid' | 'command' | 'rss' | 'pss' | 'uss' | 'copied' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
 export type Units = 'MiB' | 'KiB' | 'heap';
 export type ChartId = 'uss' | 'footprint' | 'faults';
 export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];

@@ -10,6 +10,7 @@ export interface CellContext {
   elapsedMs: number;
   attached?: boolean; // watching a tree cowtop did not start: its COMMAND column matters most
   tree?: boolean; // the tree view draws its branches in COMMAND, so COMMAND must show
+  copied?: ReadonlyMap<number, number>; // pid -> bytes copied from the parent since fork (the copy map, when read)
 }
 
 export interface Column {
@@ -56,6 +57,7 @@ export const COLUMNS: Column[] = [
   { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `${p.frozen === true ? 'frozen' : p.frozen === false ? 'no-frz' : 'worker'} ${p.index + 1}` : p.role) },
   { id: 'pid', title: 'PID', width: 7, priority: 0, sortKey: '1', help: 'process id', value: (p) => p.pid, text: (p) => String(p.pid) },
   size('uss', 'USS', 0, '4', 'unique set size: memory only this process holds', (p) => p.uss),
+  { ...size('copied', 'COPIED', 1, '', 'bytes copied from the parent since fork, page by page (pagemap; the copy map, while it is read: m, Enter, attach)', () => null), value: (p, c) => c.copied?.get(p.pid) ?? null, text: (p, c) => sizeText(c.copied?.get(p.pid) ?? null, c), sortKey: undefined, optional: true },
   { ...size('traced', 'TRACED', 1, '', 'tracemalloc current (--tracemalloc): what Python allocated in the worker; USS above it is copied pages', (p) => p.gc?.traced?.[0] ?? null), sortKey: undefined, optional: true },
   size('growth', 'GROWTH', 1, '6', 'USS growth since the first sample after fork: pages no longer shared', (p) => p.ussGrowth),
   size('pss', 'PSS', 1, '3', 'proportional set size: shared pages divided among their sharers', (p) => p.pss),
@@ -212,12 +214,18 @@ export function hiddenSortMark(cols: readonly Column[], view: ViewState): string
   return col ? `sort ${columnTitle(col, view.units)}${arrow(view)}` : null;
 }
 
+/** Each worker's copied bytes from the snapshot's copy map, when it has an exact one. */
+export function copiedOf(s: Snapshot): ReadonlyMap<number, number> | undefined {
+  if (!s.copies?.privileged) return undefined;
+  return new Map(s.copies.workers.map((w) => [w.pid, w.total.copied]));
+}
+
 /** What identifies a process's row across samples, sorts and re-forks: pid and start time. */
 export const rowKey = (p: ProcessSample): string => `${p.pid}:${p.starttime ?? ''}`;
 
 /** The rows' keys in screen order: what the selection moves along. */
 export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): string[] {
-  return orderRows(s.processes, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached }).map((r) => rowKey(r.p));
+  return orderRows(s.processes, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, copied: copiedOf(s) }).map((r) => rowKey(r.p));
 }
 
 /**
@@ -265,7 +273,7 @@ export interface TableLines {
 }
 
 export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme, attached = false): TableLines {
-  const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree };
+  const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree, copied: copiedOf(s) };
   const cols = fitColumns(width, s.processes, c);
   const widths = columnWidths(cols, width, view.units, c);
   const shown = orderRows(s.processes, view, c);
