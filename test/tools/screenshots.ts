@@ -102,6 +102,26 @@ const SHOTS: Shot[] = [
     },
   },
   {
+    file: 'map-before-g.svg',
+    title: 'cowtop --map: the parent\'s heap right after fork, every page still shared by the 4 workers',
+    args: ['--size', '1000000', '--workers', '4', '--interval', '500', '--map'], cols: 120, rows: 40,
+    async ready(run) {
+      await run.waitFor(/hot \d+%/, 60_000);
+      await sleep(1500);
+    },
+  },
+  {
+    file: 'map-after-g.svg',
+    title: 'cowtop --map after g: one gc.collect() in each worker copied most of the heap into every one of them',
+    args: ['--size', '1000000', '--workers', '4', '--interval', '500', '--map'], cols: 120, rows: 40,
+    async ready(run) {
+      await run.waitFor(/hot \d+%/, 60_000);
+      run.press('g');
+      await run.waitFor((t) => Number(/hot (\d+)%/.exec(t)?.[1] ?? 0) > 50, 30_000);
+      await sleep(2500);
+    },
+  },
+  {
     file: 'help.svg',
     title: 'cowtop: ? opens the help, made from the same key table as the footer',
     args: ['--size', '200000', '--workers', '2'], cols: 120, rows: 40,

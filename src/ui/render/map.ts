@@ -37,7 +37,8 @@ function mappingTable(w: WorkerCopies, what: string, rows: number): string[] {
   const held = kindsText(w);
   const out = [`{bold}${esc(what)}, pid ${w.pid}{/bold}: shared ${formatBytes(w.total.shared)}, {bold}copied ${formatBytes(w.total.copied)}{/bold}${held ? ` (${esc(held)})` : ''}, new since fork ${formatBytes(w.total.new)}${w.total.swapped ? `, swapped ${formatBytes(w.total.swapped)}` : ''}`];
   out.push(`{bold}${'mapping'.padEnd(28)}${'size MiB'.padStart(9)}${'shared'.padStart(9)}${'copied'.padStart(9)}${'new'.padStart(9)}${'swapped'.padStart(9)}{/bold}`);
-  for (const m of w.mappings.slice(0, Math.max(1, rows - 2))) {
+  // The mappings that say something: copies or new pages in them, or a sizeable share.
+  for (const m of w.mappings.filter((x) => x.copied + x.new > 0 || x.size >= 1048576).slice(0, Math.max(1, rows - 2))) {
     const name = m.label.length > 27 ? `${m.label.slice(0, 26)}…` : m.label;
     out.push(`${esc(name).padEnd(28)} ${mib(m.size)} ${mib(m.shared)} ${mib(m.copied)} ${mib(m.new)} ${mib(m.swapped)}`);
   }
