@@ -9,32 +9,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ProcReader } from '../src/proc/read';
 import { readCopyMap } from '../src/sample/copy-map';
-import { BIN, runCli, waitUntil } from './helpers';
+import { BIN, waitUntil } from './helpers';
 import { readTable, runInPty } from './pty';
 
-const SMALL = ['--size', '200000', '--workers', '1', '--format', 'json'];
 
-// collect's figures (copied >= 60% of the heap unfrozen, < 1% frozen) are checked with compare's own test.
-test('compare: pages copied (pagemap) match USS growth; write and read copy pages frozen or not', async () => {
-  const share = new Map<string, { off: number; on: number; growthOff: number; copiedOff: number }>();
-  const results = new Map<string, any>();
-  for (const workload of ['write', 'read']) {
-    const r = await runCli(['compare', '--workload', workload, ...SMALL], {}, 60_000);
-    assert.equal(r.code, 0, r.stderr);
-    const res = JSON.parse(r.stdout);
-    results.set(workload, res);
-    const [off, on] = res.runs.map((run: any) => run.workers[0]);
-    share.set(workload, { off: off.copied / res.heapBytes, on: on.copied / res.heapBytes, growthOff: off.ussAfter - off.ussBefore, copiedOff: off.copied });
-    for (const w of [off, on]) assert.ok(Math.abs(w.copied - (w.ussAfter - w.ussBefore)) <= 0.05 * Math.max(w.ussAfter - w.ussBefore, 1048576), `${workload}: copied ${w.copied} vs USS growth ${w.ussAfter - w.ussBefore}`);
-  }
-  const s = (w: string) => share.get(w)!;
-  // What the copies held, from the experiment's kinds: refcount writes land on the records and lists.
-  const k = results.get('read').runs[1].workers[0].copiedKinds;
-  const total = Object.values(k as Record<string, number>).reduce((a, b) => a + b, 0);
-  assert.ok((k.records + k.lists) / total > 0.9, `read, frozen: ${JSON.stringify(k)}`);
-  assert.ok(s('write').off > 0.9 && s('write').on > 0.9, `write: ${s('write').off}, ${s('write').on}`);
-  assert.ok(s('read').on > 0.4, `read, frozen: refcount writes copy pages anyway (${s('read').on})`);
-});
+// The workloads' figures are checked where they run: collect in compare's test (copied within 5%
+// of USS growth, >= 60% of the heap unfrozen, < 1% frozen), read and write in the workloads'
+// tests (--map: > 40% and > 90% copied though frozen, mostly records and lists).
 
 /** The test's own reader: per worker mapping, pages with the parent's frame, another frame, or only in the worker. */
 function ownSplit(parent: number, worker: number): Map<string, { shared: number; copied: number; new: number }> {

@@ -40,25 +40,29 @@ test('compare --strategies: freeze copies next to nothing, a high threshold come
   defaultCopied = def.copied;
   assert.ok(def.copied > 0.5 * out.heapBytes, `default copied ${def.copied} of a ${out.heapBytes} heap`);
   assert.ok(def.fullCollections >= 1 && def.firstFullAt !== null);
-  assert.ok(w(out, 'freeze').copied < 0.05 * def.copied, `freeze copied ${w(out, 'freeze').copied} vs default ${def.copied}`);
+  // Freeze copies what any running interpreter writes (pymalloc pages in use, [heap],
+  // libpython's data): no more than the gc-disabled run, far less than default.
+  const fr = w(out, 'freeze').copied;
+  assert.ok(fr < 0.2 * def.copied && fr < w(out, 'disable').copied + 0.05 * def.copied, `freeze copied ${fr} vs default ${def.copied}, disable ${w(out, 'disable').copied}`);
   const thr = w(out, 'threshold');
   // None within the requests counts only if the requests themselves were 5x default's first.
   assert.ok(thr.firstFullAt === null ? REQUESTS >= 5 * def.firstFullAt : thr.firstFullAt >= 5 * def.firstFullAt, `first full collection at ${thr.firstFullAt} vs default ${def.firstFullAt}`);
   const dis = w(out, 'disable');
   assert.equal(dis.fullCollections, 0, 'no automatic collection with the gc disabled');
-  assert.ok(dis.copied < 0.05 * def.copied, `disable copied ${dis.copied}`);
+  assert.ok(dis.copied < 0.2 * def.copied, `disable copied ${dis.copied}`);
   for (const other of ['default', 'threshold', 'freeze']) assert.ok(dis.garbage > 10 * Math.max(1, w(out, other).garbage), `disable kept ${dis.garbage} cyclic objects, ${other} ${w(out, other).garbage}`);
   assert.ok(dis.garbage >= REQUESTS, 'one cycle a request, never freed');
   assert.deepEqual(experimentPids(), []);
 });
 
-test('gc disabled copies nothing until the enabler calls gc.enable(), then copies like default', async () => {
+test('gc disabled copies only what the interpreter writes until the enabler calls gc.enable(), then copies like default', async () => {
   assert.ok(defaultCopied > 0, 'runs after the test above');
   // Enough requests after gc.enable() for a full collection on a slow machine too.
   const out = await strategies(['disable', '--enabler', '1', '--requests', '400000']);
   const dis = w(out, 'disable');
   assert.notEqual(dis.copiedAtEnable, null, 'the enabler fired during the requests');
-  assert.ok(dis.copiedAtEnable < 0.1 * defaultCopied, `before gc.enable(): ${dis.copiedAtEnable} vs default ${defaultCopied}`);
+  // Before gc.enable(): only what any running interpreter writes (the first test's freeze and disable runs: ~10%).
+  assert.ok(dis.copiedAtEnable < 0.2 * defaultCopied, `before gc.enable(): ${dis.copiedAtEnable} vs default ${defaultCopied}`);
   assert.ok(dis.fullCollections >= 1);
   assert.ok(dis.copied > 0.6 * defaultCopied, `after gc.enable(): ${dis.copied} vs default ${defaultCopied}`);
   assert.match(run(out, 'disable').verdict, /Until the enabler called gc\.enable\(\) \(1 s\) it had copied/);

@@ -3,21 +3,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { experimentPids, runCli } from './helpers';
 
-async function growth(workload: string): Promise<{ heap: number; growth: number[] }> {
-  const r = await runCli(['--batch', '--duration', '3', '--size', '200000', '--workers', '2', '--freeze', '--workload', workload, '--collect-every', '1', '--interval', '500']);
+async function growth(workload: string): Promise<{ heap: number; growth: number[]; copies: any[] }> {
+  const r = await runCli(['--batch', '--map', '--duration', '3', '--size', '200000', '--workers', '2', '--freeze', '--workload', workload, '--collect-every', '1', '--interval', '500']);
   assert.equal(r.code, 0, r.stderr);
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const heap = recs.find((x) => x.kind === 'ready').heapBytes;
   const last = recs.filter((x) => x.type === 'sample').pop();
   assert.equal(last.freeze, true);
-  return { heap, growth: last.processes.filter((p: any) => p.role === 'worker' && p.alive).map((p: any) => p.ussGrowth) };
+  const workers = last.processes.filter((p: any) => p.role === 'worker' && p.alive);
+  return { heap, growth: workers.map((p: any) => p.ussGrowth), copies: workers.map((p: any) => p.copies) };
 }
 
 for (const workload of ['read', 'write']) {
-  test(`${workload} workload: frozen workers still copy most of the heap`, async () => {
-    const { heap, growth: g } = await growth(workload);
+  test(`${workload} workload: frozen workers still copy most of the heap, page by page (--map)`, async () => {
+    const { heap, growth: g, copies } = await growth(workload);
     assert.equal(g.length, 2);
     for (const x of g) assert.ok(x > 0.4 * heap, `${workload}: growth ${x} of heap ${heap}`);
+    for (const c of copies) {
+      // The pagemap's count: read > 40%, write > 90% of the heap, though frozen.
+      assert.ok(c.copied > (workload === 'write' ? 0.9 : 0.4) * heap, `${workload}: copied ${c.copied} of heap ${heap}`);
+      // What the copied pages held: read writes refcounts of the records and their lists only;
+      // write (r.tags[0] = r.id) also takes a reference to each int, so its pages are copied too.
+      const k = c.copiedKinds;
+      const total = Object.values(k as Record<string, number>).reduce((a, b) => a + b, 0);
+      if (workload === 'read') assert.ok((k.records + k.lists) / total > 0.85, `${workload}: ${JSON.stringify(k)}`);
+      else assert.ok(k.ints > 0.1 * total && k.records + k.lists > 0.5 * total, `${workload}: ${JSON.stringify(k)}`);
+      assert.ok(k['module objects'] < 0.1 * total, `${workload}: the imports' objects stay shared: ${JSON.stringify(k)}`);
+    }
     assert.deepEqual(experimentPids(), []);
   });
 }

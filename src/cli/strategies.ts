@@ -153,7 +153,8 @@ function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number | null):
     case 'threshold': {
       const baseFirst = base ? avg(base, (w) => w.firstFullAt) : null;
       const ratio = first !== null && baseFirst ? first / baseFirst : null;
-      const later = ratio !== null ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default` : first === null ? ' (none within these requests)' : '';
+      if (first === null) return `the same collections, later and fewer: none within these requests${baseFirst ? ` (default's first came at request ${formatCount(baseFirst)})` : ''}, so it copied only ${formatBytes(copied)} per worker${vsBase}: the copying is postponed, not prevented.`;
+      const later = ratio !== null ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default` : '';
       return `the same collections, later and fewer: ${collections}, the first${later}; copies ${formatBytes(copied)} per worker${vsBase} once it comes.`;
     }
     case 'freeze':

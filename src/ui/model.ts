@@ -109,8 +109,14 @@ export class DashboardModel {
   /** Workers of the last re-fork not yet seen in a sample: until then the header says so. */
   private awaiting: number[] | null = null;
 
+  private toldMapFallback = false;
+
   pushSnapshot(s: Snapshot): void {
     this.latest = s;
+    if (s.copies && !s.copies.privileged && !this.toldMapFallback) {
+      this.toldMapFallback = true; // said once, in words, with what would enable it
+      this.addEvent('error', `copy map: ${s.copies.why ?? 'frame numbers unreadable'}`, s.at);
+    }
     if (this.awaiting && this.awaiting.every((pid) => s.processes.some((p) => p.pid === pid))) {
       this.awaiting = null;
       this.view.pending = null; // the new workers are on screen with their own figures
