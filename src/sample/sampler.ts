@@ -97,10 +97,13 @@ export class Sampler {
     for (const pid of this.baselines.keys()) if (!livePids.has(pid)) this.baselines.delete(pid);
     const processes = [...live, ...exited].sort(byRoleThenIndex);
     const copies = this.procAvailable ? await this.copyMap(live, now) : null;
+    // Stamped when the reads are done: an event that arrived during the tick (reads take a few ms,
+    // a copy map more) then comes before this sample on the one clock, as it does in the output.
+    const done = Date.now();
     const snap: Snapshot = Object.freeze({
       seq: ++this.seq,
-      t: sinceStart(now),
-      at: now,
+      t: sinceStart(done),
+      at: done,
       elapsedMs,
       freeze: this.source.freeze,
       strategy: this.source.gcStrategy ?? null,
