@@ -1,4 +1,5 @@
 /** Command-line parsing and validation. Every bad input becomes one UsageError line. */
+import { pickSteps, type TourStep } from '../ui/tour';
 import yargs, { type Argv } from 'yargs';
 import { DEFAULTS, MAX_WORKERS, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
@@ -36,6 +37,7 @@ export interface ScreenOptions {
   record: string | null;
   exportFile: string | null;
   map?: boolean; // --map: open the map pane at start
+  tour?: { steps: TourStep[]; speed: number }; // cowtop demo
 }
 
 export interface BatchOptions {
@@ -232,6 +234,27 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         const prometheus = prometheusOptions(a);
         const screen = screenOptions(a, batch !== null);
         result = batch ? { kind: 'batch', ...c, ...batch, prometheus } : { kind: 'dashboard', ...c, prometheus, screen };
+      },
+    )
+    .command(
+      'demo',
+      'a narrated tour of the experiment (g, the copy map, f, read, split, the verdict) that can record itself',
+      (c) =>
+        sharedOptions(c)
+          .option('record', { type: 'string', requiresArg: true, describe: 'write an asciicast v2 recording; it ends with the verdict' })
+          .option('export', { type: 'string', requiresArg: true, describe: 'where the e key writes the current snapshot' })
+          .option('speed', { requiresArg: true, default: '1', describe: 'how fast the pauses between steps go (0.1 to 100); each step still waits for its effect' })
+          .option('steps', { type: 'string', requiresArg: true, describe: 'which steps, in this order (e.g. 1,2,4): 1 fork, 2 collect, 3 map, 4 freeze, 5 collect frozen, 6 read, 7 split, 8 verdict' }),
+      (a) => {
+        const given = (name: string): boolean => argv.some((x) => x === `--${name}` || x.startsWith(`--${name}=`) || x === `--no-${name}`);
+        for (const name of ['freeze', 'gc', 'split', 'workload']) if (given(name)) throw new UsageError(`--${name} does not go with demo: the tour sets it as it goes`);
+        const speed = Number(String(a.speed));
+        if (!/^\d+(\.\d+)?$/.test(String(a.speed)) || !(speed >= 0.1 && speed <= 100)) throw new UsageError(`--speed must be a number from 0.1 to 100, got '${String(a.speed)}'`);
+        const steps = pickSteps(a.steps === undefined ? null : String(a.steps));
+        if (typeof steps === 'string') throw new UsageError(steps);
+        const c = common(a, env);
+        const screen = screenOptions(a, false);
+        result = { kind: 'dashboard', ...c, prometheus: null, screen: { ...screen, tour: { steps, speed } } };
       },
     )
     .command(

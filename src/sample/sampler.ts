@@ -192,7 +192,10 @@ export class Sampler {
       this.baselines.set(pid, base);
     }
     const m = mem.ok ? mem.value : null;
-    if (m && base.firstUss === null) base.firstUss = m.uss;
+    // The root's growth counts from its first sample with workers: before the first fork it is
+    // still building the heap, and its USS falls as the pages become shared.
+    const unforkedRoot = pid === this.source.pid && this.source.workers.size === 0;
+    if (m && base.firstUss === null && !unforkedRoot) base.firstUss = m.uss;
     const ticks = stat.utime + stat.stime;
     return {
       pid,

@@ -21,6 +21,7 @@ import { DashboardModel, type ColumnId } from './model';
 import { buildFrame, everyText } from './render/frame';
 import { roleText, rowKey, rowOrder } from './render/table';
 import { SIGNALS } from '../proc/signal';
+import { Tour } from './tour';
 import type { ProcessSample } from '../sample/snapshot';
 import { DashboardScreen } from './screen';
 import { makeTheme } from './theme';
@@ -58,6 +59,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     frameTimer = null;
     if (!ui) return;
     lastFrame = Date.now();
+    if (tour) model.caption = tour.caption(model);
     const frame = buildFrame(model, ui.cols, ui.rows, theme, controller.can, lastFrame);
     // The table's scroll as drawn (clamped to keep the selection in view), and a page's size.
     model.view.table.scrollTop = frame.table.scrollTop;
@@ -207,6 +209,42 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
   };
 
   const say = (text: string): void => model.addEvent('info', text);
+
+  /** cowtop demo: the tour acts through the same commands the keys send. */
+  const refork = (cmd: { freeze?: boolean; split?: boolean; workload?: string }, what: string): void => {
+    const e = experiment();
+    if (!e?.alive) return;
+    model.view.pending = `re-forking ${what}...`;
+    e.send({ cmd: 'refork', ...cmd, workers: Math.max(1, e.workers.size) });
+  };
+  const tour = opts.tour
+    ? new Tour(
+        opts.tour.steps,
+        opts.tour.speed,
+        {
+          collect: () => controller.collect(),
+          freeze: (on) => {
+            if (experiment()?.freeze !== on || experiment()?.split) refork({ freeze: on, split: false }, on ? 'with gc.freeze()' : 'without freeze');
+          },
+          workload: (name) => refork({ workload: name, freeze: experiment()?.freeze ?? false, split: false }, `with workload ${name}`),
+          split: (on) => refork({ freeze: true, split: on, workload: 'collect' }, 'half before, half after gc.freeze()'),
+          map: (open) => {
+            if (open && model.view.mode !== 'map') model.toggleMap();
+            if (!open && model.view.mode === 'map') model.closeOverlay();
+          },
+        },
+        () => controller.can('freeze'),
+        () => {
+          // Recorded: the cast ends on the verdict. Live: the verdict stays and the keys are the viewer's.
+          if (opts.record) void lifecycle.exit(0);
+          scheduleDraw();
+        },
+      )
+    : null;
+  if (tour) setInterval(() => {
+    tour.advance(model);
+    scheduleDraw();
+  }, 250).unref();
   /** The selected row's process in what is on screen, if any. */
   const selectedProcess = (): ProcessSample | null => model.shown?.processes.find((p) => rowKey(p) === model.view.table.selected) ?? null;
 
@@ -328,6 +366,17 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => {
       if (key?.full === 'C-c') return controller.quit(); // Ctrl-C quits from any mode
       if (key?.full === 'return') return; // blessed sends \r as 'enter' and again as 'return': one press, one action
+      if (tour && !tour.finished && model.view.mode !== 'help') {
+        // The tour: space pauses it, q quits as always, any other key ends it and does its job.
+        if (key?.full === 'space') {
+          tour.togglePause();
+          return draw();
+        }
+        if (ch !== 'q') {
+          tour.stop();
+          model.addEvent('info', 'tour ended: the keyboard is yours');
+        }
+      }
       if (onModeKey(ch, key?.full ?? '')) return draw();
       // blessed names a shifted letter "S-r"; the table names it by what was typed.
       const binding = KEYS.find((k) => k.keys.includes(key?.full ?? '') || (ch !== undefined && ch.length === 1 && k.keys.includes(ch)));
@@ -369,6 +418,7 @@ export async function runDashboard(session: Monitor, opts: ScreenOptions = { rec
     model.attached = session.attached;
     model.pushSnapshot(snap);
     runQueued(); // a re-fork is done once a sample shows its workers
+    tour?.advance(model);
     scheduleDraw();
   });
   session.on('memory', (why: string) => {

@@ -97,6 +97,7 @@ export class DashboardModel {
   ready: ReadyMessage | null = null;
   attached: AttachInfo | null = null; // set when watching a tree cowtop did not start
   intervalMs = 1000; // the sampling interval in force ([ and ] change it)
+  caption: string | null = null; // cowtop demo: the tour's caption band, above the footer
   view: ViewState = {
     sort: { column: 'role', desc: false }, units: 'MiB', paused: false, mode: 'normal', chart: 'uss', pending: null, notice: null,
     table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false }, helpScroll: 0, confirm: null, detail: null,

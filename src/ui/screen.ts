@@ -32,6 +32,7 @@ export class DashboardScreen {
   private readonly timeline: blessed.Widgets.BoxElement;
   private readonly log: blessed.Widgets.BoxElement;
   private readonly footer: blessed.Widgets.BoxElement;
+  private readonly caption: blessed.Widgets.BoxElement;
   private readonly help: blessed.Widgets.BoxElement;
   private readonly tooSmall: blessed.Widgets.BoxElement;
   private charts: Array<{ key: string; widget: Line; label: string }> = [];
@@ -65,6 +66,7 @@ export class DashboardScreen {
     this.timeline = box();
     this.log = box();
     this.footer = box();
+    this.caption = box({ hidden: true });
     this.tooSmall = box({ hidden: true, top: 0, left: 0, width: '100%', height: 3, wrap: true });
     this.help = box({
       hidden: true,
@@ -89,7 +91,7 @@ export class DashboardScreen {
 
   draw(frame: Frame): void {
     if (this.destroyed) return; // a key or a timer can fire after quit began
-    const parts = [this.header, this.table, this.timeline, this.log, this.footer];
+    const parts = [this.header, this.table, this.timeline, this.log, this.footer, this.caption];
     if (frame.tooSmall) {
       for (const p of parts) p.hide();
       this.help.hide();
@@ -105,6 +107,8 @@ export class DashboardScreen {
     place(this.table, frame.table.rect, frame.table.text);
     place(this.log, frame.log.rect, frame.log.lines.join('\n'));
     place(this.footer, frame.footer.rect, frame.footer.text);
+    if (frame.caption) place(this.caption, frame.caption.rect, frame.caption.text);
+    else this.caption.hide();
     if (frame.timeline) place(this.timeline, frame.timeline.rect, frame.timeline.text);
     else this.timeline.hide();
     this.setCharts(frame.charts);

@@ -12,6 +12,7 @@ export interface Theme {
   good(s: string): string;
   sortMark(s: string): string;
   selected(s: string): string; // the selected row of the table
+  caption(s: string): string; // cowtop demo's caption band
   heat(level: 0 | 1 | 2 | 3, s: string): string; // growth since fork: none, some, much, most of the heap
   frozenGroup(s: string): string; // split view: the workers forked after gc.freeze(), in FREEZE ON's colour
   unfrozenGroup(s: string): string;
@@ -31,6 +32,7 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
     warn: (s) => tag('red-fg', s),
     good: (s) => tag('green-fg', s),
     selected: (s) => `{inverse}${s}{/inverse}`, // no colour needed: reads the same under NO_COLOR
+    caption: (s) => (color ? `{bold}{yellow-fg}${s}{/yellow-fg}{/bold}` : `{bold}${s}{/bold}`),
     // 256-colour warm scale (yellow, orange, red); blessed maps it down on 8-colour terminals.
     heat: (level, s) => (level === 0 ? s : tag(['', '#d7d700-fg', '#ff8700-fg', '#ff2020-fg'][level], level === 3 ? `{bold}${s}{/bold}` : s)),
     frozenGroup: (s) => tag('green-fg', s),

@@ -41,6 +41,8 @@ export interface Frame {
   timeline: { rect: Rect; text: string } | null;
   log: { rect: Rect; lines: string[] };
   footer: { rect: Rect; text: string };
+  /** cowtop demo: the tour's caption, one or two lines above the footer. */
+  caption: { rect: Rect; text: string } | null;
   /** An overlay (help, a process's detail, k's question): its box, the lines that fit (scrolled). */
   help: { rect: Rect; lines: string[]; label: string; scroll: number; kind: 'help' | 'detail' | 'confirm' } | null;
 }
@@ -197,7 +199,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
     return {
       tooSmall: `terminal too small: ${cols}x${rows}, cowtop needs ${MIN_COLS}x${MIN_ROWS} (q quits)`,
       header: { rect: empty, text: '' }, table: { rect: empty, text: '', scrollTop: 0, visibleRows: 0, columns: [], keys: [] }, charts: [], timeline: null,
-      log: { rect: empty, lines: [] }, footer: { rect: empty, text: '' }, help: null,
+      log: { rect: empty, lines: [] }, footer: { rect: empty, text: '' }, help: null, caption: null,
     };
   }
   const s = model.shown;
@@ -205,9 +207,17 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   const header = { rect: { top: 0, left: 0, width: cols, height: 2 }, text: headerText(model, s, cols, theme, now) };
   const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: view.mode === 'filter' ? filterLine(view.table.filter, cols, theme) : footerText(cols, can, cols >= 150) };
 
+  // The tour's caption: two lines at most, the rest cut with an ellipsis.
+  let caption: Frame['caption'] = null;
+  if (model.caption) {
+    const all = wrapTagged(model.caption, cols);
+    const lines = all.slice(0, 2);
+    if (all.length > 2) lines[1] = `${lines[1].slice(0, cols - 1)}…`;
+    caption = { rect: { top: rows - 1 - lines.length, left: 0, width: cols, height: lines.length }, text: lines.map((l) => theme.caption(esc(l))).join('\n') };
+  }
   const heap = model.ready?.heapBytes ?? null;
   const count = s?.processes.length ?? 1;
-  const avail = rows - 3; // between header and footer
+  const avail = rows - 3 - (caption?.rect.height ?? 0); // between header and footer (and the caption)
   const tableHeight = Math.max(2, Math.min(1 + Math.max(1, count), Math.floor(avail * 0.45)));
   // Rows that do not fit scroll: the selection stays in view, the header says which are shown,
   // and the columns leave room for saying it (and the sort, when its column is cut).
@@ -257,7 +267,7 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   }
   const logLines = model.shownEvents(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
   const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
-  return { tooSmall: null, header, table, charts, timeline, log, footer, help: view.mode === 'map' ? mapFrame(model, s, cols, rows, theme, wallNow) : overlay(model, s, cols, rows, theme, can) };
+  return { tooSmall: null, header, table, charts, timeline, log, footer, caption, help: view.mode === 'map' ? mapFrame(model, s, cols, rows - (caption?.rect.height ?? 0), theme, wallNow) : overlay(model, s, cols, rows, theme, can) };
 }
 
 /** Room the table keeps at the right of its title line for the marks after it. */
