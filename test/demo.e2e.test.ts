@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Terminal } from '@xterm/headless';
@@ -89,6 +89,17 @@ test('space pauses the tour, any other key ends it and does its job', async () =
     await run.waitFor((t) => !/tour paused/.test(t), 3000);
     run.press('u');
     await run.waitFor((t) => /sizes in KiB/.test(t) && /tour ended: the keyboard is yours/.test(t) && !/step 1\/2/.test(t), 3000);
+  } finally {
+    run.press('q');
+    await run.exited;
+  }
+});
+
+test('under PyPy the freeze steps say why they are skipped', { skip: !existsSync('/usr/bin/pypy3') && 'no pypy3' }, async () => {
+  const run = runInPty(['demo', '--python', '/usr/bin/pypy3', '--size', '50000', '--workers', '1', '--speed', '20', '--steps', '1,4,5', '--interval', '300'], { cols: 100, rows: 30 });
+  try {
+    await run.waitFor(/step 2\/3 +freeze: skipped: PyPy has no gc\.freeze\(\)/, 60_000);
+    await run.waitFor(/tour over/, 20_000);
   } finally {
     run.press('q');
     await run.exited;

@@ -214,3 +214,13 @@ test('the sort is said in the title line when its column does not fit; the detai
   model.openDetail('4194303:1');
   assert.match(renderText(model, 100, 40, end), /The process 4194303 is gone/);
 });
+
+test('the demo caption: a band above the footer, two lines at most, the same text under NO_COLOR', () => {
+  const { model, end } = replaySession();
+  model.caption = `step 2/8  ${'g: every worker runs gc.collect() and copies the pages it writes. '.repeat(3)}`;
+  const lines = renderText(model, 80, 24, end).split('\n');
+  assert.match(lines[21], /^step 2\/8 {2}g: every worker/);
+  assert.match(lines[22], /…$/, 'cut at two lines');
+  assert.match(lines[23], /\? help/, 'the footer stays');
+  assert.equal(renderText(model, 80, 24, end, { NO_COLOR: '1' }), lines.join('\n'));
+});
