@@ -258,6 +258,16 @@ def check_enabler():
     if at is None or time.monotonic() < at:
         return
     ENABLER["at"] = None
+    if ENABLER.get("ack"):
+        # compare --strategies measures what was copied *before* gc.enable(): it is told first and
+        # answers with SIGCONT once it has read the pages (5 s at most, then we go on anyway).
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCONT])
+        ENABLER["report"]({"type": "enabling", "pid": os.getpid(), "after": time.monotonic() - ENABLER["forked"],
+                           "served": SERVED[0]})
+        try:
+            signal.sigtimedwait([signal.SIGCONT], 5.0)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCONT])
     gc.enable()
     ENABLER["report"]({"type": "enabled", "pid": os.getpid(), "after": time.monotonic() - ENABLER["forked"],
                        "served": SERVED[0]})
@@ -425,6 +435,7 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
     apply_strategy(*strategy)
     ENABLER["forked"] = time.monotonic()
     ENABLER["at"] = ENABLER["forked"] + options.enabler if strategy[0] == "disable" and options.enabler else None
+    ENABLER["ack"] = options.enabler_ack
     ENABLER["report"] = reporter.send
     workload = WORKLOADS[options.workload](options)
     if isinstance(workload, Periodic):
@@ -881,6 +892,8 @@ def parse_args(argv):
     p.add_argument("--tracemalloc", action="store_true", default=False)
     p.add_argument("--gc", default="default", help="default, disable, freeze or threshold:N[,N1,N2]")
     p.add_argument("--enabler", type=float, default=None, help="with --gc disable: gc.enable() after S s")
+    p.add_argument("--enabler-ack", action="store_true", default=False,
+                   help="before gc.enable(), report 'enabling' and wait for SIGCONT (compare --strategies measures then)")
     p.add_argument("--requests", type=int, default=None, help="serve: N requests per act, none otherwise")
     p.add_argument("--split", action="store_true", default=False)
     p.add_argument("--report-fd", type=int, required=True)

@@ -69,8 +69,18 @@ async function runOne(e: Experiment, reader: ProcReader, count: number): Promise
     pids.forEach((pid, i) => void reader.smapsRollup(pid).then((m) => m.ok && (peak[i] = Math.max(peak[i], m.value.uss))));
   }, PEAK_EVERY_MS);
   const atEnable = new Map<number, Promise<number | null>>();
+  // The worker waits (SIGCONT) before gc.enable(): its pages are read while nothing moves them.
   const onEnabled = (r: Report): void => {
-    if (r.type === 'enabled') atEnable.set(r.pid, copiedFromParent(reader, e.pid, r.pid).then((c) => (c.ok ? c.split.copied : null)));
+    if (r.type !== 'enabling') return;
+    const measured = copiedFromParent(reader, e.pid, r.pid).then((c) => (c.ok ? c.split.copied : null));
+    atEnable.set(r.pid, measured);
+    void measured.finally(() => {
+      try {
+        process.kill(r.pid, 'SIGCONT');
+      } catch {
+        // gone: nothing to wake
+      }
+    });
   };
   e.on('report', onEnabled);
   const phase = { now: 'before the requests' };
@@ -167,7 +177,7 @@ export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>):
   if (!(await reader.available())) throw new UsageError(`cannot read ${cmd.procRoot}/PID/smaps_rollup: compare needs Linux /proc`);
   const requests = cmd.requests ?? DEFAULT_REQUESTS;
   const given = cmd.experiment.gc && cmd.experiment.gc !== 'default' ? parseStrategy(cmd.experiment.gc) : null;
-  const options = { ...cmd.experiment, gc: 'default', freeze: false, split: false, workload: 'serve', requests, collectEvery: 3600 };
+  const options = { ...cmd.experiment, gc: 'default', freeze: false, split: false, workload: 'serve', requests, collectEvery: 3600, enablerAck: true };
   const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
   const wanted = new Set(cmd.strategies ?? []);
   const cycle = strategyCycle(given, ready.defaultThreshold, ready.unsupported).filter((s) => wanted.has(s.split(':')[0] as StrategyName));

@@ -77,6 +77,7 @@ export class Experiment extends EventEmitter {
       ...(options.split ? ['--split'] : []),
       '--gc', options.gc ?? (options.freeze ? 'freeze' : 'default'),
       ...(options.enabler ? ['--enabler', String(options.enabler)] : []),
+      ...(options.enabler && options.enablerAck ? ['--enabler-ack'] : []),
       ...(options.requests ? ['--requests', String(options.requests)] : []),
       '--report-fd', '3',
       '--command-fd', '4',

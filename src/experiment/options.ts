@@ -11,6 +11,7 @@ export interface ExperimentOptions {
   split?: boolean; // half the workers forked before gc.freeze(), half after
   gc?: string; // strategy spec (strategy.ts); freeze above is the same as gc 'freeze'
   enabler?: number | null; // with gc disable: each worker calls gc.enable() after this many seconds
+  enablerAck?: boolean; // the worker waits for SIGCONT before gc.enable(), so its copies can be read first
   requests?: number | null; // serve: requests per act() and none on its own (compare --strategies)
 }
 

@@ -87,6 +87,8 @@ const Collected = v.object({
 });
 /** --enabler: a worker called gc.enable() after running with the gc disabled. */
 const Enabled = v.object({ type: v.literal('enabled'), pid, after: seconds, served: count });
+/** --enabler-ack: the worker is about to call gc.enable() and waits for SIGCONT. */
+const Enabling = v.object({ type: v.literal('enabling'), pid, after: seconds, served: count });
 const pids = v.pipe(v.array(pid), v.maxLength(4096));
 const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split: v.optional(v.boolean()), gc: v.optional(text(64), 'default'), workload: text(32), workers: pids, generation: count, seconds });
 const Scale = v.object({ type: v.literal('scale'), workers: pids });
@@ -105,7 +107,7 @@ const Kinds = v.object({
 /** The gc report interval in force, after {"cmd": "interval"}. */
 const Interval = v.object({ type: v.literal('interval'), ms: count });
 
-const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds]);
+const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds, Enabling]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;
