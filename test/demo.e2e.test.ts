@@ -12,7 +12,7 @@ import { Terminal } from '@xterm/headless';
 import { experimentPids, sleep, waitUntil } from './helpers';
 import { readTable, runInPty, type PtyRun } from './pty';
 
-const FAST = ['demo', '--size', '200000', '--workers', '2', '--speed', '20', '--collect-every', '1', '--interval', '300'];
+const FAST = ['demo', '--size', '150000', '--workers', '2', '--speed', '50', '--collect-every', '1', '--interval', '200'];
 const dir = mkdtempSync(join(tmpdir(), 'cowtop-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -35,7 +35,7 @@ test('80x24: every caption comes after the effect before it; the verdict stays, 
   try {
     const seen = await followTour(run);
     assert.deepEqual([...seen.keys()], [1, 2, 3, 4, 5, 6, 7, 8], 'every step, in order');
-    const heap = 32 * 1048576 * 0.9; // --size 200000 builds ~32 MiB
+    const heap = 24 * 1048576 * 0.9; // --size 150000 builds ~24 MiB
     const growth = (rows: Array<Record<string, string>>) => rows.map((r) => Number(r.GROWTH) * 1048576);
     // Step 3's caption comes once step 2's collection shows: every worker grew by most of the heap.
     assert.ok(growth(seen.get(3)!).every((g) => g > 0.5 * heap), `after g: ${JSON.stringify(seen.get(3))}`);

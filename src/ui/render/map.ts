@@ -23,6 +23,13 @@ export const HOT = 0.5; // a cell is hot when at least half the workers copied i
 
 const level = (h: number) => LEVELS.find((l) => h < l.below)!;
 
+/** The grid of the last map and size: a frame redraws it ~30 times a second, the map changes every few. */
+let lastCells: { map: CopyMap; count: number; cells: Float32Array } | null = null;
+function cachedCells(map: CopyMap, count: number): Float32Array {
+  if (lastCells?.map !== map || lastCells.count !== count) lastCells = { map, count, cells: heatCells(map, count) };
+  return lastCells.cells;
+}
+
 /** The share of hot cells, for the title and for tests. */
 export function hotShare(cells: Float32Array): number {
   if (!cells.length) return 0;
@@ -71,7 +78,7 @@ export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number
   const w = map.workers.find((x) => x.pid === selected?.pid) ?? map.workers[0];
   const tableRows = w ? Math.min(w.mappings.length + 2, Math.max(3, Math.floor(inner.h * 0.35))) : 0;
   const gridRows = Math.max(3, inner.h - tableRows - 3);
-  const cells = heatCells(map, inner.w * gridRows);
+  const cells = cachedCells(map, inner.w * gridRows);
   const perCell = cells.length ? map.sharers.length / cells.length : 0;
   const grid: string[] = [];
   for (let r = 0; r * inner.w < cells.length; r++) {
