@@ -26,8 +26,8 @@ import type { ProcessSample } from '../sample/snapshot';
 import { DashboardScreen } from './screen';
 import { makeTheme } from './theme';
 
-const FRAME_MS = 33;
-const WHEEL_ROWS = 3; // rows the selection moves per wheel notch // at most ~30 frames a second, however many events arrive
+const FRAME_MS = 33; // at most ~30 frames a second, however many events arrive
+const WHEEL_ROWS = 3; // rows the selection moves per wheel notch
 
 /** The dashboard needs a terminal on both sides; anything else is told to use --batch. */
 export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }, stdout: { isTTY?: boolean }): void {
