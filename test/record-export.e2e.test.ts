@@ -55,7 +55,8 @@ for (const ext of ['json', 'csv']) {
     const file = join(dir, `snap.${ext}`);
     const run = runInPty([...ARGS, '--export', file], { cols: 100, rows: 30 });
     try {
-      await run.waitFor((t) => readTable(t.split('\n')).filter((r) => /^\d/.test(r.USS)).length === 3);
+      // Every row with its figures from /proc and its first gc report from Python: what e writes.
+      await run.waitFor((t) => readTable(t.split('\n')).filter((r) => /^\d/.test(r.USS) && /^\d/.test(r['GC 0/1/2'] ?? '')).length === 3);
       run.press('e');
       await run.waitFor(new RegExp(`exported the snapshot of [\\d:]+ to ${file.replace(/[.]/g, '\\.')}`), 3000);
     } finally {
