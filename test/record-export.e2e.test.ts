@@ -1,11 +1,16 @@
 /** --record writes an asciicast v2 file that replays the dashboard; e exports the snapshot. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Terminal } from '@xterm/headless';
-import { runCli } from './helpers';
+import { FIXTURES, runCli } from './helpers';
+import { findInterpreters } from '../src/cli/matrix';
+
+/** The real file behind a command on PATH. */
+const execPathOf = (name: string): string => execFileSync(name, ['-c', 'import os, sys; print(os.path.realpath(sys.executable))'], { encoding: 'utf8' }).trim();
 import { readTable, runInPty } from './pty';
 
 const ARGS = ['--size', '50000', '--workers', '2', '--interval', '300'];
@@ -116,4 +121,21 @@ test('compare --matrix: interpreters x workloads, the limits of freeze in one ta
   const bad = await runCli(['compare', '--python', 'python3', '--python', 'pypy3']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^cowtop: --python given several times goes with --matrix\n$/);
+});
+
+test('compare --matrix finds interpreters in pyenv too, once each by real path, and says which it leaves out and why', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cowtop-pyenv-'));
+  try {
+    // A pyenv root with a real interpreter, the same one again, and one too old to use.
+    for (const [v, target] of [['3.11.7', execPathOf('python3')], ['3.11.7-copy', execPathOf('python3')], ['3.6.15', join(FIXTURES, 'fake-python-3.6')]] as const) {
+      mkdirSync(join(root, 'versions', v, 'bin'), { recursive: true });
+      symlinkSync(target, join(root, 'versions', v, 'bin', 'python3'));
+    }
+    const found = await findInterpreters([], { ...process.env, PYENV_ROOT: root, PATH: '/nonexistent', HOME: root });
+    assert.deepEqual(found.pythons, [join(root, 'versions', '3.11.7', 'bin', 'python3')], 'once by real path');
+    assert.equal(found.skipped.length, 1);
+    assert.match(found.skipped[0].why, /is CPython 3\.6\.15; cowtop needs CPython 3\.7 or newer/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

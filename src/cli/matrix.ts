@@ -3,12 +3,14 @@
  * write), without and with gc.freeze(), in one table.
  */
 import { safeJson } from '../format/sanitize';
-import { realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { probePython } from '../experiment/python';
 import { formatBytes, formatReduction } from '../format/units';
 import { lifecycle } from '../lifecycle';
 import type { Command } from './args';
-import { growth, runCompareExperiment } from './compare';
+import { copiedMean, growth, runCompareExperiment } from './compare';
 
 const WORKLOADS = ['collect', 'read', 'write'] as const;
 const CANDIDATES = ['python3', 'pypy3', ...Array.from({ length: 8 }, (_, i) => `python3.${7 + i}`)];
@@ -18,31 +20,92 @@ export interface MatrixRow {
   implementation: string;
   version: string;
   workload: (typeof WORKLOADS)[number];
-  copiedWithout: number; // mean USS growth per worker, bytes
+  copiedWithout: number; // mean bytes copied per worker during the pass (pagemap; USS growth without the privilege)
   copiedWith: number | null; // null: no gc.freeze in this interpreter
   reduction: number | null;
 }
 
-/** The interpreters to compare: those given, or every one found on PATH, once each. */
-export async function findInterpreters(given: string[]): Promise<string[]> {
-  const seen = new Set<string>();
+/**
+ * Where people keep more Pythons than PATH shows: pyenv, uv's managed pythons, asdf. Each holds
+ * one directory per version with bin/python3 (or bin/pypy3) inside.
+ */
+export function managedInterpreters(env: NodeJS.ProcessEnv = process.env): string[] {
+  const home = env.HOME ?? homedir();
+  const roots = [
+    join(env.PYENV_ROOT ?? join(home, '.pyenv'), 'versions'),
+    join(env.UV_PYTHON_INSTALL_DIR ?? join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'uv', 'python')),
+    join(env.ASDF_DATA_DIR ?? join(home, '.asdf'), 'installs', 'python'),
+  ];
   const out: string[] = [];
-  for (const name of given.length ? given : CANDIDATES) {
+  for (const root of roots) {
+    let versions: string[] = [];
     try {
-      const info = await probePython(name, 10_000);
-      const real = realpathSync(info.executable);
-      if (seen.has(real)) continue;
-      seen.add(real);
-      out.push(name);
-    } catch (err) {
-      if (given.length) throw err; // one the user named must work
+      versions = readdirSync(root).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    } catch {
+      continue; // not installed
+    }
+    for (const v of versions) {
+      for (const exe of ['python3', 'pypy3', 'python']) { // python: a 2.7 has no python3, and is said to be left out
+        const path = join(root, v, 'bin', exe);
+        if (existsSync(path)) {
+          out.push(path);
+          break;
+        }
+      }
     }
   }
   return out;
 }
 
+/** The first file named name in env's PATH that can be run, as a path (what a shell would run). */
+function onPath(name: string, env: NodeJS.ProcessEnv): string[] {
+  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return [path];
+    } catch {
+      // not here
+    }
+  }
+  return [];
+}
+
+export interface Found {
+  pythons: string[];
+  /** Interpreters found but left out, each with why (an old CPython, one that does not run). */
+  skipped: Array<{ python: string; why: string }>;
+}
+
+/** The interpreters to compare: those given, or every one found on PATH and in pyenv/uv/asdf, once each by real path. */
+export async function findInterpreters(given: string[], env: NodeJS.ProcessEnv = process.env): Promise<Found> {
+  const seen = new Set<string>();
+  const pythons: string[] = [];
+  const skipped: Found['skipped'] = [];
+  const managed = given.length ? [] : managedInterpreters(env);
+  const candidates = given.length ? given : [...CANDIDATES.flatMap((n) => onPath(n, env)), ...managed];
+  for (const name of candidates) {
+    try {
+      const info = await probePython(name, 10_000);
+      const real = realpathSync(info.executable);
+      if (seen.has(real)) continue;
+      seen.add(real);
+      pythons.push(name);
+    } catch (err) {
+      if (given.length) throw err; // one the user named must work
+      // An install found on disk but not usable is said, not dropped in silence. A name on PATH
+      // that does not run is not news (a pyenv shim for a version not selected, say).
+      if (managed.includes(name)) skipped.push({ python: name, why: (err as Error).message });
+    }
+  }
+  return { pythons, skipped };
+}
+
 export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
-  const pythons = await findInterpreters(cmd.pythons).catch((err: Error) => lifecycle.exit(2, `cowtop: ${err.message}`));
+  const found = await findInterpreters(cmd.pythons).catch((err: Error) => lifecycle.exit(2, `cowtop: ${err.message}`));
+  const pythons = found.pythons;
+  // Left out, each in one line on stderr: the table stays a table.
+  for (const s of found.skipped) process.stderr.write(`cowtop: left out ${s.python}: ${s.why.replace(/^.*? is /, 'it is ')}\n`);
   const rows: MatrixRow[] = [];
   for (const python of pythons) {
     for (const workload of WORKLOADS) {
@@ -52,15 +115,16 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
         implementation: r.implementation,
         version: r.version,
         workload,
-        copiedWithout: growth(r.runs[0]),
-        copiedWith: r.runs[1] ? growth(r.runs[1]) : null,
+        // Page by page where frames are readable (root), else USS growth.
+        copiedWithout: copiedMean(r.runs[0]) ?? growth(r.runs[0]),
+        copiedWith: r.runs[1] ? (copiedMean(r.runs[1]) ?? growth(r.runs[1])) : null,
         reduction: r.reduction,
       });
     }
   }
   const size = cmd.experiment.size;
   if (cmd.format === 'json') {
-    process.stdout.write(safeJson({ type: 'matrix', size, workers: cmd.experiment.workers, rows }) + '\n');
+    process.stdout.write(safeJson({ type: 'matrix', size, workers: cmd.experiment.workers, rows, skipped: found.skipped }) + '\n');
   } else {
     const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
     const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);
