@@ -1,30 +1,25 @@
 /** `cowtop attach <pid>`: sample a running tree, with gc state from the agent where it runs. */
-import { EventEmitter } from 'node:events';
 import type { AttachInfo, Monitor } from '../cli/monitor';
+import { SampledMonitor } from '../cli/sampled-monitor';
 import { lifecycle, UsageError } from '../lifecycle';
 import { PF_KTHREAD } from '../proc/parse';
-import { signalProcess, type SignalName } from '../proc/signal';
-import { ProcReader } from '../proc/read';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
 import { AttachedTree } from './tree';
 
-export class AttachSession extends EventEmitter implements Monitor {
+export class AttachSession extends SampledMonitor implements Monitor {
   readonly kind = 'attach';
   readonly experiment = null;
   attached: AttachInfo | null = null;
-  readonly reader: ProcReader;
   private tree: AttachedTree | null = null;
   private loop: SamplingLoop | null = null;
-  private sampler: Sampler | null = null;
   private toldDenied = false;
   private toldNoAgent = false;
   private gone = false;
 
   constructor(readonly options: { pid: number; interval: number; procRoot: string }) {
-    super();
-    this.reader = new ProcReader(options.procRoot);
+    super(options.procRoot);
     lifecycle.onExit(() => this.loop?.stop());
   }
 
@@ -39,8 +34,7 @@ export class AttachSession extends EventEmitter implements Monitor {
     const command = (await this.reader.cmdline(pid)) || stat.value.comm;
     this.attached = { pid, command, agents: 0, implementation: null };
     const tree = (this.tree = new AttachedTree(pid, this.reader, (text) => this.emit('notice', text)));
-    const sampler = (this.sampler = new Sampler(this.reader, tree));
-    sampler.map = this.mapWanted;
+    const sampler = new Sampler(this.reader, tree, { map: this.mapWish });
     this.emit('spawn');
     this.loop = startSampling(
       sampler,
@@ -85,17 +79,6 @@ export class AttachSession extends EventEmitter implements Monitor {
   setInterval(ms: number): void {
     this.options.interval = ms;
     this.loop?.setInterval(ms);
-  }
-
-  private mapWanted = { wanted: false, minGapMs: 500 };
-
-  wantMap(on: boolean, minGapMs = 500): void {
-    this.mapWanted = { wanted: on, minGapMs };
-    if (this.sampler) this.sampler.map = this.mapWanted;
-  }
-
-  signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {
-    return signalProcess(this.reader, pid, starttime, signal);
   }
 
   restart(): Promise<never> {

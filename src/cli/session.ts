@@ -2,19 +2,17 @@
  * One running experiment and its sampling, as the dashboard and --batch both use it: start,
  * restart after the Python parent died, and stop the workers when memory runs short.
  */
-import { EventEmitter } from 'node:events';
 import type { Experiment, LogLine } from '../experiment/experiment';
 import { memoryLow } from '../experiment/memory';
 import type { ExperimentOptions } from '../experiment/options';
 import type { ReadyMessage, Report } from '../experiment/protocol';
 import type { PythonInfo } from '../experiment/python';
 import { lifecycle } from '../lifecycle';
-import { ProcReader } from '../proc/read';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
-import { signalProcess, type SignalName } from '../proc/signal';
 import type { Monitor } from './monitor';
+import { SampledMonitor } from './sampled-monitor';
 import { startExperiment } from './start';
 
 const MEMORY_CHECK_MS = 2000; // MemAvailable moves in seconds, not in ticks
@@ -30,21 +28,19 @@ export interface SessionOptions {
  * Events: 'snapshot' (Snapshot), 'report' (Report), 'log' (LogLine), 'spawn' (Experiment),
  * 'died' (exit status of a Python parent nobody asked to stop), 'memory' (why workers stopped).
  */
-export class Session extends EventEmitter implements Monitor {
+export class Session extends SampledMonitor implements Monitor {
   readonly kind = 'experiment';
   readonly attached = null;
   experiment: Experiment | null = null;
   ready: ReadyMessage | null = null;
   python: PythonInfo | null = null;
-  readonly reader: ProcReader;
   private sampler: Sampler | null = null;
   private loop: SamplingLoop | null = null;
   private memoryCheckedAt = 0;
   private memoryStopped = false;
 
   constructor(readonly options: SessionOptions) {
-    super();
-    this.reader = new ProcReader(options.procRoot);
+    super(options.procRoot);
     lifecycle.onExit(() => this.stopLoop());
   }
 
@@ -65,8 +61,7 @@ export class Session extends EventEmitter implements Monitor {
     );
     this.ready = started.ready;
     this.memoryStopped = false;
-    this.sampler = new Sampler(this.reader, started.experiment);
-    this.sampler.map = this.mapWanted;
+    this.sampler = new Sampler(this.reader, started.experiment, { map: this.mapWish });
     this.loop = startSampling(
       this.sampler,
       this.options.experiment.interval,
@@ -129,17 +124,6 @@ export class Session extends EventEmitter implements Monitor {
     this.options.experiment.interval = ms;
     this.loop?.setInterval(ms);
     if (this.experiment?.alive) this.experiment.send({ cmd: 'interval', ms });
-  }
-
-  private mapWanted = { wanted: false, minGapMs: 500 };
-
-  wantMap(on: boolean, minGapMs = 500): void {
-    this.mapWanted = { wanted: on, minGapMs };
-    if (this.sampler) this.sampler.map = this.mapWanted;
-  }
-
-  signal(pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {
-    return signalProcess(this.reader, pid, starttime, signal);
   }
 
   private stopLoop(): void {

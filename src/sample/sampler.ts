@@ -39,6 +39,12 @@ export interface SampleSource {
   retain?(live: ReadonlySet<number>): void;
 }
 
+/** Whether the copy map is wanted, and how often it may be read at most. */
+export interface MapWish {
+  wanted: boolean;
+  minGapMs: number;
+}
+
 interface Baseline {
   starttime: number | null;
   firstUss: number | null;
@@ -59,11 +65,12 @@ export class Sampler {
    * costs a pagemap pass over every process. minGapMs keeps it to what it can afford: at least
    * five times its own last cost apart.
    */
-  map: { wanted: boolean; minGapMs: number } = { wanted: false, minGapMs: 500 };
+  readonly map: MapWish;
   private lastMap: CopyMap | null = null;
   private mapNote: string | null = null;
 
-  constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean } = {}) {
+  constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean; map?: MapWish } = {}) {
+    this.map = options.map ?? { wanted: false, minGapMs: 500 };
     this.rollups = new RollupCache(options.reuseRollups ?? true);
     this.commands = new CommandCache(reader);
   }

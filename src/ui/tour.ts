@@ -157,7 +157,7 @@ export class Tour {
   private holdUntil = 0;
   private at: StepStart = { seq: 0, workers: [] };
   private note = '';
-  private last: string | null = null; // the verdict, kept on screen once the tour is over
+  private takenOver = false; // the viewer ended it: no caption stays
   paused = false;
   private pausedAt = 0;
 
@@ -175,14 +175,15 @@ export class Tour {
 
   /** The caption band: which step, and its text (or why it was skipped). */
   caption(m: DashboardModel): string | null {
-    if (this.index >= this.steps.length) return this.last && `${this.last}  (tour over: the keyboard is yours; q quits)`;
-    if (this.index < 0) return null;
-    const step = this.steps[this.index];
-    const head = `step ${this.index + 1}/${this.steps.length}`;
-    const text = `${head}  ${this.note || step.caption(m)}`;
-    this.last = this.index === this.steps.length - 1 ? text : null;
-    // Said first: the caption may be cut at two lines.
-    return this.paused ? `${head}  (tour paused: space resumes; any other key takes over)  ${this.note || step.caption(m)}` : text;
+    if (this.index < 0 || this.takenOver) return null;
+    // Over: the last step's caption (the verdict) stays, and says the keys are the viewer's.
+    const over = this.index >= this.steps.length;
+    const i = Math.min(this.index, this.steps.length - 1);
+    const head = `step ${i + 1}/${this.steps.length}`;
+    const text = this.note || this.steps[i].caption(m);
+    if (over) return `${head}  ${text}  (tour over: the keyboard is yours; q quits)`;
+    // The pause is said first: the caption may be cut at two lines.
+    return this.paused ? `${head}  (tour paused: space resumes; any other key takes over)  ${text}` : `${head}  ${text}`;
   }
 
   togglePause(now = Date.now()): void {
@@ -199,7 +200,7 @@ export class Tour {
   stop(): void {
     this.phase = 'done';
     this.index = this.steps.length;
-    this.last = null;
+    this.takenOver = true;
   }
 
   advance(m: DashboardModel, now = Date.now()): void {
@@ -209,13 +210,14 @@ export class Tour {
     if (this.phase === 'hold') {
       if (now < this.holdUntil) return;
       if (this.index >= 0) this.steps[this.index].after?.(this.actions);
-      this.index++;
-      this.note = '';
-      if (this.index >= this.steps.length) {
+      if (this.index + 1 >= this.steps.length) {
+        this.index++; // the last caption stays, note and all
         this.phase = 'done';
         this.onEnd();
         return;
       }
+      this.index++;
+      this.note = '';
       const step = this.steps[this.index];
       if (step.needsFreeze && !this.canFreeze()) {
         this.note = `${step.name}: skipped: ${m.ready?.implementation ?? 'this interpreter'} has no gc.freeze()`;
