@@ -5,7 +5,7 @@
  * pagemap reads run on libuv's threads, in the kernel), per pass. The reference, measured in the
  * same run: reading the same processes' smaps_rollup once, which every sampling tick does.
  */
-import { startExperiment } from '../src/cli/start';
+import { startExperiment } from '../src/session/start-experiment';
 import { DEFAULTS } from '../src/experiment/options';
 import { lifecycle } from '../src/lifecycle';
 import { ProcReader } from '../src/proc/read';

@@ -1,5 +1,6 @@
 /** Command-line parsing and validation. Every bad input becomes one UsageError line. */
-import { pickSteps, type TourStep } from '../ui/tour';
+import { pickSteps } from '../ui/tour';
+import type { DashboardOptions } from '../ui/dashboard-options';
 import yargs, { type Argv } from 'yargs';
 import { DEFAULTS, MAX_WORKERS, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
@@ -32,13 +33,6 @@ export interface Prometheus {
   host: string;
 }
 
-/** What only the dashboard does: record itself, and where the export key writes. */
-export interface ScreenOptions {
-  record: string | null;
-  exportFile: string | null;
-  map?: boolean; // --map: open the map pane at start
-  tour?: { steps: TourStep[]; speed: number }; // cowtop demo
-}
 
 export interface BatchOptions {
   duration: number | null;
@@ -48,10 +42,10 @@ export interface BatchOptions {
 }
 
 export type Command =
-  | ({ kind: 'dashboard'; prometheus: Prometheus | null; screen: ScreenOptions } & Common)
+  | ({ kind: 'dashboard'; prometheus: Prometheus | null; screen: DashboardOptions } & Common)
   | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
   | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; strategies: StrategyName[] | null; requests: number | null; pass: PassWorkload; pythons: string[] } & Common)
-  | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: ScreenOptions }
+  | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: DashboardOptions }
   | { kind: 'agent-path' };
 
 const VERSION: string = require('../../../package.json').version;
@@ -86,7 +80,7 @@ function outputOptions<T>(y: Argv<T>) {
     .option('map', { type: 'boolean', default: false, describe: "the copy map (pagemap: which pages each worker copied from the parent, per mapping): the dashboard opens its pane (m), --batch records carry it", group: 'Copy map:' });
 }
 
-function screenOptions(a: Record<string, unknown>, batch: boolean): ScreenOptions {
+function screenOptions(a: Record<string, unknown>, batch: boolean): DashboardOptions {
   const file = (name: string): string | null => {
     if (a[name] === undefined) return null;
     if (batch) throw new UsageError(`--${name} goes with the dashboard, not --batch`);

@@ -9,7 +9,7 @@ import { lifecycle, UsageError } from '../lifecycle';
 import { sinceStart } from '../clock';
 import type { Snapshot } from '../sample/snapshot';
 import type { BatchOptions } from './args';
-import type { Monitor } from './monitor';
+import type { Monitor } from '../session/monitor';
 
 function openFile(file: string | null): NodeJS.WritableStream {
   if (file === null) return process.stdout;

@@ -11,7 +11,7 @@ import { lifecycle, UsageError } from '../lifecycle';
 import { kindsText, readCopyMap } from '../sample/copy-map';
 import { ProcReader } from '../proc/read';
 import type { Command, PassWorkload } from './args';
-import { startExperiment } from './start';
+import { startExperiment } from '../session/start-experiment';
 
 export interface CompareWorker {
   pid: number;

@@ -1,13 +1,13 @@
 /** Entry point: parse, run the command, and let the lifecycle own every way out. */
 import { lifecycle, UsageError } from '../lifecycle';
 import { parseArgs, type Prometheus } from './args';
-import type { Monitor } from './monitor';
+import type { Monitor } from '../session/monitor';
 import { MetricsServer } from '../export/prometheus';
 import type { Snapshot } from '../sample/snapshot';
 import { runBatch } from './batch';
 import { runCompare } from './compare';
-import { Session } from './session';
-import { AttachSession } from '../attach/session';
+import { Session } from '../session/experiment-session';
+import { AttachSession } from '../session/attach-session';
 import { AGENT_DIR } from '../experiment/options';
 
 /** --prometheus: serve the monitor's snapshots as OpenMetrics. */

@@ -17,7 +17,7 @@ import { ProcReader } from '../proc/read';
 import { copiedFromParent } from '../sample/copies';
 import type { Command } from './args';
 import { deathOfAWorker, mean, measured, workersRunning, type Measured } from './compare';
-import { startExperiment } from './start';
+import { startExperiment } from '../session/start-experiment';
 
 export const DEFAULT_REQUESTS = 300_000;
 const ACT_TIMEOUT_MS = 600_000;

@@ -5,8 +5,8 @@
 import { safeJson } from '../format/sanitize';
 import { closeSync, writeSync } from 'node:fs';
 import { OutputError, openOutput } from '../files/output';
-import type { ScreenOptions } from '../cli/args';
-import type { Monitor } from '../cli/monitor';
+import type { DashboardOptions } from './dashboard-options';
+import type { Monitor } from '../session/monitor';
 import { CSV_HEADER, csvRows, sampleRecord } from '../format/records';
 import { formatDuration } from '../format/units';
 import { CastRecorder, teeStdout } from './record';
@@ -36,7 +36,7 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
   if (!env.TERM || env.TERM === 'dumb') throw new UsageError(`TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`);
 }
 
-export async function runDashboard(session: Monitor, opts: ScreenOptions = { record: null, exportFile: null }): Promise<void> {
+export async function runDashboard(session: Monitor, opts: DashboardOptions = { record: null, exportFile: null }): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
   // Opened before anything starts: a file that cannot be written is bad input, exit 2.
   const theme = makeTheme();

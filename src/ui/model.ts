@@ -3,7 +3,7 @@
  * log, and the view state (sort, units, pause, help). It is fed snapshots and reports; it never
  * reads /proc.
  */
-import type { AttachInfo } from '../cli/monitor';
+import type { AttachInfo } from '../session/monitor';
 import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
 import { WORKLOAD_HELP } from '../experiment/options';

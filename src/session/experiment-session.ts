@@ -13,7 +13,7 @@ import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
 import type { Monitor } from './monitor';
 import { SampledMonitor } from './sampled-monitor';
-import { startExperiment } from './start';
+import { startExperiment } from './start-experiment';
 
 const MEMORY_CHECK_MS = 2000; // MemAvailable moves in seconds, not in ticks
 

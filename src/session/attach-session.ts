@@ -1,12 +1,12 @@
 /** `cowtop attach <pid>`: sample a running tree, with gc state from the agent where it runs. */
-import type { AttachInfo, Monitor } from '../cli/monitor';
-import { SampledMonitor } from '../cli/sampled-monitor';
+import type { AttachInfo, Monitor } from './monitor';
+import { SampledMonitor } from './sampled-monitor';
 import { lifecycle, UsageError } from '../lifecycle';
 import { PF_KTHREAD } from '../proc/parse';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
-import { AttachedTree } from './tree';
+import { AttachedTree } from '../attach/tree';
 
 export class AttachSession extends SampledMonitor implements Monitor {
   readonly kind = 'attach';

@@ -1,0 +1,9 @@
+/** What only the dashboard does: record itself, where the export key writes, a tour to run. */
+import type { TourStep } from './tour';
+
+export interface DashboardOptions {
+  record: string | null;
+  exportFile: string | null;
+  map?: boolean; // --map: open the map pane at start
+  tour?: { steps: TourStep[]; speed: number }; // cowtop demo
+}
