@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 
-__all__ = ["enable", "disable", "directory", "post_fork", "when_ready"]
+__all__ = ["enable", "disable", "directory", "post_fork", "when_ready", "apply_freeze_recipe"]
 
 _state = {
     "enabled": False,
@@ -324,5 +324,67 @@ def when_ready(server=None):
     enable()
 
 
+def _freeze_in_child():
+    # The recipe's child half. gc.freeze() here too (it is O(1): it links the generation lists
+    # into the permanent one) for servers whose fork skips the before-fork hooks (uWSGI runs
+    # only the child's, through py-call-osafterfork): nothing the child collects was inherited.
+    try:
+        gc.freeze()
+        gc.enable()
+    except Exception:
+        pass
+
+
+def apply_freeze_recipe():
+    """Instagram's recipe, for `cowtop run --freeze`: gc off in this first process (no
+    collection leaves holes that later allocations fill, dirtying pages), gc.freeze() right
+    before each fork, gc on in each child. The master keeps gc off, as in the recipe."""
+    if not (hasattr(gc, "freeze") and hasattr(os, "register_at_fork")):
+        return False
+    gc.disable()
+    os.register_at_fork(before=gc.freeze, after_in_child=_freeze_in_child)
+    return True
+
+
+def _watch(fd, grace):
+    # cowtop holds the other end of this pipe: EOF means it is gone, even by SIGKILL. Stop
+    # the whole group it started, as it would have: TERM, then KILL after the grace period.
+    import signal
+    try:
+        while os.read(fd, 64):
+            pass
+    except OSError:
+        pass
+    try:
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+        time.sleep(grace)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _run_hooks():
+    """Set by `cowtop run` for the first Python process of the command only (the variables are
+    taken out of the environment, so neither a worker nor a program it runs applies them again)."""
+    if os.environ.pop("COWTOP_FREEZE", None) == "1":
+        try:
+            apply_freeze_recipe()
+        except Exception:
+            pass
+    fd = os.environ.pop("COWTOP_RUN_WATCH_FD", None)
+    if fd is not None and fd.isdigit():
+        try:
+            os.set_inheritable(int(fd), False)  # a program the server runs has no use for it
+        except OSError:
+            return
+        grace = _interval(os.environ.pop("COWTOP_RUN_GRACE", None) or 10)
+        threading.Thread(target=_watch, args=(int(fd), grace), name="cowtop-watch", daemon=True).start()
+
+
+if os.environ.get("COWTOP_FREEZE") or os.environ.get("COWTOP_RUN_WATCH_FD"):
+    try:
+        _run_hooks()
+    except Exception:
+        pass
 if os.environ.get("COWTOP_AGENT") == "1":
     enable()

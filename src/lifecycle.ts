@@ -1,17 +1,25 @@
 /**
  * The one owner of start and every way out. Whatever ends cowtop (q, Ctrl-C, SIGTERM, SIGHUP,
- * an uncaught error, the end of a batch run), the experiments it started are stopped and the
+ * an uncaught error, the end of a batch run), the experiments and servers it started are stopped and the
  * terminal is restored here, and nowhere else.
  */
-import type { Experiment } from './experiment/experiment';
 import { sanitize } from './format/sanitize';
+
+/** What cowtop started and must stop: the experiment, or the server `cowtop run` started. */
+export interface Owned {
+  readonly exited: Promise<unknown>;
+  stop(graceMs?: number): Promise<void>;
+  killNow(): void;
+  /** How long a way out waits for it to stop before killing it (an experiment: 2 s). */
+  readonly exitGraceMs?: number;
+}
 
 export class UsageError extends Error {}
 
 type Restore = () => void;
 
 class Lifecycle {
-  private readonly experiments = new Set<Experiment>();
+  private readonly owned = new Set<Owned>();
   private readonly restores: Restore[] = [];
   private installed = false;
   private ending = false;
@@ -42,21 +50,21 @@ class Lifecycle {
     // Last resort, synchronous: whatever path reaches process.exit, no experiment survives it.
     process.on('exit', () => {
       this.restoreTerminal();
-      for (const e of this.experiments) e.killNow();
+      for (const e of this.owned) e.killNow();
     });
   }
 
-  track(e: Experiment): Experiment {
-    this.experiments.add(e);
+  track<T extends Owned>(e: T): T {
+    this.owned.add(e);
     void e.exited.then(() => {
       e.killNow(); // workers orphaned by a crashed parent share its process group
     });
     return e;
   }
 
-  async untrack(e: Experiment): Promise<void> {
+  async untrack(e: Owned): Promise<void> {
     await e.stop();
-    this.experiments.delete(e);
+    this.owned.delete(e);
   }
 
   /**
@@ -83,7 +91,7 @@ class Lifecycle {
     if (this.ending) return new Promise<never>(() => {}); // the first way out is already under way
     this.ending = true;
     this.restoreTerminal();
-    await Promise.all([...this.experiments].map((e) => e.stop(2000).catch(() => e.killNow())));
+    await Promise.all([...this.owned].map((e) => e.stop(e.exitGraceMs ?? 2000).catch(() => e.killNow())));
     await new Promise((r) => setImmediate(r)); // a write error of the last output is emitted by then
     if (this.failure && code === 0) {
       code = 1;
@@ -100,7 +108,7 @@ class Lifecycle {
       return;
     }
     // A second signal while stopping: stop waiting.
-    for (const e of this.experiments) e.killNow();
+    for (const e of this.owned) e.killNow();
     process.exit(code);
   }
 
@@ -109,7 +117,7 @@ class Lifecycle {
   }
 
   private crash(err: unknown): void {
-    for (const e of this.experiments) e.killNow();
+    for (const e of this.owned) e.killNow();
     this.restoreTerminal();
     const debug = process.env.COWTOP_DEBUG;
     const text = err instanceof Error ? (debug ? String(err.stack) : err.message) : String(err);

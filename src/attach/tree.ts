@@ -18,6 +18,8 @@ export class AttachedTree implements SampleSource {
   readonly exits = new Map<number, ExitMessage>();
   readonly gc = new Map<number, GcMessage>();
   readonly lastCollection = new Map<number, CollectionMessage>();
+  /** When each process's agent wrote the state in `gc` (epoch seconds). */
+  readonly gcAt = new Map<number, number>();
   readonly workload = 'attached';
   private readonly exitedAt = new Map<number, number>();
   private live = new Set<number>();
@@ -32,13 +34,19 @@ export class AttachedTree implements SampleSource {
     this.agents = new AgentReader(onNotice, env);
   }
 
+  /** cowtop run set the gc up itself: true with the freeze recipe, false without. */
+  recipe: boolean | null = null;
+
   /**
    * With the agent: the master's frozen objects say whether gc.freeze() was called. Without it
-   * (a bash tree, a server without the agent) nobody knows: null, never a made-up "off".
+   * (a bash tree, a server without the agent) nobody knows: null, never a made-up "off". A tree
+   * cowtop run started with the recipe is frozen from its first fork, before the master reports it.
    */
   get freeze(): boolean | null {
     const g = this.gc.get(this.pid);
-    return g ? (g.frozen ?? 0) > 0 : null;
+    if (g && (g.frozen ?? 0) > 0) return true;
+    if (this.recipe !== null) return this.recipe;
+    return g ? false : null;
   }
 
   retain(live: ReadonlySet<number>): void {
@@ -69,6 +77,7 @@ export class AttachedTree implements SampleSource {
       vanished.push(pid);
       this.exits.set(pid, { type: 'exit', pid, requested: false });
       this.exitedAt.set(pid, now);
+      this.gcAt.delete(pid);
       this.gc.delete(pid); // its number was freed by retain(), before this tick's rows were made
     }
     this.live = live;
@@ -102,6 +111,7 @@ export class AttachedTree implements SampleSource {
         collections.push({ type: 'collection', pid: s.pid, generation: 2, duration: last?.duration ?? null, collected: last?.collected ?? null, uncollectable: last?.uncollectable ?? null, explicit: false });
       }
       this.gc.set(s.pid, s.gc);
+      this.gcAt.set(s.pid, s.t);
       if (s.last) this.lastCollection.set(s.pid, s.last);
       this.implementation = `${s.implementation} ${s.version}`;
     }

@@ -4,6 +4,7 @@ import type { DashboardOptions } from '../ui/dashboard-options';
 import yargs, { type Argv } from 'yargs';
 import { DEFAULTS, MAX_WORKERS, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
+import type { RunOptions } from '../session/run-session';
 import { parseStrategy, STRATEGY_HELP, strategySpec, type StrategyName } from '../experiment/strategy';
 
 const STRATEGY_NAMES: StrategyName[] = ['default', 'disable', 'threshold', 'freeze'];
@@ -46,7 +47,46 @@ export type Command =
   | ({ kind: 'batch'; prometheus: Prometheus | null } & BatchOptions & Common)
   | ({ kind: 'compare'; format: 'table' | 'json' | 'markdown'; matrix: boolean; strategies: StrategyName[] | null; requests: number | null; pass: PassWorkload; pythons: string[] } & Common)
   | { kind: 'attach'; pid: number; interval: number; procRoot: string; prometheus: Prometheus | null; batch: BatchOptions | null; screen: DashboardOptions }
+  | { kind: 'run'; run: RunOptions; prometheus: Prometheus | null; batch: BatchOptions | null; screen: DashboardOptions }
+  | { kind: 'run-compare'; run: RunOptions; load: LoadOptions; format: 'table' | 'json' | 'markdown' }
   | { kind: 'agent-path' };
+
+/** run --compare: the same load sent to the server without and then with the freeze recipe. */
+export interface LoadOptions {
+  url: string | null; // --load URL: requests over loopback, from a bounded loop built in
+  requests: number;
+  concurrency: number | null; // null: one connection per worker
+  command: string[] | null; // --load-cmd: any load generator, run once per pass
+}
+
+/** run's options that take a value: the command starts at the first word that is none of them. */
+const RUN_VALUED = new Set(['--stop-timeout', '--name', '--interval', '--duration', '--format', '--output', '--prometheus', '--prometheus-host', '--record', '--export', '--load', '--requests', '--load-cmd', '--concurrency']);
+
+/** Splits `run [options] [--] COMMAND...`: cowtop's options, then the command, untouched. */
+export function splitRun(argv: string[]): { own: string[]; command: string[] } {
+  const dash = argv.indexOf('--');
+  if (dash >= 0) return { own: argv.slice(0, dash), command: argv.slice(dash + 1) };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-')) return { own: argv.slice(0, i), command: argv.slice(i) };
+    if (RUN_VALUED.has(a)) i++;
+  }
+  return { own: argv, command: [] };
+}
+
+/** Load goes to this machine only: a URL elsewhere is refused, not sent. */
+function loopbackUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new UsageError(`--load must be an http:// URL, got '${raw}'`);
+  }
+  if (u.protocol !== 'http:') throw new UsageError(`--load must be an http:// URL, got '${raw}'`);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (!(host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1')) throw new UsageError(`--load sends requests to this machine only (localhost, 127.0.0.0/8 or ::1), got '${u.hostname}'`);
+  return u.toString();
+}
 
 const VERSION: string = require('../../../package.json').version;
 
@@ -121,6 +161,7 @@ export const LIMITS = {
   workers: [1, MAX_WORKERS],
   interval: [100, 3_600_000], // ms
   prometheus: [1, 65_535],
+  concurrency: [1, 256],
   pid: [1, 4_194_304], // the kernel's PID_MAX_LIMIT
 } as const;
 export const MAX_DURATION_S = Math.floor(MAX_TIMER_MS / 1000);
@@ -211,10 +252,13 @@ function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): 
 /** Parses argv. --help and --version print and exit 0 (through yargs). */
 export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Command> {
   let result: Command | null = null;
+  // run's command is not cowtop's to parse: it is split off before yargs sees it.
+  let runCommand: string[] | null = null;
+  if (argv[0] === 'run') ({ own: argv, command: runCommand } = splitRun(argv));
   let failure: string | null = null;
   const y = yargs(argv)
     .scriptName('cowtop')
-    .usage('Usage: cowtop [compare | attach <pid> | agent --path] [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
+    .usage('Usage: cowtop [compare | run -- COMMAND | attach <pid> | demo | agent --path] [options]\n\nWatch Python\'s garbage collector break copy-on-write sharing after fork(),\nand gc.freeze() prevent it: USS, PSS, RSS, page faults and gc counts per process.')
     // Numbers are read here, not by yargs: it would take 0x10 and 1e3 for numbers.
     .parserConfiguration({ 'duplicate-arguments-array': false, 'parse-numbers': false, 'parse-positional-numbers': false })
     .command(
@@ -263,6 +307,53 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
         const batch = batchOptions(a);
         result = { kind: 'attach', pid, interval: wholeNumber('interval', a.interval), procRoot, prometheus: prometheusOptions(a), batch, screen: screenOptions(a, batch !== null) };
+      },
+    )
+    .command(
+      'run',
+      'start COMMAND (a pre-fork server, any Python program) with the gc agent, watch it, stop it on exit: cowtop run [options] -- COMMAND [ARGS...]',
+      (c) =>
+        outputOptions(c)
+          .option('freeze', { type: 'boolean', default: false, describe: "Instagram's recipe, injected: gc off in the first process, gc.freeze() before each fork, gc on in each worker", group: 'Run:' })
+          .option('keep', { type: 'boolean', default: false, describe: 'leave the server running when cowtop ends (its output is then not captured)', group: 'Run:' })
+          .option('stop-timeout', { requiresArg: true, default: '10', describe: 'seconds between SIGTERM to the process group and SIGKILL when cowtop stops it', group: 'Run:' })
+          .option('name', { type: 'string', requiresArg: true, describe: "the server's name in Prometheus labels and records [default: the command's name]", group: 'Run:' })
+          .option('interval', { requiresArg: true, default: DEFAULTS.interval, describe: 'sample interval in ms (100 to 3600000)', group: 'Run:' })
+          .option('compare', { type: 'boolean', default: false, describe: 'run the server twice, without then with --freeze, under the same load; print what each worker copied', group: 'Compare:' })
+          .option('load', { type: 'string', requiresArg: true, describe: 'with --compare: the URL to send requests to (this machine only)', group: 'Compare:' })
+          .option('requests', { requiresArg: true, describe: 'with --compare --load: requests per pass [default: 2000]', group: 'Compare:' })
+          .option('concurrency', { requiresArg: true, describe: 'with --compare --load: connections at once [default: one per worker]', group: 'Compare:' })
+          .option('load-cmd', { type: 'string', requiresArg: true, describe: 'with --compare: a load generator to run once per pass instead (split on spaces, no shell), e.g. "wrk -d5 http://127.0.0.1:8000/"', group: 'Compare:' }),
+      (a) => {
+        const command = runCommand ?? [];
+        if (command.length === 0 || !command[0].trim()) throw new UsageError('run needs a command: cowtop run [options] -- COMMAND [ARGS...]');
+        const stopTimeout = seconds('stop-timeout', a['stop-timeout'], 3600);
+        const name = a.name === undefined ? command[0].split('/').pop()! : String(a.name);
+        if (!/^[\w.:-]{1,64}$/.test(name)) throw new UsageError(`--name must be 1 to 64 letters, digits, '.', ':', '_' or '-', got '${a.name}'`);
+        const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
+        const run: RunOptions = { command, freeze: Boolean(a.freeze), keep: Boolean(a.keep), graceMs: Math.round(stopTimeout * 1000), interval: wholeNumber('interval', a.interval), procRoot, name };
+        const given = (n: string): boolean => argv.some((x) => x === `--${n}` || x.startsWith(`--${n}=`) || x === `--no-${n}`);
+        if (!a.compare) {
+          for (const n of ['load', 'requests', 'load-cmd', 'concurrency']) if (given(n)) throw new UsageError(`--${n} goes with run --compare`);
+          const batch = batchOptions(a);
+          result = { kind: 'run', run, prometheus: prometheusOptions(a), batch, screen: screenOptions(a, batch !== null) };
+          return;
+        }
+        for (const [n, why] of [['freeze', 'compare runs without and then with it'], ['keep', 'compare stops the server after each pass'], ['batch', 'compare prints one table'], ['prometheus', 'compare prints one table'], ['record', 'compare has no screen'], ['export', 'compare has no screen'], ['map', 'compare reads the copy map itself'], ['duration', 'each pass lasts as long as its load'], ['output', 'compare prints to stdout']] as const) {
+          if (given(n)) throw new UsageError(`--${n} does not go with run --compare: ${why}`);
+        }
+        if ((a.load === undefined) === (a['load-cmd'] === undefined)) throw new UsageError('run --compare needs the load: --load URL, or --load-cmd COMMAND (one of them)');
+        const loadCmd = a['load-cmd'] === undefined ? null : String(a['load-cmd']).trim().split(/\s+/).filter(Boolean);
+        if (loadCmd && loadCmd.length === 0) throw new UsageError('--load-cmd needs a command');
+        if (loadCmd && (given('requests') || given('concurrency'))) throw new UsageError('--requests and --concurrency go with --load, not --load-cmd');
+        const load: LoadOptions = {
+          url: a.load === undefined ? null : loopbackUrl(String(a.load)),
+          requests: a.requests === undefined ? 2000 : wholeNumber('requests', a.requests),
+          concurrency: a.concurrency === undefined ? null : wholeNumber('concurrency', a.concurrency),
+          command: loadCmd,
+        };
+        const format = given('format') ? oneOf('format', a.format, ['table', 'json', 'markdown'] as const) : 'table';
+        result = { kind: 'run-compare', run, load, format };
       },
     )
     .command(
@@ -315,7 +406,7 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
       failure = err ? err.message : msg;
     });
   try {
-    checkFlags(argv, ['freeze', 'split', 'tracemalloc', 'force', 'batch', 'matrix', 'path', 'help', 'version']);
+    checkFlags(argv, ['freeze', 'split', 'tracemalloc', 'force', 'batch', 'matrix', 'path', 'help', 'version', 'keep', 'compare', 'map']);
     await y.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) throw err;

@@ -41,7 +41,7 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
   session.on('notice', (text: string) => onEvent({ stream: 'stderr', text }));
   session.on('died', (why: string) => {
     // An attached server that stops ends the watch; a dead experiment is a failure.
-    void lifecycle.exit(monitor.kind === 'attach' ? 0 : 1, `cowtop: ${why}`);
+    void lifecycle.exit(monitor.diedExitCode ?? 1, `cowtop: ${why}`);
   });
   let first = true;
   session.on('snapshot', (snap: Snapshot) => {

@@ -1,6 +1,8 @@
 /** Entry point: parse, run the command, and let the lifecycle own every way out. */
 import { lifecycle, UsageError } from '../lifecycle';
-import { parseArgs, type Prometheus } from './args';
+import { parseArgs, type BatchOptions, type Prometheus } from './args';
+import type { DashboardOptions } from '../ui/dashboard-options';
+import { RunSession } from '../session/run-session';
 import type { Monitor } from '../session/monitor';
 import { MetricsServer } from '../export/prometheus';
 import type { Snapshot } from '../sample/snapshot';
@@ -11,13 +13,26 @@ import { AttachSession } from '../session/attach-session';
 import { AGENT_DIR } from '../experiment/options';
 
 /** --prometheus: serve the monitor's snapshots as OpenMetrics. */
-async function withMetrics(monitor: Monitor, p: Prometheus | null): Promise<Monitor> {
+async function withMetrics(monitor: Monitor, p: Prometheus | null, name: string): Promise<Monitor> {
   if (!p) return monitor;
-  const server = new MetricsServer(p.host, p.port);
+  const server = new MetricsServer(p.host, p.port, name);
   await server.start();
   lifecycle.onExit(() => server.close());
   monitor.on('snapshot', (s: Snapshot) => server.update(s));
+  // Copied bytes come from the copy map: read in the background, as attach's dashboard does.
+  monitor.wantMap(true, 10_000);
   return monitor;
+}
+
+/** attach, and run (which is attach to a tree it started): a dashboard or --batch. */
+async function watch(monitor: Monitor, cmd: { batch: BatchOptions | null; screen: DashboardOptions; prometheus: Prometheus | null; procRoot: string }, name: string): Promise<void> {
+  await withMetrics(monitor, cmd.prometheus, name);
+  if (cmd.batch) {
+    await runBatch(monitor, cmd.batch, cmd.procRoot);
+    return;
+  }
+  const { runDashboard } = await import('../ui/dashboard.js');
+  await runDashboard(monitor, cmd.screen);
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
@@ -26,16 +41,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     const cmd = await parseArgs(argv);
     switch (cmd.kind) {
       case 'batch':
-        await runBatch(await withMetrics(new Session(cmd), cmd.prometheus), cmd, cmd.procRoot);
+        await runBatch(await withMetrics(new Session(cmd), cmd.prometheus, 'experiment'), cmd, cmd.procRoot);
         return;
-      case 'attach': {
-        const monitor = await withMetrics(new AttachSession(cmd), cmd.prometheus);
-        if (cmd.batch) {
-          await runBatch(monitor, cmd.batch, cmd.procRoot);
-          return;
-        }
-        const { runDashboard } = await import('../ui/dashboard.js');
-        await runDashboard(monitor, cmd.screen);
+      case 'attach':
+        await watch(new AttachSession(cmd), cmd, `pid${cmd.pid}`);
+        return;
+      case 'run':
+        await watch(new RunSession(cmd.run), { ...cmd, procRoot: cmd.run.procRoot }, cmd.run.name ?? 'server');
+        return;
+      case 'run-compare': {
+        const { runServerCompare } = await import('./run-compare.js');
+        await runServerCompare(cmd);
+        await lifecycle.exit(0);
         return;
       }
       case 'agent-path':
@@ -49,7 +66,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'dashboard': {
         // The dashboard is loaded only when needed: batch and compare never pay for blessed.
         const { runDashboard } = await import('../ui/dashboard.js');
-        await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus), cmd.screen);
+        await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus, 'experiment'), cmd.screen);
         return;
       }
     }

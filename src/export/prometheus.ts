@@ -8,17 +8,23 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { UsageError } from '../lifecycle';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
 
-const PROCESS_LABELS = ['pid', 'role'] as const;
+/** Every series carries the server's name, so one Prometheus can hold a fleet of them. */
+const PROCESS_LABELS = ['name', 'pid', 'role', 'worker'] as const;
 
 export class MetricsServer {
   readonly registry = new Registry();
   private latest: Snapshot | null = null;
   private server: Server | null = null;
 
-  constructor(readonly host: string, readonly port: number) {
+  constructor(readonly host: string, readonly port: number, readonly name = 'cowtop') {
     this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
     const live = (): ProcessSample[] => this.latest?.processes.filter((p) => p.alive) ?? [];
-    const labels = (p: ProcessSample) => ({ pid: String(p.pid), role: p.role });
+    // worker: 1-based as on screen; the master and the experiment's parent have none ("").
+    const labels = (p: ProcessSample) => ({ name, pid: String(p.pid), role: p.role, worker: p.index === null ? '' : String(p.index + 1) });
+    const copied = (p: ProcessSample): number | null => {
+      const w = this.latest?.copies?.privileged ? this.latest.copies.workers.find((x) => x.pid === p.pid) : undefined;
+      return w ? w.total.copied : null;
+    };
     /** One series per live process: a Gauge is set, a Counter (cumulative in /proc) is reset and raised to it. */
     const perProcess = (kind: 'gauge' | 'counter', name: string, help: string, get: (p: ProcessSample) => number | null): void => {
       const Metric = kind === 'gauge' ? Gauge : Counter;
@@ -39,9 +45,17 @@ export class MetricsServer {
     perProcess('gauge', 'cowtop_process_pss_bytes', 'Proportional set size (Pss from smaps_rollup)', (p) => p.pss);
     perProcess('gauge', 'cowtop_process_rss_bytes', 'Resident set size (Rss from smaps_rollup, or stat)', (p) => p.rss);
     perProcess('gauge', 'cowtop_process_swap_bytes', 'Swap from smaps_rollup', (p) => p.swap);
+    perProcess('gauge', 'cowtop_process_copied_bytes', 'Pages of the parent this worker no longer shares: a different frame in pagemap (the copy map; needs CAP_SYS_ADMIN, read every 10 s)', copied);
     perProcess('gauge', 'cowtop_gc_frozen_objects', 'gc.get_freeze_count(): objects in the permanent generation', (p) => p.gc?.frozen ?? null);
     perProcess('counter', 'cowtop_process_minor_faults', 'Minor page faults since the process started (stat field 10)', (p) => p.minflt);
     perProcess('counter', 'cowtop_process_major_faults', 'Major page faults since the process started (stat field 12)', (p) => p.majflt);
+    new Gauge({
+      name: 'cowtop_gc_count', help: 'gc.get_count() per generation: allocations less deallocations since its last collection', labelNames: [...PROCESS_LABELS, 'generation'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of live()) p.gc?.counts?.forEach((c, g) => this.set({ ...labels(p), generation: String(g) }, c));
+      },
+    });
     new Counter({
       name: 'cowtop_gc_collections', help: 'Collections per generation (gc.get_stats)', labelNames: [...PROCESS_LABELS, 'generation'], registers: [this.registry],
       collect() {
@@ -49,14 +63,14 @@ export class MetricsServer {
         for (const p of live()) p.gc?.stats?.forEach((s, g) => this.inc({ ...labels(p), generation: String(g) }, s.collections));
       },
     });
-    const tree = (name: string, help: string, get: (s: Snapshot) => number): void => {
+    const tree = (metric: string, help: string, get: (s: Snapshot) => number): void => {
       const snap = (): Snapshot | null => this.latest;
       new Gauge({
-        name, help, registers: [this.registry],
+        name: metric, help, labelNames: ['name'], registers: [this.registry],
         collect() {
           this.reset();
           const s = snap();
-          if (s) this.set(get(s));
+          if (s) this.set({ name }, get(s));
         },
       });
     };
@@ -64,7 +78,8 @@ export class MetricsServer {
     tree('cowtop_tree_pss_bytes', 'Sum of PSS over the tree: its real footprint', (s) => s.totals.pss);
     tree('cowtop_tree_rss_bytes', 'Sum of RSS over the tree: what top suggests', (s) => s.totals.rss);
     tree('cowtop_tree_processes', 'Live processes in the tree', (s) => s.processes.filter((p) => p.alive).length);
-    tree('cowtop_tree_frozen', '1 when the root has frozen objects (gc.freeze() was called), else 0', (s) => ((s.processes[0]?.gc?.frozen ?? 0) > 0 ? 1 : 0));
+    tree('cowtop_tree_frozen', '1 when a process of the tree has frozen objects (gc.freeze() was called), else 0', (s) => (s.processes.some((p) => p.alive && (p.gc?.frozen ?? 0) > 0) ? 1 : 0));
+    tree('cowtop_tree_copied_bytes', "Sum over the workers of the parent's pages they no longer share (the copy map)", (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : 0));
   }
 
   update(snap: Snapshot): void {

@@ -171,7 +171,7 @@ export function eventLine(e: ReturnType<typeof eventRecord>): string {
       return `${t}  log       [${e.stream}] ${e.text}`;
     default: {
       const { type: _t, kind, t: _tt, time: _time, ...rest } = e as Record<string, unknown>;
-      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest).map(([k, val]) => `${k}=${fieldText(k, val)}`).join(' ')}`;
+      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest).filter(([, val]) => val !== undefined).map(([k, val]) => `${k}=${fieldText(k, val)}`).join(' ')}`;
     }
   }
 }

@@ -12,13 +12,14 @@ export class AttachSession extends SampledMonitor implements Monitor {
   readonly kind = 'attach';
   readonly experiment = null;
   attached: AttachInfo | null = null;
-  private tree: AttachedTree | null = null;
+  protected tree: AttachedTree | null = null;
   private loop: SamplingLoop | null = null;
   private toldDenied = false;
   private toldNoAgent = false;
   private gone = false;
 
   constructor(readonly options: { pid: number; interval: number; procRoot: string }) {
+    // The pid may be set later, by a subclass that starts the tree (cowtop run).
     super(options.procRoot);
     lifecycle.onExit(() => this.loop?.stop());
   }
@@ -67,8 +68,18 @@ export class AttachSession extends SampledMonitor implements Monitor {
     }
     if (!this.gone && !snap.processes.some((p) => p.pid === this.options.pid && p.alive)) {
       this.gone = true;
-      this.emit('died', `pid ${this.options.pid} (${this.attached!.command.slice(0, 60)}) exited`);
+      this.emit('died', await this.rootGone());
     }
+  }
+
+  /** What the 'died' event says when the root exits. */
+  protected async rootGone(): Promise<string> {
+    return `pid ${this.options.pid} (${this.attached!.command.slice(0, 60)}) exited`;
+  }
+
+  /** The exit code --batch ends with when the root is gone: watching a server that stops is no failure. */
+  get diedExitCode(): number {
+    return 0;
   }
 
   get intervalMs(): number {

@@ -8,6 +8,7 @@ export interface AttachInfo {
   command: string;
   agents: number; // processes whose gc agent answered at the last sample
   implementation: string | null;
+  run?: { freeze: boolean; keep: boolean }; // cowtop run started the tree
 }
 
 /**
@@ -19,6 +20,8 @@ export interface Monitor extends EventEmitter {
   readonly experiment: Experiment | null;
   readonly attached: AttachInfo | null;
   start(): Promise<unknown>;
+  /** The code --batch exits with when the root is gone (an experiment that died: 1). */
+  readonly diedExitCode?: number;
   restart(): Promise<unknown>;
   /** The sampling interval in force, ms; [ and ] change it while running. */
   readonly intervalMs: number;

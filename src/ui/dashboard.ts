@@ -261,7 +261,10 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
   };
 
   const unavailable = (need: Need): string | null => {
-    if (session.kind === 'attach') return need === 'restart' ? null : 'not for a process cowtop did not start (attach only watches)';
+    if (session.kind === 'attach') {
+      if (need === 'restart') return null;
+      return session.attached?.run ? `cowtop run watches the server: start it ${session.attached.run.freeze ? 'without' : 'with'} --freeze to compare, or use run --compare` : 'not for a process cowtop did not start (attach only watches)';
+    }
     if (need === 'restart') return null; // only offered once the experiment has died
     if (!session.experiment?.alive) return 'the experiment is not running: R restarts it';
     if (need === 'freeze') return `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'} ${model.ready?.version ?? ''}`.trim();

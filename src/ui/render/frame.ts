@@ -82,7 +82,7 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
   const live = s ? s.processes.filter((p) => p.alive).length : 0;
   const first = fitParts([
-    ['{bold}cowtop attach{/bold}', 0],
+    [a.run ? '{bold}cowtop run{/bold}' : '{bold}cowtop attach{/bold}', 0],
     [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
     [`workers ${workers}`, 0],
     [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
@@ -92,9 +92,16 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
     [`up ${formatDuration(now - model.startedAt)}`, 3],
   ].filter(([t]) => t) as Array<[string, number]>, width);
   const master = s?.processes.find((p) => p.role === 'master');
-  const frozen = master?.gc?.frozen;
-  const mode = frozen === undefined || frozen === null ? theme.dim(' gc: no agent ') : frozen > 0 ? theme.freezeOn(' FREEZE ON ') : theme.freezeOff(' FREEZE OFF ');
+  // The most any process froze: the recipe's workers freeze too (uWSGI runs no before-fork hook).
+  const frozens = (s?.processes ?? []).filter((p) => p.alive && p.gc?.frozen != null).map((p) => p.gc!.frozen!);
+  const frozen = frozens.length ? Math.max(...frozens) : master?.gc ? null : undefined;
+  const mode =
+    a.run?.freeze ? theme.freezeOn(' FREEZE ON ')
+    : frozen === undefined ? theme.dim(a.run ? ' gc: no agent yet ' : ' gc: no agent ')
+    : (frozen ?? 0) > 0 ? theme.freezeOn(' FREEZE ON ')
+    : theme.freezeOff(' FREEZE OFF ');
   const parts: Array<[string, number]> = [[mode, 0]];
+  if (a.run) parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
   if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
   // cowtop saw nothing before it attached: growth is from then, not from the fork.
   parts.push([theme.dim('GROWTH since attach'), 2]);

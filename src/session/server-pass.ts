@@ -1,0 +1,222 @@
+/**
+ * One pass of `cowtop run --compare`: start the server (with or without the freeze recipe), wait
+ * until its workers stand still with the agent answering, measure them, send the load, measure
+ * again, stop it. Every figure comes from /proc (rollups, stat, pagemap) or from the agent.
+ */
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { AttachedTree } from '../attach/tree';
+import { lifecycle, UsageError } from '../lifecycle';
+import type { ProcReader } from '../proc/read';
+import { readCopyMap } from '../sample/copy-map';
+import { Sampler } from '../sample/sampler';
+import type { ProcessSample, Snapshot } from '../sample/snapshot';
+import type { LoadOptions } from '../cli/args';
+import type { RunOptions } from './run-session';
+import { ServerProcess } from './server-process';
+
+const READY_TIMEOUT_MS = 60_000;
+const LOAD_TIMEOUT_MS = 600_000; // the load is bounded in time as well as in count
+const TICK_MS = 250;
+
+export interface WorkerFigures {
+  pid: number;
+  uss: number | null;
+  pss: number | null;
+  rss: number | null;
+  minflt: number | null;
+  copied: number | null; // the parent's pages it no longer shares (pagemap), null where frames are hidden
+  collections: number[] | null; // per generation, since fork (the agent)
+  frozen: number | null;
+}
+
+export interface PassWorker {
+  index: number; // 1-based, in fork order
+  pid: number;
+  before: WorkerFigures;
+  after: WorkerFigures;
+}
+
+export interface ServerPass {
+  freeze: boolean;
+  implementation: string | null;
+  master: { pid: number; before: WorkerFigures; after: WorkerFigures };
+  workers: PassWorker[];
+  replaced: number; // workers gone during the pass (killed, recycled): left out of the table
+  load: { requests: number; ok: number; failed: number; seconds: number; command: string | null };
+  pss: { before: number; after: number }; // the tree's sum
+  rss: { before: number; after: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function figures(p: ProcessSample | undefined, copied: number | null, pid: number): WorkerFigures {
+  return {
+    pid,
+    uss: p?.uss ?? null,
+    pss: p?.pss ?? null,
+    rss: p?.rss ?? null,
+    minflt: p?.minflt ?? null,
+    copied,
+    collections: p?.gc?.sinceFork ?? p?.gc?.stats?.map((s) => s.collections) ?? null,
+    frozen: p?.gc?.frozen ?? null,
+  };
+}
+
+class Watch {
+  readonly tree: AttachedTree;
+  private readonly sampler: Sampler;
+  snap: Snapshot | null = null;
+
+  constructor(reader: ProcReader, readonly root: number) {
+    this.tree = new AttachedTree(root, reader);
+    this.sampler = new Sampler(reader, this.tree, { reuseRollups: false });
+  }
+
+  async tick(): Promise<Snapshot> {
+    this.snap = await this.sampler.tick();
+    await this.tree.observe(this.snap);
+    return this.snap;
+  }
+
+  workers(): ProcessSample[] {
+    return (this.snap?.processes ?? []).filter((p) => p.alive && p.role === 'worker').sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  }
+
+  close(): void {
+    this.sampler.close();
+  }
+}
+
+/** Waits until the workers are up, each with its agent's report, and the same two ticks running. */
+async function settle(w: Watch, server: ServerProcess, tail: string[]): Promise<ProcessSample[]> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  for (;;) {
+    if (!server.alive) {
+      const s = await server.exited;
+      throw new UsageError(`the server stopped before its workers came up (${s.signal ?? `exit code ${s.code}`})${tail.length ? `: ${tail.slice(-3).join(' | ')}` : ''}`);
+    }
+    if (Date.now() > deadline) throw new UsageError(`no workers with the gc agent after ${READY_TIMEOUT_MS / 1000} s: is COMMAND a Python pre-fork server?`);
+    await w.tick();
+    const workers = w.workers();
+    const key = workers.map((p) => p.pid).join(',');
+    if (workers.length > 0 && key === last && workers.every((p) => p.gc) && w.snap!.processes[0]?.gc) return workers;
+    last = key;
+    await sleep(TICK_MS);
+  }
+}
+
+async function copiedOf(reader: ProcReader, root: number, pids: number[]): Promise<Map<number, number | null>> {
+  const map = await readCopyMap(reader, root, pids);
+  const ok = !('error' in map) && map.privileged;
+  return new Map(pids.map((pid) => [pid, ok ? map.workers.find((x) => x.pid === pid)?.total.copied ?? null : null]));
+}
+
+/** N requests over loopback, `concurrency` at a time on kept-alive connections. */
+export async function sendRequests(url: string, requests: number, concurrency: number): Promise<{ ok: number; failed: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const deadline = Date.now() + LOAD_TIMEOUT_MS;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const req = request(url, { agent, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== undefined && res.statusCode < 400) ok++;
+          else failed++;
+          resolve();
+        });
+        res.on('error', () => {
+          failed++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        failed++;
+        resolve();
+      });
+      req.end();
+    });
+  const lane = async (): Promise<void> => {
+    while (next < requests && Date.now() < deadline) {
+      next++;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  agent.destroy();
+  return { ok, failed };
+}
+
+/** --load-cmd: any load generator, an argument array (no shell), bounded in time. */
+function runLoadCommand(command: string[]): Promise<{ ok: number; failed: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { stdio: 'ignore', detached: true });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, LOAD_TIMEOUT_MS);
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new UsageError(`cannot run --load-cmd ${command[0]}: ${err.code === 'ENOENT' ? 'not found' : err.code ?? err.message}`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? { ok: 1, failed: 0 } : { ok: 0, failed: 1 });
+    });
+  });
+}
+
+export async function serverPass(run: RunOptions, freeze: boolean, load: LoadOptions, reader: ProcReader, onLine: (text: string) => void = () => {}): Promise<ServerPass> {
+  const server = lifecycle.track(await ServerProcess.start({ ...run, freeze, keep: false }));
+  const tail: string[] = [];
+  server.on('log', (l: { text: string }) => {
+    tail.push(l.text);
+    if (tail.length > 20) tail.shift();
+  });
+  const w = new Watch(reader, server.pid);
+  try {
+    const workers = await settle(w, server, tail);
+    const pids = workers.map((p) => p.pid);
+    const master = () => w.snap!.processes.find((p) => p.pid === server.pid);
+    const copiedBefore = await copiedOf(reader, server.pid, pids);
+    const before = new Map(workers.map((p) => [p.pid, figures(p, copiedBefore.get(p.pid) ?? null, p.pid)]));
+    const masterBefore = figures(master(), null, server.pid);
+    const totalsBefore = w.snap!.totals;
+    onLine(`${freeze ? 'with the freeze recipe' : 'as it is'}: pid ${server.pid}, ${workers.length} workers; sending the load`);
+    const started = Date.now();
+    const sent = load.command ? await runLoadCommand(load.command) : await sendRequests(load.url!, load.requests, load.concurrency ?? workers.length);
+    const seconds = (Date.now() - started) / 1000;
+    // The agents write once a second: wait for a report written after the load ended.
+    const loadEnd = Date.now() / 1000;
+    for (let i = 0; i < 12; i++) {
+      await sleep(TICK_MS);
+      await w.tick();
+      const states = w.snap!.processes.filter((p) => pids.includes(p.pid) && p.alive);
+      if (states.every((p) => p.gc && (w.tree.gcAt.get(p.pid) ?? 0) > loadEnd)) break;
+    }
+    const alive = w.workers().filter((p) => pids.includes(p.pid));
+    const copiedAfter = await copiedOf(reader, server.pid, alive.map((p) => p.pid));
+    const result: ServerPass = {
+      freeze,
+      implementation: w.tree.implementation,
+      master: { pid: server.pid, before: masterBefore, after: figures(master(), null, server.pid) },
+      workers: alive.map((p) => ({ index: (p.index ?? 0) + 1, pid: p.pid, before: before.get(p.pid)!, after: figures(p, copiedAfter.get(p.pid) ?? null, p.pid) })),
+      replaced: pids.length - alive.length,
+      load: { requests: load.command ? 0 : load.requests, ok: sent.ok, failed: sent.failed, seconds, command: load.command ? load.command.join(' ') : null },
+      pss: { before: totalsBefore.pss, after: w.snap!.totals.pss },
+      rss: { before: totalsBefore.rss, after: w.snap!.totals.rss },
+    };
+    return result;
+  } finally {
+    w.close();
+    await lifecycle.untrack(server);
+  }
+}

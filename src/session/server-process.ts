@@ -1,0 +1,122 @@
+/**
+ * The command `cowtop run` starts: in its own process group, with the gc agent injected through
+ * PYTHONPATH (the autoload sitecustomize, which chains to any other), stopped as a supervisor
+ * stops a program (TERM to the group, KILL after a grace period). Its output lines are sanitized
+ * here, where they come in.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AGENT_DIR } from '../experiment/options';
+import { LineSplitter } from '../experiment/protocol';
+import { sanitize } from '../format/sanitize';
+import { UsageError } from '../lifecycle';
+
+export interface ServerOptions {
+  command: string[];
+  freeze: boolean; // Instagram's recipe, applied by the agent in the first process
+  keep: boolean; // leave it running when cowtop ends
+  graceMs: number; // between TERM and KILL when cowtop stops it
+}
+
+export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+/** The environment the command runs in: the agent on the path, the recipe and the watch pipe asked for. */
+export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freeze' | 'keep' | 'graceMs'>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  env.PYTHONPATH = [join(AGENT_DIR, 'autoload'), AGENT_DIR, ...(base.PYTHONPATH ? [base.PYTHONPATH] : [])].join(':');
+  env.COWTOP_AGENT = '1';
+  if (o.freeze) env.COWTOP_FREEZE = '1';
+  else delete env.COWTOP_FREEZE;
+  delete env.COWTOP_RUN_WATCH_FD;
+  if (!o.keep) {
+    // The first Python process watches fd 3: when cowtop is gone, even by SIGKILL, it stops the group.
+    env.COWTOP_RUN_WATCH_FD = '3';
+    env.COWTOP_RUN_GRACE = String(o.graceMs / 1000);
+  }
+  // uWSGI reads options from UWSGI_* variables: threads for the agent's writer, the fork hooks
+  // in its workers (the agent follows fork through them), and TERM meaning stop (a supervisor's
+  // signal; uWSGI 2.0 would reload). What the user set stays.
+  for (const [k, v] of [['UWSGI_ENABLE_THREADS', '1'], ['UWSGI_PY_CALL_OSAFTERFORK', '1'], ['UWSGI_DIE_ON_TERM', '1']]) env[k] ??= v;
+  return env;
+}
+
+export class ServerProcess extends EventEmitter {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ExitStatus>;
+  status: ExitStatus | null = null;
+
+  private constructor(readonly options: ServerOptions, env: NodeJS.ProcessEnv) {
+    super();
+    const [file, ...args] = options.command;
+    const out = options.keep ? 'ignore' : 'pipe';
+    this.child = spawn(file, args, { env, detached: true, stdio: ['ignore', out, out, options.keep ? 'ignore' : 'pipe'] });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.status = { code, signal };
+        resolve(this.status);
+      });
+    });
+    if (this.child.stdout) this.pipeLines(this.child.stdout, 'stdout');
+    if (this.child.stderr) this.pipeLines(this.child.stderr, 'stderr');
+  }
+
+  /** Starts COMMAND; a command that cannot be run is the user's to fix: one line, exit 2. */
+  static async start(options: ServerOptions, base: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
+    const s = new ServerProcess(options, serverEnv(base, options));
+    await new Promise<void>((resolve, reject) => {
+      s.child.once('spawn', resolve);
+      s.child.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message);
+        reject(new UsageError(`cannot run ${sanitize(options.command[0])}: ${why}`));
+      });
+    });
+    return s;
+  }
+
+  /** A way out of cowtop gives the server the grace period the user chose. */
+  get exitGraceMs(): number {
+    return this.options.graceMs;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get alive(): boolean {
+    return this.status === null;
+  }
+
+  /** TERM to the whole group, KILL to what is left after the grace period (or once the root is gone). */
+  async stop(graceMs = this.options.graceMs): Promise<void> {
+    if (this.alive) {
+      this.signalGroup('SIGTERM');
+      const timer = setTimeout(() => this.killNow(), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    this.killNow(); // a worker that outlived its master is still in the group
+  }
+
+  killNow(): void {
+    this.signalGroup('SIGKILL');
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // ESRCH: the group is already empty
+    }
+  }
+
+  private pipeLines(stream: Readable, kind: 'stdout' | 'stderr'): void {
+    const split = new LineSplitter();
+    stream.setEncoding('utf8');
+    const onLine = (line: string): void => void this.emit('log', { stream: kind, text: sanitize(line) });
+    stream.on('data', (chunk: string) => split.push(chunk).forEach(onLine));
+    stream.on('end', () => split.flush().forEach(onLine));
+    stream.on('error', () => {});
+  }
+}
