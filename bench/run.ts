@@ -10,6 +10,7 @@ import { freezeToggle } from './toggle';
 import { scale } from './scale';
 import { memoryHour } from './memory';
 import { copyMapCost } from './copy-map';
+import { agentOverhead } from './agent-overhead';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
@@ -25,6 +26,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   memory: () => memoryHour(),
   map: () => copyMapCost(),
   // Key-to-screen with the map pane open on the 1+8 x 2,000,000 tree: the pass must not delay keys.
+  // Requests per second of gunicorn with and without the gc agent (issue 13: under 2%).
+  agent: () => agentOverhead(),
   'latency-map': () => keyLatency(['--size', '2000000', '--workers', '8', '--map'], 60, /hot \d+%/),
 };
 

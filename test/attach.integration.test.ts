@@ -14,106 +14,6 @@ import { parseSmapsRollup } from '../src/proc/parse';
 import { BIN, collectLines, finished, freePort, runCli, sleep, startCli, waitUntil } from './helpers';
 import { children, get, startGunicorn, stopGunicorn } from './gunicorn';
 
-/** A bounded burst of requests, 4 at a time, that make the workers collect. */
-async function burst(port: number, n: number): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < n) {
-      next++;
-      const r = await get(port, '/?collect=1');
-      assert.equal(r.status, 200);
-    }
-  }));
-}
-
-interface RunResult {
-  growth: Map<number, number>;
-  collected: number[];
-  records: any[];
-}
-
-/** Attaches for the whole scenario; returns each worker's USS growth over the burst. */
-async function scenario(conf: string, killOne: boolean): Promise<RunResult> {
-  const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
-  const g = await startGunicorn(conf, agentDir);
-  const cowtop = startCli(['attach', String(g.master), '--batch', '--format', 'json', '--interval', '300'], { COWTOP_AGENT_DIR: agentDir });
-  // Every record of the whole run, whatever collectLines is waiting for.
-  const all: any[] = [];
-  let tail = '';
-  cowtop.stdout!.on('data', (d: Buffer) => {
-    const lines = (tail + d.toString()).split('\n');
-    tail = lines.pop()!;
-    for (const l of lines) if (l.trim()) all.push(JSON.parse(l));
-  });
-  try {
-    const samples = (rs: any[]) => rs.filter((r) => r.type === 'sample');
-    const records = await collectLines(cowtop, (rs) => samples(rs).some((s) => s.processes.filter((p: any) => p.alive && p.gc).length === 4), 30_000);
-    const first = samples(records).pop();
-    assert.deepEqual(first.processes.map((p: any) => p.role), ['master', 'worker', 'worker', 'worker']);
-    assert.equal(first.processes[0].pid, g.master);
-    assert.deepEqual(first.processes.slice(1).map((p: any) => p.pid).sort(), children(g.master).sort());
-    for (const p of first.processes) {
-      assert.equal(p.gc.counts.length, 3, 'gc counts from the agent');
-      assert.equal(p.gc.collections.length, 3);
-      assert.equal(typeof p.gc.frozen, 'number');
-      if (p.role === 'worker') assert.equal(p.gc.collectionsSinceFork.length, 3, "the agent counts a worker's own collections");
-      else assert.equal(p.gc.collectionsSinceFork, null);
-    }
-    const before = new Map(first.processes.slice(1).map((p: any) => [p.pid, p]));
-    await burst(g.port, 60);
-    await sleep(1500); // the agents publish once a second
-    const lastRecords = await collectLines(cowtop, (rs) => rs.some((r) => r.type === 'sample'), 5000);
-    const last = samples(lastRecords).pop();
-    const growth = new Map<number, number>();
-    const collected: number[] = [];
-    for (const p of last.processes.filter((x: any) => x.role === 'worker' && x.alive)) {
-      const b: any = before.get(p.pid);
-      if (!b) continue;
-      growth.set(p.pid, p.uss - b.uss);
-      if (p.gc.collections[2] > b.gc.collections[2]) collected.push(p.pid);
-      // Figures come from /proc: a direct read agrees.
-      const direct = parseSmapsRollup(readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8'))!;
-      assert.ok(Math.abs(direct.uss - p.uss) < 2 * 1048576, `worker ${p.pid} USS ${p.uss} vs /proc ${direct.uss}`);
-    }
-    // The agents' full collections are events, as the experiment's are.
-    for (const pid of collected) assert.ok(all.some((r) => r.kind === 'collect' && r.pid === pid && r.generation === 2), `a full-collection event for worker ${pid}`);
-    let allRecords = lastRecords;
-    if (killOne) {
-      const victim = children(g.master)[0];
-      const number = samples(lastRecords).pop().processes.find((p: any) => p.pid === victim).worker;
-      process.kill(victim, 'SIGKILL');
-      allRecords = await collectLines(cowtop, (rs) => {
-        const s = samples(rs).pop();
-        return !!s && s.processes.some((p: any) => p.pid === victim && !p.alive) && s.processes.filter((p: any) => p.role === 'worker' && p.alive).length === 3;
-      }, 30_000);
-      assert.ok(allRecords.some((r) => r.kind === 'exit' && r.pid === victim), 'exit event for the killed worker');
-      const replacement = allRecords.find((r) => r.kind === 'fork');
-      assert.ok(replacement && replacement.pid !== victim && children(g.master).includes(replacement.pid), 'its replacement appears');
-      const now = samples(allRecords).pop();
-      assert.equal(now.processes.find((p: any) => p.pid === replacement.pid).worker, number, 'the replacement takes the freed number');
-      assert.deepEqual(now.processes.filter((p: any) => p.role === 'worker' && p.alive).map((p: any) => p.worker).sort(), [1, 2, 3]);
-    }
-    return { growth, collected, records: allRecords };
-  } finally {
-    const done = finished(cowtop, 10_000);
-    cowtop.kill('SIGTERM');
-    await done;
-    await stopGunicorn(g);
-  }
-}
-
-test('attach to gunicorn --preload with the agent: unfrozen workers copy the heap, frozen ones do not', async () => {
-  const off = await scenario('gunicorn.nofreeze.conf.py', false);
-  const on = await scenario('gunicorn.freeze.conf.py', true);
-  assert.ok(off.collected.length >= 2, `unfrozen workers that collected: ${off.collected.length}`);
-  assert.ok(on.collected.length >= 2, `frozen workers that collected: ${on.collected.length}`);
-  const mean = (r: RunResult): number => r.collected.reduce((a, p) => a + r.growth.get(p)!, 0) / r.collected.length;
-  const mOff = mean(off);
-  const mOn = mean(on);
-  assert.ok(mOff > 20 * 1048576, `unfrozen growth ${mOff}`);
-  assert.ok(mOff > 5 * Math.max(mOn, 1), `unfrozen ${mOff} vs frozen ${mOn}`);
-});
-
 test('--prometheus serves OpenMetrics with per-process series, labels and tree totals', async () => {
   const port = await freePort();
   const cowtop = startCli(['--batch', '--size', '50000', '--workers', '2', '--interval', '200', '--prometheus', String(port)]);
@@ -126,17 +26,17 @@ test('--prometheus serves OpenMetrics with per-process series, labels and tree t
     assert.match(r.type, /^application\/openmetrics-text; version=1\.0\.0/);
     assert.match(r.body, /# EOF\n$/);
     const value = (re: RegExp): number => Number(re.exec(r.body)![1]);
-    const uss = value(new RegExp(`^cowtop_process_uss_bytes\\{pid="${parent}",role="parent"\\} (\\d+)$`, 'm'));
+    const uss = value(new RegExp(`^cowtop_process_uss_bytes\\{name="experiment",pid="${parent}",role="parent",worker=""\\} (\\d+)$`, 'm'));
     const direct = parseSmapsRollup(readFileSync(`/proc/${parent}/smaps_rollup`, 'utf8'))!;
     assert.ok(Math.abs(uss - direct.uss) < 1048576, `uss ${uss} vs /proc ${direct.uss}`);
-    assert.equal((r.body.match(/^cowtop_process_pss_bytes\{pid="\d+",role="worker"\} \d+$/gm) ?? []).length, 2);
-    assert.match(r.body, /^cowtop_process_minor_faults_total\{pid="\d+",role="worker"\} \d+$/m);
-    assert.match(r.body, /^cowtop_gc_collections_total\{pid="\d+",role="worker",generation="2"\} \d+$/m);
-    assert.match(r.body, /^cowtop_gc_frozen_objects\{pid="\d+",role="parent"\} 0$/m);
-    const treeRss = value(/^cowtop_tree_rss_bytes (\d+)$/m);
+    assert.equal((r.body.match(/^cowtop_process_pss_bytes\{name="experiment",pid="\d+",role="worker",worker="[12]"\} \d+$/gm) ?? []).length, 2);
+    assert.match(r.body, /^cowtop_process_minor_faults_total\{name="experiment",pid="\d+",role="worker",worker="1"\} \d+$/m);
+    assert.match(r.body, /^cowtop_gc_collections_total\{name="experiment",pid="\d+",role="worker",worker="2",generation="2"\} \d+$/m);
+    assert.match(r.body, /^cowtop_gc_frozen_objects\{name="experiment",pid="\d+",role="parent",worker=""\} 0$/m);
+    const treeRss = value(/^cowtop_tree_rss_bytes\{name="experiment"\} (\d+)$/m);
     const sumRss = [...r.body.matchAll(/^cowtop_process_rss_bytes\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
     assert.equal(treeRss, sumRss);
-    assert.equal(value(/^cowtop_tree_processes (\d+)$/m), 3);
+    assert.equal(value(/^cowtop_tree_processes\{name="experiment"\} (\d+)$/m), 3);
     assert.equal((await get(port, '/nope')).status, 404);
   } finally {
     const done = finished(cowtop, 10_000);

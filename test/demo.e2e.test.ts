@@ -55,7 +55,8 @@ test('80x24: every caption comes after the effect before it; the verdict stays, 
 
 test('160x48 --record: the cast replays through the emulator and its last frame holds the verdict', async () => {
   const cast = join(dir, 'tour.cast');
-  const run = runInPty([...FAST, '--record', cast], { cols: 160, rows: 48 });
+  // The steps that make the verdict (the 80x24 test walks all eight).
+  const run = runInPty([...FAST, '--steps', '1,2,7,8', '--record', cast], { cols: 160, rows: 48 });
   let timer: NodeJS.Timeout | undefined;
   const e = await Promise.race([run.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), 120_000)))]);
   clearTimeout(timer);
@@ -69,11 +70,11 @@ test('160x48 --record: the cast replays through the emulator and its last frame 
     await new Promise<void>((r) => term.write(data, r));
     if (term.buffer.active.type !== 'alternate') continue; // the restore at exit is not a frame
     const text = Array.from({ length: 48 }, (_, i) => term.buffer.active.getLine(i)?.translateToString(true) ?? '').join('\n');
-    const step = /step (\d)\/8/.exec(text);
+    const step = /step (\d)\/4/.exec(text);
     if (step) captions.add(step[1]);
     lastFrame = text;
   }
-  assert.deepEqual([...captions].sort(), ['1', '2', '3', '4', '5', '6', '7', '8']);
+  assert.deepEqual([...captions].sort(), ['1', '2', '3', '4']);
   assert.match(lastFrame, /Verdict: gc\.freeze\(\) kept [\d.]+ MiB per worker shared\. Unfrozen workers hold [\d.]+ MiB each, frozen ones [\d.]+ \S+ \(-\d+\.\d%\)/);
   await waitUntil(() => experimentPids().length === 0, 5000, 'no experiment process');
 });

@@ -12,7 +12,7 @@ import { ProcReader } from '../src/proc/read';
 import { Sampler } from '../src/sample/sampler';
 import { experimentPids, sleep } from './helpers';
 
-test('sampling through 200 re-forks in 10 seconds stays right', async () => {
+test('sampling through 120 re-forks in 6 seconds stays right', async () => {
   const e = new Experiment({ python: 'python3', size: 20000, workers: 3, freeze: false, workload: 'idle', collectEvery: 5, interval: 100 });
   const exitedAt = new Map<number, number>();
   let reforks = 0;
@@ -25,7 +25,7 @@ test('sampling through 200 re-forks in 10 seconds stays right', async () => {
   const problems: string[] = [];
   let snapshots = 0;
   let rowsChecked = 0;
-  const end = Date.now() + 10_000;
+  const end = Date.now() + 6_000;
   const churn = (async () => {
     let freeze = false;
     while (Date.now() < end) {
@@ -64,8 +64,8 @@ test('sampling through 200 re-forks in 10 seconds stays right', async () => {
     await e.stop();
   }
   assert.deepEqual(problems.slice(0, 10), []);
-  assert.ok(reforks >= 150, `${reforks} re-forks done`);
-  assert.ok(snapshots >= 100, `${snapshots} snapshots`);
-  assert.ok(rowsChecked >= 300, `${rowsChecked} rows checked against /proc`);
+  assert.ok(reforks >= 90, `${reforks} re-forks done`);
+  assert.ok(snapshots >= 60, `${snapshots} snapshots`);
+  assert.ok(rowsChecked >= 180, `${rowsChecked} rows checked against /proc`);
   assert.deepEqual(experimentPids(), []);
 });

@@ -126,16 +126,21 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
   if (cmd.format === 'json') {
     process.stdout.write(safeJson({ type: 'matrix', size, workers: cmd.experiment.workers, rows, skipped: found.skipped }) + '\n');
   } else {
-    const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
-    const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);
-    if (cmd.format === 'markdown') {
-      const lines = [`| ${head.join(' | ')} |`, '| --- | --- | ---: | ---: | ---: |', ...cells.map((c) => `| ${c.join(' | ')} |`)];
-      process.stdout.write(`**cowtop compare --matrix**: ${size.toLocaleString('en-US')} objects, ${cmd.experiment.workers} workers; memory copied per worker by one pass\n\n${lines.join('\n')}\n`);
-    } else {
-      const all = [head, ...cells];
-      const w = head.map((_, i) => Math.max(...all.map((c) => c[i].length)));
-      const fmt = (c: string[]): string => c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
-      process.stdout.write(`cowtop compare --matrix: ${size.toLocaleString('en-US')} objects, ${cmd.experiment.workers} workers; memory copied per worker by one pass\n\n${all.map(fmt).join('\n')}\n`);
-    }
+    process.stdout.write(matrixText(rows, size, cmd.experiment.workers, cmd.format) + '\n');
   }
+}
+
+/** The matrix as a person reads it (or as Markdown, to paste). */
+export function matrixText(rows: MatrixRow[], size: number, workers: number, format: 'table' | 'markdown'): string {
+  const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
+  const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);
+  const title = `${size.toLocaleString('en-US')} objects, ${workers} workers; memory copied per worker by one pass`;
+  if (format === 'markdown') {
+    const lines = [`| ${head.join(' | ')} |`, '| --- | --- | ---: | ---: | ---: |', ...cells.map((c) => `| ${c.join(' | ')} |`)];
+    return `**cowtop compare --matrix**: ${title}\n\n${lines.join('\n')}`;
+  }
+  const all = [head, ...cells];
+  const w = head.map((_, i) => Math.max(...all.map((c) => c[i].length)));
+  const fmt = (c: string[]): string => c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return `cowtop compare --matrix: ${title}\n\n${all.map(fmt).join('\n')}`;
 }

@@ -63,14 +63,15 @@ export class MetricsServer {
         for (const p of live()) p.gc?.stats?.forEach((s, g) => this.inc({ ...labels(p), generation: String(g) }, s.collections));
       },
     });
-    const tree = (metric: string, help: string, get: (s: Snapshot) => number): void => {
+    const tree = (metric: string, help: string, get: (s: Snapshot) => number | null): void => {
       const snap = (): Snapshot | null => this.latest;
       new Gauge({
         name: metric, help, labelNames: ['name'], registers: [this.registry],
         collect() {
           this.reset();
           const s = snap();
-          if (s) this.set({ name }, get(s));
+          const v = s ? get(s) : null;
+          if (v !== null) this.set({ name }, v);
         },
       });
     };
@@ -79,7 +80,7 @@ export class MetricsServer {
     tree('cowtop_tree_rss_bytes', 'Sum of RSS over the tree: what top suggests', (s) => s.totals.rss);
     tree('cowtop_tree_processes', 'Live processes in the tree', (s) => s.processes.filter((p) => p.alive).length);
     tree('cowtop_tree_frozen', '1 when a process of the tree has frozen objects (gc.freeze() was called), else 0', (s) => (s.processes.some((p) => p.alive && (p.gc?.frozen ?? 0) > 0) ? 1 : 0));
-    tree('cowtop_tree_copied_bytes', "Sum over the workers of the parent's pages they no longer share (the copy map)", (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : 0));
+    tree('cowtop_tree_copied_bytes', "Sum over the workers of the parent's pages they no longer share (the copy map)", (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : null));
   }
 
   update(snap: Snapshot): void {

@@ -194,14 +194,15 @@ export async function serverPass(run: RunOptions, freeze: boolean, load: LoadOpt
     const started = Date.now();
     const sent = load.command ? await runLoadCommand(load.command) : await sendRequests(load.url!, load.requests, load.concurrency ?? workers.length);
     const seconds = (Date.now() - started) / 1000;
-    // The agents write once a second: wait for a report written after the load ended.
+    // The agents write once a second: wait for a report written after the load ended. A
+    // snapshot's rows carry the agent state read after the tick before it: one tick more.
     const loadEnd = Date.now() / 1000;
     for (let i = 0; i < 12; i++) {
       await sleep(TICK_MS);
       await w.tick();
-      const states = w.snap!.processes.filter((p) => pids.includes(p.pid) && p.alive);
-      if (states.every((p) => p.gc && (w.tree.gcAt.get(p.pid) ?? 0) > loadEnd)) break;
+      if (pids.every((pid) => !w.tree.gc.has(pid) || (w.tree.gcAt.get(pid) ?? 0) > loadEnd)) break;
     }
+    await w.tick();
     const alive = w.workers().filter((p) => pids.includes(p.pid));
     const copiedAfter = await copiedOf(reader, server.pid, alive.map((p) => p.pid));
     const result: ServerPass = {

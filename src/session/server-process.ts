@@ -1,7 +1,7 @@
 /**
  * The command `cowtop run` starts: in its own process group, with the gc agent injected through
  * PYTHONPATH (the autoload sitecustomize, which chains to any other), stopped as a supervisor
- * stops a program (TERM to the group, KILL after a grace period). Its output lines are sanitized
+ * stops a program (TERM to it, KILL to its process group after a grace period). Its output lines are sanitized
  * here, where they come in.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -88,10 +88,18 @@ export class ServerProcess extends EventEmitter {
     return this.status === null;
   }
 
-  /** TERM to the whole group, KILL to what is left after the grace period (or once the root is gone). */
+  /**
+   * TERM to the server's first process, which stops its workers in its own order (gunicorn,
+   * uWSGI, Celery and Pool all do); KILL to whatever is left in the group once it is gone, or
+   * to the whole group after the grace period.
+   */
   async stop(graceMs = this.options.graceMs): Promise<void> {
     if (this.alive) {
-      this.signalGroup('SIGTERM');
+      try {
+        process.kill(this.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
       const timer = setTimeout(() => this.killNow(), graceMs);
       await this.exited;
       clearTimeout(timer);
