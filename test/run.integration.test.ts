@@ -73,7 +73,7 @@ test('gunicorn --preload through run --compare: the recipe cuts what the workers
   const r = await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
   checkCompare(r, 3);
   assert.equal(r.passes[0].load.ok, 1500);
-  assert.match(r.passes[0].implementation, /^cpython 3\./);
+  assert.match(r.passes[0].implementation, /^CPython 3\./);
 });
 
 test('uWSGI (app loaded in the master) through run --compare, and --lazy-apps through run --freeze: agents in every worker', async () => {

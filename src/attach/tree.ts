@@ -10,6 +10,8 @@ import type { Role, Snapshot } from '../sample/snapshot';
 import { AgentReader } from './agent';
 
 const KEEP_EXITED_MS = 60_000;
+/** sys.implementation.name as people write it. */
+const IMPLEMENTATIONS: Record<string, string> = { cpython: 'CPython', pypy: 'PyPy' };
 const MAX_EXITED = 32;
 
 export class AttachedTree implements SampleSource {
@@ -113,7 +115,7 @@ export class AttachedTree implements SampleSource {
       this.gc.set(s.pid, s.gc);
       this.gcAt.set(s.pid, s.t);
       if (s.last) this.lastCollection.set(s.pid, s.last);
-      this.implementation = `${s.implementation} ${s.version}`;
+      this.implementation = `${IMPLEMENTATIONS[s.implementation] ?? s.implementation} ${s.version}`;
     }
     this.agentCount = count;
     return { appeared, vanished, collections };
