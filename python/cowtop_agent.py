@@ -124,18 +124,19 @@ def _on_gc(phase, info):
 def _snapshot():
     s = {"pid": os.getpid(), "starttime": _state["starttime"], "t": time.time(),
          "implementation": sys.implementation.name, "version": "%d.%d.%d" % sys.version_info[:3],
-         "enabled": gc.isenabled(),
-         "counts": list(gc.get_count()) if hasattr(gc, "get_count") else None,
-         "threshold": list(gc.get_threshold()) if hasattr(gc, "get_threshold") else None,
-         "frozen": gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else None,
-         "stats": None, "last": _state["last"]}
-    if hasattr(gc, "get_stats") and sys.implementation.name == "cpython":
-        s["stats"] = [{"collections": g.get("collections", 0), "collected": g.get("collected", 0),
-                       "uncollectable": g.get("uncollectable", 0)} for g in gc.get_stats()]
-        base = _state.get("at_fork")
-        if base is not None:  # a forked worker: its own collections, not its master's history
-            s["sinceFork"] = [g["collections"] - b for g, b in zip(s["stats"], base)]
+         "last": _state["last"]}
+    # The same figures the experiment reports, read by the same code. at_fork: in a forked worker,
+    # its own collections are counted apart from its master's history.
+    s.update(_gc_state(_state.get("at_fork")))
     return s
+
+
+def _gc_state(at_fork):
+    try:
+        from cowtop_experiment.report import gc_state
+    except ImportError:  # the agent copied alone, without the package beside it
+        return {"enabled": gc.isenabled(), "counts": list(gc.get_count()) if hasattr(gc, "get_count") else None}
+    return gc_state(at_fork)
 
 
 def _dirfd():

@@ -309,7 +309,7 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
     const pid = Number(/pid (\d+): /.exec(run.text())![1]);
     assert.match(run.text(), /worker 2 +pid \d+ +ppid \d+/);
     assert.match(run.text(), /command +\S*python/);
-    assert.match(run.text(), /cowtop_experiment\.py --size 200000 --workers 3/);
+    assert.match(run.text(), /-m cowtop_experiment[\s\S]{0,40}?--size 200000 --workers 3/); // wrapped in the pane
     const rollup = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
     const shownRss = Number(/Rss +([\d,]+) kB/.exec(run.text())![1].replace(/,/g, '')) * 1024;
     assert.ok(Math.abs(shownRss - rollup.rss) <= 256 * 1024, `Rss ${shownRss} vs /proc ${rollup.rss}`);

@@ -85,7 +85,7 @@ export function experimentPids(): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cowtop_experiment.py') && ours(Number(name)) && alive(Number(name))) out.push(Number(name));
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cowtop_experiment') && ours(Number(name)) && alive(Number(name))) out.push(Number(name));
     } catch {
       // gone
     }

@@ -1,5 +1,5 @@
 /**
- * Owns one run of python/cowtop_experiment.py: spawns it in its own process group with a report
+ * Owns one run of the experiment (python/cowtop_experiment/): spawns it in its own process group with a report
  * pipe (fd 3) and a command pipe (fd 4), turns report lines into typed messages, and keeps the
  * latest state the sampler needs. Stopping it, gracefully or at once, is here too.
  */
@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { setPriority as osPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { sanitize } from '../format/sanitize';
-import { EXPERIMENT_SCRIPT, type ExperimentOptions } from './options';
+import { EXPERIMENT_ARGS, EXPERIMENT_CWD, type ExperimentOptions } from './options';
 import {
   LineSplitter,
   parseReport,
@@ -66,7 +66,7 @@ export class Experiment extends EventEmitter {
     this.gcStrategy = options.gc ?? (options.freeze ? 'freeze' : 'default');
     this.workload = options.workload;
     const args = [
-      '-u', EXPERIMENT_SCRIPT,
+      '-u', ...EXPERIMENT_ARGS,
       '--size', String(options.size),
       '--workers', String(options.workers),
       options.freeze ? '--freeze' : '--no-freeze',
@@ -84,7 +84,7 @@ export class Experiment extends EventEmitter {
     ];
     // Its own process group: a terminal's Ctrl-C reaches cowtop only, and one kill(-pgid) ends
     // the parent and every worker.
-    this.child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(options.python, args, { cwd: EXPERIMENT_CWD, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
     // Niced: when the workers collect on a small machine, the screen they are watched on must
     // still answer keys at once. Workers inherit it across fork; memory behaviour is the same.
     if (this.child.pid !== undefined) {

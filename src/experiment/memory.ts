@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { formatBytes, formatCount } from '../format/units';
-import { EXPERIMENT_SCRIPT } from './options';
+import { EXPERIMENT_ARGS, EXPERIMENT_CWD } from './options';
 
 export interface MemoryRoom {
   memAvailable: number | null; // /proc/meminfo MemAvailable
@@ -61,7 +61,7 @@ export function memoryLow(room: MemoryRoom, minPercent: number): string | null {
 /** Heap bytes per object for this interpreter, measured the way the experiment builds it. */
 export function measureBytesPerObject(python: string, sample = 100_000): Promise<number> {
   return new Promise((resolve, reject) => {
-    execFile(python, [EXPERIMENT_SCRIPT, '--measure', String(sample)], { timeout: 60_000 }, (err, stdout) => {
+    execFile(python, [...EXPERIMENT_ARGS, '--measure', String(sample)], { cwd: EXPERIMENT_CWD, timeout: 60_000 }, (err, stdout) => {
       if (err) return reject(new Error(`could not measure the heap with ${python}: ${err.message.split('\n')[0]}`));
       try {
         const v = JSON.parse(String(stdout).trim().split('\n').pop()!).bytesPerObject;

@@ -35,7 +35,13 @@ export const DEFAULTS = {
   interval: 1000,
 };
 
-export const EXPERIMENT_SCRIPT = require('node:path').join(__dirname, '..', '..', '..', 'python', 'cowtop_experiment.py') as string;
-
-/** The directory holding cowtop_agent.py: what goes on an application's PYTHONPATH. */
+/** The directory holding cowtop_agent.py (what goes on an application's PYTHONPATH) and the experiment package. */
 export const AGENT_DIR = require('node:path').join(__dirname, '..', '..', '..', 'python') as string;
+
+/**
+ * How the experiment runs: `python -m cowtop_experiment`, from the directory that holds it
+ * (`-m` puts the working directory first on sys.path: this one, not the user's, whose files
+ * could shadow the standard library).
+ */
+export const EXPERIMENT_ARGS = ['-m', 'cowtop_experiment'] as const;
+export const EXPERIMENT_CWD = AGENT_DIR;

@@ -1,5 +1,5 @@
 /**
- * Messages of python/cowtop_experiment.py, one JSON object per line on the report pipe. Each is
+ * Messages of the experiment (python/cowtop_experiment/), one JSON object per line on the report pipe. Each is
  * checked against its schema before anything reads it: a field of the wrong type, a number out
  * of range or a string that is too long makes the line unreadable (shown as log text), never a
  * crash further on. Every string is passed through the one sanitizer on the way in.

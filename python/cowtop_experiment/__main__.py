@@ -1,0 +1,103 @@
+"""cowtop's fork experiment: a parent builds a heap of GC-tracked objects, forks workers, and
+reports what the garbage collector does in each of them.
+
+Standard library only; runs under CPython >= 3.7 and PyPy 3.
+
+Protocol (driven by cowtop, see src/experiment/protocol.ts):
+  --report-fd  JSON lines out, one os.write() per line, each line well under 16 KiB so that a
+               line from one process is never split by a line from another.
+  --command-fd JSON lines in: {"cmd": "collect", "pid": optional}, {"cmd": "refork",
+               "freeze": bool, "gc": optional strategy, "workload": optional, "workers": optional},
+               {"cmd": "scale", "workers": K}, {"cmd": "interval", "ms": N}, {"cmd": "quit"}.
+stdout/stderr are free text; cowtop keeps them as log lines.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+
+from . import fork
+from .fork import MAX_WORKERS, PARENT_OOM_SCORE, Parent, build_heap, prefer_as_oom_victim, rss_bytes
+from .report import Reporter, ReportInterval
+from .workloads import WORKLOADS, parse_strategy
+
+
+def measure(size):
+    """Bytes of heap per object, as build_heap makes them, for cowtop's memory guard."""
+    rss0 = rss_bytes()
+    data = build_heap(size)
+    per = max(0, rss_bytes() - rss0) / float(size)
+    sys.stdout.write(json.dumps({"bytesPerObject": per, "size": len(data)}) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def parse_args(argv):
+    if len(argv) == 2 and argv[0] == "--measure":
+        measure(int(argv[1]))
+    p = argparse.ArgumentParser(prog="python -m cowtop_experiment")
+    p.add_argument("--size", type=int, default=1000000)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--freeze", dest="freeze", action="store_true", default=False)
+    p.add_argument("--no-freeze", dest="freeze", action="store_false")
+    p.add_argument("--workload", default="idle", choices=sorted(WORKLOADS))
+    p.add_argument("--collect-every", type=float, default=5.0)
+    p.add_argument("--interval", type=int, default=1000, help="report interval, ms")
+    p.add_argument("--tracemalloc", action="store_true", default=False)
+    p.add_argument("--gc", default="default", help="default, disable, freeze or threshold:N[,N1,N2]")
+    p.add_argument("--enabler", type=float, default=None, help="with --gc disable: gc.enable() after S s")
+    p.add_argument("--enabler-ack", action="store_true", default=False,
+                   help="before gc.enable(), report 'enabling' and wait for SIGCONT (compare --strategies measures then)")
+    p.add_argument("--requests", type=int, default=None, help="serve: N requests per act, none otherwise")
+    p.add_argument("--split", action="store_true", default=False)
+    p.add_argument("--report-fd", type=int, required=True)
+    p.add_argument("--command-fd", type=int, required=True)
+    options = p.parse_args(argv)
+    if options.size <= 0 or not 1 <= options.workers <= MAX_WORKERS:
+        p.error("size must be > 0 and workers 1..%d" % MAX_WORKERS)
+    try:
+        parse_strategy(options.gc)
+    except ValueError as e:
+        p.error(str(e))
+    return options
+
+
+def main(argv=None):
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    fork.INTERVAL = ReportInterval(options.interval)
+    # cowtop owns the lifecycle: a terminal's Ctrl-C goes to cowtop, which asks us to quit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reporter = Reporter(options.report_fd)
+    parent = Parent(options, reporter, options.command_fd)
+
+    def on_term(signum, frame):
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    set_parent_death_signal_term()
+    prefer_as_oom_victim(PARENT_OOM_SCORE)
+    try:
+        parent.start()
+        parent.loop()
+    except SystemExit:
+        pass
+    finally:
+        parent.shutdown()
+    os._exit(0)  # skip interpreter teardown: it would walk the whole heap for nothing
+
+
+def set_parent_death_signal_term():
+    """The parent gets SIGTERM when cowtop dies, then stops its workers (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+    except Exception:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Reporting: whole JSON lines to cowtop, the shared report interval, this process's gc state
+and its collections as they happen. The gc agent (cowtop_agent.py) reads gc state with the same
+code, so a worker's figures mean the same whether cowtop started it or attached to it."""
+import gc
+import json
+import mmap
+import os
+import platform
+import struct
+import time
+
+IS_PYPY = platform.python_implementation() == "PyPy"
+FREEZE_SUPPORTED = hasattr(gc, "freeze")
+THRESHOLD_SUPPORTED = hasattr(gc, "set_threshold")
+SERVED = [0]  # requests served by this worker: where its collections fall
+
+
+class ReportInterval(object):
+    """The gc report interval, in one shared page made before any fork: cowtop's [ and ] change
+    it in the parent, and the running workers read it each turn of their loop (no signal, no
+    re-fork). One 4 KiB page, the same in every process: nothing that moves the figures."""
+
+    def __init__(self, ms):
+        self.page = mmap.mmap(-1, mmap.PAGESIZE)
+        self.set(ms)
+
+    def set(self, ms):
+        self.page[0:8] = struct.pack("=q", max(100, min(3600000, int(ms))))
+
+    def seconds(self):
+        return struct.unpack("=q", self.page[0:8])[0] / 1000.0
+
+
+class Reporter(object):
+    """Writes whole JSON lines to the report fd. One write per line: a unix stream socket or a
+    pipe queues a small write as one unit, so lines of parent and workers never interleave."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def send(self, msg):
+        data = (json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+            except InterruptedError:
+                continue
+            except (BrokenPipeError, OSError):
+                # cowtop is gone: nothing left to report to.
+                os._exit(0)
+            view = view[n:]
+
+
+def collections():
+    """Collections per generation so far (CPython), or None."""
+    if hasattr(gc, "get_stats") and not IS_PYPY:
+        return [s.get("collections", 0) for s in gc.get_stats()]
+    return None
+
+
+def gc_state(at_fork=None):
+    """The gc figures of this process, read without touching any shared object. at_fork: the
+    collections a worker inherited from its parent, so that it can say how many are its own."""
+    state = {"enabled": gc.isenabled()}
+    if hasattr(gc, "get_count"):
+        state["counts"] = list(gc.get_count())
+    else:
+        state["counts"] = None
+    if hasattr(gc, "get_threshold"):
+        state["threshold"] = list(gc.get_threshold())
+    stats = None
+    if hasattr(gc, "get_stats") and not IS_PYPY:
+        stats = [{"collections": s.get("collections", 0), "collected": s.get("collected", 0),
+                  "uncollectable": s.get("uncollectable", 0)} for s in gc.get_stats()]
+    state["stats"] = stats
+    state["frozen"] = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else None
+    if at_fork is not None and stats is not None:
+        state["sinceFork"] = [s["collections"] - b for s, b in zip(stats, at_fork)]
+    return state
+
+
+class CollectionLog(object):
+    """Records each collection from gc.callbacks (CPython) or gc.hooks (PyPy) into a small
+    buffer; the worker loop flushes it, so the callback itself does no I/O."""
+
+    def __init__(self):
+        self.pending = []
+        self.started = None
+        self.explicit = False  # inside a gc.collect() someone asked for
+        self.full = 0  # automatic full collections: count, seconds, requests served at the first
+        self.full_seconds = 0.0
+        self.first_full = None
+        self.pypy_counts = [0, 0, 0]  # minor, major steps, major collections (PyPy)
+        self.pypy_minor_seconds = 0.0
+        self.pypy_step_seconds = 0.0  # steps of the major collection under way
+
+    def install(self):
+        if hasattr(gc, "callbacks"):
+            gc.callbacks.append(self.on_gc)
+        elif hasattr(gc, "hooks"):
+            gc.hooks.on_gc_minor = self.on_pypy_minor
+            gc.hooks.on_gc_collect_step = self.on_pypy_step
+            gc.hooks.on_gc_collect = self.on_pypy_collect
+
+    def on_gc(self, phase, info):
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        duration = time.perf_counter() - self.started if self.started is not None else None
+        if info.get("generation") == 2 and not self.explicit:
+            self.count_full(duration)
+        if len(self.pending) < 1000:
+            self.pending.append({"generation": info.get("generation"), "duration": duration,
+                                 "collected": info.get("collected", 0),
+                                 "uncollectable": info.get("uncollectable", 0)})
+
+    def count_full(self, duration):
+        self.full += 1
+        self.full_seconds += duration or 0.0
+        if self.first_full is None:
+            self.first_full = SERVED[0]
+
+    def on_pypy_minor(self, stats):
+        self.pypy_counts[0] += stats.count
+        self.pypy_minor_seconds += stats.duration
+
+    def on_pypy_step(self, stats):
+        self.pypy_counts[1] += stats.count
+        self.pypy_step_seconds += stats.duration
+
+    def on_pypy_collect(self, stats):
+        # A major collection is done: its work was in the steps (gc-collect-done has no duration).
+        self.pypy_counts[2] += stats.count
+        if not self.explicit:
+            self.count_full(self.pypy_step_seconds)
+        if len(self.pending) < 1000:
+            self.pending.append({"generation": 2, "duration": self.pypy_step_seconds,
+                                 "collected": None, "uncollectable": None})
+        self.pypy_step_seconds = 0.0
+
+    def take(self):
+        out, self.pending = self.pending, []
+        return out
