@@ -15,6 +15,7 @@ import { parseSmapsRollup } from '../src/proc/parse';
 import { sendRequests } from '../src/session/server-pass';
 import { alive, BIN, FIXTURES, finished, freePort, ROOT, waitUntil } from './helpers';
 import { children, get } from './gunicorn';
+import { readTable, runInPty } from './pty';
 
 const GUNICORN = '/usr/bin/gunicorn';
 const UWSGI = '/usr/bin/uwsgi';
@@ -286,4 +287,25 @@ test('run: a command that cannot start, a missing command, a load elsewhere: one
     assert.match(r.stderr.trim(), re);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
+});
+
+test('the run dashboard in a pty: the header says cowtop run and the recipe, rows carry the agent, f says why not, q stops the server', async () => {
+  const run = runInPty(['run', '--freeze', '--interval', '300', '--', PY, join(SERVERS, 'pool_job.py'), '60'], { cols: 120, rows: 32 });
+  let pids: number[] = [];
+  try {
+    await run.waitFor((t) => /cowtop run +\d+ /.test(t) && /FREEZE ON +recipe: gc off in master, freeze at fork/.test(t) && /gc agent 4\/4/.test(t), 30_000);
+    const table = readTable(run.screen());
+    const workers = table.filter((r) => /^worker/.test(r.ROLE));
+    assert.equal(workers.length, 3);
+    pids = table.map((r) => Number(r.PID));
+    // The rows are the pool's processes: its workers are the master's children in /proc.
+    const master = table.find((r) => r.ROLE === 'master')!;
+    assert.deepEqual(workers.map((w) => Number(w.PID)).sort(), children(Number(master.PID)).sort());
+    run.press('f');
+    await run.waitFor(/f: cowtop run watches the server: start it without --freeze to compare/, 5000);
+  } finally {
+    run.press('q');
+    await run.exited;
+  }
+  await waitUntil(() => pids.every((p) => !alive(p)), 10_000, 'q to stop the pool and its workers');
 });

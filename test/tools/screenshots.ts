@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGunicorn, stopGunicorn } from '../gunicorn';
-import { ROOT, sleep } from '../helpers';
+import { FIXTURES, freePort, ROOT, sleep } from '../helpers';
+import { sendRequests } from '../../src/session/server-pass';
 import { readTable, runInPty } from '../pty';
 import { terminalSvg } from './svg';
 
@@ -26,6 +27,8 @@ async function afterCollections(run: ReturnType<typeof runInPty>, n: number): Pr
   await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && r['LAST GC']?.startsWith('g2')).length === 4, 60_000);
   await sleep(n * 4000 + 1200);
 }
+
+let runPort = 0; // the port the run shot's gunicorn listens on
 
 const SHOTS: Shot[] = [
   {
@@ -99,6 +102,20 @@ const SHOTS: Shot[] = [
       run.press('t');
       await run.waitFor(/└─ /, 5000);
       await sleep(2500);
+    },
+  },
+  {
+    file: 'run-gunicorn-freeze.svg',
+    title: 'cowtop run --freeze -- gunicorn --preload: the recipe injected, 2,000 requests later the workers still share the catalogue',
+    async args() {
+      runPort = await freePort();
+      return { args: ['run', '--freeze', '--interval', '500', '--', '/usr/bin/gunicorn', '--preload', '-w', '3', '-b', `127.0.0.1:${runPort}`, '--chdir', join(FIXTURES, 'gunicorn'), 'app:app'], stop: async () => {} };
+    },
+    cols: 140, rows: 36,
+    async ready(run) {
+      await run.waitFor(/gc agent 4\/4/, 30_000);
+      await sendRequests(`http://127.0.0.1:${runPort}/report`, 2000, 3);
+      await sleep(3500);
     },
   },
   {

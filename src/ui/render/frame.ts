@@ -104,7 +104,7 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   if (a.run) parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
   if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
   // cowtop saw nothing before it attached: growth is from then, not from the fork.
-  parts.push([theme.dim('GROWTH since attach'), 2]);
+  parts.push([theme.dim(a.run ? 'GROWTH since first seen' : 'GROWTH since attach'), 2]);
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
   if (s) {
