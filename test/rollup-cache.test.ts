@@ -1,32 +1,58 @@
 /** Reusing smaps_rollup figures when the tree did not change gives the same figures as reading. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AttachedTree } from '../src/attach/tree';
 import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
 import { parseSmapsRollup, parseStat, type ProcStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
-import { FULL_EVERY_MS, RollupCache } from '../src/sample/rollup-cache';
+import { RollupCache, STALE_MS } from '../src/sample/rollup-cache';
 import { Sampler } from '../src/sample/sampler';
 import { experimentPids, sleep, waitUntil } from './helpers';
 
 const stat = (over: Partial<ProcStat>): ProcStat => ({ ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!, ...over });
 
-test('RollupCache: reads when a fault, a start, an exit or a mapping change happened, or every 30 s', () => {
+test('RollupCache: reads every rollup when a fault, a start, an exit or a mapping change happened', () => {
   const c = new RollupCache();
   const a = stat({ pid: 1, minflt: 10 });
   const b = stat({ pid: 2, minflt: 20 });
-  assert.equal(c.mustRead([a, b], 0), true, 'nothing read yet');
+  assert.equal(c.mustRead([a, b]), true, 'nothing read yet');
   c.store([a, b], new Map([[1, { ok: true, value: {} as never }], [2, { ok: true, value: {} as never }]]), 0);
-  assert.equal(c.mustRead([a, b], 1000), false);
-  assert.equal(c.mustRead([a, { ...b, minflt: 21 }], 1000), true, 'a minor fault in one process');
-  assert.equal(c.mustRead([a, { ...b, majflt: b.majflt + 1 }], 1000), true, 'a major fault');
-  assert.equal(c.mustRead([a, { ...b, rssPages: b.rssPages - 1 }], 1000), true, 'memory unmapped without a fault');
-  assert.equal(c.mustRead([a], 1000), true, 'an exit');
-  assert.equal(c.mustRead([a, b, stat({ pid: 3 })], 1000), true, 'a start');
-  assert.equal(c.mustRead([a, { ...b, starttime: b.starttime + 1 }], 1000), true, 'a reused pid');
-  assert.equal(c.mustRead([a, b], FULL_EVERY_MS), true, 'the periodic full read');
-  assert.equal(new RollupCache(false).mustRead([], 0), true, 'disabled: always');
+  assert.equal(c.mustRead([a, b]), false);
+  assert.equal(c.mustRead([a, { ...b, minflt: 21 }]), true, 'a minor fault in one process');
+  assert.equal(c.mustRead([a, { ...b, majflt: b.majflt + 1 }]), true, 'a major fault');
+  assert.equal(c.mustRead([a, { ...b, rssPages: b.rssPages - 1 }]), true, 'memory unmapped without a fault');
+  assert.equal(c.mustRead([a]), true, 'an exit');
+  assert.equal(c.mustRead([a, b, stat({ pid: 3 })]), true, 'a start');
+  assert.equal(c.mustRead([a, { ...b, starttime: b.starttime + 1 }]), true, 'a reused pid');
+  assert.equal(new RollupCache(false).mustRead([]), true, 'disabled: always');
+});
+
+test(`RollupCache: a quiet tree is re-read round-robin, a few a tick, none older than ${STALE_MS / 1000} s`, () => {
+  const c = new RollupCache();
+  const stats = Array.from({ length: 9 }, (_, i) => stat({ pid: i + 1 }));
+  const value = { ok: true as const, value: {} as never };
+  c.store(stats, new Map(stats.map((s) => [s.pid, value])), 0);
+  const lastRead = new Map(stats.map((s) => [s.pid, 0]));
+  let worst = 0;
+  let reads = 0;
+  for (let now = 1000; now <= 60_000; now += 1000) {
+    const plan = c.plan(stats, now, 1000);
+    assert.equal(plan.all, false, 'nothing moved in the tree');
+    const pids = plan.all ? [] : [...plan.pids];
+    assert.ok(pids.length <= 3, `${pids.length} re-read at ${now}`);
+    reads += pids.length;
+    for (const pid of pids) lastRead.set(pid, now);
+    c.store(stats, new Map(pids.map((p) => [p, value])), now, false);
+    for (const t of lastRead.values()) worst = Math.max(worst, now - t);
+  }
+  assert.ok(worst <= STALE_MS, `oldest figure ${worst} ms`);
+  assert.ok(reads <= 60 * 2, `${reads} reads in 60 ticks of 9 processes: a share, not all (540)`);
+  assert.equal(c.oldestMs(60_000) <= STALE_MS, true);
 });
 
 test('figures stay identical to a full read across idle ticks, collections, exits, forks and parent writes', async () => {
@@ -92,4 +118,52 @@ test('figures stay identical to a full read across idle ticks, collections, exit
     await e.stop();
   }
   assert.deepEqual(experimentPids(), []);
+});
+
+test(`an outside sharer that exits: the tree's figures follow within ${STALE_MS / 1000} s although nothing in the tree moved`, async () => {
+  // A root that maps a file and an outside process (not in the tree) that maps the same pages:
+  // they share them, so they count in neither's USS. When the outsider exits the root's pages
+  // become its own, USS jumps by the file's size, and no counter in the tree says so.
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-stale-'));
+  const file = join(dir, 'shared.bin');
+  writeFileSync(file, Buffer.alloc(8 * 1048576, 1));
+  const mapper = `import mmap, sys, time\nf = open(${JSON.stringify(file)}, "rb")\nm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\ns = sum(m[i] for i in range(0, len(m), 4096))\nprint("ready", flush=True)\nsys.stdin.read() if len(sys.argv) > 1 else time.sleep(60)\n`;
+  const start = (args: string[]) => {
+    const p = spawn('python3', ['-c', mapper, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    return { p, ready: new Promise<void>((r) => p.stdout!.on('data', (d) => /ready/.test(String(d)) && r())) };
+  };
+  const root = start([]);
+  const outsider = start(['wait']);
+  const reader = new ProcReader();
+  const sampler = new Sampler(reader, new AttachedTree(root.p.pid!, reader));
+  try {
+    await Promise.all([root.ready, outsider.ready]);
+    const ussNow = () => parseSmapsRollup(readFileSync(`/proc/${root.p.pid}/smaps_rollup`, 'utf8'))!.uss;
+    await sampler.tick();
+    await sleep(500);
+    assert.equal((await sampler.tick()).processes[0].uss, ussNow(), 'the first figures agree with /proc');
+    const before = ussNow();
+    const exited = new Promise((r) => outsider.p.once('exit', r));
+    outsider.p.stdin!.end();
+    await exited;
+    const after = ussNow();
+    assert.ok(after - before >= 7 * 1048576, `the root's USS grew by the file: ${before} -> ${after}`);
+    const gone = Date.now();
+    const reusedBefore = sampler.rollups.reusedTicks;
+    let caughtUp: number | null = null;
+    while (Date.now() - gone < STALE_MS + 2000) {
+      await sleep(500);
+      const snap = await sampler.tick();
+      if (snap.processes[0].uss === ussNow()) {
+        caughtUp = Date.now() - gone;
+        break;
+      }
+    }
+    assert.ok(sampler.rollups.reusedTicks > reusedBefore, 'the tree was quiet: only the bound could catch this');
+    assert.ok(caughtUp !== null && caughtUp <= STALE_MS + 600, `the figure caught up ${caughtUp} ms after the outsider left`);
+  } finally {
+    root.p.kill('SIGKILL');
+    outsider.p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3,45 +3,81 @@
  * time for an 800 MB Python process); /proc/PID/stat costs ~10 us. The figures of a tree can
  * change only if some process in it faulted, started, exited, or mapped/unmapped memory: a
  * parent's write makes a child's page private without a fault in the child, so the rule is
- * per tree, not per process. A full read every FULL_EVERY_MS covers what no counter shows
- * (reclaim, swap-out, a file page shared with processes outside the tree).
+ * per tree, not per process. What no counter in the tree shows (a process outside it that
+ * shared a library or a file exits, reclaim, swap-out) is covered by re-reading the quiet
+ * tree's rollups round-robin, a few a tick, so that none is ever older than STALE_MS.
  */
 import type { Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 
-export const FULL_EVERY_MS = 30_000;
+/** No figure on screen or in a record is older than this, whatever happens outside the tree. */
+export const STALE_MS = 5_000;
 
 /** What stat says about a process that would change if its memory changed. */
 export function fingerprint(s: ProcStat): string {
   return `${s.starttime}:${s.minflt}:${s.majflt}:${s.rssPages}:${s.vsize}`;
 }
 
+/** Every rollup, or the oldest few (round-robin) while the tree is quiet. */
+export type ReadPlan = { all: true } | { all: false; pids: ReadonlySet<number> };
+
 export class RollupCache {
   private prints = new Map<number, string>();
   private rollups = new Map<number, Read<SmapsRollup>>();
-  private lastFull = -Infinity;
+  private readAt = new Map<number, number>();
   fullReads = 0;
-  reusedTicks = 0;
+  reusedTicks = 0; // ticks that kept some figures: the tree was quiet
+  partialReads = 0; // rollups re-read on those ticks, for the staleness bound
 
   constructor(private readonly enabled = true) {}
 
-  /** Whether every rollup must be read this tick, given every live process's stat. */
-  mustRead(stats: readonly ProcStat[], now: number): boolean {
-    if (!this.enabled || now - this.lastFull >= FULL_EVERY_MS) return true;
+  /** Whether every rollup must be read this tick: something in the tree may have moved. */
+  mustRead(stats: readonly ProcStat[]): boolean {
+    if (!this.enabled) return true;
     if (stats.length !== this.prints.size) return true;
     for (const s of stats) if (this.prints.get(s.pid) !== fingerprint(s)) return true;
     for (const s of stats) if (!this.rollups.has(s.pid)) return true;
     return false;
   }
 
-  store(stats: readonly ProcStat[], rollups: ReadonlyMap<number, Read<SmapsRollup>>, now: number): void {
-    this.prints = new Map(stats.map((s) => [s.pid, fingerprint(s)]));
-    this.rollups = new Map(rollups);
-    this.lastFull = now;
-    this.fullReads++;
+  /**
+   * gapMs: the time between ticks. A quiet tree re-reads its oldest n*gap/STALE_MS rollups (so
+   * the reads spread evenly), and any that would be older than STALE_MS at the next tick.
+   */
+  plan(stats: readonly ProcStat[], now: number, gapMs: number): ReadPlan {
+    if (this.mustRead(stats)) return { all: true };
+    const share = Math.ceil((stats.length * Math.max(0, gapMs)) / STALE_MS);
+    const byAge = [...stats].sort((a, b) => this.readAt.get(a.pid)! - this.readAt.get(b.pid)!);
+    const pids = new Set<number>();
+    for (const s of byAge) if (pids.size < share || now + gapMs - this.readAt.get(s.pid)! > STALE_MS) pids.add(s.pid);
+    return { all: false, pids };
+  }
+
+  /** all: every process was read (the tree's figures start over); else only those in `rollups`. */
+  store(stats: readonly ProcStat[], rollups: ReadonlyMap<number, Read<SmapsRollup>>, now: number, all = true): void {
+    if (all) {
+      this.prints = new Map(stats.map((s) => [s.pid, fingerprint(s)]));
+      this.rollups = new Map(rollups);
+      this.readAt = new Map(stats.map((s) => [s.pid, now]));
+      this.fullReads++;
+      return;
+    }
+    this.reusedTicks++;
+    for (const [pid, r] of rollups) {
+      this.rollups.set(pid, r);
+      this.readAt.set(pid, now);
+      this.partialReads++;
+    }
   }
 
   reuse(pid: number): Read<SmapsRollup> {
     return this.rollups.get(pid)!;
+  }
+
+  /** How old the oldest figure is: the staleness a snapshot carries. */
+  oldestMs(now: number): number {
+    let oldest = now;
+    for (const t of this.readAt.values()) oldest = Math.min(oldest, t);
+    return now - oldest;
   }
 }

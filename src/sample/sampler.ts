@@ -171,14 +171,11 @@ export class Sampler {
     stats.sort((a, b) => a.pid - b.pid);
     this.source.retain?.(new Set(stats.map((s) => s.pid)));
     const now = Date.now();
-    let mems: Map<number, Read<SmapsRollup>>;
-    if (this.rollups.mustRead(stats, now)) {
-      mems = new Map(await mapLimit(stats, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const));
-      this.rollups.store(stats, mems, now);
-    } else {
-      this.rollups.reusedTicks++;
-      mems = new Map(stats.map((s) => [s.pid, this.rollups.reuse(s.pid)]));
-    }
+    const plan = this.rollups.plan(stats, now, elapsedMs);
+    const toRead = plan.all ? stats : stats.filter((s) => plan.pids.has(s.pid));
+    const fresh = new Map(await mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const));
+    this.rollups.store(stats, fresh, now, plan.all);
+    const mems = new Map(stats.map((s) => [s.pid, fresh.get(s.pid) ?? this.rollups.reuse(s.pid)]));
     const commands = await this.commands.read(stats, now);
     const out: ProcessSample[] = [];
     for (const stat of stats) {
