@@ -11,6 +11,7 @@ import { scale } from './scale';
 import { memoryHour } from './memory';
 import { copyMapCost } from './copy-map';
 import { agentOverhead } from './agent-overhead';
+import { staleness } from './staleness';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
@@ -26,6 +27,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   memory: () => memoryHour(),
   map: () => copyMapCost(),
   // Key-to-screen with the map pane open on the 1+8 x 2,000,000 tree: the pass must not delay keys.
+  // Outside sharers come and go; how late does a record show the tree's new PSS (issue 14: 5 s)?
+  staleness: () => staleness(),
   // Requests per second of gunicorn with and without the gc agent (issue 13: under 2%).
   agent: () => agentOverhead(),
   'latency-map': () => keyLatency(['--size', '2000000', '--workers', '8', '--map'], 60, /hot \d+%/),

@@ -303,7 +303,6 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
     const rowY = run.screen().findIndex((l) => /^worker 2 /.test(l));
     run.press(mouse(0, 3, rowY));
     await run.waitFor(() => selected(rowY), 2000);
-    run.press(mouse(0, 3, rowY, true));
     run.press('\r');
     await run.waitFor(/pid \d+: .*Esc closes/, 3000);
     const pid = Number(/pid (\d+): /.exec(run.text())![1]);

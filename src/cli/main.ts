@@ -4,7 +4,6 @@ import { parseArgs, type BatchOptions, type Prometheus } from './args';
 import type { DashboardOptions } from '../ui/dashboard-options';
 import { RunSession } from '../session/run-session';
 import type { Monitor } from '../session/monitor';
-import { MetricsServer } from '../export/prometheus';
 import type { Snapshot } from '../sample/snapshot';
 import { runBatch } from './batch';
 import { runCompare } from './compare';
@@ -15,6 +14,8 @@ import { AGENT_DIR } from '../experiment/options';
 /** --prometheus: serve the monitor's snapshots as OpenMetrics. */
 async function withMetrics(monitor: Monitor, p: Prometheus | null, name: string): Promise<Monitor> {
   if (!p) return monitor;
+  // prom-client is loaded only when asked for: it is a tenth of a second of every start.
+  const { MetricsServer } = await import('../export/prometheus.js');
   const server = new MetricsServer(p.host, p.port, name);
   await server.start();
   lifecycle.onExit(() => server.close());
