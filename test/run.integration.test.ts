@@ -5,7 +5,7 @@
  * and the freeze recipe's effect under load, page by page. Plus a real Prometheus scraping it.
  * Each server listens on a loopback port picked here and is stopped by cowtop or by the test.
  */
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,188 +68,193 @@ function checkCompare(r: any, workers: number, least = 0.8): void {
   assert.ok(r.copied.reduction >= least, `copied ${r.copied.without} -> ${r.copied.with}: ${r.copied.reduction}`);
 }
 
-test('gunicorn --preload through run --compare: the recipe cuts what the workers copy under load by 80% or more', async () => {
-  assert.ok(existsSync(GUNICORN), 'gunicorn is missing: apt-get install gunicorn python3-flask (.ci/run does)');
-  const port = await freePort();
-  const r = await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
-  checkCompare(r, 3);
-  assert.equal(r.passes[0].load.ok, 1500);
-  assert.match(r.passes[0].implementation, /^CPython 3\./);
-});
-
-test('uWSGI (app loaded in the master) through run --compare, and --lazy-apps through run --freeze: agents in every worker', async () => {
-  assert.ok(existsSync(UWSGI), 'uwsgi is missing: apt-get install uwsgi uwsgi-plugin-python3 (.ci/run does)');
-  const uwsgi = (port: number, lazy: boolean) => [UWSGI, '--plugin', 'python3', '--master', '--processes', '3', ...(lazy ? ['--lazy-apps'] : []), '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', 'wsgi_app.py', '--disable-logging'];
-  const port = await freePort();
-  checkCompare(await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', ...uwsgi(port, false)], SERVERS), 3);
-
-  // --lazy-apps: each worker imports the app itself. The agent still follows each fork (through
-  // the UWSGI_PY_CALL_OSAFTERFORK cowtop sets), the recipe freezes in each worker, and a killed
-  // worker's replacement appears. (Full collections as events: the gunicorn and Pool tests.)
-  const lazyPort = await freePort();
-  const c = cowtop(['run', '--freeze', '--batch', '--interval', '300', '--', ...uwsgi(lazyPort, true)], SERVERS);
-  const all = records(c);
-  try {
-    await waitUntil(() => liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc?.frozen > 0), 30_000, 'three uWSGI workers frozen by the recipe');
-    const s = lastSample(all);
-    assert.equal(s.processes[0].role, 'master');
-    assert.equal(s.freeze, true);
-    const pids = liveWorkers(s).map((p: any) => p.pid);
-    const victim = pids[0];
-    process.kill(victim, 'SIGKILL');
-    await waitUntil(() => all.some((r) => r.kind === 'fork' && !pids.includes(r.pid)) && all.some((r) => r.kind === 'exit' && r.pid === victim), 20_000, "the killed worker's replacement");
-    // Stop only once it has loaded the app: a uWSGI worker that gets TERM while it loads ignores
-    // it, and the master waits for it until cowtop's KILL (--stop-timeout) ends the wait.
-    const fresh = all.find((r) => r.kind === 'fork' && !pids.includes(r.pid)).pid;
-    await waitUntil(() => all.some((r) => r.kind === 'log' && new RegExp(`ready in \\d+ seconds .*pid: ${fresh}\\b`).test(r.text)), 20_000, 'the replacement to load the app');
-  } finally {
-    const done = finished(c, 20_000);
-    c.kill('SIGTERM');
-    const r = await done;
-    assert.equal(r.code, 143);
-  }
-  const pids = samples(all).flatMap((s: any) => s.processes.map((p: any) => p.pid));
-  for (const pid of new Set(pids)) assert.ok(!alive(pid), `uWSGI process ${pid} stopped with cowtop`);
-});
-
-test('multiprocessing.Pool (fork) through run --batch --map: the recipe cuts what the pool copies by 80% or more; a killed worker is replaced', async () => {
-  const job = async (freeze: boolean) => {
-    const c = cowtop(['run', ...(freeze ? ['--freeze'] : []), '--batch', '--map', '--interval', '300', '--', PY, 'pool_job.py', '2.5'], SERVERS);
-    const all = records(c);
-    const r = await finished(c, 60_000);
-    assert.equal(r.code, 0, `the job ended by itself: ${r.stderr}`);
-    return all;
-  };
-  const off = await job(false);
-  const copiedOf = (all: any[]) => {
-    // The last sample before the pool ended, with the copy map of its three workers.
-    const s = samples(all).filter((x) => liveWorkers(x).length === 3 && liveWorkers(x).every((p: any) => p.copies)).pop();
-    assert.ok(s, 'a sample with the three pool workers and their copy map');
-    return { s, mean: liveWorkers(s).reduce((a: number, p: any) => a + p.copies.copied, 0) / 3 };
-  };
-  const a = copiedOf(off);
-  assert.ok(off.some((r) => r.kind === 'collect' && r.generation === 2 && liveWorkers(a.s).some((p: any) => p.pid === r.pid)), 'full collections of the pool workers are events');
-  for (const p of liveWorkers(a.s)) assert.equal(p.gc.frozen, 0);
-  const on = await job(true);
-  const b = copiedOf(on);
-  for (const p of liveWorkers(b.s)) assert.ok(p.gc.frozen > 100_000, `frozen ${p.gc.frozen}`);
-  assert.ok(a.mean > 20 * 1048576, `copied without the recipe: ${a.mean}`);
-  assert.ok(b.mean < 0.2 * a.mean, `copied ${a.mean} -> ${b.mean}`);
-
-  // Pool replaces a worker that dies.
-  const c = cowtop(['run', '--batch', '--interval', '300', '--', PY, 'pool_job.py', '30'], SERVERS);
-  const all = records(c);
-  try {
-    await waitUntil(() => liveWorkers(lastSample(all)).length === 3, 20_000, 'three pool workers');
-    const pids = liveWorkers(lastSample(all)).map((p: any) => p.pid);
-    process.kill(pids[1], 'SIGKILL');
-    await waitUntil(() => all.some((r) => r.kind === 'fork' && !pids.includes(r.pid)), 20_000, "the dead worker's replacement");
-  } finally {
-    const done = finished(c, 20_000);
-    c.kill('SIGINT');
-    await done;
-  }
-});
-
-test('Celery prefork on a Redis broker through run --compare --load-cmd: the recipe cuts what the pool copies by 80% or more', async () => {
-  assert.ok(existsSync('/usr/bin/redis-server'), 'redis-server is missing (.ci/run installs it)');
-  const port = await freePort();
-  const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  try {
-    await waitUntil(async () => (await new Promise<boolean>((resolve) => {
-      const s = require('node:net').connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    })), 10_000, 'redis-server');
-    const env = { COWTOP_TEST_REDIS: String(port) };
-    const celery = [PY, '-m', 'celery', '-A', 'celery_tasks', 'worker', '--pool', 'prefork', '-c', '3', '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'warning'];
-    const r = await runCompare(['--load-cmd', `${PY} celery_tasks.py 600`, '--', ...celery], SERVERS, env);
+// The servers are independent (their own ports, their own trees): three run at a time, which
+// halves the file's time on 2 cores. What they assert is counted in pages and collections, not
+// in time, so sharing the cores changes nothing but the wait.
+describe('real servers through cowtop run', { concurrency: 3 }, () => {
+  test('gunicorn --preload through run --compare: the recipe cuts what the workers copy under load by 80% or more', async () => {
+    assert.ok(existsSync(GUNICORN), 'gunicorn is missing: apt-get install gunicorn python3-flask (.ci/run does)');
+    const port = await freePort();
+    const r = await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
     checkCompare(r, 3);
-    assert.equal(r.passes[0].load.ok, 1, 'the load command exited 0');
-  } finally {
-    redis.kill('SIGTERM');
-  }
-});
+    assert.equal(r.passes[0].load.ok, 1500);
+    assert.match(r.passes[0].implementation, /^CPython 3\./);
+  });
 
-test('run --batch --prometheus on gunicorn, scraped by a real Prometheus: labels, the Grafana dashboard, events, and every way out', async () => {
-  assert.ok(existsSync('/usr/bin/prometheus'), 'prometheus is missing (.ci/run installs it)');
-  const [port, metrics, promPort] = [await freePort(), await freePort(), await freePort()];
-  const c = cowtop(['run', '--batch', '--interval', '300', '--prometheus', String(metrics), '--name', 'shop', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
-  const all = records(c);
-  const dir = mkdtempSync(join(tmpdir(), 'cowtop-prom-'));
-  // The shipped scrape config, pointed at this run's port and scraping every second.
-  const config = readFileSync(join(ROOT, 'deploy', 'prometheus.yml'), 'utf8').replace("'127.0.0.1:9464'", `'127.0.0.1:${metrics}'`).replace(/scrape_interval: \d+s/, 'scrape_interval: 1s');
-  writeFileSync(join(dir, 'prometheus.yml'), config);
-  const prom = spawn('/usr/bin/prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-  const query = async (q: string): Promise<any[]> => {
-    const r = await get(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = JSON.parse(r.body);
-    assert.equal(body.status, 'success', `${q}: ${r.body}`);
-    return body.data.result;
-  };
-  let master = 0;
-  try {
-    await waitUntil(() => lastSample(all)?.processes.filter((p: any) => p.alive && p.gc).length === 4, 30_000, 'gunicorn master and 3 workers with the agent');
-    const s = lastSample(all);
-    master = s.processes[0].pid;
-    assert.deepEqual(s.processes.map((p: any) => p.role), ['master', 'worker', 'worker', 'worker']);
-    assert.deepEqual(liveWorkers(s).map((p: any) => p.pid).sort(), children(master).sort());
-    assert.equal(s.freeze, false);
-    assert.ok(all.some((r) => r.kind === 'log' && /Booting worker/.test(r.text)), "the server's output is in the event log");
+  test('uWSGI (app loaded in the master) through run --compare, and --lazy-apps through run --freeze: agents in every worker', async () => {
+    assert.ok(existsSync(UWSGI), 'uwsgi is missing: apt-get install uwsgi uwsgi-plugin-python3 (.ci/run does)');
+    const uwsgi = (port: number, lazy: boolean) => [UWSGI, '--plugin', 'python3', '--master', '--processes', '3', ...(lazy ? ['--lazy-apps'] : []), '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', 'wsgi_app.py', '--disable-logging'];
+    const port = await freePort();
+    checkCompare(await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', ...uwsgi(port, false)], SERVERS), 3);
 
-    // Load that makes the workers collect in full, by themselves.
-    const pids = liveWorkers(s).map((p: any) => p.pid);
-    assert.equal((await sendRequests(`http://127.0.0.1:${port}/report`, 1500, 3)).ok, 1500);
-    await waitUntil(() => pids.filter((pid: number) => all.some((r) => r.kind === 'collect' && r.generation === 2 && r.pid === pid)).length >= 2, 15_000, 'full-collection events from the workers');
+    // --lazy-apps: each worker imports the app itself. The agent still follows each fork (through
+    // the UWSGI_PY_CALL_OSAFTERFORK cowtop sets), the recipe freezes in each worker, and a killed
+    // worker's replacement appears. (Full collections as events: the gunicorn and Pool tests.)
+    const lazyPort = await freePort();
+    const c = cowtop(['run', '--freeze', '--batch', '--interval', '300', '--', ...uwsgi(lazyPort, true)], SERVERS);
+    const all = records(c);
+    try {
+      await waitUntil(() => liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc?.frozen > 0), 30_000, 'three uWSGI workers frozen by the recipe');
+      const s = lastSample(all);
+      assert.equal(s.processes[0].role, 'master');
+      assert.equal(s.freeze, true);
+      const pids = liveWorkers(s).map((p: any) => p.pid);
+      const victim = pids[0];
+      process.kill(victim, 'SIGKILL');
+      await waitUntil(() => all.some((r) => r.kind === 'fork' && !pids.includes(r.pid)) && all.some((r) => r.kind === 'exit' && r.pid === victim), 20_000, "the killed worker's replacement");
+      // Stop only once it has loaded the app: a uWSGI worker that gets TERM while it loads ignores
+      // it, and the master waits for it until cowtop's KILL (--stop-timeout) ends the wait.
+      const fresh = all.find((r) => r.kind === 'fork' && !pids.includes(r.pid)).pid;
+      await waitUntil(() => all.some((r) => r.kind === 'log' && new RegExp(`ready in \\d+ seconds .*pid: ${fresh}\\b`).test(r.text)), 20_000, 'the replacement to load the app');
+    } finally {
+      const done = finished(c, 20_000);
+      c.kill('SIGTERM');
+      const r = await done;
+      assert.equal(r.code, 143);
+    }
+    const pids = samples(all).flatMap((s: any) => s.processes.map((p: any) => p.pid));
+    for (const pid of new Set(pids)) assert.ok(!alive(pid), `uWSGI process ${pid} stopped with cowtop`);
+  });
 
-    // Prometheus: two scrapes, then the series with their labels, tied to /proc.
-    await waitUntil(async () => {
-      try {
-        const r = await query('count_over_time(cowtop_tree_processes{name="shop"}[1m])');
-        return r.length === 1 && Number(r[0].value[1]) >= 2;
-      } catch {
-        return false;
+  test('multiprocessing.Pool (fork) through run --batch --map: the recipe cuts what the pool copies by 80% or more; a killed worker is replaced', async () => {
+    const job = async (freeze: boolean) => {
+      const c = cowtop(['run', ...(freeze ? ['--freeze'] : []), '--batch', '--map', '--interval', '300', '--', PY, 'pool_job.py', '20'], SERVERS);
+      const all = records(c);
+      const r = await finished(c, 60_000);
+      assert.equal(r.code, 0, `the job ended by itself: ${r.stderr}`);
+      return all;
+    };
+    const off = await job(false);
+    const copiedOf = (all: any[]) => {
+      // The last sample before the pool ended, with the copy map of its three workers.
+      const s = samples(all).filter((x) => liveWorkers(x).length === 3 && liveWorkers(x).every((p: any) => p.copies)).pop();
+      assert.ok(s, 'a sample with the three pool workers and their copy map');
+      return { s, mean: liveWorkers(s).reduce((a: number, p: any) => a + p.copies.copied, 0) / 3 };
+    };
+    const a = copiedOf(off);
+    assert.ok(off.some((r) => r.kind === 'collect' && r.generation === 2 && liveWorkers(a.s).some((p: any) => p.pid === r.pid)), 'full collections of the pool workers are events');
+    for (const p of liveWorkers(a.s)) assert.equal(p.gc.frozen, 0);
+    const on = await job(true);
+    const b = copiedOf(on);
+    for (const p of liveWorkers(b.s)) assert.ok(p.gc.frozen > 100_000, `frozen ${p.gc.frozen}`);
+    assert.ok(a.mean > 20 * 1048576, `copied without the recipe: ${a.mean}`);
+    assert.ok(b.mean < 0.2 * a.mean, `copied ${a.mean} -> ${b.mean}`);
+
+    // Pool replaces a worker that dies.
+    const c = cowtop(['run', '--batch', '--interval', '300', '--', PY, 'pool_job.py', '100000'], SERVERS);
+    const all = records(c);
+    try {
+      await waitUntil(() => liveWorkers(lastSample(all)).length === 3, 20_000, 'three pool workers');
+      const pids = liveWorkers(lastSample(all)).map((p: any) => p.pid);
+      process.kill(pids[1], 'SIGKILL');
+      await waitUntil(() => all.some((r) => r.kind === 'fork' && !pids.includes(r.pid)), 20_000, "the dead worker's replacement");
+    } finally {
+      const done = finished(c, 20_000);
+      c.kill('SIGINT');
+      await done;
+    }
+  });
+
+  test('Celery prefork on a Redis broker through run --compare --load-cmd: the recipe cuts what the pool copies by 80% or more', async () => {
+    assert.ok(existsSync('/usr/bin/redis-server'), 'redis-server is missing (.ci/run installs it)');
+    const port = await freePort();
+    const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      await waitUntil(async () => (await new Promise<boolean>((resolve) => {
+        const s = require('node:net').connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
+        s.on('error', () => resolve(false));
+      })), 10_000, 'redis-server');
+      const env = { COWTOP_TEST_REDIS: String(port) };
+      const celery = [PY, '-m', 'celery', '-A', 'celery_tasks', 'worker', '--pool', 'prefork', '-c', '3', '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'warning'];
+      const r = await runCompare(['--load-cmd', `${PY} celery_tasks.py 600`, '--', ...celery], SERVERS, env);
+      checkCompare(r, 3);
+      assert.equal(r.passes[0].load.ok, 1, 'the load command exited 0');
+    } finally {
+      redis.kill('SIGTERM');
+    }
+  });
+
+  test('run --batch --prometheus on gunicorn, scraped by a real Prometheus: labels, the Grafana dashboard, events, and every way out', async () => {
+    assert.ok(existsSync('/usr/bin/prometheus'), 'prometheus is missing (.ci/run installs it)');
+    const [port, metrics, promPort] = [await freePort(), await freePort(), await freePort()];
+    const c = cowtop(['run', '--batch', '--interval', '300', '--prometheus', String(metrics), '--name', 'shop', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
+    const all = records(c);
+    const dir = mkdtempSync(join(tmpdir(), 'cowtop-prom-'));
+    // The shipped scrape config, pointed at this run's port and scraping every second.
+    const config = readFileSync(join(ROOT, 'deploy', 'prometheus.yml'), 'utf8').replace("'127.0.0.1:9464'", `'127.0.0.1:${metrics}'`).replace(/scrape_interval: \d+s/, 'scrape_interval: 1s');
+    writeFileSync(join(dir, 'prometheus.yml'), config);
+    const prom = spawn('/usr/bin/prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    const query = async (q: string): Promise<any[]> => {
+      const r = await get(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = JSON.parse(r.body);
+      assert.equal(body.status, 'success', `${q}: ${r.body}`);
+      return body.data.result;
+    };
+    let master = 0;
+    try {
+      await waitUntil(() => lastSample(all)?.processes.filter((p: any) => p.alive && p.gc).length === 4, 30_000, 'gunicorn master and 3 workers with the agent');
+      const s = lastSample(all);
+      master = s.processes[0].pid;
+      assert.deepEqual(s.processes.map((p: any) => p.role), ['master', 'worker', 'worker', 'worker']);
+      assert.deepEqual(liveWorkers(s).map((p: any) => p.pid).sort(), children(master).sort());
+      assert.equal(s.freeze, false);
+      assert.ok(all.some((r) => r.kind === 'log' && /Booting worker/.test(r.text)), "the server's output is in the event log");
+
+      // Load that makes the workers collect in full, by themselves.
+      const pids = liveWorkers(s).map((p: any) => p.pid);
+      assert.equal((await sendRequests(`http://127.0.0.1:${port}/report`, 1500, 3)).ok, 1500);
+      await waitUntil(() => pids.filter((pid: number) => all.some((r) => r.kind === 'collect' && r.generation === 2 && r.pid === pid)).length >= 2, 15_000, 'full-collection events from the workers');
+
+      // Prometheus: two scrapes, then the series with their labels, tied to /proc.
+      await waitUntil(async () => {
+        try {
+          const r = await query('count_over_time(cowtop_tree_processes{name="shop"}[1m])');
+          return r.length === 1 && Number(r[0].value[1]) >= 2;
+        } catch {
+          return false;
+        }
+      }, 30_000, 'two scrapes by Prometheus');
+      const uss = await query('cowtop_process_uss_bytes{name="shop", role="worker"}');
+      assert.deepEqual(uss.map((x) => x.metric.worker).sort(), ['1', '2', '3']);
+      for (const x of uss) {
+        assert.equal(x.metric.job, 'cowtop');
+        assert.ok(pids.includes(Number(x.metric.pid)));
+        const direct = parseSmapsRollup(readFileSync(`/proc/${x.metric.pid}/smaps_rollup`, 'utf8'))!;
+        assert.ok(Math.abs(Number(x.value[1]) - direct.uss) < 4 * 1048576, `USS ${x.value[1]} vs /proc ${direct.uss}`);
       }
-    }, 30_000, 'two scrapes by Prometheus');
-    const uss = await query('cowtop_process_uss_bytes{name="shop", role="worker"}');
-    assert.deepEqual(uss.map((x) => x.metric.worker).sort(), ['1', '2', '3']);
-    for (const x of uss) {
-      assert.equal(x.metric.job, 'cowtop');
-      assert.ok(pids.includes(Number(x.metric.pid)));
-      const direct = parseSmapsRollup(readFileSync(`/proc/${x.metric.pid}/smaps_rollup`, 'utf8'))!;
-      assert.ok(Math.abs(Number(x.value[1]) - direct.uss) < 4 * 1048576, `USS ${x.value[1]} vs /proc ${direct.uss}`);
-    }
-    for (const name of ['cowtop_process_pss_bytes', 'cowtop_process_rss_bytes', 'cowtop_process_copied_bytes', 'cowtop_process_minor_faults_total']) {
-      const r = await query(`${name}{name="shop", role="worker"}`);
-      assert.equal(r.length, 3, name);
-      assert.ok(r.every((x) => Number(x.value[1]) > 0), `${name} > 0`);
-    }
-    const full = await query('cowtop_gc_collections_total{name="shop", role="worker", generation="2"}');
-    assert.ok(full.filter((x) => Number(x.value[1]) > 0).length >= 2, 'full collections counted per worker');
-    assert.equal((await query('cowtop_process_uss_bytes{name="shop", role="master"}'))[0].metric.pid, String(master));
+      for (const name of ['cowtop_process_pss_bytes', 'cowtop_process_rss_bytes', 'cowtop_process_copied_bytes', 'cowtop_process_minor_faults_total']) {
+        const r = await query(`${name}{name="shop", role="worker"}`);
+        assert.equal(r.length, 3, name);
+        assert.ok(r.every((x) => Number(x.value[1]) > 0), `${name} > 0`);
+      }
+      const full = await query('cowtop_gc_collections_total{name="shop", role="worker", generation="2"}');
+      assert.ok(full.filter((x) => Number(x.value[1]) > 0).length >= 2, 'full collections counted per worker');
+      assert.equal((await query('cowtop_process_uss_bytes{name="shop", role="master"}'))[0].metric.pid, String(master));
 
-    // The Grafana dashboard: every expression names metrics the endpoint serves, and returns data.
-    const served = new Set([...(await get(metrics, '/metrics')).body.matchAll(/^(cowtop_\w+?)(?:\{| )/gm)].map((m) => m[1]));
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'cowtop.json'), 'utf8'));
-    const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
-    assert.ok(exprs.length >= 6);
-    for (const e of exprs) {
-      for (const m of e.match(/\bcowtop_\w+/g) ?? []) assert.ok(served.has(m), `${m} (in "${e}") is served`);
-      assert.ok((await query(e.replace(/\$name/g, '.*'))).length > 0, `"${e}" returns data`);
+      // The Grafana dashboard: every expression names metrics the endpoint serves, and returns data.
+      const served = new Set([...(await get(metrics, '/metrics')).body.matchAll(/^(cowtop_\w+?)(?:\{| )/gm)].map((m) => m[1]));
+      const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'cowtop.json'), 'utf8'));
+      const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+      assert.ok(exprs.length >= 6);
+      for (const e of exprs) {
+        for (const m of e.match(/\bcowtop_\w+/g) ?? []) assert.ok(served.has(m), `${m} (in "${e}") is served`);
+        assert.ok((await query(e.replace(/\$name/g, '.*'))).length > 0, `"${e}" returns data`);
+      }
+      const variable = dashboard.templating.list.find((v: any) => v.name === 'name');
+      assert.ok(served.has(/label_values\((\w+)/.exec(variable.query)![1]));
+    } finally {
+      prom.kill('SIGTERM');
+      const done = finished(c, 20_000);
+      c.kill('SIGTERM');
+      const r = await done;
+      assert.equal(r.code, 143);
+      rmSync(dir, { recursive: true, force: true });
     }
-    const variable = dashboard.templating.list.find((v: any) => v.name === 'name');
-    assert.ok(served.has(/label_values\((\w+)/.exec(variable.query)![1]));
-  } finally {
-    prom.kill('SIGTERM');
-    const done = finished(c, 20_000);
-    c.kill('SIGTERM');
-    const r = await done;
-    assert.equal(r.code, 143);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  // cowtop stopped gunicorn as a supervisor does: nothing of it is left.
-  const seen = new Set(samples(all).flatMap((s: any) => s.processes.map((p: any) => p.pid)));
-  for (const pid of seen) assert.ok(!alive(pid), `gunicorn process ${pid} stopped`);
-  assert.ok(all.some((r) => r.kind === 'log' && /Shutting down: Master/.test(r.text)), 'gunicorn shut down on its own terms (SIGTERM)');
+    // cowtop stopped gunicorn as a supervisor does: nothing of it is left.
+    const seen = new Set(samples(all).flatMap((s: any) => s.processes.map((p: any) => p.pid)));
+    for (const pid of seen) assert.ok(!alive(pid), `gunicorn process ${pid} stopped`);
+    assert.ok(all.some((r) => r.kind === 'log' && /Shutting down: Master/.test(r.text)), 'gunicorn shut down on its own terms (SIGTERM)');
+  });
 });
 
 const SLEEPER = [PY, '-c', 'import os, time\nos.fork()\ntime.sleep(120)'];
@@ -290,7 +295,7 @@ test('run: a command that cannot start, a missing command, a load elsewhere: one
 });
 
 test('the run dashboard in a pty: the header says cowtop run and the recipe, rows carry the agent, f says why not, q stops the server', async () => {
-  const run = runInPty(['run', '--freeze', '--interval', '300', '--', PY, join(SERVERS, 'pool_job.py'), '60'], { cols: 120, rows: 32 });
+  const run = runInPty(['run', '--freeze', '--interval', '300', '--', PY, join(SERVERS, 'pool_job.py'), '100000'], { cols: 120, rows: 32 });
   let pids: number[] = [];
   try {
     await run.waitFor((t) => /cowtop run +\d+ /.test(t) && /FREEZE ON +recipe: gc off in master, freeze at fork/.test(t) && /gc agent 4\/4/.test(t), 30_000);

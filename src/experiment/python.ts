@@ -3,9 +3,7 @@ import { execFile } from 'node:child_process';
 import { sanitize } from '../format/sanitize';
 
 export interface PythonInfo {
-  executable: string; // sanitized, to show
-  /** sys.executable as it is, when it is an absolute path that needs no sanitizing: to spawn. */
-  path: string | null;
+  executable: string;
   implementation: string; // 'CPython' | 'PyPy' | ...
   version: string;
   freezeSupported: boolean;
@@ -41,10 +39,8 @@ export function probePython(python: string, timeoutMs = 15000): Promise<PythonIn
       if (major !== 3 || (impl === 'CPython' && minor < 7)) {
         return reject(new PythonError(`${python} is ${impl} ${version.join('.')}; cowtop needs CPython 3.7 or newer, or PyPy 3`));
       }
-      const exe = typeof info.executable === 'string' ? info.executable : '';
       resolve({
-        executable: sanitize(exe || python),
-        path: exe.startsWith('/') && sanitize(exe) === exe ? exe : null,
+        executable: sanitize(String(info.executable || python)),
         implementation: impl,
         version: version.join('.'),
         freezeSupported: info.freeze === true,

@@ -18,6 +18,7 @@ import { ServerProcess } from './server-process';
 const READY_TIMEOUT_MS = 60_000;
 const LOAD_TIMEOUT_MS = 600_000; // the load is bounded in time as well as in count
 const TICK_MS = 250;
+const STABLE_MS = 1500; // the same workers this long: the server has forked them all
 
 export interface WorkerFigures {
   pid: number;
@@ -88,10 +89,15 @@ class Watch {
   }
 }
 
-/** Waits until the workers are up, each with its agent's report, and the same two ticks running. */
+/**
+ * Waits until the workers are up, each with its agent's report, and the same set has run for
+ * STABLE_MS: servers fork their workers one after another (Celery's pool, on a busy machine,
+ * with gaps of a few hundred ms), and a pass must not start with some of them missing.
+ */
 async function settle(w: Watch, server: ServerProcess, tail: string[]): Promise<ProcessSample[]> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = '';
+  let since = Date.now();
   for (;;) {
     if (!server.alive) {
       const s = await server.exited;
@@ -101,7 +107,8 @@ async function settle(w: Watch, server: ServerProcess, tail: string[]): Promise<
     await w.tick();
     const workers = w.workers();
     const key = workers.map((p) => p.pid).join(',');
-    if (workers.length > 0 && key === last && workers.every((p) => p.gc) && w.snap!.processes[0]?.gc) return workers;
+    if (key !== last) since = Date.now();
+    if (workers.length > 0 && Date.now() - since >= STABLE_MS && workers.every((p) => p.gc) && w.snap!.processes[0]?.gc) return workers;
     last = key;
     await sleep(TICK_MS);
   }

@@ -39,8 +39,8 @@ export async function startExperiment(
     const verdict = checkMemory(await measuring, options.size, options.workers, await checks.reader.memoryRoom());
     if (!verdict.ok) throw new UsageError(verdict.message!);
   }
-  // The interpreter the probe found, by path: no shim (pyenv's is a shell script) in between.
-  const experiment = lifecycle.track(new Experiment({ ...options, python: python.path ?? options.python }));
+  // Spawned as the user named it: a wrapper script (env, a venv launcher) is theirs to keep.
+  const experiment = lifecycle.track(new Experiment(options));
   onSpawn?.(experiment, python);
   const stderrTail: string[] = [];
   experiment.on('log', (l: LogLine) => {
