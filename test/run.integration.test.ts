@@ -72,6 +72,51 @@ function checkCompare(r: any, workers: number, least = 0.8): void {
 // halves the file's time on 2 cores. What they assert is counted in pages and collections, not
 // in time, so sharing the cores changes nothing but the wait.
 describe('real servers through cowtop run', { concurrency: 3 }, () => {
+  // The longest first: Celery's imports make it the slowest to start.
+  /** A Redis on a loopback port of its own, for one test's Celery. */
+  async function withRedis(fn: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> {
+    assert.ok(existsSync('/usr/bin/redis-server'), 'redis-server is missing (.ci/run installs it)');
+    const port = await freePort();
+    const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      await waitUntil(async () => (await new Promise<boolean>((resolve) => {
+        const s = require('node:net').connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
+        s.on('error', () => resolve(false));
+      })), 10_000, 'redis-server');
+      await fn({ COWTOP_TEST_REDIS: String(port) });
+    } finally {
+      redis.kill('SIGTERM');
+    }
+  }
+  const CELERY = [PY, '-m', 'celery', '-A', 'celery_tasks', 'worker', '--pool', 'prefork', '-c', '3', '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'warning'];
+
+  test('Celery prefork on a Redis broker through run --compare --load-cmd: the recipe cuts what the pool copies by 80% or more', () =>
+    withRedis(async (env) => {
+      const r = await runCompare(['--load-cmd', `${PY} celery_tasks.py 600`, '--', ...CELERY], SERVERS, env);
+      checkCompare(r, 3);
+      assert.equal(r.passes[0].load.ok, 1, 'the load command exited 0');
+    }));
+
+  test("Celery watched live through run --batch: the pool's full collections are events, a killed pool process is replaced", () =>
+    withRedis(async (env) => {
+      const c = cowtop(['run', '--batch', '--interval', '300', '--', ...CELERY], SERVERS, env);
+      const all = records(c);
+      try {
+        await waitUntil(() => liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc), 30_000, 'the Celery pool with the agent');
+        assert.equal(lastSample(all).processes[0].role, 'master');
+        const pids = liveWorkers(lastSample(all)).map((p: any) => p.pid);
+        const load = await finished(spawn(PY, ['celery_tasks.py', '400'], { cwd: SERVERS, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), 60_000);
+        assert.equal(load.code, 0, load.stderr);
+        await waitUntil(() => all.some((x) => x.kind === 'collect' && x.generation === 2 && pids.includes(x.pid)), 15_000, 'a full collection event from a pool process');
+        process.kill(pids[0], 'SIGKILL');
+        await waitUntil(() => all.some((x) => x.kind === 'fork' && !pids.includes(x.pid)), 20_000, "the killed pool process's replacement");
+      } finally {
+        const done = finished(c, 30_000);
+        c.kill('SIGTERM');
+        await done;
+      }
+    }));
+
   test('gunicorn --preload through run --compare: the recipe cuts what the workers copy under load by 80% or more', async () => {
     assert.ok(existsSync(GUNICORN), 'gunicorn is missing: apt-get install gunicorn python3-flask (.ci/run does)');
     const port = await freePort();
@@ -152,25 +197,6 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
       const done = finished(c, 20_000);
       c.kill('SIGINT');
       await done;
-    }
-  });
-
-  test('Celery prefork on a Redis broker through run --compare --load-cmd: the recipe cuts what the pool copies by 80% or more', async () => {
-    assert.ok(existsSync('/usr/bin/redis-server'), 'redis-server is missing (.ci/run installs it)');
-    const port = await freePort();
-    const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    try {
-      await waitUntil(async () => (await new Promise<boolean>((resolve) => {
-        const s = require('node:net').connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-        s.on('error', () => resolve(false));
-      })), 10_000, 'redis-server');
-      const env = { COWTOP_TEST_REDIS: String(port) };
-      const celery = [PY, '-m', 'celery', '-A', 'celery_tasks', 'worker', '--pool', 'prefork', '-c', '3', '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'warning'];
-      const r = await runCompare(['--load-cmd', `${PY} celery_tasks.py 600`, '--', ...celery], SERVERS, env);
-      checkCompare(r, 3);
-      assert.equal(r.passes[0].load.ok, 1, 'the load command exited 0');
-    } finally {
-      redis.kill('SIGTERM');
     }
   });
 
