@@ -178,6 +178,9 @@ export async function readCopyMap(reader: ProcReader, parentPid: number, workerP
       if (pageIndex[i].anon) pageIndex[i].index[page] = count++;
     }
   });
+  // A parent with no page present is tearing down (it exited and its memory is gone): against
+  // it every worker page would look new and nothing copied. No map, rather than a false one.
+  if (count === 0) return { error: `parent ${parentPid} has no memory present (exiting)` };
   const sharers = new Uint8Array(count);
   const base = { at: started, parentPid, sharers, workerCount: workerPids.length };
   if (!parentFrames && count > 0) {
