@@ -325,6 +325,10 @@ test('run: a command that cannot start, a missing command, a load elsewhere: one
     assert.match(r.stderr.trim(), re);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
+  // A command that fails at once is no bad input: it says how the command ended, and fails.
+  const quick = await finished(cowtop(['run', '--batch', '--', 'false'], SERVERS), 20_000);
+  assert.equal(quick.code, 1, quick.stderr);
+  assert.match(quick.stderr, /^cowtop: false \(pid \d+\) exited with code 1\n$/);
 });
 
 test('the run dashboard in a pty: the header says cowtop run and the recipe, rows carry the agent, f says why not, q stops the server', async () => {

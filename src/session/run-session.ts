@@ -2,6 +2,7 @@
  * `cowtop run -- COMMAND`: starts the command with the gc agent injected (and, with --freeze,
  * Instagram's recipe), then watches it as `attach` does; a way out stops it as a supervisor would.
  */
+import { sanitize } from '../format/sanitize';
 import { lifecycle, UsageError } from '../lifecycle';
 import { AttachSession } from './attach-session';
 import { ServerProcess, type ServerOptions } from './server-process';
@@ -33,9 +34,16 @@ export class RunSession extends AttachSession {
     }
     server.on('log', (line) => this.emit('log', line));
     this.options.pid = server.pid;
-    await super.start();
+    try {
+      await super.start();
+    } catch (err) {
+      // Gone before its first sample (a command that exits at once): say how it ended.
+      if (!server.alive || !(await this.reader.stat(server.pid)).ok) throw new Error(await this.rootGone());
+      throw err;
+    }
     this.tree!.recipe = this.run.freeze;
-    this.attached = { ...this.attached!, run: { freeze: this.run.freeze, keep: this.run.keep } };
+    // The command as the user gave it (its first process may be a launcher, a pyenv shim).
+    this.attached = { ...this.attached!, command: sanitize(this.run.command.join(' ')), run: { freeze: this.run.freeze, keep: this.run.keep } };
     const mode = this.run.freeze ? 'with the freeze recipe (gc off in the master, gc.freeze() before each fork, gc on in each worker)' : 'as it is (gc untouched)';
     this.emit('log', { stream: 'stdout', text: `started pid ${server.pid} ${mode}${this.run.keep ? '; --keep: its output is not captured, and it stays when cowtop ends' : ''}` });
   }
@@ -43,7 +51,7 @@ export class RunSession extends AttachSession {
   protected override async rootGone(): Promise<string> {
     const s = await this.server!.exited;
     const how = s.signal ? `killed by ${s.signal}` : `exited with code ${s.code}`;
-    return `${this.attached!.command.slice(0, 60)} (pid ${this.server!.pid}) ${how}`;
+    return `${sanitize(this.run.command.join(' ')).slice(0, 60)} (pid ${this.server!.pid}) ${how}`;
   }
 
   /** A server that stops by itself with a failure fails the run. */
