@@ -24,6 +24,12 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'latency-big-collect': () => keyLatency(['--size', '2000000', '--workers', '8', '--workload', 'collect']),
   toggle: () => freezeToggle(),
   scale: () => scale(),
+  // How the cost grows with the tree (issue 14, target 4): 100 to 2,000 processes, 20 s each.
+  'scale-curve': async () => {
+    const rows = [];
+    for (const n of [100, 500, 1000, 2000]) rows.push(await scale(n - 1, 20));
+    return rows;
+  },
   memory: () => memoryHour(),
   map: () => copyMapCost(),
   // Key-to-screen with the map pane open on the 1+8 x 2,000,000 tree: the pass must not delay keys.

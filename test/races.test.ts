@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
@@ -68,4 +69,20 @@ test('sampling through 120 re-forks in 6 seconds stays right', async () => {
   assert.ok(snapshots >= 60, `${snapshots} snapshots`);
   assert.ok(rowsChecked >= 180, `${rowsChecked} rows checked against /proc`);
   assert.deepEqual(experimentPids(), []);
+});
+
+test('a master with 1,200 children: every child is found (its children file is longer than one read)', async () => {
+  // /proc/PID/task/TID/children hands out a page of pids per read: a master with more children
+  // than fit in 4 KiB once lost the rest of its rows, silently.
+  const code = 'import os, signal, sys, time\nfor _ in range(1200):\n    if os.fork() == 0:\n        signal.pause()\n        os._exit(0)\nprint("ready", flush=True)\ntime.sleep(60)\n';
+  const master = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  try {
+    await new Promise<void>((r) => master.stdout!.on('data', (d) => /ready/.test(String(d)) && r()));
+    const direct = readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    assert.equal(direct.length, 1200, 'the kernel lists them all when read to the end');
+    const found = await new ProcReader().children(master.pid!);
+    assert.deepEqual([...found].sort((a, b) => a - b), [...direct].sort((a, b) => a - b));
+  } finally {
+    process.kill(-master.pid!, 'SIGKILL');
+  }
 });

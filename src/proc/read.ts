@@ -44,6 +44,9 @@ export function coalesce(ranges: ReadonlyArray<readonly [number, number]>, maxGa
   return groups;
 }
 
+/** A seq_file hands out at most this much per read. */
+const SEQ_PAGE = 4096;
+
 export class ProcReader {
   constructor(readonly root = '/proc') {}
 
@@ -62,7 +65,16 @@ export class ProcReader {
     return this.read(true, parts);
   }
 
-  private read(untilEof: boolean, parts: Array<string | number>): Promise<string> {
+  /**
+   * A children file is a seq_file of short records ("1234 "): a read returns at most a page of
+   * them. One that came back nearly a page long may have more behind it (a master with a
+   * thousand workers); a shorter one is the whole list, without a read more for every process.
+   */
+  private childrenText(pid: number, tid: number): Promise<string> {
+    return this.read((n) => n > SEQ_PAGE - 16, [pid, 'task', tid, 'children']);
+  }
+
+  private read(untilEof: boolean | ((n: number) => boolean), parts: Array<string | number>): Promise<string> {
     const file = path.join(this.root, ...parts.map(String));
     return new Promise((resolve, reject) => {
       fsc.open(file, 'r', (err, fd) => {
@@ -73,7 +85,8 @@ export class ProcReader {
           fsc.read(fd, buf, 0, buf.length, null, (rerr, n) => {
             if (rerr) return fsc.close(fd, () => reject(rerr));
             chunks.push(buf.subarray(0, n));
-            if (n === buf.length || (untilEof && n > 0)) return next();
+            const more = typeof untilEof === 'function' ? untilEof(n) : untilEof && n > 0;
+            if (n === buf.length || (more && n > 0)) return next();
             fsc.close(fd, () => resolve(Buffer.concat(chunks).toString('utf8')));
           });
         };
@@ -190,7 +203,7 @@ export class ProcReader {
   async children(pid: number): Promise<number[]> {
     try {
       const tids = await fs.readdir(path.join(this.root, String(pid), 'task'));
-      const lists = await Promise.all(tids.map((tid) => this.text(pid, 'task', tid, 'children').catch(() => null)));
+      const lists = await Promise.all(tids.map((tid) => this.childrenText(pid, Number(tid)).catch(() => null)));
       if (lists.every((l) => l !== null)) return [...new Set(lists.flatMap((l) => parseChildren(l!)))];
     } catch {
       return [];
@@ -210,7 +223,7 @@ export class ProcReader {
     while (level.length) {
       const next = await Promise.all(
         level.map(async (pid) => {
-          const [st, kids] = await Promise.all([this.stat(pid), this.text(pid, 'task', pid, 'children').then(parseChildren, () => null)]);
+          const [st, kids] = await Promise.all([this.stat(pid), this.childrenText(pid, pid).then(parseChildren, () => null)]);
           out.set(pid, st);
           if (!st.ok || kids === null) return [];
           return st.value.numThreads > 1 ? this.children(pid) : kids;
