@@ -10,7 +10,7 @@ import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
 import { parseSmapsRollup, parseStat, type ProcStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
-import { RollupCache, STALE_MS } from '../src/sample/rollup-cache';
+import { BIG_TREE, BIG_TREE_REFRESH_MS, RollupCache, STALE_MS } from '../src/sample/rollup-cache';
 import { Sampler } from '../src/sample/sampler';
 import { experimentPids, sleep, waitUntil } from './helpers';
 
@@ -166,4 +166,30 @@ test(`an outside sharer that exits: the tree's figures follow within ${STALE_MS 
     outsider.p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test(`RollupCache: a big tree that moves every tick is read in turns, each row within ${BIG_TREE_REFRESH_MS / 1000} s`, () => {
+  const c = new RollupCache();
+  const value = { ok: true as const, value: {} as never };
+  let stats = Array.from({ length: 1000 }, (_, i) => stat({ pid: i + 1, minflt: 0 }));
+  c.store(stats, new Map(stats.map((s) => [s.pid, value])), 0);
+  const lastRead = new Map(stats.map((s) => [s.pid, 0]));
+  let worst = 0;
+  for (let now = 1000; now <= 20_000; now += 1000) {
+    stats = stats.map((s) => ({ ...s, minflt: s.minflt + 1 })); // every process faults every second
+    if (now === 5000) stats = [...stats, stat({ pid: 5000 })]; // a new one is read at once
+    const plan = c.plan(stats, now, 1000);
+    assert.equal(plan.all, false);
+    const pids = plan.all ? [] : [...plan.pids];
+    assert.ok(pids.length <= 520, `${pids.length} read at ${now}`);
+    if (now === 5000) assert.ok(pids.includes(5000), 'the new process is read on its first tick');
+    for (const pid of pids) lastRead.set(pid, now);
+    c.store(stats, new Map(pids.map((p) => [p, value])), now, false);
+    for (const [pid, t] of lastRead) if (pid !== 5000 || now >= 5000) worst = Math.max(worst, now - t);
+  }
+  assert.ok(worst <= BIG_TREE_REFRESH_MS, `oldest row ${worst} ms`);
+  const small = new RollupCache();
+  const few = stats.slice(0, BIG_TREE);
+  small.store(few, new Map(few.map((s) => [s.pid, value])), 0);
+  assert.equal(small.plan(few.map((s) => ({ ...s, minflt: s.minflt + 1 })), 1000, 1000).all, true, 'a tree of up to 300 is read whole when it moves');
 });

@@ -12,6 +12,9 @@ import type { ProcStat, SmapsRollup } from '../proc/parse';
 
 /** No figure on screen or in a record is older than this, whatever happens outside the tree. */
 export const STALE_MS = 5_000;
+/** Past this many processes a tree is read in turns while it moves, each row within the refresh bound. */
+export const BIG_TREE = 300;
+export const BIG_TREE_REFRESH_MS = 2_000;
 
 /** What stat says about a process that would change if its memory changed. */
 export function fingerprint(s: ProcStat): string {
@@ -45,11 +48,18 @@ export class RollupCache {
    * the reads spread evenly), and any that would be older than STALE_MS at the next tick.
    */
   plan(stats: readonly ProcStat[], now: number, gapMs: number): ReadPlan {
-    if (this.mustRead(stats)) return { all: true };
-    const share = Math.ceil((stats.length * Math.max(0, gapMs)) / STALE_MS);
-    const byAge = [...stats].sort((a, b) => this.readAt.get(a.pid)! - this.readAt.get(b.pid)!);
+    const moved = this.mustRead(stats);
+    if (moved && (stats.length <= BIG_TREE || !this.enabled)) return { all: true };
+    // A big tree whose processes all fault every second would cost a core a tick: each row is
+    // re-read at least every BIG_TREE_REFRESH_MS instead, new processes and the ones that moved
+    // first. A quiet tree keeps the STALE_MS bound.
+    const bound = moved ? BIG_TREE_REFRESH_MS : STALE_MS;
+    const share = Math.ceil((stats.length * Math.max(0, gapMs)) / bound);
+    const age = (s: ProcStat): number => (this.readAt.has(s.pid) && this.prints.get(s.pid)?.startsWith(`${s.starttime}:`) ? now - this.readAt.get(s.pid)! : Infinity);
+    const changed = (s: ProcStat): boolean => this.prints.get(s.pid) !== fingerprint(s);
+    const order = [...stats].sort((a, b) => Number(changed(b)) - Number(changed(a)) || age(b) - age(a));
     const pids = new Set<number>();
-    for (const s of byAge) if (pids.size < share || now + gapMs - this.readAt.get(s.pid)! > STALE_MS) pids.add(s.pid);
+    for (const s of order) if (pids.size < share || age(s) + gapMs > bound) pids.add(s.pid);
     return { all: false, pids };
   }
 
@@ -63,11 +73,16 @@ export class RollupCache {
       return;
     }
     this.reusedTicks++;
+    const byPid = new Map(stats.map((s) => [s.pid, s]));
     for (const [pid, r] of rollups) {
       this.rollups.set(pid, r);
       this.readAt.set(pid, now);
+      const st = byPid.get(pid);
+      if (st) this.prints.set(pid, fingerprint(st));
       this.partialReads++;
     }
+    // Processes gone from the tree are forgotten; the rest keep the print of their last read.
+    for (const pid of [...this.prints.keys()]) if (!byPid.has(pid)) (this.prints.delete(pid), this.rollups.delete(pid), this.readAt.delete(pid));
   }
 
   reuse(pid: number): Read<SmapsRollup> {
