@@ -102,11 +102,26 @@ export function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: 
   return { promise, cancel: () => off() };
 }
 
+/** A worker's /proc files vanished under a read: it died, and its exit report is on the way. */
+export class WorkerGone extends Error {}
+
+/**
+ * The reads can see a worker vanish before the parent's exit report (with the signal) arrives:
+ * wait a moment for that report, so the reason said is the death, not the failed read.
+ */
+export async function explainGone(err: unknown, death: { promise: Promise<never> }): Promise<never> {
+  if (!(err instanceof WorkerGone)) throw err;
+  const why = await Promise.race([death.promise.catch((d: unknown) => d), new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+  throw why ?? err;
+}
+
 async function measure(e: Experiment, reader: ProcReader, count: number, trigger: Trigger): Promise<CompareRun> {
   const phase = { now: 'before the measurement' };
   const death = deathOfAWorker(e, reader, phase);
   try {
     return await Promise.race([measureOnce(e, reader, count, trigger, phase), death.promise]);
+  } catch (err) {
+    return await explainGone(err, death);
   } finally {
     death.cancel();
   }
@@ -120,7 +135,10 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
   await workersRunning(e, pids);
   const read = async (pid: number) => {
     const [mem, stat] = await Promise.all([reader.smapsRollup(pid), reader.stat(pid)]);
-    if (!mem.ok || !stat.ok) throw new Error(`cannot read worker ${pid}: ${!mem.ok ? mem.message : !stat.ok ? stat.message : ''}`);
+    if (!mem.ok || !stat.ok) {
+      const gone = (!mem.ok && mem.error === 'gone') || (!stat.ok && stat.error === 'gone');
+      throw new (gone ? WorkerGone : Error)(`cannot read worker ${pid}: ${!mem.ok ? mem.message : !stat.ok ? stat.message : ''}`);
+    }
     return { uss: mem.value.uss, minflt: stat.value.minflt };
   };
   const before = await Promise.all(pids.map(read));

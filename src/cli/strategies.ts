@@ -16,7 +16,7 @@ import { lifecycle, UsageError } from '../lifecycle';
 import { ProcReader } from '../proc/read';
 import { copiedFromParent } from '../sample/copies';
 import type { Command } from './args';
-import { deathOfAWorker, mean, measured, workersRunning, type Measured } from './compare';
+import { deathOfAWorker, explainGone, mean, measured, WorkerGone, workersRunning, type Measured } from './compare';
 import { startExperiment } from '../session/start-experiment';
 
 export const DEFAULT_REQUESTS = 300_000;
@@ -60,7 +60,7 @@ async function runOne(e: Experiment, reader: ProcReader, count: number): Promise
   await workersRunning(e, pids);
   const rollup = async (pid: number): Promise<number> => {
     const m = await reader.smapsRollup(pid);
-    if (!m.ok) throw new Error(`cannot read worker ${pid}: ${m.message}`);
+    if (!m.ok) throw new (m.error === 'gone' ? WorkerGone : Error)(`cannot read worker ${pid}: ${m.message}`);
     return m.value.uss;
   };
   const before = await Promise.all(pids.map(rollup));
@@ -126,6 +126,8 @@ async function runOne(e: Experiment, reader: ProcReader, count: number): Promise
         };
       }),
     );
+  } catch (err) {
+    return await explainGone(err, death);
   } finally {
     clearInterval(poll);
     death.cancel();
