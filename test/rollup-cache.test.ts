@@ -64,9 +64,16 @@ test('figures stay identical to a full read across idle ticks, collections, exit
     const snap = await sampler.tick();
     for (const p of snap.processes.filter((x) => x.alive)) {
       const d = direct(p.pid);
-      assert.equal(p.uss, d.uss, `${step}: USS of ${p.role} ${p.pid}`);
+      const r = p.rollup!;
+      // Exact where nothing outside the tree can reach: written (dirty) private pages and RSS.
+      // Clean file pages (libpython, .so) turn shared when any other process maps them (another
+      // Python starting on a busy machine): those move USS and PSS with no change in the tree,
+      // which the 5 s bound covers (the outside-sharer test below), not this one.
+      assert.equal(r.privateDirty, d.privateDirty, `${step}: Private_Dirty of ${p.role} ${p.pid}`);
       assert.equal(p.rss, d.rss, `${step}: RSS of ${p.role} ${p.pid}`);
-      assert.ok(Math.abs(p.pss! - d.pss) <= 8192, `${step}: PSS of ${p.role} ${p.pid}: ${p.pss} vs ${d.pss}`);
+      const outside = Math.abs(r.privateClean - d.privateClean) + Math.abs(r.sharedClean - d.sharedClean);
+      assert.ok(Math.abs(p.uss! - d.uss) <= Math.abs(r.privateClean - d.privateClean), `${step}: USS of ${p.role} ${p.pid}: ${p.uss} vs ${d.uss}`);
+      assert.ok(Math.abs(p.pss! - d.pss) <= 8192 + outside, `${step}: PSS of ${p.role} ${p.pid}: ${p.pss} vs ${d.pss}`);
     }
   };
   const until = (type: string, n = 1) => {
