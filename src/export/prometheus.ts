@@ -21,9 +21,14 @@ export class MetricsServer {
     const live = (): ProcessSample[] => this.latest?.processes.filter((p) => p.alive) ?? [];
     // worker: 1-based as on screen; the master and the experiment's parent have none ("").
     const labels = (p: ProcessSample) => ({ name, pid: String(p.pid), role: p.role, worker: p.index === null ? '' : String(p.index + 1) });
+    // Per copy map, once: a scrape of a big tree must not search the workers for every row.
+    const byPid = new WeakMap<object, Map<number, number>>();
     const copied = (p: ProcessSample): number | null => {
-      const w = this.latest?.copies?.privileged ? this.latest.copies.workers.find((x) => x.pid === p.pid) : undefined;
-      return w ? w.total.copied : null;
+      const map = this.latest?.copies;
+      if (!map?.privileged) return null;
+      let m = byPid.get(map);
+      if (!m) byPid.set(map, (m = new Map(map.workers.map((w) => [w.pid, w.total.copied]))));
+      return m.get(p.pid) ?? null;
     };
     /** One series per live process: a Gauge is set, a Counter (cumulative in /proc) is reset and raised to it. */
     const perProcess = (kind: 'gauge' | 'counter', name: string, help: string, get: (p: ProcessSample) => number | null): void => {
