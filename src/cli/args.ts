@@ -1,4 +1,5 @@
 /** Command-line parsing and validation. Every bad input becomes one UsageError line. */
+import { grouped } from '../format/units';
 import { pickSteps } from '../ui/tour';
 import type { DashboardOptions } from '../ui/dashboard-options';
 import yargs, { type Argv } from 'yargs';
@@ -167,7 +168,7 @@ export const LIMITS = {
 export const MAX_DURATION_S = Math.floor(MAX_TIMER_MS / 1000);
 export const MAX_COLLECT_EVERY_S = 86_400;
 
-const plain = (n: number): string => n.toLocaleString('en-US');
+const plain = grouped;
 
 /** Decimal digits only (1_000_000 too): no hex, no exponent, no sign, no fraction. */
 function wholeNumber(name: keyof typeof LIMITS, raw: unknown, what = `--${name}`): number {

@@ -299,14 +299,14 @@ export function compareMarkdown(r: CompareResult): string {
 
 export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
   if (cmd.strategies) {
-    const { runStrategiesCommand } = await import('./strategies.js');
+    const { runStrategiesCommand } = require('./strategies.js') as typeof import('./strategies.js');
     await runStrategiesCommand(cmd);
     return;
   }
   if (cmd.experiment.gc && cmd.experiment.gc !== 'default') throw new UsageError('compare runs without and then with gc.freeze(); --gc goes with --strategies (for its threshold run)');
   if (cmd.experiment.enabler) throw new UsageError('--enabler goes with compare --strategies');
   if (cmd.matrix) {
-    const { runMatrix } = await import('./matrix.js');
+    const { runMatrix } = require('./matrix.js') as typeof import('./matrix.js');
     await runMatrix(cmd);
     return;
   }

@@ -2,20 +2,16 @@
 import { lifecycle, UsageError } from '../lifecycle';
 import { parseArgs, type BatchOptions, type Prometheus } from './args';
 import type { DashboardOptions } from '../ui/dashboard-options';
-import { RunSession } from '../session/run-session';
 import type { Monitor } from '../session/monitor';
 import type { Snapshot } from '../sample/snapshot';
-import { runBatch } from './batch';
-import { runCompare } from './compare';
 import { Session } from '../session/experiment-session';
-import { AttachSession } from '../session/attach-session';
 import { AGENT_DIR } from '../experiment/options';
 
 /** --prometheus: serve the monitor's snapshots as OpenMetrics. */
 async function withMetrics(monitor: Monitor, p: Prometheus | null, name: string): Promise<Monitor> {
   if (!p) return monitor;
   // prom-client is loaded only when asked for: it is a tenth of a second of every start.
-  const { MetricsServer } = await import('../export/prometheus.js');
+  const { MetricsServer } = require('../export/prometheus.js') as typeof import('../export/prometheus.js');
   const server = new MetricsServer(p.host, p.port, name);
   await server.start();
   lifecycle.onExit(() => server.close());
@@ -25,6 +21,11 @@ async function withMetrics(monitor: Monitor, p: Prometheus | null, name: string)
   return monitor;
 }
 
+// Each command loads what it needs when it runs: a start pays only for its own (issue 14, target
+// 5). By require, not import(): import() of a CommonJS file goes through the ESM loader, which
+// parses the source again to find its exports.
+const runBatch: typeof import('./batch').runBatch = (...a) => (require('./batch.js') as typeof import('./batch.js')).runBatch(...a);
+
 /** attach, and run (which is attach to a tree it started): a dashboard or --batch. */
 async function watch(monitor: Monitor, cmd: { batch: BatchOptions | null; screen: DashboardOptions; prometheus: Prometheus | null; procRoot: string }, name: string): Promise<void> {
   await withMetrics(monitor, cmd.prometheus, name);
@@ -32,7 +33,7 @@ async function watch(monitor: Monitor, cmd: { batch: BatchOptions | null; screen
     await runBatch(monitor, cmd.batch, cmd.procRoot);
     return;
   }
-  const { runDashboard } = await import('../ui/dashboard.js');
+  const { runDashboard } = require('../ui/dashboard.js') as typeof import('../ui/dashboard.js');
   await runDashboard(monitor, cmd.screen);
 }
 
@@ -44,14 +45,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'batch':
         await runBatch(await withMetrics(new Session(cmd), cmd.prometheus, 'experiment'), cmd, cmd.procRoot);
         return;
-      case 'attach':
+      case 'attach': {
+        const { AttachSession } = require('../session/attach-session.js') as typeof import('../session/attach-session.js');
         await watch(new AttachSession(cmd), cmd, `pid${cmd.pid}`);
         return;
-      case 'run':
+      }
+      case 'run': {
+        const { RunSession } = require('../session/run-session.js') as typeof import('../session/run-session.js');
         await watch(new RunSession(cmd.run), { ...cmd, procRoot: cmd.run.procRoot }, cmd.run.name ?? 'server');
         return;
+      }
       case 'run-compare': {
-        const { runServerCompare } = await import('./run-compare.js');
+        const { runServerCompare } = require('./run-compare.js') as typeof import('./run-compare.js');
         await runServerCompare(cmd);
         await lifecycle.exit(0);
         return;
@@ -60,13 +65,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         process.stdout.write(AGENT_DIR + '\n');
         await lifecycle.exit(0);
         return;
-      case 'compare':
+      case 'compare': {
+        const { runCompare } = require('./compare.js') as typeof import('./compare.js');
         await runCompare(cmd);
         await lifecycle.exit(0);
         return;
+      }
       case 'dashboard': {
         // The dashboard is loaded only when needed: batch and compare never pay for blessed.
-        const { runDashboard } = await import('../ui/dashboard.js');
+        const { runDashboard } = require('../ui/dashboard.js') as typeof import('../ui/dashboard.js');
         await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus, 'experiment'), cmd.screen);
         return;
       }

@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'no
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { probePython } from '../experiment/python';
-import { formatBytes, formatReduction } from '../format/units';
+import { formatBytes, formatReduction, grouped } from '../format/units';
 import { lifecycle } from '../lifecycle';
 import type { Command } from './args';
 import { copiedMean, growth, runCompareExperiment } from './compare';
@@ -134,7 +134,7 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
 export function matrixText(rows: MatrixRow[], size: number, workers: number, format: 'table' | 'markdown'): string {
   const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
   const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);
-  const title = `${size.toLocaleString('en-US')} objects, ${workers} workers; memory copied per worker by one pass`;
+  const title = `${grouped(size)} objects, ${workers} workers; memory copied per worker by one pass`;
   if (format === 'markdown') {
     const lines = [`| ${head.join(' | ')} |`, '| --- | --- | ---: | ---: | ---: |', ...cells.map((c) => `| ${c.join(' | ')} |`)];
     return `**cowtop compare --matrix**: ${title}\n\n${lines.join('\n')}`;

@@ -5,6 +5,8 @@
  *   threshold:N[,N1,N2]   gc.set_threshold() in the workers
  *   freeze                gc.freeze() right before fork (the recipe)
  */
+import { grouped } from '../format/units';
+
 export type StrategyName = 'default' | 'disable' | 'threshold' | 'freeze';
 
 export interface GcStrategy {
@@ -31,7 +33,7 @@ export function parseStrategy(text: string): GcStrategy {
       const values = parts.map((p) => Number(p));
       if (values.every((n) => n >= 1 && n <= MAX_THRESHOLD)) return { name, thresholds: values };
     }
-    throw new Error(`threshold takes 1 to 3 whole numbers from 1 to ${MAX_THRESHOLD.toLocaleString('en-US')} (threshold:7000 or threshold:7000,10,10), got '${rest}'`);
+    throw new Error(`threshold takes 1 to 3 whole numbers from 1 to ${grouped(MAX_THRESHOLD)} (threshold:7000 or threshold:7000,10,10), got '${rest}'`);
   }
   throw new Error(`must be default, disable, freeze or threshold:N[,N1,N2], got '${text}'`);
 }

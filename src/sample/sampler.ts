@@ -3,7 +3,7 @@
  * are taken against the previous snapshot for the same pid *and* start time, so a reused pid
  * never inherits another process's counters.
  */
-import pidusage from 'pidusage';
+import type pidusageModule from 'pidusage';
 import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
 import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
@@ -233,6 +233,8 @@ export class Sampler {
 
   /** Without /proc (macOS): RSS and CPU% from pidusage; USS, PSS and faults are unknown. */
   private async readPidusage(pids: number[]): Promise<ProcessSample[]> {
+    // Loaded only here: where /proc exists, no start pays for it.
+    const pidusage = (this.pidusage ??= require('pidusage') as typeof pidusageModule);
     const out: ProcessSample[] = [];
     await Promise.all(
       pids.map(async (pid) => {
@@ -266,9 +268,11 @@ export class Sampler {
     };
   }
 
+  private pidusage: typeof pidusageModule | null = null;
+
   /** Stops pidusage's internal history timers. */
   close(): void {
-    pidusage.clear();
+    this.pidusage?.clear();
   }
 }
 

@@ -3,7 +3,7 @@
  * screen.render() per frame. Nothing here knows about processes.
  */
 import blessed from 'blessed';
-import contrib from 'blessed-contrib';
+import type contrib from 'blessed-contrib';
 import type { Frame, Rect } from './render/frame';
 import { Y_LABELS } from './render/charts';
 
@@ -24,6 +24,11 @@ export function terminalFor(term: string | undefined): string {
 }
 
 type Line = ReturnType<typeof contrib.line>;
+/**
+ * Only the line chart: blessed-contrib's index loads every widget it has (maps, markdown, a
+ * world's coastlines), 110 ms and 8 MiB of RSS more at start (bench/RESULTS.md, issue 14).
+ */
+const line = require('blessed-contrib/lib/widget/charts/line') as typeof contrib.line;
 
 export class DashboardScreen {
   readonly screen: blessed.Widgets.Screen;
@@ -131,7 +136,7 @@ export class DashboardScreen {
     if (keys.join('|') !== this.charts.map((c) => c.key).join('|')) {
       for (const c of this.charts) c.widget.destroy();
       this.charts = charts.map((c, i) => {
-        const widget = contrib.line({
+        const widget = line({
           top: c.rect.top,
           left: c.rect.left,
           width: c.rect.width,

@@ -1,5 +1,4 @@
 /** Colours in one place. NO_COLOR (no-color.org) turns every colour off; emphasis stays. */
-import blessed from 'blessed';
 import { sanitize } from '../format/sanitize';
 
 export interface Theme {
@@ -50,4 +49,5 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
  * Text from Python or the system may hold `{`: it must never be read as a blessed tag. It went
  * through the sanitizer where it came in; once more here costs little and covers file names.
  */
-export const esc = (s: string): string => blessed.escape(sanitize(s));
+export const esc = (s: string): string => sanitize(s).replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
+// (blessed.escape, as lib/helpers.js has it: written here so that building a frame never loads blessed)
