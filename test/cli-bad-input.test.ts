@@ -1,6 +1,7 @@
 /** Bad input: one clear line on stderr, exit code 2, no stack trace, nothing left running. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, experimentPids, FIXTURES, runCli } from './helpers';
 import { runInPty } from './pty';
@@ -78,6 +79,17 @@ for (const c of CASES) {
     assert.match(lines[0], c.says);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(r.stdout, '');
+  });
+}
+
+// The experiment itself says which Python it is (there is no separate probe): an interpreter too
+// old to parse the experiment must still answer with the clear line, not a SyntaxError.
+for (const v of ['2.7.18', '3.6.15']) {
+  const py = join(process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv'), 'versions', v, 'bin', 'python');
+  test(`bad input: a real CPython ${v}`, { skip: existsSync(py) ? false : `no ${py} on this machine` }, async () => {
+    const r = await runCli(['--batch', '--python', py], {}, 30_000);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `cowtop: ${py} is CPython ${v}; cowtop needs CPython 3.7 or newer, or PyPy 3\n`);
   });
 }
 

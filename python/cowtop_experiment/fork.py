@@ -207,6 +207,7 @@ class Record(object):
         self.tags = [i]
 
 
+GUARD_SAMPLE = 100000  # objects measured for the memory guard before the rest are built
 KIND_STRIDE = 16
 KIND_CHUNK = 500
 
@@ -260,6 +261,7 @@ class Parent(object):
         self.pid = os.getpid()
 
     def start(self):
+        importing = time.perf_counter()
         imported = []
         for name in SHARED_MODULES + OPTIONAL_MODULES:
             try:
@@ -269,10 +271,23 @@ class Parent(object):
                 pass
         if self.strategy[0] in ("freeze", "disable"):
             gc.disable()  # the recipe (and the first step of the road): no collection in the parent
+        import_seconds = time.perf_counter() - importing
         module_pages = object_pages(gc.get_objects(), 1) if not IS_PYPY else None
         rss0 = rss_bytes()
         started = time.perf_counter()
-        self.data = build_heap(self.options.size)
+        if self.options.guard:
+            # The memory guard's measure is the heap's own first objects: no second interpreter.
+            first = min(self.options.size, GUARD_SAMPLE)
+            self.data = build_heap(first)
+            waited = time.perf_counter()
+            self.reporter.send({"type": "measured", "objects": first,
+                                "bytesPerObject": max(0, rss_bytes() - rss0) / float(first)})
+            if not self.wait_for_build():
+                raise SystemExit(0)
+            started += time.perf_counter() - waited  # the wait is not build time
+            self.data.extend(Record(i) for i in range(first, self.options.size))
+        else:
+            self.data = build_heap(self.options.size)
         build_seconds = time.perf_counter() - started
         heap = max(0, rss_bytes() - rss0)
         self.reporter.send({
@@ -282,11 +297,34 @@ class Parent(object):
             "gc": strategy_spec(*self.strategy), "defaultThreshold": list(gc.get_threshold()) if THRESHOLD_SUPPORTED else None,
             "unsupported": {n: unsupported(n) for n in ("threshold", "freeze") if unsupported(n)},
             "workload": self.workload, "workloads": sorted(WORKLOADS),
-            "buildSeconds": build_seconds, "heapBytes": heap, "modules": imported,
+            "buildSeconds": build_seconds, "importSeconds": import_seconds, "heapBytes": heap, "modules": imported,
             "executable": sys.executable})
         if module_pages is not None:
             self.report_kinds(module_pages)  # before the first fork: reading ids writes refcounts
         self.fork_workers(self.options.workers)
+
+    def wait_for_build(self):
+        """--guard: blocks until cowtop says build (True) or quit, or is gone (False). Other
+        commands that come first (a key pressed during the start) wait their turn in self.buf."""
+        kept = []
+        while True:
+            while b"\n" not in self.buf:
+                try:
+                    chunk = os.read(self.command_fd, 65536)
+                except InterruptedError:
+                    continue
+                if not chunk:
+                    return False
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            try:
+                cmd = json.loads(line.decode("utf-8", "replace")).get("cmd")
+            except (ValueError, AttributeError):
+                cmd = None
+            if cmd in ("build", "quit"):
+                self.buf = b"".join(k + b"\n" for k in kept) + self.buf
+                return cmd == "build"
+            kept.append(line)
 
     def report_kinds(self, module_pages):
         """Which objects live on which pages of the heap, for cowtop's copy map: a sample of the

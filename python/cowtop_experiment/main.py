@@ -5,37 +5,26 @@ Standard library only; runs under CPython >= 3.7 and PyPy 3.
 
 Protocol (driven by cowtop, see src/experiment/protocol.ts):
   --report-fd  JSON lines out, one os.write() per line, each line well under 16 KiB so that a
-               line from one process is never split by a line from another.
+               line from one process is never split by a line from another. The first is
+               "hello" (hello.py); with --guard, "measured" comes before the build, which then
+               waits for {"cmd": "build"} (cowtop's memory guard judges the measure).
   --command-fd JSON lines in: {"cmd": "collect", "pid": optional}, {"cmd": "refork",
                "freeze": bool, "gc": optional strategy, "workload": optional, "workers": optional},
                {"cmd": "scale", "workers": K}, {"cmd": "interval", "ms": N}, {"cmd": "quit"}.
 stdout/stderr are free text; cowtop keeps them as log lines.
 """
 import argparse
-import json
 import os
 import signal
 import sys
 
 from . import fork
-from .fork import MAX_WORKERS, PARENT_OOM_SCORE, Parent, build_heap, prefer_as_oom_victim, rss_bytes
+from .fork import MAX_WORKERS, PARENT_OOM_SCORE, Parent, prefer_as_oom_victim
 from .report import Reporter, ReportInterval
 from .workloads import WORKLOADS, parse_strategy
 
 
-def measure(size):
-    """Bytes of heap per object, as build_heap makes them, for cowtop's memory guard."""
-    rss0 = rss_bytes()
-    data = build_heap(size)
-    per = max(0, rss_bytes() - rss0) / float(size)
-    sys.stdout.write(json.dumps({"bytesPerObject": per, "size": len(data)}) + "\n")
-    sys.stdout.flush()
-    os._exit(0)
-
-
 def parse_args(argv):
-    if len(argv) == 2 and argv[0] == "--measure":
-        measure(int(argv[1]))
     p = argparse.ArgumentParser(prog="python -m cowtop_experiment")
     p.add_argument("--size", type=int, default=1000000)
     p.add_argument("--workers", type=int, default=4)
@@ -51,6 +40,8 @@ def parse_args(argv):
                    help="before gc.enable(), report 'enabling' and wait for SIGCONT (compare --strategies measures then)")
     p.add_argument("--requests", type=int, default=None, help="serve: N requests per act, none otherwise")
     p.add_argument("--split", action="store_true", default=False)
+    p.add_argument("--guard", action="store_true", default=False,
+                   help="report the bytes per object of the first objects, then wait for the build command")
     p.add_argument("--report-fd", type=int, required=True)
     p.add_argument("--command-fd", type=int, required=True)
     options = p.parse_args(argv)
@@ -97,7 +88,3 @@ def set_parent_death_signal_term():
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)
     except Exception:
         pass
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setPriority as osPriority } from 'node:os';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { sanitize } from '../format/sanitize';
 import { EXPERIMENT_ARGS, EXPERIMENT_CWD, type ExperimentOptions } from './options';
@@ -16,6 +17,8 @@ import {
   type Command,
   type ExitMessage,
   type GcMessage,
+  type HelloMessage,
+  type MeasuredMessage,
   type ReadyMessage,
   type Report,
 } from './protocol';
@@ -33,7 +36,12 @@ export interface LogLine {
   text: string;
 }
 
-export class ExperimentExited extends Error {}
+export class ExperimentExited extends Error {
+  /** The errno of a spawn that failed (ENOENT, EACCES), if that is what happened. */
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
 
 const EXPERIMENT_NICE = 5;
 
@@ -41,6 +49,10 @@ import { pageKinds, type PageKinds } from '../sample/page-kinds';
 
 export class Experiment extends EventEmitter {
   readonly child: ChildProcess;
+  /** Its first line: which interpreter this is. Rejects if it exits or fails to start first. */
+  readonly hello: Promise<HelloMessage>;
+  /** With options.guard: the bytes per object of the first objects; the build waits for 'build'. */
+  readonly measured: Promise<MeasuredMessage>;
   readonly ready: Promise<ReadyMessage>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   info: ReadyMessage | null = null;
@@ -79,12 +91,15 @@ export class Experiment extends EventEmitter {
       ...(options.enabler ? ['--enabler', String(options.enabler)] : []),
       ...(options.enabler && options.enablerAck ? ['--enabler-ack'] : []),
       ...(options.requests ? ['--requests', String(options.requests)] : []),
+      ...(options.guard ? ['--guard'] : []),
       '--report-fd', '3',
       '--command-fd', '4',
     ];
     // Its own process group: a terminal's Ctrl-C reaches cowtop only, and one kill(-pgid) ends
     // the parent and every worker.
-    this.child = spawn(options.python, args, { cwd: EXPERIMENT_CWD, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    // It runs from the package's directory: a relative path the user gave is theirs, from theirs.
+    const python = options.python.includes('/') && !isAbsolute(options.python) ? resolvePath(options.python) : options.python;
+    this.child = spawn(python, args, { cwd: EXPERIMENT_CWD, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
     // Niced: when the workers collect on a small machine, the screen they are watched on must
     // still answer keys at once. Workers inherit it across fork; memory behaviour is the same.
     if (this.child.pid !== undefined) {
@@ -101,18 +116,30 @@ export class Experiment extends EventEmitter {
     this.pipeLines(this.child.stdio[3] as Readable, 'report');
 
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      const ended = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.exitStatus) return;
         this.exitStatus = { code, signal };
         this.emit('exit', this.exitStatus);
         resolve(this.exitStatus);
+      };
+      this.child.on('exit', ended);
+      // Never started (ENOENT, EACCES): there will be no 'exit', and nothing to stop.
+      this.child.on('error', () => {
+        if (this.child.pid === undefined) ended(null, null);
       });
     });
-    this.ready = new Promise<ReadyMessage>((resolve, reject) => {
-      this.once('ready', resolve);
-      this.child.once('error', (err) => reject(new ExperimentExited(`cannot start ${options.python}: ${err.message}`)));
-      void this.exited.then((s) => reject(new ExperimentExited(`the experiment exited before it was ready (${s.signal ?? `code ${s.code}`})`)));
-    });
-    this.ready.catch(() => {}); // the caller awaits it; an unobserved rejection must not crash
+    const until = <T>(type: string, before: string): Promise<T> => {
+      const p = new Promise<T>((resolve, reject) => {
+        this.once(type, resolve);
+        this.child.once('error', (err) => reject(new ExperimentExited(`cannot start ${options.python}: ${err.message}`, (err as NodeJS.ErrnoException).code)));
+        void this.exited.then((s) => reject(new ExperimentExited(`the experiment exited before ${before} (${s.signal ?? `code ${s.code}`})`)));
+      });
+      p.catch(() => {}); // the caller awaits it; an unobserved rejection must not crash
+      return p;
+    };
+    this.hello = until<HelloMessage>('hello', 'it said which Python it is');
+    this.measured = until<MeasuredMessage>('measured', 'it measured its objects');
+    this.ready = until<ReadyMessage>('ready', 'it was ready');
   }
 
   get pid(): number {
@@ -195,7 +222,7 @@ export class Experiment extends EventEmitter {
     }
     this.apply(r);
     this.emit('report', r);
-    if (r.type === 'ready') this.emit('ready', r);
+    if (r.type === 'ready' || r.type === 'hello' || r.type === 'measured') this.emit(r.type, r);
   }
 
   private apply(r: Report): void {

@@ -1,10 +1,9 @@
 /**
- * The memory guard: before starting, refuse an experiment whose worst case (every worker
- * copying the whole heap) would not fit; while running, notice when memory runs short.
+ * The memory guard: before the heap is built, refuse an experiment whose worst case (every worker
+ * copying the whole heap) would not fit, from the bytes per object its first objects took (the
+ * experiment measures them, then waits); while running, notice when memory runs short.
  */
-import { execFile } from 'node:child_process';
 import { formatBytes, formatCount } from '../format/units';
-import { EXPERIMENT_ARGS, EXPERIMENT_CWD } from './options';
 
 export interface MemoryRoom {
   memAvailable: number | null; // /proc/meminfo MemAvailable
@@ -59,17 +58,3 @@ export function memoryLow(room: MemoryRoom, minPercent: number): string | null {
 }
 
 /** Heap bytes per object for this interpreter, measured the way the experiment builds it. */
-export function measureBytesPerObject(python: string, sample = 100_000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile(python, [...EXPERIMENT_ARGS, '--measure', String(sample)], { cwd: EXPERIMENT_CWD, timeout: 60_000 }, (err, stdout) => {
-      if (err) return reject(new Error(`could not measure the heap with ${python}: ${err.message.split('\n')[0]}`));
-      try {
-        const v = JSON.parse(String(stdout).trim().split('\n').pop()!).bytesPerObject;
-        if (typeof v !== 'number' || !(v > 0)) throw new Error('no figure');
-        resolve(v);
-      } catch {
-        reject(new Error(`could not measure the heap with ${python}`));
-      }
-    });
-  });
-}

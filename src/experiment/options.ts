@@ -13,6 +13,7 @@ export interface ExperimentOptions {
   enabler?: number | null; // with gc disable: each worker calls gc.enable() after this many seconds
   enablerAck?: boolean; // the worker waits for SIGCONT before gc.enable(), so its copies can be read first
   requests?: number | null; // serve: requests per act() and none on its own (compare --strategies)
+  guard?: boolean; // measure the first objects, then wait for {"cmd": "build"} (the memory guard)
 }
 
 export const WORKLOADS = ['idle', 'collect', 'serve', 'read', 'write'] as const;

@@ -47,6 +47,21 @@ const Gc = v.object({
   })),
 });
 
+/** The experiment's first line, before its imports: which interpreter this is (checkPython judges it). */
+const Hello = v.object({
+  type: v.literal('hello'),
+  implementation: text(64),
+  version: v.pipe(v.array(count), v.maxLength(4)),
+  executable: text(4096),
+  freeze: v.boolean(),
+});
+/** With --guard: bytes per object of the heap's first objects; the build waits for {"cmd": "build"}. */
+const Measured = v.object({
+  type: v.literal('measured'),
+  bytesPerObject: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1 << 20)),
+  objects: count,
+});
+
 const Ready = v.object({
   type: v.literal('ready'),
   pid,
@@ -59,6 +74,8 @@ const Ready = v.object({
   workload: text(32),
   workloads: v.pipe(v.array(text(32)), v.maxLength(64)),
   buildSeconds: seconds,
+  /** The server-like imports before the objects (their module objects are on the heap too). */
+  importSeconds: v.optional(seconds),
   heapBytes: count,
   modules: v.pipe(v.array(text(128)), v.maxLength(256)),
   executable: text(4096),
@@ -107,10 +124,12 @@ const Kinds = v.object({
 /** The gc report interval in force, after {"cmd": "interval"}. */
 const Interval = v.object({ type: v.literal('interval'), ms: count });
 
-const ReportSchema = v.variant('type', [Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds, Enabling]);
+const ReportSchema = v.variant('type', [Hello, Measured, Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds, Enabling]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;
+export type HelloMessage = v.InferOutput<typeof Hello>;
+export type MeasuredMessage = v.InferOutput<typeof Measured>;
 export type ReadyMessage = v.InferOutput<typeof Ready>;
 export type ForkMessage = v.InferOutput<typeof Fork>;
 export type ExitMessage = v.InferOutput<typeof Exit>;
@@ -131,6 +150,7 @@ export type Command =
   | { cmd: 'scale'; workers: number }
   | { cmd: 'interval'; ms: number }
   | { cmd: 'stop' }
+  | { cmd: 'build' }
   | { cmd: 'write' }
   | { cmd: 'quit' };
 

@@ -103,7 +103,7 @@ function eventFields(t: number, r: Report | LogLine) {
   if ('stream' in r) return { type: 'event', kind: 'log', t, stream: r.stream, text: r.text };
   switch (r.type) {
     case 'ready':
-      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, strategy: r.gc, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes, modules: r.modules };
+      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, strategy: r.gc, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes, modules: r.modules, importSeconds: r.importSeconds ?? null };
     case 'fork':
       return { type: 'event', kind: 'fork', t, pid: r.pid, index: r.index, freeze: r.freeze, strategy: r.gc, workload: r.workload };
     case 'exit':

@@ -290,7 +290,7 @@ export class DashboardModel {
       case 'ready':
         this.ready = r;
         this.lastWorkload = r.workload;
-        this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
+        this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.importSeconds !== undefined ? `, after ${formatSeconds(r.importSeconds)} of imports` : ''}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
         this.explainWorkload(r.workload, now);
         this.explainStrategy(r.gc, now);
         break;
