@@ -88,7 +88,8 @@ export class Session extends SampledMonitor implements Monitor {
   private onReport(r: Report): void {
     if (r.type === 'scale' && r.workers.length > 0) this.memoryStopped = false;
     if (r.type === 'ready') void this.reader.oomKills().then((n) => (this.oomKills = n));
-    if (r.type === 'refork' || r.type === 'scale') this.loop?.kick();
+    // New workers show at the next tick, not an interval later (a burst of forks makes two ticks at most).
+    if (r.type === 'refork' || r.type === 'scale' || r.type === 'fork') this.loop?.kick();
     this.emit('report', r);
     if (r.type === 'exit' && !r.requested && r.signal === 9) void this.blameOom(r.pid);
   }
