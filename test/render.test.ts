@@ -13,6 +13,7 @@ import { Ring } from '../src/ui/ring';
 import { FIXTURES } from './helpers';
 import { renderText, replaySession } from './replay';
 import { readTable } from './pty';
+import { splash } from '../src/ui/splash';
 
 function golden(name: string, text: string): void {
   const file = join(FIXTURES, 'screens', name);
@@ -223,4 +224,22 @@ test('the demo caption: a band above the footer, two lines at most, the same tex
   assert.match(lines[22], /…$/, 'cut at two lines');
   assert.match(lines[23], /\? help/, 'the footer stays');
   assert.equal(renderText(model, 80, 24, end, { NO_COLOR: '1' }), lines.join('\n'));
+});
+
+test('the splash: the alternate screen and the header before blessed is loaded, given back only if blessed never took it', () => {
+  const out: string[] = [];
+  const w = { write: (s: string) => out.push(s) };
+  assert.equal(splash(w, 'linux'), null, 'a terminal without an alternate screen gets none');
+  assert.equal(splash(w, undefined), null);
+  assert.equal(out.length, 0);
+  const s = splash(w, 'xterm-256color')!;
+  assert.match(out.join(''), /^\x1b\[\?1049h.*cowtop.*starting the experiment: building the heap\.\.\./);
+  s.restore();
+  s.restore();
+  assert.equal(out.filter((x) => x.includes('\x1b[?1049l')).length, 1, 'a failed start leaves the alternate screen once');
+  out.length = 0;
+  const t = splash(w, 'tmux-256color')!;
+  t.handedOver();
+  t.restore();
+  assert.equal(out.filter((x) => x.includes('\x1b[?1049l')).length, 0, 'blessed gives the screen back itself');
 });

@@ -23,8 +23,9 @@ import { roleText, rowKey, rowOrder } from './render/table';
 import { SIGNALS } from '../proc/signal';
 import { Tour } from './tour';
 import type { ProcessSample } from '../sample/snapshot';
-import { DashboardScreen } from './screen';
+import type { DashboardScreen } from './screen';
 import { makeTheme } from './theme';
+import { splash } from './splash';
 
 const FRAME_MS = 33; // at most ~30 frames a second, however many events arrive
 const WHEEL_ROWS = 3; // rows the selection moves per wheel notch
@@ -350,7 +351,6 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
   };
 
   const openScreen = (): void => {
-    // The interpreter checked out: now take the terminal, so the heap build is visible.
     if (recorder) {
       const untee = teeStdout(recorder);
       lifecycle.onExit(() => {
@@ -358,6 +358,8 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
         recorder.close();
       });
     }
+    // blessed is loaded here, not with this module: the experiment's interpreter starts first.
+    const { DashboardScreen } = require('./screen') as typeof import('./screen');
     ui = new DashboardScreen();
     const screen = ui.screen;
     lifecycle.onExit(() => {
@@ -443,7 +445,18 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
   session.on('spawn', () => {
     model.view.notice = null;
   });
-  await session.start();
+  // The experiment's screen opens at once: the header says the heap is being built while the
+  // interpreter starts (a start that fails gives the terminal back, then says why in one line).
+  // attach and run open it on 'spawn', once their tree checked out, which takes no time.
+  const first = session.kind === 'experiment' ? splash(process.stdout, process.env.TERM) : null;
+  if (first) lifecycle.onExit(() => first.restore());
+  const starting = session.start(); // spawns the interpreter before blessed is loaded
+  if (session.kind === 'experiment') {
+    openScreen();
+    first?.handedOver();
+    draw();
+  }
+  await starting;
   recorder?.open(); // only now: a start that failed leaves an existing file as it was
 }
 

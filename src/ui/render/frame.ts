@@ -3,6 +3,7 @@
  * function of the model, the terminal size and the time, so that it can be tested on recorded
  * snapshots without a process or a terminal.
  */
+import { STARTING } from '../splash';
 import { formatBytes, formatCount, formatDuration } from '../../format/units';
 import type { Snapshot } from '../../sample/snapshot';
 import { footerText, helpLines, type Controller } from '../keys';
@@ -131,7 +132,7 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
         [everyText(model.intervalMs), 2],
         [`up ${up}`, 3],
       ], width)
-    : `{bold}cowtop{/bold}  starting the experiment: building the heap...  up ${up}`;
+    : `{bold}cowtop{/bold}  ${STARTING}  up ${up}`;
   const freeze = s?.freeze ?? r?.freeze ?? false;
   const split = s?.split ?? false;
   const strategy = s?.strategy ?? r?.gc ?? 'default';
