@@ -12,6 +12,7 @@ import { memoryHour } from './memory';
 import { copyMapCost } from './copy-map';
 import { agentOverhead } from './agent-overhead';
 import { staleness } from './staleness';
+import { startTimes } from './start';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
@@ -37,6 +38,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   staleness: () => staleness(),
   // Requests per second of gunicorn with and without the gc agent (issue 13: under 2%).
   agent: () => agentOverhead(),
+  // From exec to the first frame, and to the first figures past the heap build (issue 14, target 5).
+  start: () => startTimes(),
   'latency-map': () => keyLatency(['--size', '2000000', '--workers', '8', '--map'], 60, /hot \d+%/),
 };
 

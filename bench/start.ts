@@ -1,0 +1,53 @@
+/**
+ * Start (issue 14, target 5): cowtop in a real pty, timed from the spawn to the first frame on
+ * screen (the header) and to the first figures (a worker row with numbers), against the heap
+ * build time the experiment itself reports.
+ */
+import { runInPty } from '../test/pty';
+import { BIN } from '../test/helpers';
+import { percentile, round } from './measure';
+
+export interface StartRun {
+  firstFrameMs: number;
+  firstFiguresMs: number;
+  buildMs: number;
+  importMs: number; // the experiment's server-like imports before the objects
+  overBuildMs: number; // first figures minus the heap build: what cowtop adds
+  overBuildAndImportsMs: number; // the same, counting the imports (module objects) as building the heap
+}
+
+export async function startTimes(runs = 10, args = ['--size', '1000000', '--workers', '4']) {
+  const all: StartRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    const ms = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
+    const run = runInPty(args, { cols: 160, rows: 48, node: ['--max-semi-space-size=1', BIN, ...args] });
+    try {
+      await run.waitFor(/cowtop/, 30_000);
+      const firstFrameMs = ms();
+      await run.waitFor(/worker \d+\s+\d+\s+[\d.]+/, 120_000);
+      const firstFiguresMs = ms();
+      // The event log names the build time and the imports' time, as the experiment measured them.
+      const build = /built [\d,.]+\w? objects in ([\d.]+) ?(ms|s), after ([\d.]+) ?(ms|s) of imports/.exec(run.text());
+      const msOf = (n: string | undefined, unit: string | undefined): number => (n ? Number(n) * (unit === 's' ? 1000 : 1) : NaN);
+      const buildMs = msOf(build?.[1], build?.[2]);
+      const importMs = msOf(build?.[3], build?.[4]);
+      all.push({
+        firstFrameMs: round(firstFrameMs, 0), firstFiguresMs: round(firstFiguresMs, 0), buildMs, importMs,
+        overBuildMs: round(firstFiguresMs - buildMs, 0), overBuildAndImportsMs: round(firstFiguresMs - buildMs - importMs, 0),
+      });
+    } finally {
+      run.press('q');
+      await run.exited;
+    }
+  }
+  const p = (k: keyof StartRun, q: number): number => round(percentile(all.map((r) => r[k]), q), 0);
+  return {
+    args,
+    runs: all,
+    firstFrame: { p50: p('firstFrameMs', 50), max: p('firstFrameMs', 100), targetMs: 300 },
+    overBuild: { p50: p('overBuildMs', 50), max: p('overBuildMs', 100), targetMs: 500 },
+    overBuildAndImports: { p50: p('overBuildAndImportsMs', 50), max: p('overBuildAndImportsMs', 100) },
+    imports: { p50: p('importMs', 50) },
+  };
+}
