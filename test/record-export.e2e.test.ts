@@ -30,7 +30,7 @@ test('--record: the cast parses, and replaying it shows the dashboard', async ()
   assert.equal(header.width, 100);
   assert.equal(header.height, 30);
   const events = lines.slice(1).map((l) => JSON.parse(l));
-  assert.ok(events.length > 5);
+  assert.ok(events.length >= 3, 'the first frame, the table, the collect event at least');
   let last = 0;
   for (const e of events) {
     assert.equal(e.length, 3);
