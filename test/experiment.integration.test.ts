@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
 import { parseSmapsRollup } from '../src/proc/parse';
@@ -170,6 +170,25 @@ test('CPU% comes from stat utime + stime over the interval', async () => {
     const cpu = snap.processes.find((p) => p.pid === worker)!.cpu!;
     assert.ok(cpu > 5, `a collecting worker uses CPU: ${cpu}%`);
     assert.ok(Math.abs(cpu - expected) < 15, `cpu ${cpu}% vs stat ${expected}%`);
+  } finally {
+    await e.stop();
+  }
+});
+
+test('the experiment runs niced, and so does its scheduler autogroup where the kernel has them (else 8 collecting workers weigh as much as cowtop)', async () => {
+  const e = new Experiment({ ...base, size: 20000, workers: 1, freeze: false });
+  try {
+    await started(e, 1);
+    const nice = (pid: number | 'self') => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const [worker] = e.workers.keys();
+    assert.equal(nice(e.pid), Math.max(10, nice('self')), 'the parent');
+    assert.equal(nice(worker), nice(e.pid), 'its worker, by inheritance');
+    if (existsSync('/proc/self/autogroup') && readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+      const group = readFileSync(`/proc/${e.pid}/autogroup`, 'utf8');
+      assert.match(group, /nice 10$/m, 'its own session is its own autogroup: niced as a whole');
+      assert.notEqual(group.split(' ')[0], readFileSync('/proc/self/autogroup', 'utf8').split(' ')[0]);
+      assert.equal(readFileSync(`/proc/${worker}/autogroup`, 'utf8'), group, 'the workers are in it');
+    }
   } finally {
     await e.stop();
   }
