@@ -252,9 +252,18 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
       for (const x of uss) {
         assert.equal(x.metric.job, 'cowtop');
         assert.ok(pids.includes(Number(x.metric.pid)));
-        const direct = parseSmapsRollup(readFileSync(`/proc/${x.metric.pid}/smaps_rollup`, 'utf8'))!;
-        assert.ok(Math.abs(Number(x.value[1]) - direct.uss) < 4 * 1048576, `USS ${x.value[1]} vs /proc ${direct.uss}`);
       }
+      // Tied to /proc: a scraped value is a scrape old, and a worker still finishing a collection
+      // moves in between, so the two must meet within a few scrapes, not at one instant.
+      let apart = '';
+      await waitUntil(async () => {
+        apart = '';
+        for (const x of await query('cowtop_process_uss_bytes{name="shop", role="worker"}')) {
+          const direct = parseSmapsRollup(readFileSync(`/proc/${x.metric.pid}/smaps_rollup`, 'utf8'))!;
+          if (Math.abs(Number(x.value[1]) - direct.uss) >= 4 * 1048576) apart += ` worker ${x.metric.worker}: USS ${x.value[1]} vs /proc ${direct.uss}`;
+        }
+        return apart === '';
+      }, 15_000, `the scraped USS to meet /proc's (${apart})`).catch(() => assert.fail(`scraped USS never met /proc's:${apart}`));
       for (const name of ['cowtop_process_pss_bytes', 'cowtop_process_rss_bytes', 'cowtop_process_copied_bytes', 'cowtop_process_minor_faults_total']) {
         const r = await query(`${name}{name="shop", role="worker"}`);
         assert.equal(r.length, 3, name);
