@@ -11,7 +11,7 @@ import { makeTheme } from '../src/ui/theme';
 import { COLUMNS, fitColumns, growthHeat } from '../src/ui/render/table';
 import { Ring } from '../src/ui/ring';
 import { FIXTURES } from './helpers';
-import { renderText, replaySession } from './replay';
+import { renderFrames, renderText, replaySession } from './replay';
 import { readTable } from './pty';
 import { splash } from '../src/ui/splash';
 
@@ -242,4 +242,13 @@ test('the splash: the alternate screen and the header before blessed is loaded, 
   t.handedOver();
   t.restore();
   assert.equal(out.filter((x) => x.includes('\x1b[?1049l')).length, 0, 'blessed gives the screen back itself');
+});
+
+test('a frame with the same chart data keeps the canvas, and new data redraws it: never a stale chart', () => {
+  const early = replaySession(undefined, replaySession().end - 20_000);
+  const late = replaySession();
+  const [a, again, b] = renderFrames([{ model: early.model, now: early.end }, { model: early.model, now: early.end }, { model: late.model, now: late.end }], 160, 48);
+  assert.equal(again, a, 'the same data twice: the same screen');
+  assert.equal(b, renderText(late.model, 160, 48, late.end), 'after new data, what a fresh screen draws');
+  assert.notEqual(a, b);
 });

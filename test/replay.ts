@@ -33,14 +33,21 @@ const canAll: Controller['can'] = (what) => what !== 'restart'; // a live experi
 
 /** The screen text blessed would show at cols x rows for this model at time now. */
 export function renderText(model: DashboardModel, cols: number, rows: number, now: number, env: NodeJS.ProcessEnv = {}): string {
+  return renderFrames([{ model, now }], cols, rows, env)[0];
+}
+
+/** Frame after frame on one screen, as the dashboard draws them: the text after each. */
+export function renderFrames(frames: Array<{ model: DashboardModel; now: number }>, cols: number, rows: number, env: NodeJS.ProcessEnv = {}): string[] {
   const output = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: true, columns: cols, rows });
   const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
   const ui = new DashboardScreen({ input, output, term: 'xterm-256color' });
   try {
-    ui.draw(buildFrame(model, cols, rows, makeTheme(env), canAll, now));
-    return (ui.screen as unknown as { lines: Array<Array<[number, string]>> }).lines
-      .map((l) => l.map((c) => c[1]).join('').replace(/\s+$/, ''))
-      .join('\n');
+    return frames.map(({ model, now }) => {
+      ui.draw(buildFrame(model, cols, rows, makeTheme(env), canAll, now));
+      return (ui.screen as unknown as { lines: Array<Array<[number, string]>> }).lines
+        .map((l) => l.map((c) => c[1]).join('').replace(/\s+$/, ''))
+        .join('\n');
+    });
   } finally {
     ui.destroy();
   }

@@ -5,7 +5,7 @@
 import blessed from 'blessed';
 import type contrib from 'blessed-contrib';
 import type { Frame, Rect } from './render/frame';
-import { Y_LABELS } from './render/charts';
+import { Y_LABELS, type Series } from './render/charts';
 
 export interface ScreenOptions {
   input?: NodeJS.ReadableStream;
@@ -40,7 +40,7 @@ export class DashboardScreen {
   private readonly caption: blessed.Widgets.BoxElement;
   private readonly help: blessed.Widgets.BoxElement;
   private readonly tooSmall: blessed.Widgets.BoxElement;
-  private charts: Array<{ key: string; widget: Line; label: string }> = [];
+  private charts: Array<{ key: string; widget: Line; label: string; drawn: { maxY: number; nth: number; series: Series[] } | null }> = [];
   private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
@@ -154,7 +154,7 @@ export class DashboardScreen {
         // itself must not (its braille and colour codes are not blessed markup).
         const label = (widget as unknown as { _label?: { parseTags: boolean } })._label;
         if (label) label.parseTags = true;
-        return { key: keys[i], widget, label: '' };
+        return { key: keys[i], widget, label: '', drawn: null };
       });
     }
     charts.forEach((c, i) => {
@@ -166,7 +166,13 @@ export class DashboardScreen {
         w.setLabel(c.label);
         entry.label = c.label;
       }
-      if (c.series.length && c.series[0].x.length >= 2) w.setData(c.series);
+      // setData clears and redraws the braille canvas point by point, most of a frame's cost:
+      // a frame with the same data (a key, the clock) keeps the canvas as it is.
+      const same = entry.drawn && entry.drawn.maxY === c.maxY && entry.drawn.nth === c.showNthLabel && sameSeries(entry.drawn.series, c.series);
+      if (c.series.length && c.series[0].x.length >= 2 && !same) {
+        w.setData(c.series);
+        entry.drawn = { maxY: c.maxY, nth: c.showNthLabel, series: c.series };
+      }
     });
   }
 
@@ -175,6 +181,17 @@ export class DashboardScreen {
     this.destroyed = true;
     this.screen.destroy();
   }
+}
+
+function sameSeries(a: readonly Series[], b: readonly Series[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((s, i) => {
+    const t = b[i];
+    if (s.title !== t.title || s.style.line !== t.style.line || s.x.length !== t.x.length || s.y.length !== t.y.length) return false;
+    for (let k = 0; k < s.y.length; k++) if (s.y[k] !== t.y[k]) return false;
+    for (let k = 0; k < s.x.length; k++) if (s.x[k] !== t.x[k]) return false;
+    return true;
+  });
 }
 
 function place(box: blessed.Widgets.BoxElement, r: Rect, text: string): void {
