@@ -245,8 +245,11 @@ test('the splash: the alternate screen and the header before blessed is loaded, 
 });
 
 test('a frame with the same chart data keeps the canvas, and new data redraws it: never a stale chart', () => {
-  const early = replaySession(undefined, replaySession().end - 20_000);
-  const late = replaySession();
+  // One sample apart: the same chart layout and scale, only the data moved.
+  const { items } = JSON.parse(readFileSync(join(FIXTURES, 'session.json'), 'utf8'));
+  const snaps = items.filter((i: any) => i.kind === 'snapshot');
+  const early = replaySession(undefined, snaps[snaps.length - 2].at);
+  const late = replaySession(undefined, snaps[snaps.length - 1].at);
   const [a, again, b] = renderFrames([{ model: early.model, now: early.end }, { model: early.model, now: early.end }, { model: late.model, now: late.end }], 160, 48);
   assert.equal(again, a, 'the same data twice: the same screen');
   assert.equal(b, renderText(late.model, 160, 48, late.end), 'after new data, what a fresh screen draws');
