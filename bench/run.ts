@@ -7,7 +7,7 @@ import { keyLatency } from './key-latency';
 import { soak } from './soak';
 import { overhead } from './overhead';
 import { freezeToggle } from './toggle';
-import { scale } from './scale';
+import { scale, scaleKeys } from './scale';
 import { memoryHour } from './memory';
 import { copyMapCost } from './copy-map';
 import { agentOverhead } from './agent-overhead';
@@ -31,6 +31,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
     for (const n of [100, 500, 1000, 2000]) rows.push(await scale(n - 1, 20));
     return rows;
   },
+  // Key-to-screen on the attach dashboard of 2,000 processes, each faulting every second (target 4).
+  'latency-2000': () => scaleKeys(2000),
   memory: () => memoryHour(),
   // The hour itself, at 1 Hz (issue 14, target 6).
   'memory-hour': () => memoryHour(3600, 1000),

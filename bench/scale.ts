@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, collectLines, ROOT } from '../test/helpers';
 import { cpuSeconds, percentile, round } from './measure';
+import { keyLatency } from './key-latency';
 
 export async function scale(n = 500, seconds = 60) {
   const tree = spawn('python3', [join(ROOT, 'bench', 'fixtures', 'tree500.py'), String(n)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
@@ -24,6 +25,19 @@ export async function scale(n = 500, seconds = 60) {
       cowtop.kill('SIGTERM');
       await new Promise((r) => cowtop.once('close', r));
     }
+  } finally {
+    process.kill(-tree.pid!, 'SIGKILL');
+  }
+}
+
+/** Key-to-screen at the attach dashboard of a tree of n processes, each faulting every second. */
+export async function scaleKeys(n = 2000) {
+  const tree = spawn('python3', [join(ROOT, 'bench', 'fixtures', 'tree500.py'), String(n - 1)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  try {
+    await new Promise<void>((resolve) => tree.stdout!.on('data', (d) => String(d).includes('ready') && resolve()));
+    // Ready once the table's position mark counts every process (rows 1-N of n+...).
+    const all = new RegExp(`of ${n}\\b`);
+    return { processes: n, ...(await keyLatency(['attach', String(tree.pid), '--interval', '1000'], 60, all)), targetP99Ms: 100 };
   } finally {
     process.kill(-tree.pid!, 'SIGKILL');
   }

@@ -51,16 +51,26 @@ export class AttachedTree implements SampleSource {
     return g ? false : null;
   }
 
+  /** Worker numbers in use, and the lowest that may be free: numbering 2,000 workers is O(n), not O(n^2). */
+  private readonly usedIndex = new Set<number>();
+  private freeHint = 0;
+
   retain(live: ReadonlySet<number>): void {
-    for (const pid of this.workers.keys()) if (!live.has(pid)) this.workers.delete(pid);
+    for (const [pid, w] of this.workers) {
+      if (live.has(pid)) continue;
+      this.workers.delete(pid);
+      this.usedIndex.delete(w.index);
+      this.freeHint = Math.min(this.freeHint, w.index);
+    }
   }
 
+  /** A new worker takes the lowest free number, as a replaced worker's successor takes its place. */
   assignWorker(pid: number): number {
     const known = this.workers.get(pid);
     if (known) return known.index;
-    const used = new Set([...this.workers.values()].map((w) => w.index));
-    let i = 0;
-    while (used.has(i)) i++;
+    while (this.usedIndex.has(this.freeHint)) this.freeHint++;
+    const i = this.freeHint;
+    this.usedIndex.add(i);
     this.workers.set(pid, { index: i });
     return i;
   }

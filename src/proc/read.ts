@@ -7,6 +7,7 @@ import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
+import { mapLimit } from '../map-limit';
 import { parseMaps, parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type Mapping, type ProcStat, type SmapsRollup } from './parse';
 
 export type ReadError = 'gone' | 'denied' | 'unreadable';
@@ -43,6 +44,9 @@ export function coalesce(ranges: ReadonlyArray<readonly [number, number]>, maxGa
   }
   return groups;
 }
+
+/** Processes of one tree level read at once (each a stat and a children file). */
+const TREE_CONCURRENCY = 32;
 
 /** A seq_file hands out at most this much per read. */
 const SEQ_PAGE = 4096;
@@ -221,14 +225,14 @@ export class ProcReader {
     const out = new Map<number, Read<ProcStat>>();
     let level = [root];
     while (level.length) {
-      const next = await Promise.all(
-        level.map(async (pid) => {
-          const [st, kids] = await Promise.all([this.stat(pid), this.childrenText(pid, pid).then(parseChildren, () => null)]);
-          out.set(pid, st);
-          if (!st.ok || kids === null) return [];
-          return st.value.numThreads > 1 ? this.children(pid) : kids;
-        }),
-      );
+      // A bounded number under way: 2,000 workers' reads completing in one batch would hold the
+      // event loop (and a key) for the whole batch; in small batches a key gets in between.
+      const next = await mapLimit(level, TREE_CONCURRENCY, async (pid) => {
+        const [st, kids] = await Promise.all([this.stat(pid), this.childrenText(pid, pid).then(parseChildren, () => null)]);
+        out.set(pid, st);
+        if (!st.ok || kids === null) return [];
+        return st.value.numThreads > 1 ? this.children(pid) : kids;
+      });
       level = [...new Set(next.flat())].filter((p) => !out.has(p));
     }
     return out;

@@ -133,7 +133,8 @@ export class Sampler {
     if (!this.map.wanted) return (this.lastMap = null);
     const last = this.lastMap;
     const workers = live.filter((p) => p.role === 'worker').map((p) => p.pid);
-    const sameTree = last && last.workerCount === workers.length && last.workers.every((w) => workers.includes(w.pid));
+    const current = new Set(workers); // a Set: 2,000 workers made includes() 4 million comparisons a tick
+    const sameTree = last && last.workerCount === workers.length && last.workers.every((w) => current.has(w.pid));
     if (last && sameTree && now - last.at < Math.max(this.map.minGapMs, 5 * last.tookMs)) return last;
     const root = live.find((p) => p.pid === this.source.pid);
     if (!root) return null;

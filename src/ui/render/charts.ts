@@ -85,6 +85,22 @@ export function xLabels(points: readonly HistoryPoint[], width: number, maxY: nu
 /** The median of a sorted list. */
 const median = (v: number[]): number => (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2);
 
+/**
+ * A sample's spread of the workers, computed once per sample: a history point's maps never change,
+ * and sorting 2,000 workers' values for each of a chart's points at every frame was most of a
+ * big tree's frame.
+ */
+const spreads = new WeakMap<ReadonlyMap<number, number>, { min: number; median: number; max: number }>();
+function spreadOf(m: ReadonlyMap<number, number>): { min: number; median: number; max: number } {
+  let s = spreads.get(m);
+  if (!s) {
+    const v = [...m.values()].sort((a, b) => a - b);
+    s = v.length ? { min: v[0], median: median(v), max: v[v.length - 1] } : { min: 0, median: 0, max: 0 };
+    spreads.set(m, s);
+  }
+  return s;
+}
+
 export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme: Theme, width: number): Omit<ChartFrame, 'rect'> {
   const mib = (b: number): number => b / 1048576;
   const colour = (i: number): string => theme.series[i % theme.series.length];
@@ -100,9 +116,11 @@ export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme:
   } else {
     const pick = (p: HistoryPoint): Map<number, number> => (id === 'uss' ? p.uss : p.faults);
     const value = (v: number): number => (id === 'uss' ? mib(v) : v);
-    const slots = [...new Set(points.flatMap((p) => [...pick(p).keys()]))].sort((a, b) => a - b);
+    // A sample with more workers than lines decides it without listing every slot of every sample.
+    const many = points.some((p) => pick(p).size > MAX_LINES);
+    const slots = many ? [] : [...new Set(points.flatMap((p) => [...pick(p).keys()]))].sort((a, b) => a - b);
     const frozenSlots = points.length ? points[points.length - 1].frozenSlots : new Set<number>();
-    if (slots.length <= MAX_LINES) {
+    if (!many && slots.length <= MAX_LINES) {
       series = slots.map((slot, i) => ({
         title: `${frozenSlots.has(slot) ? 'f' : 'w'}${slot + 1}`,
         // A worker slot that did not exist yet (or any more) draws at zero.
@@ -110,12 +128,12 @@ export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme:
         style: { line: colour(i) },
       }));
     } else {
-      // Too many to tell apart: the spread of the workers at each sample.
-      const at = points.map((p) => [...pick(p).values()].map(value).sort((a, b) => a - b));
+      // Too many to tell apart: the spread of the workers at each sample (value() is linear).
+      const at = points.map((p) => spreadOf(pick(p)));
       series = [
-        { title: 'max', y: at.map((v) => (v.length ? v[v.length - 1] : 0)), style: { line: colour(4) } },
-        { title: 'median', y: at.map((v) => (v.length ? median(v) : 0)), style: { line: colour(0) } },
-        { title: 'min', y: at.map((v) => (v.length ? v[0] : 0)), style: { line: colour(1) } },
+        { title: 'max', y: at.map((v) => value(v.max)), style: { line: colour(4) } },
+        { title: 'median', y: at.map((v) => value(v.median)), style: { line: colour(0) } },
+        { title: 'min', y: at.map((v) => value(v.min)), style: { line: colour(1) } },
       ];
     }
   }

@@ -234,14 +234,14 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   let t = s ? tableLines(s, view, cols - 1 - room, heap, theme, model.attached !== null) : null;
   // The sorted column did not fit: make room to say the sort beside the titles instead.
   if (s && t?.hiddenSort) t = tableLines(s, view, cols - 1 - room - t.hiddenSort.length - 2, heap, theme, model.attached !== null);
-  const scrollTop = t ? windowTop(t.rows.length, t.keys.indexOf(view.table.selected ?? ''), view.table.scrollTop, visibleRows) : 0;
+  const scrollTop = t ? windowTop(t.count, t.keys.indexOf(view.table.selected ?? ''), view.table.scrollTop, visibleRows) : 0;
   const marks: string[] = [];
-  if (t && t.rows.length > visibleRows) marks.push(`rows ${scrollTop + 1}-${Math.min(t.rows.length, scrollTop + visibleRows)} of ${t.rows.length}`);
-  if (view.table.filter) marks.push(`/${view.table.filter}: ${t?.rows.length ?? 0} of ${count}`);
+  if (t && t.count > visibleRows) marks.push(`rows ${scrollTop + 1}-${Math.min(t.count, scrollTop + visibleRows)} of ${t.count}`);
+  if (view.table.filter) marks.push(`/${view.table.filter}: ${t?.count ?? 0} of ${count}`);
   if (t?.hiddenSort) marks.push(t.hiddenSort);
   if (view.table.tree) marks.push('tree');
   const position = marks.length ? theme.dim(` ${esc(marks.join('  '))}`) : '';
-  const body = t && t.rows.length === 0 ? [theme.dim(view.table.filter ? `no row matches /${esc(view.table.filter)} (Esc clears it)` : 'no process')] : (t?.rows.slice(scrollTop, scrollTop + visibleRows) ?? []);
+  const body = t && t.count === 0 ? [theme.dim(view.table.filter ? `no row matches /${esc(view.table.filter)} (Esc clears it)` : 'no process')] : (t?.render(scrollTop, scrollTop + visibleRows) ?? []);
   const tableText = t ? [t.header + position, ...body].join('\n') : theme.dim('waiting for the first sample...');
   let x = 0;
   const columns = (t?.columns ?? []).map((c, i) => {

@@ -265,7 +265,9 @@ export function tableRow(row: ShownRow, cols: Column[], widths: number[], c: Cel
 
 export interface TableLines {
   header: string;
-  rows: string[];
+  /** How many rows there are; render() draws those of a window only (2,000 rows, 40 on screen). */
+  count: number;
+  render(from: number, to: number): string[];
   keys: string[];
   columns: Column[];
   widths: number[];
@@ -279,13 +281,15 @@ export function tableLines(s: Snapshot, view: ViewState, width: number, heapByte
   const shown = orderRows(s.processes, view, c);
   return {
     header: tableHeader(cols, widths, view, theme),
-    rows: shown.map((r) => {
-      const row = tableRow(r, cols, widths, c, theme);
-      // The selected row, highlighted across the whole width (htop's bar).
-      if (rowKey(r.p) !== view.table.selected) return row;
-      const visible = row.replace(/\{[^}]*\}/g, '').length;
-      return theme.selected(row + ' '.repeat(Math.max(0, width - visible)));
-    }),
+    count: shown.length,
+    render: (from, to) =>
+      shown.slice(from, to).map((r) => {
+        const row = tableRow(r, cols, widths, c, theme);
+        // The selected row, highlighted across the whole width (htop's bar).
+        if (rowKey(r.p) !== view.table.selected) return row;
+        const visible = row.replace(/\{[^}]*\}/g, '').length;
+        return theme.selected(row + ' '.repeat(Math.max(0, width - visible)));
+      }),
     keys: shown.map((r) => rowKey(r.p)),
     columns: cols,
     widths,
