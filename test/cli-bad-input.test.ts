@@ -125,3 +125,18 @@ test('/proc unreadable for batch: it says so once and goes on with pidusage', as
   assert.equal(last.processes[0].uss, null);
   assert.ok(last.processes[0].rss > 0);
 });
+
+test('dashboard: the screen opens at once, so a start that fails gives the terminal back, then says why in one line, exit 2', async () => {
+  for (const args of [['--python', '/nonexistent/python3'], ['--python', join(FIXTURES, 'fake-python-3.6')]]) {
+    const run = runInPty(args, { cols: 200, rows: 30 });
+    assert.equal((await run.exited).exitCode, 2);
+    await run.settle();
+    const raw = run.raw();
+    assert.ok(raw.lastIndexOf('\x1b[?1049l') > raw.lastIndexOf('\x1b[?1049h'), 'the alternate screen is left');
+    assert.ok(raw.lastIndexOf('\x1b[?25h') > raw.lastIndexOf('\x1b[?25l'), 'the cursor is shown again');
+    const lines = run.text().split('\n').filter((l) => l.trim());
+    assert.equal(lines.length, 1, run.text());
+    assert.match(lines[0], /^cowtop: (python not found|.* is CPython 3\.6\.15; cowtop needs)/);
+  }
+  assert.deepEqual(experimentPids(), []);
+});
