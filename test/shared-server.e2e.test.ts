@@ -138,7 +138,14 @@ test('--record on a full disk: the recording stops with a notice, the dashboard 
 /** Our experiment's workers: children of our Python parent. */
 function ourWorkers(): number[] {
   const parents = experimentPids().filter((p) => ours(p));
-  return parents.filter((p) => parents.includes(Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1])));
+  const ppid = (p: number): number | null => {
+    try {
+      return Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    } catch {
+      return null; // exited since the listing
+    }
+  };
+  return parents.filter((p) => parents.includes(ppid(p) ?? -1));
 }
 
 test('compare fails at once when a worker is killed, naming it and its signal; nothing left', async () => {
