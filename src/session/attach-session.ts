@@ -50,8 +50,9 @@ export class AttachSession extends SampledMonitor implements Monitor {
     const { appeared, vanished, collections } = await tree.observe(snap);
     // The same events the experiment reports: a respawned worker appears, an exited one goes.
     for (const pid of vanished) this.emit('report', { type: 'exit', pid, requested: false });
+    const byPid = appeared.length ? new Map(snap.processes.map((p) => [p.pid, p])) : null; // 2,000 appear at once
     for (const pid of appeared) {
-      const p = snap.processes.find((x) => x.pid === pid)!;
+      const p = byPid!.get(pid)!;
       this.emit('report', { type: 'fork', pid, parent: this.options.pid, index: p.index ?? -1, freeze: tree.freeze, workload: 'attached', generation: 0 });
     }
     for (const c of collections) this.emit('report', c);
