@@ -13,7 +13,7 @@ import { ProcReader } from '../src/proc/read';
 import { Sampler } from '../src/sample/sampler';
 import { experimentPids, sleep } from './helpers';
 
-test('sampling through 120 re-forks in 6 seconds stays right', async () => {
+test('sampling through 120 re-forks, sent 50 ms apart, stays right', async () => {
   const e = new Experiment({ python: 'python3', size: 20000, workers: 3, freeze: false, workload: 'idle', collectEvery: 5, interval: 100 });
   const exitedAt = new Map<number, number>();
   let reforks = 0;
@@ -26,17 +26,20 @@ test('sampling through 120 re-forks in 6 seconds stays right', async () => {
   const problems: string[] = [];
   let snapshots = 0;
   let rowsChecked = 0;
-  const end = Date.now() + 6_000;
+  // Counted in re-forks, not seconds: the experiment runs niced, and beside another test file's
+  // real servers it does fewer re-forks a second; what is checked is every sample through them.
+  let sent = 0;
   const churn = (async () => {
     let freeze = false;
-    while (Date.now() < end) {
+    for (; sent < 120; sent++) {
       freeze = !freeze;
       e.send({ cmd: 'refork', freeze });
       await sleep(50);
     }
   })();
+  const giveUp = Date.now() + 30_000;
   try {
-    while (Date.now() < end) {
+    while ((sent < 120 || reforks < 90) && Date.now() < giveUp) {
       const tickStart = Date.now();
       const snap = await sampler.tick();
       snapshots++;

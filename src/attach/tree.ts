@@ -76,8 +76,8 @@ export class AttachedTree implements SampleSource {
   }
 
   /**
-   * After each snapshot: mark vanished processes, forget old ones, refresh agent state.
-   * Returns what changed since the last one: pids that appeared and pids that vanished.
+   * After each snapshot: mark vanished processes, forget old ones. Returns what changed since the
+   * last one: pids that appeared and pids that vanished, and the full collections refresh() saw.
    */
   async observe(snap: Snapshot, now = Date.now()): Promise<{ appeared: number[]; vanished: number[]; collections: CollectionMessage[] }> {
     const live = new Set(snap.processes.filter((p) => p.alive).map((p) => p.pid));
@@ -100,11 +100,23 @@ export class AttachedTree implements SampleSource {
         this.lastCollection.delete(pid);
       }
     }
-    const alive = snap.processes.filter((p) => p.alive);
-    const keys = new Set(alive.map((p) => `${p.pid}:${p.starttime}`));
+    const collections = this.collections;
+    this.collections = [];
+    return { appeared, vanished, collections };
+  }
+
+  /** Full collections the agents counted since the last read: events, as the experiment's are. */
+  private collections: CollectionMessage[] = [];
+
+  /**
+   * The agents' files of this tick's live processes, read before its rows are made: the rows
+   * carry what each agent wrote by now, not what it wrote a tick ago.
+   */
+  async refresh(live: ReadonlyArray<{ pid: number; starttime: number | null }>): Promise<void> {
+    const keys = new Set(live.map((p) => `${p.pid}:${p.starttime}`));
     for (const k of this.uids.keys()) if (!keys.has(k)) this.uids.delete(k);
     const targets = await Promise.all(
-      alive.map(async (p) => {
+      live.map(async (p) => {
         const key = `${p.pid}:${p.starttime}`;
         if (!this.uids.has(key)) this.uids.set(key, await this.reader.uid(p.pid));
         return { pid: p.pid, uid: this.uids.get(key)!, starttime: p.starttime };
@@ -112,15 +124,13 @@ export class AttachedTree implements SampleSource {
     );
     const states = await this.agents.readAll(targets.filter((t): t is { pid: number; uid: number; starttime: number | null } => t.uid !== null));
     let count = 0;
-    // Full collections the agents counted since the last read become events, as the experiment's do.
-    const collections: CollectionMessage[] = [];
     for (const s of states) {
       count++;
       const before = this.gc.get(s.pid)?.stats?.[2]?.collections;
       const after = s.gc.stats?.[2]?.collections;
       if (before !== undefined && after !== undefined && after > before) {
         const last = s.last?.generation === 2 ? s.last : null;
-        collections.push({ type: 'collection', pid: s.pid, generation: 2, duration: last?.duration ?? null, collected: last?.collected ?? null, uncollectable: last?.uncollectable ?? null, explicit: false });
+        this.collections.push({ type: 'collection', pid: s.pid, generation: 2, duration: last?.duration ?? null, collected: last?.collected ?? null, uncollectable: last?.uncollectable ?? null, explicit: false });
       }
       this.gc.set(s.pid, s.gc);
       this.gcAt.set(s.pid, s.t);
@@ -128,6 +138,5 @@ export class AttachedTree implements SampleSource {
       this.implementation = `${IMPLEMENTATIONS[s.implementation] ?? s.implementation} ${s.version}`;
     }
     this.agentCount = count;
-    return { appeared, vanished, collections };
   }
 }

@@ -37,6 +37,8 @@ export interface SampleSource {
   readonly kinds?: PageKinds | null;
   /** The live processes of this tick, before any row is made: a number freed by an exit is free again. */
   retain?(live: ReadonlySet<number>): void;
+  /** Reads what the live processes say of themselves (an attached tree's agents) for this tick's rows. */
+  refresh?(live: ReadonlyArray<{ pid: number; starttime: number | null }>): Promise<void>;
 }
 
 /** Whether the copy map is wanted, and how often it may be read at most. */
@@ -174,7 +176,11 @@ export class Sampler {
     const now = Date.now();
     const plan = this.rollups.plan(stats, now, elapsedMs);
     const toRead = plan.all ? stats : stats.filter((s) => plan.pids.has(s.pid));
-    const fresh = new Map(await mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const));
+    const [rollups] = await Promise.all([
+      mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const),
+      this.source.refresh?.(stats),
+    ]);
+    const fresh = new Map(rollups);
     this.rollups.store(stats, fresh, now, plan.all);
     const mems = new Map(stats.map((s) => [s.pid, fresh.get(s.pid) ?? this.rollups.reuse(s.pid)]));
     const commands = await this.commands.read(stats, now);
