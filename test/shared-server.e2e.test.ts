@@ -135,9 +135,20 @@ test('--record on a full disk: the recording stops with a notice, the dashboard 
   assert.deepEqual(experimentPids(), []);
 });
 
-/** Our experiment's workers: children of our Python parent. */
+/**
+ * Our experiment's workers: children of our Python parent. Python itself, by its command name: a
+ * pyenv shim runs bash with the experiment's arguments (and its children under it) before the
+ * interpreter starts, and killing one of those is not killing a worker.
+ */
 function ourWorkers(): number[] {
-  const parents = experimentPids().filter((p) => ours(p));
+  const comm = (p: number): string => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const parents = experimentPids().filter((p) => ours(p) && /^python/.test(comm(p)));
   const ppid = (p: number): number | null => {
     try {
       return Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
