@@ -56,7 +56,10 @@ test('--tracemalloc: USS grows by pages the collector copied while Python alloca
 });
 
 test('--split: half the workers forked before gc.freeze(), half after, side by side', async () => {
-  const r = await runCli(['--batch', '--duration', '3', '--split', '--size', '200000', '--workers', '4', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
+  // 400,000 objects: a frozen worker still copies ~2 MiB of the interpreter's own pages from its
+  // first sample on (sampled at its fork now), which 200,000 unfrozen objects' copies (~35 MiB)
+  // left at the 5% line.
+  const r = await runCli(['--batch', '--duration', '3', '--split', '--size', '400000', '--workers', '4', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
   assert.equal(r.code, 0, r.stderr);
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const forks = recs.filter((x) => x.kind === 'fork');
