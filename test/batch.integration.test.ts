@@ -81,6 +81,8 @@ test('--batch --format csv and table', async () => {
   assert.match(table.stdout, /ROLE\s+PID\s+RSS\s+PSS\s+USS/);
   assert.match(table.stdout, /parent\s+\d+\s+[\d.]+ MiB/);
   assert.match(table.stdout, /ready +.* buildSeconds=\d+(ms|us|\.\d\ds) heapBytes=[\d.]+MiB/, 'seconds and bytes with their unit, not raw floats');
+  // The imports before the heap, as the experiment timed them (the event log says them too).
+  assert.match(table.stdout, /ready +.* modules=\S*json\S* importSeconds=\d+(ms|us|\.\d\ds)/);
   assert.doesNotMatch(table.stdout, /\d\.\d{5,}/, 'no raw float anywhere');
   assert.deepEqual(experimentPids(), []);
 });

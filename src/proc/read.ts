@@ -48,6 +48,12 @@ export function coalesce(ranges: ReadonlyArray<readonly [number, number]>, maxGa
   return groups;
 }
 
+/** Whether a read of n bytes into a buffer of size calls for another: the buffer filled, or the file is read to its end. */
+function readsOn(n: number, size: number, untilEof: boolean | ((n: number) => boolean)): boolean {
+  const more = typeof untilEof === 'function' ? untilEof(n) : untilEof;
+  return n === size || (more && n > 0);
+}
+
 /** Processes whose stat and children files are read between two turns of the event loop (~2 ms). */
 const TREE_SLICE = 64;
 
@@ -90,10 +96,10 @@ export class ProcReader {
       const chunks: Buffer[] = [];
       for (;;) {
         const n = fsc.readSync(fd, this.scratch, 0, this.scratch.length, null);
-        const more = typeof untilEof === 'function' ? untilEof(n) : untilEof && n > 0;
-        if (!chunks.length && !(n === this.scratch.length || (more && n > 0))) return this.scratch.toString('utf8', 0, n);
+        const last = !readsOn(n, this.scratch.length, untilEof);
+        if (last && !chunks.length) return this.scratch.toString('utf8', 0, n); // the usual case: one read
         chunks.push(Buffer.from(this.scratch.subarray(0, n)));
-        if (!(n === this.scratch.length || (more && n > 0))) return Buffer.concat(chunks).toString('utf8');
+        if (last) return Buffer.concat(chunks).toString('utf8');
       }
     } finally {
       fsc.closeSync(fd);
@@ -111,8 +117,7 @@ export class ProcReader {
           fsc.read(fd, buf, 0, buf.length, null, (rerr, n) => {
             if (rerr) return fsc.close(fd, () => reject(rerr));
             chunks.push(buf.subarray(0, n));
-            const more = typeof untilEof === 'function' ? untilEof(n) : untilEof && n > 0;
-            if (n === buf.length || (more && n > 0)) return next();
+            if (readsOn(n, buf.length, untilEof)) return next();
             fsc.close(fd, () => resolve(Buffer.concat(chunks).toString('utf8')));
           });
         };
