@@ -11,6 +11,7 @@ import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
+import { HeldFiles } from './held-files';
 import { parseMaps, parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type Mapping, type ProcStat, type SmapsRollup } from './parse';
 
 export type ReadError = 'gone' | 'denied' | 'unreadable';
@@ -61,7 +62,18 @@ const TREE_SLICE = 64;
 const SEQ_PAGE = 4096;
 
 export class ProcReader {
-  constructor(readonly root = '/proc') {}
+  /** The sampled tree's stat, children and smaps_rollup files, kept open between ticks (held-files.ts). */
+  private readonly held: HeldFiles | null;
+
+  /** hold: keep the tree's files open (a number: at most that many). */
+  constructor(readonly root = '/proc', options: { hold?: boolean | number } = {}) {
+    this.held = options.hold === true ? new HeldFiles(root) : options.hold ? new HeldFiles(root, options.hold) : null;
+  }
+
+  /** How many /proc files are held open now. */
+  get heldCount(): number {
+    return this.held?.size ?? 0;
+  }
 
   /**
    * /proc files report size 0, so readFile would open, fstat, read, read again and close: five
@@ -84,7 +96,9 @@ export class ProcReader {
    * thousand workers); a shorter one is the whole list, without a read more for every process.
    */
   private childrenText(pid: number, tid: number): string {
-    return this.readNow((n) => n > SEQ_PAGE - 16, [pid, 'task', tid, 'children']);
+    const more = (n: number): boolean => n > SEQ_PAGE - 16;
+    // Empty is an answer here (no children), not a sign of a dead fd.
+    return tid === pid ? this.readHeldNow(pid, 'task/' + tid + '/children', more, true) : this.readNow(more, [pid, 'task', tid, 'children']);
   }
 
   private readonly scratch = Buffer.allocUnsafe(8192);
@@ -93,17 +107,64 @@ export class ProcReader {
   private readNow(untilEof: boolean | ((n: number) => boolean), parts: Array<string | number>): string {
     const fd = fsc.openSync(path.join(this.root, ...parts.map(String)), 'r');
     try {
-      const chunks: Buffer[] = [];
-      for (;;) {
-        const n = fsc.readSync(fd, this.scratch, 0, this.scratch.length, null);
-        const last = !readsOn(n, this.scratch.length, untilEof);
-        if (last && !chunks.length) return this.scratch.toString('utf8', 0, n); // the usual case: one read
-        chunks.push(Buffer.from(this.scratch.subarray(0, n)));
-        if (last) return Buffer.concat(chunks).toString('utf8');
-      }
+      return this.readFdNow(fd, untilEof);
     } finally {
       fsc.closeSync(fd);
     }
+  }
+
+  /** Reads fd from offset 0: a seq_file read at 0 writes the file afresh, so a held fd reads today's text. */
+  private readFdNow(fd: number, untilEof: boolean | ((n: number) => boolean)): string {
+    const chunks: Buffer[] = [];
+    for (let at = 0; ; ) {
+      const n = fsc.readSync(fd, this.scratch, 0, this.scratch.length, at);
+      at += n;
+      const last = !readsOn(n, this.scratch.length, untilEof);
+      if (last && !chunks.length) return this.scratch.toString('utf8', 0, n); // the usual case: one read
+      chunks.push(Buffer.from(this.scratch.subarray(0, n)));
+      if (last) return Buffer.concat(chunks).toString('utf8');
+    }
+  }
+
+  /**
+   * A tree member's file through its held fd. An fd that fails or reads empty (unless empty is
+   * an answer) is dropped and the path opened afresh, whose answer (the process is gone, or the
+   * text of what now has the pid) is the one returned. An open error is thrown as it comes.
+   */
+  private readHeldNow(pid: number, name: string, untilEof: boolean | ((n: number) => boolean), emptyOk = false): string {
+    const file = this.held?.acquire(pid, name);
+    if (file) {
+      try {
+        const text = this.readFdNow(file.fd, untilEof);
+        if (text || emptyOk) return text;
+      } catch {
+        // gone, reaped or exec'd: read the path below
+      } finally {
+        this.held!.release(file);
+      }
+      this.held!.drop(pid);
+    }
+    return this.readNow(untilEof, [pid, ...name.split('/')]);
+  }
+
+  /** The same for a file that walks memory (smaps_rollup): the read goes through the thread pool. */
+  private async readHeld(pid: number, name: string): Promise<string> {
+    const file = this.held?.acquire(pid, name);
+    if (file) {
+      try {
+        const text = await new Promise<string>((resolve, reject) => {
+          const buf = Buffer.allocUnsafe(8192);
+          fsc.read(file.fd, buf, 0, buf.length, 0, (err, n) => (err ? reject(err) : n === buf.length ? reject(new Error('long')) : resolve(buf.toString('utf8', 0, n))));
+        });
+        if (text) return text;
+      } catch {
+        // gone, reaped or exec'd (or, never seen, longer than a buffer): read the path below
+      } finally {
+        this.held!.release(file);
+      }
+      this.held!.drop(pid);
+    }
+    return this.text(pid, name);
   }
 
   private read(untilEof: boolean | ((n: number) => boolean), parts: Array<string | number>): Promise<string> {
@@ -137,12 +198,13 @@ export class ProcReader {
   }
 
   async stat(pid: number): Promise<Read<ProcStat>> {
-    return this.statNow(pid);
+    return this.statNow(pid, false);
   }
 
-  private statNow(pid: number): Read<ProcStat> {
+  /** held: a member of the sampled tree, whose stat fd is kept for the next tick. */
+  private statNow(pid: number, held: boolean): Read<ProcStat> {
     try {
-      const value = parseStat(this.readNow(false, [pid, 'stat']));
+      const value = parseStat(held ? this.readHeldNow(pid, 'stat', false) : this.readNow(false, [pid, 'stat']));
       // An empty read means the process is being reaped.
       return value ? { ok: true, value } : { ok: false, error: 'gone', message: 'process exited' };
     } catch (err) {
@@ -152,7 +214,7 @@ export class ProcReader {
 
   async smapsRollup(pid: number): Promise<Read<SmapsRollup>> {
     try {
-      const value = parseSmapsRollup(await this.text(pid, 'smaps_rollup'));
+      const value = parseSmapsRollup(await this.readHeld(pid, 'smaps_rollup'));
       // A zombie or exiting process has an empty rollup.
       return value ? { ok: true, value } : { ok: false, error: 'gone', message: 'process exited' };
     } catch (err) {
@@ -267,7 +329,7 @@ export class ProcReader {
       for (const pid of level) {
         // A key waits at most one slice, not the whole tree.
         if (++slice % TREE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        const st = this.statNow(pid);
+        const st = this.statNow(pid, true);
         out.set(pid, st);
         if (!st.ok) continue;
         let kids: number[];
@@ -280,6 +342,7 @@ export class ProcReader {
       }
       level = [...new Set(next)].filter((p) => !out.has(p));
     }
+    this.held?.keepOnly(new Set([...out].filter(([, st]) => st.ok).map(([pid]) => pid)));
     return out;
   }
 

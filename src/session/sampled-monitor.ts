@@ -15,7 +15,7 @@ export abstract class SampledMonitor extends EventEmitter {
 
   constructor(procRoot: string) {
     super();
-    this.reader = new ProcReader(procRoot);
+    this.reader = new ProcReader(procRoot, { hold: true });
   }
 
   wantMap(on: boolean, minGapMs = 500): void {
