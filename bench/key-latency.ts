@@ -10,6 +10,8 @@ export interface LatencyResult {
   p50: number;
   p99: number;
   max: number;
+  /** The five slowest presses: with 60 presses, p99 is the slowest one alone. */
+  slowest: number[];
   args: string[];
 }
 
@@ -36,7 +38,8 @@ export async function keyLatency(args: string[], presses = 60, ready = /worker \
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await sleep(50 + Math.random() * 150); // land at different points of the sampling cycle
     }
-    return { samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), args };
+    const slowest = [...times].sort((a, b) => b - a).slice(0, 5).map((t) => Math.round(t));
+    return { samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), slowest, args };
   } finally {
     run.press('q');
     await run.exited;

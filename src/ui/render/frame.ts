@@ -37,7 +37,7 @@ export interface ColumnSpan {
 export interface Frame {
   tooSmall: string | null;
   header: { rect: Rect; text: string };
-  table: { rect: Rect; text: string; scrollTop: number; visibleRows: number; columns: ColumnSpan[]; keys: string[] };
+  table: { rect: Rect; text: string; scrollTop: number; visibleRows: number; columns: ColumnSpan[]; keys: readonly string[] };
   charts: ChartFrame[];
   timeline: { rect: Rect; text: string } | null;
   log: { rect: Rect; lines: string[] };
@@ -78,10 +78,29 @@ function helpFrame(lines: string[], cols: number, rows: number, scroll: number, 
   return { rect, lines: wrapped.slice(top, end), label: ` ${title}: ${where}${title === 'help' ? 'any other key closes' : 'Esc closes'} `, scroll: top, kind: title === 'help' ? 'help' : 'detail' };
 }
 
+/** What the attached header counts in a snapshot: once per snapshot, not per frame (2,000 rows). */
+const countsCache = new WeakMap<Snapshot, { workers: number; live: number; masterGc: boolean; frozen: number | null }>();
+function treeCounts(s: Snapshot): { workers: number; live: number; masterGc: boolean; frozen: number | null } {
+  let counts = countsCache.get(s);
+  if (!counts) {
+    counts = { workers: 0, live: 0, masterGc: false, frozen: null };
+    for (const p of s.processes) {
+      if (p.role === 'master' && p.gc) counts.masterGc = true;
+      if (!p.alive) continue;
+      counts.live++;
+      if (p.role === 'worker') counts.workers++;
+      if (p.gc?.frozen != null) counts.frozen = Math.max(counts.frozen ?? 0, p.gc.frozen);
+    }
+    countsCache.set(s, counts);
+  }
+  return counts;
+}
+
 function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
   const a = model.attached!;
-  const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
-  const live = s ? s.processes.filter((p) => p.alive).length : 0;
+  const counts = s ? treeCounts(s) : null;
+  const workers = counts?.workers ?? 0;
+  const live = counts?.live ?? 0;
   const first = fitParts([
     [a.run ? '{bold}cowtop run{/bold}' : '{bold}cowtop attach{/bold}', 0],
     [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
@@ -92,10 +111,8 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
     [everyText(model.intervalMs), 2],
     [`up ${formatDuration(now - model.startedAt)}`, 3],
   ].filter(([t]) => t) as Array<[string, number]>, width);
-  const master = s?.processes.find((p) => p.role === 'master');
   // The most any process froze: the recipe's workers freeze too (uWSGI runs no before-fork hook).
-  const frozens = (s?.processes ?? []).filter((p) => p.alive && p.gc?.frozen != null).map((p) => p.gc!.frozen!);
-  const frozen = frozens.length ? Math.max(...frozens) : master?.gc ? null : undefined;
+  const frozen = counts?.frozen != null ? counts.frozen : counts?.masterGc ? null : undefined;
   const mode =
     a.run?.freeze ? theme.freezeOn(' FREEZE ON ')
     : frozen === undefined ? theme.dim(a.run ? ' gc: no agent yet ' : ' gc: no agent ')

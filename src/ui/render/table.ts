@@ -101,7 +101,8 @@ export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c
   const chosen = new Set<Column>();
   let used = 0;
   const units = c?.units ?? 'MiB';
-  const present = (col: Column): boolean => !col.optional || (c !== undefined && rows.some((p) => col.value(p, c) !== null));
+  const filled = c ? filledColumns(rows, c) : null;
+  const present = (col: Column): boolean => !col.optional || (filled !== null && filled.has(col.id));
   for (const col of [...COLUMNS].filter(present).sort((a, b) => priorityOf(a, c) - priorityOf(b, c))) {
     const need = columnWidth(col, units, c) + (chosen.size ? 1 : 0);
     if (used + need > width) continue;
@@ -109,6 +110,19 @@ export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c
     used += need;
   }
   return COLUMNS.filter((c) => chosen.has(c));
+}
+
+/**
+ * The optional columns some row has a value for. Per snapshot (its rows array) and copy map, not
+ * per frame: at 2,000 rows the scans were a tenth of a frame.
+ */
+const filledCache = new WeakMap<readonly ProcessSample[], { copied: CellContext['copied']; ids: ReadonlySet<ColumnId> }>();
+function filledColumns(rows: readonly ProcessSample[], c: CellContext): ReadonlySet<ColumnId> {
+  const hit = filledCache.get(rows);
+  if (hit && hit.copied === c.copied) return hit.ids;
+  const ids = new Set(COLUMNS.filter((col) => col.optional && rows.some((p) => col.value(p, c) !== null)).map((col) => col.id));
+  filledCache.set(rows, { copied: c.copied, ids });
+  return ids;
 }
 
 /** Each column's width on screen: the fill column (COMMAND) takes what the others leave. */
@@ -215,17 +229,35 @@ export function hiddenSortMark(cols: readonly Column[], view: ViewState): string
 }
 
 /** Each worker's copied bytes from the snapshot's copy map, when it has an exact one. */
+const copiedCache = new WeakMap<Snapshot, ReadonlyMap<number, number> | undefined>();
 export function copiedOf(s: Snapshot): ReadonlyMap<number, number> | undefined {
   if (!s.copies?.privileged) return undefined;
-  return new Map(s.copies.workers.map((w) => [w.pid, w.total.copied]));
+  if (!copiedCache.has(s)) copiedCache.set(s, new Map(s.copies.workers.map((w) => [w.pid, w.total.copied])));
+  return copiedCache.get(s);
+}
+
+/**
+ * The rows in screen order and their keys, for a snapshot and what orders it (sort, filter,
+ * tree, units, heap). Kept per snapshot: a key that only moves the selection or pauses draws a
+ * frame without sorting 2,000 rows again.
+ */
+const orderCache = new WeakMap<Snapshot, { by: string; shown: readonly ShownRow[]; keys: readonly string[] }>();
+function orderedOf(s: Snapshot, view: ViewState, c: CellContext): { shown: readonly ShownRow[]; keys: readonly string[] } {
+  const by = JSON.stringify([view.sort.column, view.sort.desc, view.table.filter, view.table.tree, c.units, c.heapBytes, c.attached ?? false]);
+  const hit = orderCache.get(s);
+  if (hit && hit.by === by) return hit;
+  const shown = orderRows(s.processes, view, c);
+  const made = { by, shown, keys: shown.map((r) => rowKey(r.p)) };
+  orderCache.set(s, made);
+  return made;
 }
 
 /** What identifies a process's row across samples, sorts and re-forks: pid and start time. */
 export const rowKey = (p: ProcessSample): string => `${p.pid}:${p.starttime ?? ''}`;
 
 /** The rows' keys in screen order: what the selection moves along. */
-export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): string[] {
-  return orderRows(s.processes, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, copied: copiedOf(s) }).map((r) => rowKey(r.p));
+export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): readonly string[] {
+  return orderedOf(s, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree, copied: copiedOf(s) }).keys;
 }
 
 /**
@@ -268,7 +300,7 @@ export interface TableLines {
   /** How many rows there are; render() draws those of a window only (2,000 rows, 40 on screen). */
   count: number;
   render(from: number, to: number): string[];
-  keys: string[];
+  keys: readonly string[];
   columns: Column[];
   widths: number[];
   hiddenSort: string | null;
@@ -278,7 +310,7 @@ export function tableLines(s: Snapshot, view: ViewState, width: number, heapByte
   const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree, copied: copiedOf(s) };
   const cols = fitColumns(width, s.processes, c);
   const widths = columnWidths(cols, width, view.units, c);
-  const shown = orderRows(s.processes, view, c);
+  const { shown, keys } = orderedOf(s, view, c);
   return {
     header: tableHeader(cols, widths, view, theme),
     count: shown.length,
@@ -290,7 +322,7 @@ export function tableLines(s: Snapshot, view: ViewState, width: number, heapByte
         const visible = row.replace(/\{[^}]*\}/g, '').length;
         return theme.selected(row + ' '.repeat(Math.max(0, width - visible)));
       }),
-    keys: shown.map((r) => rowKey(r.p)),
+    keys,
     columns: cols,
     widths,
     hiddenSort: hiddenSortMark(cols, view),
