@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseAgentFile } from '../src/attach/agent';
 import { LineSplitter, parseReport } from '../src/experiment/protocol';
-import { isClean } from '../src/format/sanitize';
+import { isClean, sanitize } from '../src/format/sanitize';
 import { parseMaps, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, parseVmstatField } from '../src/proc/parse';
 import { FIXTURES } from './helpers';
 
@@ -111,4 +111,69 @@ test('agent files: a bad field is dropped by name, the rest kept; pid and t are 
   assert.deepEqual(parseAgentFile('{"pid":7,"t":1e999}'), { ok: false, why: 'has no valid t' });
   const lots = parseAgentFile(JSON.stringify({ pid: 7, t: 1, stats: [{ collections: 'lots', collected: 0, uncollectable: 0 }] }));
   assert.ok(lots.ok && lots.state.gc.stats === null && lots.dropped.includes('stats'));
+});
+
+/**
+ * parseStat and parseSmapsRollup scan the text in place (they run thousands of times a second).
+ * The straightforward versions they replaced, kept here as references: on well-formed text both
+ * must agree to the field, and on mangled text the scanners may only be stricter (a number the
+ * kernel never writes, such as 0x1f, makes them give up), never read something else.
+ */
+function referenceStat(text: string): Record<string, unknown> | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const f = (n: number): number => Number(rest[n - 3]);
+  if (rest.length < 22 || !Number.isInteger(pid) || !/^[A-Za-z]$/.test(rest[0])) return null;
+  const stat = { pid, comm: sanitize(text.slice(open + 1, close)), state: rest[0], ppid: f(4), flags: f(9), minflt: f(10), cminflt: f(11), majflt: f(12), cmajflt: f(13), utime: f(14), stime: f(15), numThreads: f(20), starttime: f(22), vsize: f(23), rssPages: f(24) };
+  for (const v of Object.values(stat)) if (typeof v === 'number' && !Number.isFinite(v)) return null;
+  return stat;
+}
+
+const ROLLUP_FIELDS: Record<string, string> = { Rss: 'rss', Pss: 'pss', Pss_Anon: 'pssAnon', Pss_File: 'pssFile', Pss_Shmem: 'pssShmem', Pss_Dirty: 'pssDirty', Shared_Clean: 'sharedClean', Shared_Dirty: 'sharedDirty', Private_Clean: 'privateClean', Private_Dirty: 'privateDirty', Swap: 'swap', SwapPss: 'swapPss' };
+function referenceRollup(text: string): Record<string, number> | null {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_]+):\s+(\d+) kB\s*$/.exec(line);
+    if (m && ROLLUP_FIELDS[m[1]]) out[ROLLUP_FIELDS[m[1]]] = Number(m[2]) * 1024;
+  }
+  for (const k of ['rss', 'pss', 'sharedClean', 'sharedDirty', 'privateClean', 'privateDirty']) if (out[k] === undefined) return null;
+  out.uss = out.privateClean + out.privateDirty;
+  return out;
+}
+
+test('the in-place stat and rollup scanners read what a split and a regex read', () => {
+  const stat = fixture('stat.python.txt');
+  const rollup = fixture('smaps_rollup.python.txt');
+  // Well-formed: every number field replaced by any non-negative integer, any spacing between fields.
+  const statFields = stat.replace(/^\d+ \(.*\) /s, '').trim().split(' ');
+  const wellFormedStat = fc.tuple(fc.array(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.bigInt({ min: 0n, max: 10n ** 22n })), { minLength: statFields.length, maxLength: statFields.length }), fc.constantFrom(' ', '  ', '\t'), fc.string({ maxLength: 16 }))
+    .map(([nums, gap, name]) => `${nums[0]} (${name}) ${statFields.map((w, i) => (i === 0 ? w : String(nums[i]))).join(gap)}\n`);
+  fc.assert(fc.property(wellFormedStat, (t) => {
+    const got = parseStat(t);
+    assert.ok(got, t);
+    assert.deepEqual({ ...got }, referenceStat(t));
+  }), { numRuns: RUNS });
+  const rollupLines = rollup.split('\n');
+  const wellFormedRollup = fc.tuple(fc.array(fc.oneof(fc.nat(), fc.maxSafeNat()), { minLength: rollupLines.length, maxLength: rollupLines.length }), fc.shuffledSubarray(rollupLines.map((_, i) => i), { minLength: rollupLines.length - 8 }), fc.constantFrom(' ', '   ', '\t'))
+    .map(([nums, keep, gap]) => keep.map((i) => rollupLines[i].replace(/:\s+\d+ kB/, `:${gap}${nums[i]} kB`)).join('\n'));
+  fc.assert(fc.property(wellFormedRollup, (t) => assert.deepEqual(parseSmapsRollup(t) && { ...parseSmapsRollup(t) }, referenceRollup(t))), { numRuns: RUNS });
+  // Mangled: the scanners give up or agree.
+  fc.assert(fc.property(fc.oneof(mangled(stat), anyText), (t) => {
+    const got = parseStat(t);
+    if (got) assert.deepEqual({ ...got }, referenceStat(t));
+  }), { numRuns: RUNS });
+  fc.assert(fc.property(fc.oneof(mangled(rollup), anyText), (t) => {
+    const got = parseSmapsRollup(t);
+    if (got) assert.deepEqual({ ...got }, referenceRollup(t));
+  }), { numRuns: RUNS });
+  // And the real files of this machine, read now.
+  for (const pid of [process.pid, process.ppid]) {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    assert.deepEqual({ ...parseStat(s) }, referenceStat(s));
+    const r = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    assert.deepEqual({ ...parseSmapsRollup(r) }, referenceRollup(r));
+  }
 });

@@ -17,39 +17,77 @@ export interface SmapsRollup {
   swapPss?: number;
 }
 
-const FIELDS: Record<string, keyof SmapsRollup> = {
-  Rss: 'rss',
-  Pss: 'pss',
-  Pss_Anon: 'pssAnon',
-  Pss_File: 'pssFile',
-  Pss_Shmem: 'pssShmem',
-  Pss_Dirty: 'pssDirty',
-  Shared_Clean: 'sharedClean',
-  Shared_Dirty: 'sharedDirty',
-  Private_Clean: 'privateClean',
-  Private_Dirty: 'privateDirty',
-  Swap: 'swap',
-  SwapPss: 'swapPss',
-};
+/** The rollup's lines cowtop reads, in the order their figures are kept. */
+const FIELD_NAMES = ['Rss', 'Pss', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Pss_Anon', 'Pss_File', 'Pss_Shmem', 'Pss_Dirty', 'Swap', 'SwapPss'] as const;
 
-const REQUIRED: Array<keyof SmapsRollup> = ['rss', 'pss', 'sharedClean', 'sharedDirty', 'privateClean', 'privateDirty'];
+/** Which of FIELD_NAMES text[at, at + length) is, or -1: compared in place, no string made. */
+function fieldAt(text: string, at: number, length: number): number {
+  for (let f = 0; f < FIELD_NAMES.length; f++) if (FIELD_NAMES[f].length === length && text.startsWith(FIELD_NAMES[f], at)) return f;
+  return -1;
+}
+const REQUIRED_FIELDS = 6; // the first six: every kernel since 4.14 prints them
+
+/** JavaScript's \s, by character code: the parsers below scan text instead of splitting it. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 || c === 8239 || c === 8287 || c === 12288 || c === 65279;
+}
+
+/** The decimal integer text[from, to) (an optional '-', then digits), or NaN for anything else. */
+function intAt(text: string, from: number, to: number): number {
+  const neg = text.charCodeAt(from) === 45;
+  const start = neg ? from + 1 : from;
+  if (start >= to) return NaN;
+  let v = 0;
+  for (let i = start; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+  }
+  // Past 15 digits the running sum may round differently from the text's nearest double.
+  if (to - start > 15) v = Number(text.slice(start, to));
+  return neg ? -v : v;
+}
+
+const figures = new Float64Array(FIELD_NAMES.length);
 
 /**
- * Parses smaps_rollup (or a single smaps block). Fields the kernel does not print are left out,
- * never reported as zero. Returns null when the text lacks the fields every kernel since 4.14 has
- * (empty or truncated text).
+ * Parses smaps_rollup (or a single smaps block): lines "Name:   1234 kB". Fields the kernel does
+ * not print are left out, never reported as zero. Returns null when the text lacks the fields
+ * every kernel since 4.14 has (empty or truncated text). It scans the text in place: a
+ * 2,000-process tree reads a thousand rollups a second, and splitting them into lines and
+ * regex matches was a third of what cowtop allocated.
  */
 export function parseSmapsRollup(text: string): SmapsRollup | null {
-  const out: Partial<Record<keyof SmapsRollup, number>> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Za-z_]+):\s+(\d+) kB\s*$/.exec(line);
-    if (!m) continue;
-    const key = FIELDS[m[1]];
-    if (key) out[key] = Number(m[2]) * 1024;
+  figures.fill(NaN);
+  const n = text.length;
+  for (let at = 0; at < n; ) {
+    let eol = text.indexOf('\n', at);
+    if (eol < 0) eol = n;
+    // ^([A-Za-z_]+):\s+(\d+) kB\s*$
+    let i = at;
+    for (let c = text.charCodeAt(i); i < eol && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95); c = text.charCodeAt(++i));
+    const field = i > at && text.charCodeAt(i) === 58 ? fieldAt(text, at, i - at) : -1;
+    if (field >= 0) {
+      let j = i + 1;
+      while (j < eol && isSpace(text.charCodeAt(j))) j++;
+      const digits = j;
+      while (j < eol && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+      let k = j + 3;
+      const unit = j > digits && digits > i + 1 && text.startsWith(' kB', j);
+      while (unit && k < eol && isSpace(text.charCodeAt(k))) k++;
+      if (unit && k === eol) figures[field] = intAt(text, digits, j) * 1024;
+    }
+    at = eol + 1;
   }
-  for (const k of REQUIRED) if (out[k] === undefined) return null;
-  out.uss = out.privateClean! + out.privateDirty!;
-  return out as SmapsRollup;
+  for (let f = 0; f < REQUIRED_FIELDS; f++) if (Number.isNaN(figures[f])) return null;
+  const out: SmapsRollup = { rss: figures[0], pss: figures[1], uss: figures[4] + figures[5], sharedClean: figures[2], sharedDirty: figures[3], privateClean: figures[4], privateDirty: figures[5] };
+  if (!Number.isNaN(figures[6])) out.pssAnon = figures[6];
+  if (!Number.isNaN(figures[7])) out.pssFile = figures[7];
+  if (!Number.isNaN(figures[8])) out.pssShmem = figures[8];
+  if (!Number.isNaN(figures[9])) out.pssDirty = figures[9];
+  if (!Number.isNaN(figures[10])) out.swap = figures[10];
+  if (!Number.isNaN(figures[11])) out.swapPss = figures[11];
+  return out;
 }
 /** The fields of /proc/PID/stat that cowtop uses (man 5 proc_pid_stat). */
 export interface ProcStat {
@@ -79,31 +117,46 @@ export function parseStat(text: string): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 1).trim().split(/\s+/);
-  // rest[0] is field 3 (state); field n is rest[n - 3].
-  const f = (n: number): number => Number(rest[n - 3]);
+  // The fields after ')', scanned in place (a 2,000-process tree reads 2,000 stat lines a
+  // second): field 3 is the state, then numbers; field n is statFields[n].
+  const n = text.length;
+  let field = 2;
+  let state = '';
+  for (let i = close + 1; field < 24; ) {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    while (i < n && !isSpace(text.charCodeAt(i))) i++;
+    field++;
+    if (field === 3) state = text.slice(start, i);
+    else if (STAT_WANTED[field]) statFields[field] = intAt(text, start, i);
+  }
   // state is one letter (R, S, D, Z...): anything else is not a stat line.
-  if (rest.length < 22 || !Number.isInteger(pid) || !/^[A-Za-z]$/.test(rest[0])) return null;
+  if (field < 24 || !Number.isInteger(pid) || !/^[A-Za-z]$/.test(state)) return null;
+  const f = statFields;
   const stat: ProcStat = {
     pid,
     comm: sanitize(text.slice(open + 1, close)), // anyone can name a process anything
-    state: rest[0],
-    ppid: f(4),
-    flags: f(9),
-    minflt: f(10),
-    cminflt: f(11),
-    majflt: f(12),
-    cmajflt: f(13),
-    utime: f(14),
-    stime: f(15),
-    numThreads: f(20),
-    starttime: f(22),
-    vsize: f(23),
-    rssPages: f(24),
+    state,
+    ppid: f[4],
+    flags: f[9],
+    minflt: f[10],
+    cminflt: f[11],
+    majflt: f[12],
+    cmajflt: f[13],
+    utime: f[14],
+    stime: f[15],
+    numThreads: f[20],
+    starttime: f[22],
+    vsize: f[23],
+    rssPages: f[24],
   };
   for (const v of Object.values(stat)) if (typeof v === 'number' && !Number.isFinite(v)) return null;
   return stat;
 }
+
+const statFields = new Float64Array(25);
+const STAT_WANTED = [4, 9, 10, 11, 12, 13, 14, 15, 20, 22, 23, 24].reduce((w, i) => ((w[i] = true), w), new Array<boolean>(25).fill(false));
 
 export const PF_KTHREAD = 0x00200000;
 

@@ -16,16 +16,16 @@ export const STALE_MS = 5_000;
 export const BIG_TREE = 300;
 export const BIG_TREE_REFRESH_MS = 2_000;
 
-/** What stat says about a process that would change if its memory changed. */
-export function fingerprint(s: ProcStat): string {
-  return `${s.starttime}:${s.minflt}:${s.majflt}:${s.rssPages}:${s.vsize}`;
+/** Whether stat says the same about a process's memory as before: what would change if its memory changed. */
+export function samePrint(a: ProcStat | undefined, b: ProcStat): boolean {
+  return a !== undefined && a.starttime === b.starttime && a.minflt === b.minflt && a.majflt === b.majflt && a.rssPages === b.rssPages && a.vsize === b.vsize;
 }
 
 /** Every rollup, or the oldest few (round-robin) while the tree is quiet. */
 export type ReadPlan = { all: true } | { all: false; pids: ReadonlySet<number> };
 
 export class RollupCache {
-  private prints = new Map<number, string>();
+  private prints = new Map<number, ProcStat>(); // the stat each rollup was read with
   private rollups = new Map<number, Read<SmapsRollup>>();
   private readAt = new Map<number, number>();
   fullReads = 0;
@@ -38,7 +38,7 @@ export class RollupCache {
   mustRead(stats: readonly ProcStat[]): boolean {
     if (!this.enabled) return true;
     if (stats.length !== this.prints.size) return true;
-    for (const s of stats) if (this.prints.get(s.pid) !== fingerprint(s)) return true;
+    for (const s of stats) if (!samePrint(this.prints.get(s.pid), s)) return true;
     for (const s of stats) if (!this.rollups.has(s.pid)) return true;
     return false;
   }
@@ -55,18 +55,22 @@ export class RollupCache {
     // first. A quiet tree keeps the STALE_MS bound.
     const bound = moved ? BIG_TREE_REFRESH_MS : STALE_MS;
     const share = Math.ceil((stats.length * Math.max(0, gapMs)) / bound);
-    const age = (s: ProcStat): number => (this.readAt.has(s.pid) && this.prints.get(s.pid)?.startsWith(`${s.starttime}:`) ? now - this.readAt.get(s.pid)! : Infinity);
-    const changed = (s: ProcStat): boolean => this.prints.get(s.pid) !== fingerprint(s);
-    const order = [...stats].sort((a, b) => Number(changed(b)) - Number(changed(a)) || age(b) - age(a));
+    // Each process's age and whether it moved, once: the sort compares them n log n times.
+    const rank = stats.map((s) => {
+      const print = this.prints.get(s.pid);
+      const at = this.readAt.get(s.pid);
+      return { pid: s.pid, changed: !samePrint(print, s), age: at !== undefined && print?.starttime === s.starttime ? now - at : Infinity };
+    });
+    rank.sort((a, b) => Number(b.changed) - Number(a.changed) || b.age - a.age);
     const pids = new Set<number>();
-    for (const s of order) if (pids.size < share || age(s) + gapMs > bound) pids.add(s.pid);
+    for (const r of rank) if (pids.size < share || r.age + gapMs > bound) pids.add(r.pid);
     return { all: false, pids };
   }
 
   /** all: every process was read (the tree's figures start over); else only those in `rollups`. */
   store(stats: readonly ProcStat[], rollups: ReadonlyMap<number, Read<SmapsRollup>>, now: number, all = true): void {
     if (all) {
-      this.prints = new Map(stats.map((s) => [s.pid, fingerprint(s)]));
+      this.prints = new Map(stats.map((s) => [s.pid, s]));
       this.rollups = new Map(rollups);
       this.readAt = new Map(stats.map((s) => [s.pid, now]));
       this.fullReads++;
@@ -78,7 +82,7 @@ export class RollupCache {
       this.rollups.set(pid, r);
       this.readAt.set(pid, now);
       const st = byPid.get(pid);
-      if (st) this.prints.set(pid, fingerprint(st));
+      if (st) this.prints.set(pid, st);
       this.partialReads++;
     }
     // Processes gone from the tree are forgotten; the rest keep the print of their last read.
