@@ -2,6 +2,9 @@
  * Key-to-screen latency: cowtop in a real pty with a large experiment being sampled; each press
  * of space (pause) is timed until the emulator's screen shows the change.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runInPty } from '../test/pty';
 import { BIN, sleep } from '../test/helpers';
 
@@ -12,6 +15,8 @@ export interface LatencyResult {
   max: number;
   /** The five slowest presses: with 60 presses, p99 is the slowest one alone. */
   slowest: number[];
+  /** cowtop's own share: from a key's bytes on its stdin to its next write (key-trace.ts). */
+  inside: { p50: number; p99: number; slowest: number[] };
   args: string[];
 }
 
@@ -21,7 +26,9 @@ const pct = (xs: number[], p: number): number => {
 };
 
 export async function keyLatency(args: string[], presses = 60, ready = /worker \d+\s+\d+\s+[\d.]+/): Promise<LatencyResult> {
-  const run = runInPty(args, { cols: 160, rows: 48, node: ['--max-semi-space-size=1', BIN, ...args] });
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-keys-'));
+  const trace = join(dir, 'keys');
+  const run = runInPty(args, { cols: 160, rows: 48, env: { COWTOP_KEY_TRACE: trace }, node: ['--max-semi-space-size=1', '-r', join(__dirname, 'key-trace.js'), BIN, ...args] });
   try {
     await run.waitFor((t) => ready.test(t), 120_000);
     await sleep(2000);
@@ -38,11 +45,13 @@ export async function keyLatency(args: string[], presses = 60, ready = /worker \
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await sleep(50 + Math.random() * 150); // land at different points of the sampling cycle
     }
-    const slowest = [...times].sort((a, b) => b - a).slice(0, 5).map((t) => Math.round(t));
-    return { samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), slowest, args };
+    const slowest = (xs: number[]): number[] => [...xs].sort((a, b) => b - a).slice(0, 5).map((t) => Math.round(t));
+    const inside = readFileSync(trace, 'utf8').trim().split('\n').map(Number).slice(-presses);
+    return { samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), slowest: slowest(times), inside: { p50: pct(inside, 50), p99: pct(inside, 99), slowest: slowest(inside) }, args };
   } finally {
     run.press('q');
     await run.exited;
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

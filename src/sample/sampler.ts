@@ -185,17 +185,20 @@ export class Sampler {
     const mems = new Map(stats.map((s) => [s.pid, fresh.get(s.pid) ?? this.rollups.reuse(s.pid)]));
     const commands = await this.commands.read(stats, now);
     const out: ProcessSample[] = [];
-    for (const stat of stats) {
+    for (let i = 0; i < stats.length; i++) {
+      // A key waits for a slice of rows, not for all 2,000.
+      if (i && i % ROW_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const stat = stats[i];
       const mem = mems.get(stat.pid)!;
       if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
       const p = prev.get(stat.pid);
-      out.push({ ...this.liveRow(stat.pid, stat, mem, p?.starttime === stat.starttime ? p : undefined, elapsedMs), command: commands.get(stat.pid) ?? null });
+      out.push(this.liveRow(stat.pid, stat, mem, p?.starttime === stat.starttime ? p : undefined, elapsedMs, commands.get(stat.pid) ?? null));
     }
     return out;
   }
 
   /** before: the same process (pid and start time) in the previous snapshot, if it was there. */
-  private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, before: ProcessSample | undefined, elapsedMs: number): ProcessSample {
+  private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, before: ProcessSample | undefined, elapsedMs: number, command: string | null): ProcessSample {
     const { role, index } = this.role(pid, stat.ppid);
     let base = this.baselines.get(pid);
     if (!base || base.starttime !== stat.starttime) {
@@ -234,6 +237,7 @@ export class Sampler {
       error: mem.ok || mem.error === 'gone' ? null : mem.message,
       starttime: stat.starttime,
       ppid: stat.ppid,
+      command,
       rollup: m,
     };
   }
@@ -285,6 +289,8 @@ export class Sampler {
 
 const PAGE = 4096;
 const ROLLUP_CONCURRENCY = 2;
+/** Rows made between two turns of the event loop (~3 ms at 2,000 processes). */
+const ROW_SLICE = 256;
 
 
 const ROLE_ORDER: Record<Role, number> = { parent: 0, master: 0, worker: 1, grandchild: 2 };
