@@ -186,19 +186,22 @@ test(`RollupCache: a big tree that moves every tick is read in turns, each row w
   c.store(stats, new Map(stats.map((s) => [s.pid, value])), 0);
   const lastRead = new Map(stats.map((s) => [s.pid, 0]));
   let worst = 0;
-  for (let now = 1000; now <= 20_000; now += 1000) {
+  // Ticks a few ms early or late, as a loaded machine runs them: the reads must stay in turns.
+  const jitter = [0, 3, -2, 5, 1, -4, 2, 0, 6, -1];
+  for (let now = 1000, tick = 0; now <= 20_000; tick++, now += 1000 + jitter[tick % jitter.length]) {
     stats = stats.map((s) => ({ ...s, minflt: s.minflt + 1 })); // every process faults every second
-    if (now === 5000) stats = [...stats, stat({ pid: 5000 })]; // a new one is read at once
-    const plan = c.plan(stats, now, 1000);
+    if (tick === 4) stats = [...stats, stat({ pid: 5000 })]; // a new one is read at once
+    const plan = c.plan(stats, now, tick ? 1000 + jitter[tick % jitter.length] : 1000);
     assert.equal(plan.all, false);
     const pids = plan.all ? [] : [...plan.pids];
     assert.ok(pids.length <= 520, `${pids.length} read at ${now}`);
-    if (now === 5000) assert.ok(pids.includes(5000), 'the new process is read on its first tick');
+    if (tick === 4) assert.ok(pids.includes(5000), 'the new process is read on its first tick');
     for (const pid of pids) lastRead.set(pid, now);
     c.store(stats, new Map(pids.map((p) => [p, value])), now, false);
-    for (const [pid, t] of lastRead) if (pid !== 5000 || now >= 5000) worst = Math.max(worst, now - t);
+    for (const [pid, t] of lastRead) if (pid !== 5000 || tick >= 4) worst = Math.max(worst, now - t);
   }
-  assert.ok(worst <= BIG_TREE_REFRESH_MS, `oldest row ${worst} ms`);
+  // Every second tick: 2 s and the jitter of two ticks at most.
+  assert.ok(worst <= BIG_TREE_REFRESH_MS + 12, `oldest row ${worst} ms`);
   const small = new RollupCache();
   const few = stats.slice(0, BIG_TREE);
   small.store(few, new Map(few.map((s) => [s.pid, value])), 0);

@@ -62,8 +62,12 @@ export class RollupCache {
       return { pid: s.pid, changed: !samePrint(print, s), age: at !== undefined && print?.starttime === s.starttime ? now - at : Infinity };
     });
     rank.sort((a, b) => Number(b.changed) - Number(a.changed) || b.age - a.age);
+    // Due: older than the bound by the next tick. A moving big tree's 2 s is a refresh period
+    // (every second tick at 1 Hz): a row read two ticks ago is due, one read a tick ago is not,
+    // however the ticks jitter; counted strictly, a tick a few ms late made every row due at once.
+    const slack = moved ? gapMs / 2 : 0;
     const pids = new Set<number>();
-    for (const r of rank) if (pids.size < share || r.age + gapMs > bound) pids.add(r.pid);
+    for (const r of rank) if (pids.size < share || r.age + gapMs > bound + slack) pids.add(r.pid);
     return { all: false, pids };
   }
 
