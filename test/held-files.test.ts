@@ -40,17 +40,19 @@ test('held fds are read afresh each tick, follow an exec to the new program, and
     assert.ok(first.get(pid)?.ok);
     const before = await reader.smapsRollup(pid);
     assert.ok(before.ok);
+    assert.match(reader.cmdlineNow(pid) ?? '', /^\/usr\/bin\/python3 -c import os/);
     const held = fdsOn(pid);
-    assert.deepEqual([...held.values()].sort(), [`/proc/${pid}/smaps_rollup`, `/proc/${pid}/stat`, `/proc/${pid}/task/${pid}/children`]);
-    assert.equal(reader.heldCount, 3);
+    assert.deepEqual([...held.values()].sort(), [`/proc/${pid}/cmdline`, `/proc/${pid}/smaps_rollup`, `/proc/${pid}/stat`, `/proc/${pid}/task/${pid}/children`]);
+    assert.equal(reader.heldCount, 4);
 
     child.stdin!.write('\n');
     await waitUntil(() => commOf(pid) === 'sleep', 10_000, 'the exec');
     const after = await reader.tree(pid);
     const st = after.get(pid)!;
     assert.ok(st.ok && st.value.comm === 'sleep', 'the held stat fd reads the process as it is now');
+    assert.equal(reader.cmdlineNow(pid), 'sleep 60', 'the held cmdline fd reads the new program');
     // The same fd numbers still open on the same files: read again from offset 0, not reopened.
-    assert.equal(reader.heldCount, 3);
+    assert.equal(reader.heldCount, 4);
     const stillHeld = fdsOn(pid);
     for (const [fd, target] of held) if (!target.endsWith('smaps_rollup')) assert.equal(stillHeld.get(fd), target);
 

@@ -83,8 +83,4 @@ export class HeldFiles {
   keepOnly(live: ReadonlySet<number>): void {
     for (const pid of [...this.byPid.keys()]) if (!live.has(pid)) this.drop(pid);
   }
-
-  closeAll(): void {
-    for (const pid of [...this.byPid.keys()]) this.drop(pid);
-  }
 }

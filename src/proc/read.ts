@@ -1,11 +1,12 @@
 /**
  * The only module that reads /proc. What walks page tables (smaps_rollup, smaps, maps, pagemap)
  * is read asynchronously (libuv's thread pool), so a slow rollup of a large process never blocks
- * the event loop. stat and children files, which the kernel writes from a few fields in
- * microseconds, are read synchronously, a slice of processes at a time: through the thread pool
- * each cost ~100 us of the main thread in requests and wake-ups, against ~20 us read at once,
- * which was most of a 2,000-process tree's CPU. A process that vanished between listing and
- * reading is reported as gone; a permission error keeps its reason.
+ * the event loop. stat, children and cmdline files, which the kernel writes from a few fields
+ * in microseconds, are read synchronously, a slice of processes at a time: through the thread
+ * pool each cost ~100 us of the main thread in requests and wake-ups, against ~20 us read at
+ * once, which was most of a 2,000-process tree's CPU. The sampled tree's files are held open
+ * between ticks (held-files.ts). A process that vanished between listing and reading is
+ * reported as gone; a permission error keeps its reason.
  */
 import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
@@ -67,7 +68,7 @@ function commandText(raw: string): string {
 }
 
 export class ProcReader {
-  /** The sampled tree's stat, children and smaps_rollup files, kept open between ticks (held-files.ts). */
+  /** The sampled tree's stat, children, cmdline and smaps_rollup files, kept open between ticks (held-files.ts). */
   private readonly held: HeldFiles | null;
 
   /** hold: keep the tree's files open (a number: at most that many). */
