@@ -109,3 +109,33 @@ test('the held files take a share of the open-files limit and leave room for the
   assert.equal(heldCapacity(limits('unlimited')), 49152);
   assert.equal(heldCapacity(null), 768);
 });
+
+test('the tree of a threaded process holds the children that any of its threads forked', async () => {
+  // The main thread forks one child, a second thread another: children files are per thread.
+  const code = [
+    'import subprocess, sys, threading',
+    "a = subprocess.Popen(['sleep', '60'])",
+    'forked = threading.Event()',
+    'def fork():',
+    "    global b; b = subprocess.Popen(['sleep', '60']); forked.set()",
+    '    sys.stdin.readline()  # stays alive: its children stay in its own children file',
+    'threading.Thread(target=fork, daemon=True).start(); forked.wait()',
+    "sys.stdout.write('%d %d\\n' % (a.pid, b.pid)); sys.stdout.flush()",
+    'threading.Event().wait()',
+  ].join('\n');
+  const root = spawn('/usr/bin/python3', ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let kids: number[] = [];
+  try {
+    kids = await new Promise<number[]>((resolve) => root.stdout!.on('data', (d) => resolve(String(d).trim().split(' ').map(Number))));
+    const ownFile = (tid: number): string => readFileSync(`/proc/${root.pid}/task/${tid}/children`, 'utf8');
+    assert.ok(!ownFile(root.pid!).includes(String(kids[1])), "the second child is not in the main thread's children file");
+    const reader = new ProcReader('/proc', { hold: true });
+    const tree = await reader.tree(root.pid!);
+    const st = tree.get(root.pid!);
+    assert.ok(st?.ok && st.value.numThreads > 1, 'the root runs two threads');
+    for (const kid of kids) assert.ok(tree.get(kid)?.ok, `child ${kid} is in the tree`);
+  } finally {
+    for (const pid of kids) process.kill(pid, 'SIGKILL');
+    root.kill('SIGKILL');
+  }
+});

@@ -12,6 +12,7 @@ import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
+import { nextTurn } from '../next-turn';
 import { HeldFiles } from './held-files';
 import { parseMaps, parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type Mapping, type ProcStat, type SmapsRollup } from './parse';
 
@@ -349,17 +350,20 @@ export class ProcReader {
       const next: number[] = [];
       for (const pid of level) {
         // A key waits at most one slice, not the whole tree.
-        if (++slice % TREE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (++slice % TREE_SLICE === 0) await nextTurn();
         const st = this.statNow(pid, true);
         out.set(pid, st);
         if (!st.ok) continue;
-        let kids: number[];
-        try {
-          kids = parseChildren(this.childrenText(pid, pid));
-        } catch {
+        // Every thread's children file (the main thread's among them) when there are several.
+        if (st.value.numThreads > 1) {
+          next.push(...(await this.children(pid)));
           continue;
         }
-        next.push(...(st.value.numThreads > 1 ? await this.children(pid) : kids));
+        try {
+          next.push(...parseChildren(this.childrenText(pid, pid)));
+        } catch {
+          // gone since its stat was read
+        }
       }
       level = [...new Set(next)].filter((p) => !out.has(p));
     }

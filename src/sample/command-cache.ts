@@ -6,6 +6,7 @@
 import type { ProcStat } from '../proc/parse';
 import type { ProcReader } from '../proc/read';
 import { sanitize } from '../format/sanitize';
+import { nextTurn } from '../next-turn';
 
 export const REREAD_MS = 5000;
 const SLICE = 64;
@@ -23,7 +24,7 @@ export class CommandCache {
     });
     // Read at once (~10 us each), a slice between turns of the event loop so that a key waits little.
     for (let i = 0; i < stale.length; i++) {
-      if (i && i % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i && i % SLICE === 0) await nextTurn();
       const s = stale[i];
       const line = this.reader.cmdlineNow(s.pid);
       this.known.set(s.pid, { starttime: s.starttime, command: line || `[${sanitize(s.comm)}]`, at: now });

@@ -9,6 +9,7 @@ import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { sinceStart } from '../clock';
 import { mapLimit } from '../map-limit';
+import { nextTurn } from '../next-turn';
 import { CommandCache } from './command-cache';
 import { readCopyMap, type CopyMap } from './copy-map';
 import type { PageKinds } from './page-kinds';
@@ -187,7 +188,7 @@ export class Sampler {
     const out: ProcessSample[] = [];
     for (let i = 0; i < stats.length; i++) {
       // A key waits for a slice of rows, not for all 2,000.
-      if (i && i % ROW_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i && i % ROW_SLICE === 0) await nextTurn();
       const stat = stats[i];
       const mem = mems.get(stat.pid)!;
       if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
