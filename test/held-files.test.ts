@@ -57,6 +57,8 @@ test('held fds are read afresh each tick, follow an exec to the new program, and
     for (const [fd, target] of held) if (!target.endsWith('smaps_rollup')) assert.equal(stillHeld.get(fd), target);
 
     // The held rollup fd saw the old address space; the reader must notice and read the new one.
+    // Compared once sleep is asleep: while the loader maps its libraries, its RSS still grows.
+    await waitUntil(() => readFileSync(`/proc/${pid}/wchan`, 'utf8').includes('nanosleep'), 10_000, 'sleep to sleep');
     const rollup = await reader.smapsRollup(pid);
     const direct = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
     assert.ok(rollup.ok);
