@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 
+from . import kinds
 from .report import CollectionLog, FREEZE_SUPPORTED, IS_PYPY, SERVED, THRESHOLD_SUPPORTED, collections, gc_state
 from .workloads import (ENABLER, OPTIONAL_MODULES, SHARED_MODULES, WORKLOADS, Periodic, check_enabler,
                         parse_strategy, strategy_spec, unsupported)
@@ -212,17 +213,6 @@ KIND_STRIDE = 16
 KIND_CHUNK = 500
 
 
-def object_pages(objects, stride):
-    """page number -> how many of the objects (every stride-th) start on it."""
-    pages = {}
-    for i, o in enumerate(objects):
-        if i % stride:
-            continue
-        page = id(o) >> 12
-        pages[page] = pages.get(page, 0) + 1
-    return pages
-
-
 def build_heap(size):
     return [Record(i) for i in range(size)]
 
@@ -272,7 +262,7 @@ class Parent(object):
         if self.strategy[0] in ("freeze", "disable"):
             gc.disable()  # the recipe (and the first step of the road): no collection in the parent
         import_seconds = time.perf_counter() - importing
-        module_pages = object_pages(gc.get_objects(), 1) if not IS_PYPY else None
+        module_pages = kinds.page_counts(gc.get_objects()) if not IS_PYPY else None
         rss0 = rss_bytes()
         started = time.perf_counter()
         if self.options.guard:
@@ -331,26 +321,10 @@ class Parent(object):
         records, their lists and their ints (every KIND_STRIDE-th record still hits every page), and
         every object the imports made. CPython only: there id() is the address."""
         sample = self.data[::KIND_STRIDE]
-        records = object_pages(sample, 1)
-        lists = object_pages((r.tags for r in sample), 1)
-        ints = object_pages((r.id for r in sample if r.id > 256), 1)  # small ints are shared singletons
+        counted = kinds.record_kinds(sample, KIND_STRIDE, module_pages)
         del sample
-        names = ["records", "lists", "ints", "module objects"]
-        owner = {}
-        # A page goes to the kind with most objects on it; a sampled kind counts KIND_STRIDE each.
-        for k, (pages, weight) in enumerate([(records, KIND_STRIDE), (lists, KIND_STRIDE), (ints, KIND_STRIDE), (module_pages, 1)]):
-            for page, n in pages.items():
-                n *= weight
-                best = owner.get(page)
-                if best is None or n > best[1]:
-                    owner[page] = (k, n)
-        runs = []
-        for page in sorted(owner):
-            k = owner[page][0]
-            if runs and runs[-1][0] + runs[-1][1] == page and runs[-1][2] == k:
-                runs[-1][1] += 1
-            else:
-                runs.append([page, 1, k])
+        names = [name for name, _, _ in counted]
+        runs = kinds.page_runs(kinds.page_owners(counted))
         # Lines stay well under the pipe's 16 KiB: the runs go in chunks.
         for i in range(0, max(1, len(runs)), KIND_CHUNK):
             self.reporter.send({"type": "kinds", "pid": self.pid, "names": names, "runs": runs[i:i + KIND_CHUNK],
