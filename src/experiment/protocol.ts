@@ -112,13 +112,25 @@ const Scale = v.object({ type: v.literal('scale'), workers: pids });
 const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
 const Written = v.object({ type: v.literal('written'), pid });
 /**
+ * The kinds' runs, checked in one loop: ~10,000 of them come while the first workers fork, and
+ * a schema per triple took ~20 ms of cowtop's main thread then (issue 14, target 5).
+ */
+function areKindRuns(x: unknown): boolean {
+  if (!Array.isArray(x) || x.length > 1000) return false;
+  const whole = (n: unknown, min: number, max: number): boolean => Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= max;
+  for (const r of x) {
+    if (!Array.isArray(r) || r.length !== 3 || !whole(r[0], 0, Number.MAX_SAFE_INTEGER) || !whole(r[1], 1, 1 << 24) || !whole(r[2], 0, 7)) return false;
+  }
+  return true;
+}
+/**
  * Which objects live on which pages of the parent's heap (CPython, before the first fork): runs
  * of [first page number, pages, kind index into names], in address order, sent in chunks.
  */
 const Kinds = v.object({
   type: v.literal('kinds'), pid,
   names: v.pipe(v.array(text(32)), v.maxLength(8)),
-  runs: v.pipe(v.array(v.tuple([count, v.pipe(count, v.minValue(1), v.maxValue(1 << 24)), v.pipe(count, v.maxValue(7))])), v.maxLength(1000)),
+  runs: v.custom<Array<[number, number, number]>>(areKindRuns, 'runs of [page, 1..2^24 pages, kind 0..7], at most 1,000'),
   last: v.boolean(),
 });
 /** The gc report interval in force, after {"cmd": "interval"}. */
