@@ -57,6 +57,8 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
   const experiment = (): Experiment | null => session.experiment;
 
   const draw = (): void => {
+    // A frame drawn now makes the one scheduled redundant: it would only cost a key its time.
+    if (frameTimer) clearTimeout(frameTimer);
     frameTimer = null;
     if (!ui) return;
     lastFrame = Date.now();
@@ -424,7 +426,8 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     model.pushSnapshot(snap);
     runQueued(); // a re-fork is done once a sample shows its workers
     tour?.advance(model);
-    scheduleDraw();
+    // New figures are drawn at once, not up to a frame later: at most a few snapshots a second.
+    draw();
   });
   session.on('memory', (why: string) => {
     model.addEvent('error', why);
