@@ -21,6 +21,8 @@ export interface PtyRun {
   raw(): string;
   /** Writes the emulator is still parsing. */
   settle(): Promise<void>;
+  /** Resolves once the emulator has parsed the next chunk the program writes (no polling). */
+  nextParsed(): Promise<void>;
 }
 
 export function runInPty(args: string[], opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[] } = {}): PtyRun {
@@ -31,10 +33,16 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
   const proc = pty.spawn(process.execPath, opts.node ?? [BIN, ...args], { name: env.TERM, cols, rows, env, cwd: process.cwd() });
   let raw = '';
   let pending = 0;
+  let parsed: Array<() => void> = [];
   proc.onData((d) => {
     raw += d;
     pending++;
-    term.write(d, () => pending--);
+    term.write(d, () => {
+      pending--;
+      const waiting = parsed;
+      parsed = [];
+      for (const resolve of waiting) resolve();
+    });
   });
   const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => proc.onExit(resolve));
   const screen = (): string[] => {
@@ -54,6 +62,7 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
     text,
     raw: () => raw,
     settle,
+    nextParsed: () => new Promise<void>((resolve) => parsed.push(resolve)),
     exited,
     press: (keys) => proc.write(keys),
     resize: (c, r) => {
