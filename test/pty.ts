@@ -4,7 +4,7 @@
  */
 import * as pty from 'node-pty';
 import { Terminal } from '@xterm/headless';
-import { BIN, sleep } from './helpers';
+import { BIN } from './helpers';
 
 export interface PtyRun {
   term: Terminal;
@@ -44,6 +44,15 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
       for (const resolve of waiting) resolve();
     });
   });
+  /** The next parsed chunk, or ms, whichever comes first. */
+  const parsedOr = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      parsed.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => proc.onExit(resolve));
   const screen = (): string[] => {
     const buf = term.buffer.active;
@@ -52,8 +61,9 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
     return out;
   };
   const text = (): string => screen().join('\n');
+  const nextParsed = (): Promise<void> => new Promise<void>((resolve) => parsed.push(resolve));
   const settle = async (): Promise<void> => {
-    while (pending > 0) await sleep(5);
+    while (pending > 0) await nextParsed();
   };
   return {
     term,
@@ -62,7 +72,7 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
     text,
     raw: () => raw,
     settle,
-    nextParsed: () => new Promise<void>((resolve) => parsed.push(resolve)),
+    nextParsed,
     exited,
     press: (keys) => proc.write(keys),
     resize: (c, r) => {
@@ -76,7 +86,7 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
         await settle();
         const t = text();
         if (match(t)) return t;
-        await sleep(20);
+        await parsedOr(20); // woken by the next frame: a start or a key is timed to the chunk that shows it
       }
       throw new Error(`screen never matched ${pattern}; it shows:\n${text()}`);
     },
