@@ -33,13 +33,17 @@ export async function keyLatency(args: string[], presses = 60, ready = /worker \
     await run.waitFor((t) => ready.test(t), 120_000);
     await sleep(2000);
     const times: number[] = [];
+    const gone = run.exited.then(() => {
+      throw new Error('cowtop exited during the presses');
+    });
+    gone.catch(() => {}); // it exits after the last press too, on q
     for (let i = 0; i < presses; i++) {
       const wantPaused = i % 2 === 0;
       const t0 = process.hrtime.bigint();
       run.press(' ');
       // Woken by each chunk the emulator parses: a loop that polled the screen spun a core
       // of the two that cowtop and the workers share, and its own CPU showed as latency.
-      while (run.text().includes('PAUSED') !== wantPaused) await run.nextParsed();
+      while (run.text().includes('PAUSED') !== wantPaused) await Promise.race([run.nextParsed(), gone]);
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await sleep(50 + Math.random() * 150); // land at different points of the sampling cycle
     }

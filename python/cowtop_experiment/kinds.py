@@ -2,9 +2,10 @@
 CPython only: there id() is the address.
 
 It runs in the parent between the build and the first fork, so its time is time before the
-first worker shows. The loops are the C ones of map, filter, Counter, set and groupby: the same
-report in Python loops took 100-230 ms for a million records, about a tenth of a second more
-than this (bench/RESULTS.md, issue 14)."""
+first worker shows. The loops are the C ones of map, filter, Counter, set and groupby: for a
+million records the same report took 75-150 ms in Python loops, 60-100 ms this way
+(bench/RESULTS.md, issue 14). Reading the records any other way after the fork was tried: see
+there why it was not kept."""
 from collections import Counter
 from functools import partial
 from itertools import count, groupby, repeat
@@ -29,17 +30,17 @@ def record_kinds(sample, stride, module_pages):
             ("module objects", module_pages, 1)]
 
 
-def page_owners(kinds):
+def page_owners(counted):
     """page -> index of the kind with the most (weighted) objects on it; the first kind wins a
     tie. Most pages hold one kind (each size of object has pools of its own), so only pages two
     kinds share are compared one by one."""
     owner = {}
-    for k, (_, pages, weight) in enumerate(kinds):
+    for k, (_, pages, weight) in enumerate(counted):
         contested = pages.keys() & owner.keys()
         owner.update(dict.fromkeys(pages.keys() - contested, k))
         for page in contested:
             j = owner[page]
-            if pages[page] * weight > kinds[j][1][page] * kinds[j][2]:
+            if pages[page] * weight > counted[j][1][page] * counted[j][2]:
                 owner[page] = k
     return owner
 

@@ -426,7 +426,7 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     model.pushSnapshot(snap);
     runQueued(); // a re-fork is done once a sample shows its workers
     tour?.advance(model);
-    // New figures are drawn at once, not up to a frame later: at most a few snapshots a second.
+    // New figures are drawn at once, not up to a frame later (one draw per tick).
     draw();
   });
   session.on('memory', (why: string) => {
