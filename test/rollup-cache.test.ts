@@ -58,7 +58,7 @@ test(`RollupCache: a quiet tree is re-read round-robin, a few a tick, none older
 test('figures stay identical to a full read across idle ticks, collections, exits, forks and parent writes', async () => {
   // A long report interval keeps the experiment quiet between the steps.
   const e = new Experiment({ python: 'python3', size: 100000, workers: 2, freeze: false, workload: 'idle', collectEvery: 5, interval: 60_000 });
-  const sampler = new Sampler(new ProcReader(), e);
+  const sampler = new Sampler(new ProcReader(), e, { watchMinRss: 0 }); // the watch's baselines taken too: they must not change a figure
   const direct = (pid: number) => parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
   const check = async (step: string): Promise<void> => {
     const snap = await sampler.tick();

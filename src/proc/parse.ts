@@ -202,6 +202,18 @@ export function parseVmstatField(text: string, field: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * What the kernel did to pages on its own, machine-wide: migrated them (compaction, NUMA),
+ * collapsed them into huge pages, swapped them out or freed lazily freed ones, and KSM's scans.
+ * Any of these can change a process's rollup without a fault of its own; the outside watch drops
+ * its baselines when this moves. Missing counters (an older kernel) read as absent.
+ */
+export const KERNEL_MOVES = ['pgmigrate_success', 'thp_collapse_alloc', 'pswpout', 'zswpout', 'pglazyfreed'] as const;
+
+export function kernelMovesPrint(vmstat: string, ksmFullScans: string | null): string {
+  return [...KERNEL_MOVES.map((f) => parseVmstatField(vmstat, f) ?? '-'), ksmFullScans === null ? '-' : ksmFullScans.trim()].join(' ');
+}
+
 /** One line of /proc/PID/maps. */
 export interface Mapping {
   start: number;

@@ -56,10 +56,10 @@ export interface CopyMap {
   why: string | null; // what is missing and what would enable it
 }
 
-const PRESENT = 0x80000000;
+export const PRESENT = 0x80000000;
 const YIELD_PAGES = 16384; // ~2 ms of classifying between turns of the event loop
 const SWAPPED = 0x40000000;
-const PFN_HI = 0x007fffff;
+export const PFN_HI = 0x007fffff;
 
 /** Private writable memory: where copy-on-write copies can land (anonymous, [heap], [stack], a library's .data/.bss). */
 export function isPrivateWritable(m: Mapping): boolean {
@@ -133,7 +133,7 @@ export function classifyRange(
 }
 
 /** Little-endian 32-bit words over a pagemap buffer (x86 and arm64 are little-endian; the entries are host-endian u64). */
-function words(b: Buffer): Uint32Array {
+export function words(b: Buffer): Uint32Array {
   return b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : new Uint32Array(Uint8Array.from(b).buffer);
 }
 

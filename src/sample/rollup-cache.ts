@@ -4,8 +4,9 @@
  * change only if some process in it faulted, started, exited, or mapped/unmapped memory: a
  * parent's write makes a child's page private without a fault in the child, so the rule is
  * per tree, not per process. What no counter in the tree shows (a process outside it that
- * shared a library or a file exits, reclaim, swap-out) is covered by re-reading the quiet
- * tree's rollups round-robin, a few a tick, so that none is ever older than STALE_MS.
+ * shared a library or a file exits, reclaim, swap-out) is covered within STALE_MS: a process
+ * the outside watch has a baseline for is vouched for by it (outside-watch.ts, ~2 ms for a whole
+ * tree); the others' rollups are re-read round-robin, a few a tick.
  */
 import type { Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
@@ -21,8 +22,11 @@ export function samePrint(a: ProcStat | undefined, b: ProcStat): boolean {
   return a !== undefined && a.starttime === b.starttime && a.minflt === b.minflt && a.majflt === b.majflt && a.rssPages === b.rssPages && a.vsize === b.vsize;
 }
 
-/** Every rollup, or the oldest few (round-robin) while the tree is quiet. */
-export type ReadPlan = { all: true } | { all: false; pids: ReadonlySet<number> };
+/**
+ * Every rollup, or the oldest few (round-robin) while the tree is quiet; verify: the processes
+ * the outside watch is asked about (all it has baselines for, once any of them is due).
+ */
+export type ReadPlan = { all: true } | { all: false; pids: ReadonlySet<number>; verify: ReadonlySet<number> };
 
 export class RollupCache {
   private prints = new Map<number, ProcStat>(); // the stat each rollup was read with
@@ -31,6 +35,7 @@ export class RollupCache {
   fullReads = 0;
   reusedTicks = 0; // ticks that kept some figures: the tree was quiet
   partialReads = 0; // rollups re-read on those ticks, for the staleness bound
+  vouchedReads = 0; // rollups the outside watch vouched for instead
 
   constructor(private readonly enabled = true) {}
 
@@ -47,32 +52,36 @@ export class RollupCache {
    * gapMs: the time between ticks. A quiet tree re-reads its oldest n*gap/STALE_MS rollups (so
    * the reads spread evenly), and any that would be older than STALE_MS at the next tick.
    */
-  plan(stats: readonly ProcStat[], now: number, gapMs: number): ReadPlan {
+  plan(stats: readonly ProcStat[], now: number, gapMs: number, vouchable: (pid: number) => boolean = () => false): ReadPlan {
     const moved = this.mustRead(stats);
     if (moved && (stats.length <= BIG_TREE || !this.enabled)) return { all: true };
     // A big tree whose processes all fault every second would cost a core a tick: each row is
     // re-read at least every BIG_TREE_REFRESH_MS instead, new processes and the ones that moved
     // first. A quiet tree keeps the STALE_MS bound.
     const bound = moved ? BIG_TREE_REFRESH_MS : STALE_MS;
-    const share = Math.ceil((stats.length * Math.max(0, gapMs)) / bound);
     // Each process's age and whether it moved, once: the sort compares them n log n times.
     const rank = stats.map((s) => {
       const print = this.prints.get(s.pid);
       const at = this.readAt.get(s.pid);
       return { pid: s.pid, changed: !samePrint(print, s), age: at !== undefined && print?.starttime === s.starttime ? now - at : Infinity };
     });
-    rank.sort((a, b) => Number(b.changed) - Number(a.changed) || b.age - a.age);
+    // Vouched for together (one read of kpagecount covers them all) when the oldest is due; only a quiet tree.
+    const watched = moved ? [] : rank.filter((r) => vouchable(r.pid));
+    const verify = new Set(watched.some((r) => r.age + gapMs > bound) ? watched.map((r) => r.pid) : []);
+    const rest = watched.length ? rank.filter((r) => !vouchable(r.pid)) : rank;
+    const share = Math.ceil((rest.length * Math.max(0, gapMs)) / bound);
+    rest.sort((a, b) => Number(b.changed) - Number(a.changed) || b.age - a.age);
     // Due: older than the bound by the next tick. A moving big tree's 2 s is a refresh period
     // (every second tick at 1 Hz): a row read two ticks ago is due, one read a tick ago is not,
     // however the ticks jitter; counted strictly, a tick a few ms late made every row due at once.
     const slack = moved ? gapMs / 2 : 0;
     const pids = new Set<number>();
-    for (const r of rank) if (pids.size < share || r.age + gapMs > bound + slack) pids.add(r.pid);
-    return { all: false, pids };
+    for (const r of rest) if (pids.size < share || r.age + gapMs > bound + slack) pids.add(r.pid);
+    return { all: false, pids, verify };
   }
 
   /** all: every process was read (the tree's figures start over); else only those in `rollups`. */
-  store(stats: readonly ProcStat[], rollups: ReadonlyMap<number, Read<SmapsRollup>>, now: number, all = true): void {
+  store(stats: readonly ProcStat[], rollups: ReadonlyMap<number, Read<SmapsRollup>>, now: number, all = true, vouched: Iterable<number> = []): void {
     if (all) {
       this.prints = new Map(stats.map((s) => [s.pid, s]));
       this.rollups = new Map(rollups);
@@ -82,6 +91,8 @@ export class RollupCache {
     }
     this.reusedTicks++;
     const byPid = new Map(stats.map((s) => [s.pid, s]));
+    // As read now: nothing in the process or outside it moved since its rollup was read.
+    for (const pid of vouched) if (this.rollups.has(pid)) (this.readAt.set(pid, now), this.vouchedReads++);
     for (const [pid, r] of rollups) {
       this.rollups.set(pid, r);
       this.readAt.set(pid, now);

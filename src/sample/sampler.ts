@@ -13,6 +13,7 @@ import { nextTurn } from '../next-turn';
 import { CommandCache } from './command-cache';
 import { readCopyMap, type CopyMap } from './copy-map';
 import type { PageKinds } from './page-kinds';
+import { OutsideWatch } from './outside-watch';
 import { RollupCache } from './rollup-cache';
 import { totalsOf, type ProcessSample, type Role, type Snapshot } from './snapshot';
 
@@ -60,8 +61,11 @@ export class Sampler {
   private procAvailable: boolean | null = null;
   private lastAt = Date.now();
   private rootGeneration: number | undefined;
+  private movedLastTick = true;
 
   readonly rollups: RollupCache;
+  /** Vouches for quiet processes' rollups between reads (root only): outside-watch.ts. */
+  readonly watch: OutsideWatch;
   private readonly commands: CommandCache;
   /**
    * The copy map is read only while someone looks at it (the map or a detail pane, --map): it
@@ -72,9 +76,11 @@ export class Sampler {
   private lastMap: CopyMap | null = null;
   private mapNote: string | null = null;
 
-  constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean; map?: MapWish } = {}) {
+  /** watchMinRss: the smallest process the outside watch takes a baseline for (tests lower it). */
+  constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean; map?: MapWish; watchMinRss?: number } = {}) {
     this.map = options.map ?? { wanted: false, minGapMs: 500 };
     this.rollups = new RollupCache(options.reuseRollups ?? true);
+    this.watch = new OutsideWatch(reader, options.watchMinRss);
     this.commands = new CommandCache(reader);
   }
 
@@ -175,14 +181,31 @@ export class Sampler {
     stats.sort((a, b) => a.pid - b.pid);
     this.source.retain?.(new Set(stats.map((s) => s.pid)));
     const now = Date.now();
-    const plan = this.rollups.plan(stats, now, elapsedMs);
-    const toRead = plan.all ? stats : stats.filter((s) => plan.pids.has(s.pid));
+    await this.watch.prepare(this.source.pid);
+    const plan = this.rollups.plan(stats, now, elapsedMs, (pid) => this.watch.has(pid));
+    let toRead = stats;
+    let vouched: number[] = [];
+    if (plan.all) this.watch.forgetAll();
+    else {
+      const changed = plan.verify.size ? await this.watch.changed([...plan.verify]) : new Set<number>();
+      vouched = [...plan.verify].filter((pid) => !changed.has(pid));
+      toRead = stats.filter((s) => plan.pids.has(s.pid) || changed.has(s.pid));
+    }
+    const live = new Set(stats.map((s) => s.pid));
+    if (this.watch.active) for (const [pid, p] of prev) if (!live.has(pid)) await this.watch.left(pid, p.starttime);
+    this.watch.keepOnly(live);
+    // The reads take baselines for the watch around them: on a quiet tree, and on a full read
+    // after a quiet tick (a tree that moved once and settles is vouched for from then on). A
+    // tree that moves tick after tick does not pay for them.
+    const capture = plan.all && this.movedLastTick ? [] : toRead.filter((s) => this.watch.eligible(s)).map((s) => s.pid);
+    for (const s of toRead) this.watch.forget(s.pid);
+    this.movedLastTick = plan.all;
     const [rollups] = await Promise.all([
-      mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const),
+      this.watch.around(capture, () => mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const)),
       this.source.refresh?.(stats),
     ]);
     const fresh = new Map(rollups);
-    this.rollups.store(stats, fresh, now, plan.all);
+    this.rollups.store(stats, fresh, now, plan.all, vouched);
     const mems = new Map(stats.map((s) => [s.pid, fresh.get(s.pid) ?? this.rollups.reuse(s.pid)]));
     const commands = await this.commands.read(stats, now);
     const out: ProcessSample[] = [];

@@ -1,0 +1,232 @@
+/**
+ * The outside watch: the frames of a process's file pages and their map counts stand in for a
+ * rollup read while nothing moves, and a sharer that comes or goes outside the tree is seen.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AttachedTree } from '../src/attach/tree';
+import { kernelMovesPrint, parseSmapsRollup, parseStat, type ProcStat } from '../src/proc/parse';
+import { ProcReader } from '../src/proc/read';
+import { countsOf, OutsideWatch, presentFrames, sameCounts, unionOf } from '../src/sample/outside-watch';
+import { RollupCache, STALE_MS } from '../src/sample/rollup-cache';
+import { Sampler } from '../src/sample/sampler';
+import { sleep, waitUntil } from './helpers';
+
+const ROOT = process.getuid?.() === 0;
+const f64 = (...xs: number[]) => Float64Array.from(xs);
+
+/** One pagemap entry: present (bit 63), swapped (bit 62), frame number in bits 0-54. */
+function entry(frame: number, present = true, swapped = false): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(frame % 4294967296, 0);
+  b.writeUInt32LE((Math.floor(frame / 4294967296) | (present ? 0x80000000 : 0) | (swapped ? 0x40000000 : 0)) >>> 0, 4);
+  return b;
+}
+
+test('presentFrames: present pages only, 55-bit frame numbers, ascending and once each', () => {
+  const big = 2 ** 40 + 7; // above 32 bits: the high word counts
+  const a = Buffer.concat([entry(9), entry(3), entry(0, false), entry(5, false, true), entry(big)]);
+  const b = Buffer.concat([entry(3), entry(12)]);
+  assert.deepEqual([...presentFrames([a, b])], [3, 9, 12, big]);
+  assert.deepEqual([...presentFrames([])], []);
+});
+
+test('unionOf, countsOf and sameCounts: a count that moved, or a frame gone from the reading, is a change', () => {
+  const u = unionOf([f64(1, 5, 9), f64(5, 7), f64()]);
+  assert.deepEqual([...u], [1, 5, 7, 9]);
+  const reading = f64(2, 3, 1, 4); // counts of 1, 5, 7, 9
+  const mine = f64(5, 9);
+  const base = { frames: mine, counts: countsOf(mine, u, reading) };
+  assert.deepEqual([...base.counts], [3, 4]);
+  assert.equal(sameCounts(base, u, reading), true);
+  assert.equal(sameCounts(base, u, f64(2, 3, 1, 5)), false, 'a sharer of frame 9 came or went');
+  assert.equal(sameCounts(base, u, f64(9, 3, 9, 4)), true, 'frames that are not its own do not count');
+  assert.equal(sameCounts(base, f64(1, 5, 7), f64(2, 3, 1)), false, 'its frame 9 missing from the reading');
+});
+
+test('kernelMovesPrint: the counters of what the kernel does to pages on its own, and KSM scans', () => {
+  const vmstat = 'nr_free_pages 100\npgmigrate_success 4\nthp_collapse_alloc 2\npswpout 0\npglazyfreed 1\n';
+  assert.equal(kernelMovesPrint(vmstat, '7\n'), '4 2 0 - 1 7');
+  assert.equal(kernelMovesPrint(vmstat.replace('pgmigrate_success 4', 'pgmigrate_success 5'), '7\n') === '4 2 0 - 1 7', false);
+  assert.equal(kernelMovesPrint('', null), '- - - - - -');
+});
+
+const stat = (over: Partial<ProcStat>): ProcStat => ({ ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!, ...over });
+
+test(`RollupCache: processes the watch vouches for are not re-read; all are asked about once one is due, within ${STALE_MS / 1000} s`, () => {
+  const c = new RollupCache();
+  const stats = Array.from({ length: 9 }, (_, i) => stat({ pid: i + 1 }));
+  const value = { ok: true as const, value: {} as never };
+  c.store(stats, new Map(stats.map((s) => [s.pid, value])), 0);
+  const watched = (pid: number) => pid <= 6; // 7 to 9: too small, or no baseline
+  const seen = new Map(stats.map((s) => [s.pid, 0]));
+  let worst = 0;
+  let asks = 0;
+  for (let now = 1000; now <= 30_000; now += 1000) {
+    const plan = c.plan(stats, now, 1000, watched);
+    assert.equal(plan.all, false);
+    if (plan.all) continue;
+    for (const pid of plan.pids) assert.ok(!watched(pid), `${pid} is vouched for, not read`);
+    if (plan.verify.size) {
+      asks++;
+      assert.deepEqual([...plan.verify].sort(), [1, 2, 3, 4, 5, 6], 'asked about together');
+    }
+    for (const pid of [...plan.pids, ...plan.verify]) seen.set(pid, now);
+    c.store(stats, new Map([...plan.pids].map((p) => [p, value])), now, false, plan.verify);
+    for (const t of seen.values()) worst = Math.max(worst, now - t);
+  }
+  assert.ok(worst <= STALE_MS, `oldest figure ${worst} ms`);
+  assert.ok(asks >= 6 && asks <= 8, `${asks} checks in 30 s: about one per ${STALE_MS / 1000} s`);
+  assert.equal(c.vouchedReads, asks * 6);
+  assert.ok(c.oldestMs(30_000) <= STALE_MS);
+  // A tree that moved is read whole: nothing is vouched for.
+  assert.equal(c.plan([{ ...stats[0], minflt: stats[0].minflt + 1 }, ...stats.slice(1)], 31_000, 1000, watched).all, true);
+});
+
+test('without CAP_SYS_ADMIN (no kpagecount): the watch stays off and the bound re-reads rollups', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-nokpage-'));
+  try {
+    const w = new OutsideWatch(new ProcReader(dir), 0);
+    await w.prepare(process.pid);
+    assert.equal(w.active, false);
+    assert.equal(w.eligible(stat({ pid: process.pid, rssPages: 1 << 20 })), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('as nobody, /proc/kpagecount is closed: the reader says so instead of reading zeros', { skip: !ROOT && 'needs root to become nobody' }, () => {
+  const code = `const { ProcReader } = require(${JSON.stringify(join(__dirname, '../src/proc/read.js'))}); new ProcReader().kpagecount([0]).then((r) => console.log(r === null ? 'null' : 'read'))`;
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', code], { encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), 'null', r.stderr);
+});
+
+/** A Python that maps a file and reads every page of it; with 'wait' it exits when its stdin closes. */
+function mapper(file: string, args: string[]) {
+  const code = `import mmap, sys, time\nf = open(${JSON.stringify(file)}, "rb")\nm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\ns = sum(m[i] for i in range(0, len(m), 4096))\nprint("ready", flush=True)\nsys.stdin.read() if len(sys.argv) > 1 else time.sleep(120)\n`;
+  const p = spawn('python3', ['-c', code, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return { p, ready: new Promise<void>((r) => p.stdout!.on('data', (d) => /ready/.test(String(d)) && r())) };
+}
+
+test('the watch vouches for a quiet process, and sees an outside sharer of its file pages leave', { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-watch-'));
+  const file = join(dir, 'shared.bin');
+  writeFileSync(file, Buffer.alloc(8 * 1048576, 1));
+  const root = mapper(file, []);
+  const outsider = mapper(file, ['wait']);
+  const reader = new ProcReader();
+  const w = new OutsideWatch(reader, 0);
+  try {
+    await Promise.all([root.ready, outsider.ready]);
+    const pid = root.p.pid!;
+    await w.prepare(pid);
+    assert.equal(w.active, true, "the root exec'd: its anonymous pages are its own");
+    // A baseline around a read; then, with nothing moved, the watch vouches. Another process
+    // starting anywhere (libc's pages) can move a count between the two: tried a few times.
+    let vouched = false;
+    for (let i = 0; i < 10 && !vouched; i++) {
+      await w.around([pid], () => reader.smapsRollup(pid));
+      vouched = w.has(pid) && (await w.changed([pid])).size === 0;
+    }
+    assert.ok(vouched, 'a quiet process is vouched for');
+    await waitUntil(async () => (await w.around([pid], () => reader.smapsRollup(pid)), w.has(pid)), 10_000, 'a baseline');
+    const exited = new Promise((r) => outsider.p.once('exit', r));
+    outsider.p.stdin!.end();
+    await exited;
+    assert.deepEqual([...(await w.changed([pid]))], [pid], "the file's frames lost a sharer");
+    assert.equal(w.has(pid), false, 'the baseline is dropped: the next read takes a new one');
+  } finally {
+    root.p.kill('SIGKILL');
+    outsider.p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`a sampler with the watch: quiet ticks are vouched for, and an outside sharer's exit shows within ${STALE_MS / 1000} s`, { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-watch-'));
+  const file = join(dir, 'shared.bin');
+  writeFileSync(file, Buffer.alloc(8 * 1048576, 1));
+  const root = mapper(file, []);
+  const outsider = mapper(file, ['wait']);
+  const reader = new ProcReader();
+  const sampler = new Sampler(reader, new AttachedTree(root.p.pid!, reader), { watchMinRss: 0 });
+  const ussNow = () => parseSmapsRollup(readFileSync(`/proc/${root.p.pid}/smaps_rollup`, 'utf8'))!.uss;
+  try {
+    await Promise.all([root.ready, outsider.ready]);
+    await sampler.tick();
+    // Vouched for at least once (a process starting elsewhere moves libc's counts, so a check may fail and re-read).
+    await waitUntil(async () => (await sampler.tick(), sampler.rollups.vouchedReads > 0), 20_000, 'a vouched tick');
+    assert.equal(sampler.previous!.processes[0].uss, ussNow(), 'the vouched figures agree with /proc');
+    const before = ussNow();
+    const exited = new Promise((r) => outsider.p.once('exit', r));
+    outsider.p.stdin!.end();
+    await exited;
+    assert.ok(ussNow() - before >= 7 * 1048576, "the root's USS grew by the file");
+    const gone = Date.now();
+    const checks = sampler.watch.checks;
+    let caughtUp: number | null = null;
+    while (Date.now() - gone < STALE_MS + 2000) {
+      await sleep(500);
+      const snap = await sampler.tick();
+      if (snap.processes[0].uss === ussNow()) {
+        caughtUp = Date.now() - gone;
+        break;
+      }
+    }
+    assert.ok(caughtUp !== null && caughtUp <= STALE_MS + 600, `the figure caught up ${caughtUp} ms after the outsider left`);
+    assert.ok(sampler.watch.checks > checks, 'a check of the watch, not a round-robin read, found it');
+  } finally {
+    root.p.kill('SIGKILL');
+    outsider.p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a member that leaves the tree alive as a fork of its memory stops the watch; one that exec\'d does not', { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+  // The root forks two children; each forks a grandchild: one exec's sleep, one stays a fork.
+  // Killing a child re-parents its grandchild out of the tree.
+  const code = [
+    'import os, sys, time',
+    'def child(execs):',
+    '    a = os.fork()',
+    '    if a: return a',
+    '    b = os.fork()',
+    '    if b == 0:',
+    '        if execs: os.execvp("sleep", ["sleep", "120"])',
+    '        time.sleep(120); os._exit(0)',
+    '    time.sleep(120); os._exit(0)',
+    'print(child(True), child(False), flush=True)',
+    'time.sleep(120)',
+  ].join('\n');
+  const p = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const kids = await new Promise<number[]>((r) => p.stdout!.once('data', (d) => r(String(d).trim().split(' ').map(Number))));
+  const reader = new ProcReader();
+  const sampler = new Sampler(reader, new AttachedTree(p.pid!, reader), { watchMinRss: 0 });
+  const grandchildren: number[] = [];
+  try {
+    await waitUntil(async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 5, 10_000, 'the tree of five');
+    for (const x of sampler.previous!.processes) if (x.ppid != null && kids.includes(x.ppid)) grandchildren.push(x.pid);
+    assert.equal(sampler.watch.active, true);
+    const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    await waitUntil(() => grandchildren.some((g) => comm(g) === 'sleep'), 10_000, 'the exec');
+    process.kill(kids[0], 'SIGKILL'); // its grandchild exec'd sleep: nothing of the tree's memory leaves
+    await waitUntil(async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 3, 10_000, 'two left');
+    assert.equal(sampler.watch.active, true, "an exec'd process shares no anonymous page with the tree");
+    process.kill(kids[1], 'SIGKILL'); // its grandchild is a fork of the root's memory
+    await waitUntil(async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 1, 10_000, 'two more left');
+    assert.equal(sampler.watch.active, false, 'a fork of the tree lives on outside it: the bound re-reads rollups again');
+  } finally {
+    p.kill('SIGKILL');
+    for (const g of grandchildren) {
+      try {
+        process.kill(g, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+});
