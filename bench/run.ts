@@ -20,6 +20,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   soak: () => soak(Number(process.env.BENCH_SOAK_MINUTES ?? 10)),
   'overhead-idle': () => overhead('idle-frozen'),
   'overhead-idle-steady': () => overhead('idle-frozen', 60, 20),
+  // Issue 14, target 2's second part: the first 20 s after the fork, while the workers settle.
+  'overhead-idle-first20': () => overhead('idle-frozen', 20, 0, 0.1),
   'overhead-collect': () => overhead('collect'),
   'latency-big': () => keyLatency(['--size', '2000000', '--workers', '8', '--freeze']),
   'latency-big-collect': () => keyLatency(['--size', '2000000', '--workers', '8', '--workload', 'collect']),
