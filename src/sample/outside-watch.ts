@@ -20,6 +20,8 @@ import { PFN_HI, PRESENT, words } from './copy-map';
 
 /** Processes smaller than this are re-read: their rollup costs about what a baseline does. */
 export const WATCH_MIN_RSS = 32 * 1048576;
+/** Baselines kept at most (~30-60 KB each): a bigger tree's further processes are re-read round-robin. */
+export const WATCH_MAX = 256;
 
 interface Baseline {
   frames: Float64Array; // ascending, unique
@@ -108,6 +110,7 @@ export class OutsideWatch {
 
   /** Whether a baseline may be taken for this process: privileged, closed, big enough to be worth it. */
   eligible(stat: ProcStat): boolean {
+    if (this.baselines.size >= WATCH_MAX && !this.baselines.has(stat.pid)) return false;
     return this.privileged === true && this.closedRoot?.closed === true && !this.escaped && stat.rssPages * PAGE_SIZE >= this.minRss;
   }
 
@@ -137,6 +140,7 @@ export class OutsideWatch {
     const after = before && kernel !== null ? await this.reader.kpagecount(union) : null;
     if (!before || !after || this.reader.kernelMoves() !== kernel) return value;
     for (const [pid, frames] of framesOf) {
+      if (this.baselines.size >= WATCH_MAX) break;
       const base = { frames, counts: countsOf(frames, union, before) };
       if (sameCounts(base, union, after)) (this.baselines.set(pid, { ...base, kernel: kernel! }), this.captures++);
     }
