@@ -61,7 +61,7 @@ export class Sampler {
   private procAvailable: boolean | null = null;
   private lastAt = Date.now();
   private rootGeneration: number | undefined;
-  private movedLastTick = true;
+  private movedRun = 0; // ticks in a row that the tree moved with the same members
 
   readonly rollups: RollupCache;
   /** Vouches for quiet processes' rollups between reads (root only): outside-watch.ts. */
@@ -194,12 +194,16 @@ export class Sampler {
     const live = new Set(stats.map((s) => s.pid));
     if (this.watch.active) for (const [pid, p] of prev) if (!live.has(pid)) await this.watch.left(pid, p.starttime);
     this.watch.keepOnly(live);
-    // The reads take baselines for the watch around them: on a quiet tree, and on a full read
-    // after a quiet tick (a tree that moved once and settles is vouched for from then on). A
-    // tree that moves tick after tick does not pay for them.
-    const capture = plan.all && this.movedLastTick ? [] : toRead.filter((s) => this.watch.eligible(s)).map((s) => s.pid);
+    // The reads take baselines for the watch around them: on a quiet tree; and on a full read,
+    // unless it is one of a run. A process started or exited (a fork phase: more are coming), or
+    // the tree faulted in each of the last two ticks with the same members (a busy tree, which
+    // would pay ~4 ms a process a tick for baselines it never uses). The workers' first reports
+    // after a fork and a settled tree's occasional fault (often spread over two ticks) take them.
+    const joined = stats.length !== prev.size || stats.some((s) => !prev.has(s.pid));
+    const busy = plan.all && (joined || this.movedRun >= 2);
+    const capture = busy ? [] : toRead.filter((s) => this.watch.eligible(s)).map((s) => s.pid);
     for (const s of toRead) this.watch.forget(s.pid);
-    this.movedLastTick = plan.all;
+    this.movedRun = plan.all && !joined ? this.movedRun + 1 : 0;
     const [rollups] = await Promise.all([
       this.watch.around(capture, () => mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const)),
       this.source.refresh?.(stats),
