@@ -17,7 +17,9 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, wa
     // own first writes (copy-on-write faults), which make every rollup be read again.
     if (warmupSeconds) await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
     const cpu0 = cpuSeconds(child.pid!);
-    await collectLines(child, (rs) => (seen = rs.filter(isFull).length) >= samples, samples * 3000);
+    const records = await collectLines(child, (rs) => (seen = rs.filter(isFull).length) >= samples, samples * 3000);
+    // Ticks that read rollups (a full read, or a re-read the 5 s bound needed) take 20 ms or more here; the others ~1 ms.
+    const readingTicks = records.filter(isFull).slice(-samples).filter((r: any) => r.tickMs >= 20).length;
     const cowtop = cpuSeconds(child.pid!) - cpu0;
     const s0 = childrenCpuSeconds();
     for (let i = 0; i < samples; i++) {
@@ -25,7 +27,7 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, wa
       if (r.status !== 0) throw new Error(`smem failed: ${r.stderr}`);
     }
     const smem = childrenCpuSeconds() - s0;
-    return { mode, warmupSeconds, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target };
+    return { mode, warmupSeconds, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target, readingTicks };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));

@@ -61,6 +61,7 @@ export class Sampler {
   private procAvailable: boolean | null = null;
   private lastAt = Date.now();
   private rootGeneration: number | undefined;
+  private readonly reuse: boolean; // false: every rollup read every tick, and no watch
   private movedRun = 0; // ticks in a row that the tree moved with the same members
 
   readonly rollups: RollupCache;
@@ -79,7 +80,8 @@ export class Sampler {
   /** watchMinRss: the smallest process the outside watch takes a baseline for (tests lower it). */
   constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean; map?: MapWish; watchMinRss?: number } = {}) {
     this.map = options.map ?? { wanted: false, minGapMs: 500 };
-    this.rollups = new RollupCache(options.reuseRollups ?? true);
+    this.reuse = options.reuseRollups ?? true;
+    this.rollups = new RollupCache(this.reuse);
     this.watch = new OutsideWatch(reader, options.watchMinRss);
     this.commands = new CommandCache(reader);
   }
@@ -181,7 +183,7 @@ export class Sampler {
     stats.sort((a, b) => a.pid - b.pid);
     this.source.retain?.(new Set(stats.map((s) => s.pid)));
     const now = Date.now();
-    await this.watch.prepare(this.source.pid);
+    if (this.reuse) await this.watch.prepare(this.source.pid);
     const plan = this.rollups.plan(stats, now, elapsedMs, (pid) => this.watch.has(pid));
     let toRead = stats;
     let vouched: number[] = [];
@@ -200,7 +202,7 @@ export class Sampler {
     // would pay ~4 ms a process a tick for baselines it never uses). The workers' first reports
     // after a fork and a settled tree's occasional fault (often spread over two ticks) take them.
     const joined = stats.length !== prev.size || stats.some((s) => !prev.has(s.pid));
-    const busy = plan.all && (joined || this.movedRun >= 2);
+    const busy = plan.all && (!this.reuse || joined || this.movedRun >= 2);
     const capture = busy ? [] : toRead.filter((s) => this.watch.eligible(s)).map((s) => s.pid);
     for (const s of toRead) this.watch.forget(s.pid);
     this.movedRun = plan.all && !joined ? this.movedRun + 1 : 0;
