@@ -19,7 +19,10 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, wa
     const cpu0 = cpuSeconds(child.pid!);
     const records = await collectLines(child, (rs) => (seen = rs.filter(isFull).length) >= samples, samples * 3000);
     // Ticks that read rollups (a full read, or a re-read the 5 s bound needed) take 20 ms or more here; the others ~1 ms.
-    const readingTicks = records.filter(isFull).slice(-samples).filter((r: any) => r.tickMs >= 20).length;
+    const window = records.filter(isFull).slice(-samples);
+    const readingTicks = window.filter((r: any) => r.tickMs >= 20).length;
+    // Of those, the ticks where the tree itself faulted (every rollup is read then); the rest are the bound's re-reads.
+    const faultTicks = window.filter((r: any) => r.processes.some((p: any) => p.minfltDelta || p.majfltDelta)).length;
     const cowtop = cpuSeconds(child.pid!) - cpu0;
     const s0 = childrenCpuSeconds();
     for (let i = 0; i < samples; i++) {
@@ -27,7 +30,7 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, wa
       if (r.status !== 0) throw new Error(`smem failed: ${r.stderr}`);
     }
     const smem = childrenCpuSeconds() - s0;
-    return { mode, warmupSeconds, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target, readingTicks };
+    return { mode, warmupSeconds, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target, readingTicks, faultTicks };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));
