@@ -12,7 +12,7 @@ import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSyn
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { AGENT_DIR } from '../src/experiment/options';
-import { alive, finished, freePort, startCli, waitUntil } from './helpers';
+import { alive, finished, firstLine, freePort, startCli, waitUntil } from './helpers';
 
 const NOBODY = 65534;
 const PY = '/usr/bin/python3'; // readable by nobody (pyenv's lives under /root)
@@ -41,7 +41,7 @@ const children = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pi
 /** A root Python process running the agent with these settings; resolves once it said whether it enabled. */
 async function agentProcess(dir: string, extraEnv: NodeJS.ProcessEnv = {}, code = 'import cowtop_agent, sys, time\nprint(cowtop_agent.enable(), flush=True)\ntime.sleep(60)'): Promise<{ proc: ChildProcess; enabled: boolean }> {
   const proc = keep(spawn(PY, ['-c', code], { env: { ...process.env, PYTHONPATH: AGENT_DIR, COWTOP_AGENT_DIR: dir, COWTOP_AGENT_INTERVAL: '0.1', ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] }));
-  const first = await new Promise<string>((resolve) => proc.stdout!.once('data', (d) => resolve(String(d).trim())));
+  const first = (await firstLine(proc.stdout!)).trim();
   return { proc, enabled: first === 'True' };
 }
 

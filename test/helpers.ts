@@ -1,8 +1,12 @@
 /** Shared by the integration tests: run the real cowtop, check which processes are alive. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { parseSmapsRollup } from '../src/proc/parse';
+import type { Snapshot } from '../src/sample/snapshot';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'cowtop.js');
@@ -120,4 +124,63 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The first line a stream prints: with PYTHONUNBUFFERED set, Python's print writes each piece on its own. */
+export function firstLine(stream: Readable): Promise<string> {
+  let buf = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      stream.off('data', onData);
+      resolve(buf.slice(0, nl));
+    };
+    stream.on('data', onData);
+    stream.once('end', () => reject(new Error(`the stream ended before a line; got ${JSON.stringify(buf)}`)));
+  });
+}
+
+/**
+ * A root that maps an 8 MiB file and an outsider (in no tree of the root's) that maps the same
+ * pages: they share them, so they count in neither's USS. When the outsider exits (leave()),
+ * the root's pages become its own and its USS jumps by the file's size, though nothing in the
+ * root moved.
+ */
+export async function outsideSharer(): Promise<{ root: ChildProcess; ussNow: () => number; leave: () => Promise<void>; stop: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-sharer-'));
+  const file = join(dir, 'shared.bin');
+  writeFileSync(file, Buffer.alloc(8 * 1048576, 1));
+  // Reads every page of the file; with an argument it exits when its stdin closes.
+  const code = `import mmap, sys, time\nf = open(${JSON.stringify(file)}, "rb")\nm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\ns = sum(m[i] for i in range(0, len(m), 4096))\nprint("ready", flush=True)\nsys.stdin.read() if len(sys.argv) > 1 else time.sleep(120)\n`;
+  const root = spawn('python3', ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const outsider = spawn('python3', ['-c', code, 'wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const stop = () => {
+    root.kill('SIGKILL');
+    outsider.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all([firstLine(root.stdout!), firstLine(outsider.stdout!)]);
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  const ussNow = () => parseSmapsRollup(readFileSync(`/proc/${root.pid}/smaps_rollup`, 'utf8'))!.uss;
+  const leave = async () => {
+    const exited = new Promise((r) => outsider.once('exit', r));
+    outsider.stdin!.end();
+    await exited;
+  };
+  return { root, ussNow, leave, stop };
+}
+
+/** Ticks every 500 ms until the root's USS on screen is the one in /proc: the ms that took, or null past limitMs. */
+export async function msToCatchUp(tick: () => Promise<Snapshot>, ussNow: () => number, since: number, limitMs: number): Promise<number | null> {
+  while (Date.now() - since < limitMs) {
+    await sleep(500);
+    if ((await tick()).processes[0].uss === ussNow()) return Date.now() - since;
+  }
+  return null;
 }

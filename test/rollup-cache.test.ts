@@ -1,10 +1,7 @@
 /** Reusing smaps_rollup figures when the tree did not change gives the same figures as reading. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { AttachedTree } from '../src/attach/tree';
 import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
@@ -12,7 +9,7 @@ import { parseSmapsRollup, parseStat, type ProcStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { BIG_TREE, BIG_TREE_REFRESH_MS, RollupCache, STALE_MS } from '../src/sample/rollup-cache';
 import { Sampler } from '../src/sample/sampler';
-import { experimentPids, sleep, waitUntil } from './helpers';
+import { experimentPids, msToCatchUp, outsideSharer, sleep, waitUntil } from './helpers';
 
 const stat = (over: Partial<ProcStat>): ProcStat => ({ ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!, ...over });
 
@@ -132,50 +129,23 @@ test('figures stay identical to a full read across idle ticks, collections, exit
 });
 
 test(`an outside sharer that exits: the tree's figures follow within ${STALE_MS / 1000} s although nothing in the tree moved`, async () => {
-  // A root that maps a file and an outside process (not in the tree) that maps the same pages:
-  // they share them, so they count in neither's USS. When the outsider exits the root's pages
-  // become its own, USS jumps by the file's size, and no counter in the tree says so.
-  const dir = mkdtempSync(join(tmpdir(), 'cowtop-stale-'));
-  const file = join(dir, 'shared.bin');
-  writeFileSync(file, Buffer.alloc(8 * 1048576, 1));
-  const mapper = `import mmap, sys, time\nf = open(${JSON.stringify(file)}, "rb")\nm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\ns = sum(m[i] for i in range(0, len(m), 4096))\nprint("ready", flush=True)\nsys.stdin.read() if len(sys.argv) > 1 else time.sleep(60)\n`;
-  const start = (args: string[]) => {
-    const p = spawn('python3', ['-c', mapper, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-    return { p, ready: new Promise<void>((r) => p.stdout!.on('data', (d) => /ready/.test(String(d)) && r())) };
-  };
-  const root = start([]);
-  const outsider = start(['wait']);
+  const { root, ussNow, leave, stop } = await outsideSharer();
   const reader = new ProcReader();
-  const sampler = new Sampler(reader, new AttachedTree(root.p.pid!, reader));
+  const sampler = new Sampler(reader, new AttachedTree(root.pid!, reader));
   try {
-    await Promise.all([root.ready, outsider.ready]);
-    const ussNow = () => parseSmapsRollup(readFileSync(`/proc/${root.p.pid}/smaps_rollup`, 'utf8'))!.uss;
     await sampler.tick();
     await sleep(500);
     assert.equal((await sampler.tick()).processes[0].uss, ussNow(), 'the first figures agree with /proc');
     const before = ussNow();
-    const exited = new Promise((r) => outsider.p.once('exit', r));
-    outsider.p.stdin!.end();
-    await exited;
+    await leave();
     const after = ussNow();
     assert.ok(after - before >= 7 * 1048576, `the root's USS grew by the file: ${before} -> ${after}`);
-    const gone = Date.now();
     const reusedBefore = sampler.rollups.reusedTicks;
-    let caughtUp: number | null = null;
-    while (Date.now() - gone < STALE_MS + 2000) {
-      await sleep(500);
-      const snap = await sampler.tick();
-      if (snap.processes[0].uss === ussNow()) {
-        caughtUp = Date.now() - gone;
-        break;
-      }
-    }
+    const caughtUp = await msToCatchUp(() => sampler.tick(), ussNow, Date.now(), STALE_MS + 2000);
     assert.ok(sampler.rollups.reusedTicks > reusedBefore, 'the tree was quiet: only the bound could catch this');
     assert.ok(caughtUp !== null && caughtUp <= STALE_MS + 600, `the figure caught up ${caughtUp} ms after the outsider left`);
   } finally {
-    root.p.kill('SIGKILL');
-    outsider.p.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    stop();
   }
 });
 
