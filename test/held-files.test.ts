@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { HeldFiles, heldCapacity } from '../src/proc/held-files';
 import { parseSmapsRollup } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
-import { waitUntil } from './helpers';
+import { firstLine, waitUntil } from './helpers';
 
 /** This process's fds open on /proc/PID/..., by number. */
 function fdsOn(pid: number): Map<number, string> {
@@ -128,7 +128,7 @@ test('the tree of a threaded process holds the children that any of its threads 
   const root = spawn('/usr/bin/python3', ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
   let kids: number[] = [];
   try {
-    kids = await new Promise<number[]>((resolve) => root.stdout!.on('data', (d) => resolve(String(d).trim().split(' ').map(Number))));
+    kids = (await firstLine(root.stdout!)).trim().split(' ').map(Number);
     const ownFile = (tid: number): string => readFileSync(`/proc/${root.pid}/task/${tid}/children`, 'utf8');
     assert.ok(!ownFile(root.pid!).includes(String(kids[1])), "the second child is not in the main thread's children file");
     const reader = new ProcReader('/proc', { hold: true });
