@@ -202,3 +202,17 @@ test('the experiment runs niced, and so does its scheduler autogroup where the k
     await e.stop();
   }
 });
+
+test('a command sent while the memory guard holds the build is run once the workers are forked, without waiting for another', async () => {
+  const e = new Experiment({ ...base, size: 20000, workers: 1, freeze: false, guard: true });
+  try {
+    await e.measured;
+    // A key pressed during the start: it reaches the experiment before the build command.
+    e.send({ cmd: 'scale', workers: 2 });
+    e.send({ cmd: 'build' });
+    await started(e, 2);
+  } finally {
+    await e.stop();
+  }
+  assert.deepEqual(experimentPids(), []);
+});

@@ -526,6 +526,8 @@ class Parent(object):
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda s, f: None)
         next_report = time.monotonic()
+        if not self.handle_buffered():  # commands that came while the heap was measured (wait_for_build)
+            return
         while True:
             self.reap()
             now = time.monotonic()
@@ -550,11 +552,17 @@ class Parent(object):
                 if not chunk:
                     return  # cowtop closed the pipe: it is gone, so are we
                 self.buf += chunk
-                while b"\n" in self.buf:
-                    line, self.buf = self.buf.split(b"\n", 1)
-                    if line.strip() and not self.handle(line.decode("utf-8", "replace")):
-                        return
+                if not self.handle_buffered():
+                    return
                 next_report = min(next_report, time.monotonic() + INTERVAL.seconds())  # a new, shorter interval
+
+    def handle_buffered(self):
+        """Runs the whole command lines in self.buf; False once one says to stop."""
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.strip() and not self.handle(line.decode("utf-8", "replace")):
+                return False
+        return True
 
     def shutdown(self):
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
