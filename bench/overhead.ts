@@ -20,9 +20,10 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, wa
     const records = await collectLines(child, (rs) => (seen = rs.filter(isFull).length) >= samples, samples * 3000);
     // Ticks that read rollups (a full read, or a re-read the 5 s bound needed) take 20 ms or more here; the others ~1 ms.
     const window = records.filter(isFull).slice(-samples);
-    const readingTicks = window.filter((r: any) => r.tickMs >= 20).length;
+    const reading = window.filter((r: any) => r.tickMs >= 20);
+    const readingTicks = reading.length;
     // Of those, the ticks where the tree itself faulted (every rollup is read then); the rest are the bound's re-reads.
-    const faultTicks = window.filter((r: any) => r.processes.some((p: any) => p.minfltDelta || p.majfltDelta)).length;
+    const faultTicks = reading.filter((r: any) => r.processes.some((p: any) => p.minfltDelta || p.majfltDelta)).length;
     const cowtop = cpuSeconds(child.pid!) - cpu0;
     const s0 = childrenCpuSeconds();
     for (let i = 0; i < samples; i++) {

@@ -53,7 +53,6 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
         resolve();
       });
     });
-  const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => proc.onExit(resolve));
   const screen = (): string[] => {
     const buf = term.buffer.active;
     const out: string[] = [];
@@ -65,6 +64,9 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
   const settle = async (): Promise<void> => {
     while (pending > 0) await nextParsed();
   };
+  // Once the emulator has parsed the last output too: node-pty reports the exit after the last
+  // chunk arrived, but the emulator parses chunks asynchronously, and a test reads the screen next.
+  const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => proc.onExit((e) => void settle().then(() => resolve(e))));
   return {
     term,
     proc,

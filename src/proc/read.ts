@@ -329,8 +329,13 @@ export class ProcReader {
 
   /** The machine-wide counters of what the kernel does to pages on its own (parse.ts, KERNEL_MOVES). */
   kernelMoves(ksmFullScans = '/sys/kernel/mm/ksm/full_scans'): string | null {
+    let ksm: string | null = null;
     try {
-      const ksm = fsc.existsSync(ksmFullScans) ? fsc.readFileSync(ksmFullScans, 'utf8') : null;
+      ksm = fsc.readFileSync(ksmFullScans, 'utf8');
+    } catch {
+      // no KSM in this kernel: its scans read as absent
+    }
+    try {
       return kernelMovesPrint(this.readNow(true, ['vmstat']), ksm);
     } catch {
       return null;
