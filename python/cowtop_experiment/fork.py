@@ -11,7 +11,7 @@ import sys
 import time
 
 from . import kinds
-from .report import CollectionLog, FREEZE_SUPPORTED, IS_PYPY, SERVED, THRESHOLD_SUPPORTED, collections, gc_state
+from .report import CollectionLog, Reporter, FREEZE_SUPPORTED, IS_PYPY, SERVED, THRESHOLD_SUPPORTED, collections, gc_state
 from .workloads import (ENABLER, OPTIONAL_MODULES, SHARED_MODULES, WORKLOADS, Periodic, check_enabler,
                         parse_strategy, strategy_spec, unsupported)
 
@@ -83,12 +83,11 @@ def apply_strategy(name, thresholds):
     gc.enable()  # the recipe: enabled again in the child (the parent may have disabled it to build)
 
 
-def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default", None)):
+def worker_main(options, reporter, parent_pid, data, strategy=("default", None)):
     set_parent_death_signal()
     prefer_as_oom_victim(WORKER_OOM_SCORE)
     if os.getppid() != parent_pid:
         os._exit(0)
-    pid = os.getpid()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -100,39 +99,57 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGUSR1, _on_usr1)
+    Worker(options, reporter, parent_pid, data, strategy, wake_r).run()
 
-    at_fork = collections()  # the parent's history, which this worker did not run
-    log = CollectionLog()
-    log.install()
-    traced = None
-    if options.tracemalloc:
-        # Started after fork: it counts what this worker allocates itself, and nothing the
-        # collector copies. USS growing while this stays flat is pages copied, not objects made.
-        try:
-            import tracemalloc
-            tracemalloc.start()
-            traced = tracemalloc
-        except Exception:
-            traced = None
-    apply_strategy(*strategy)
-    ENABLER["forked"] = time.monotonic()
-    ENABLER["at"] = ENABLER["forked"] + options.enabler if strategy[0] == "disable" and options.enabler else None
-    ENABLER["ack"] = options.enabler_ack
-    ENABLER["report"] = reporter.send
-    workload = WORKLOADS[options.workload](options)
-    if isinstance(workload, Periodic):
-        workload.data = data  # only read and write use it; collect and the reports never do
-    next_report = time.monotonic()
-    last_report = next_report
 
-    def report(explicit=False):
+WARM_TURNS = 16  # CPython 3.11 specializes code from its 9th run, 3.12 and later from its 2nd
+SETTLE_TURNS = 16  # after fork, until the allocator reuses the same blocks turn after turn
+
+
+class Worker(object):
+    """A worker's loop: its workload, its reports, and the collect and act signals. dry: the
+    parent's warm-up before fork (see Parent.warm_up): no wait, no change to the gc, no signal
+    acted on, and the idle workload (another one's work is its own, and must not run here)."""
+
+    def __init__(self, options, reporter, parent_pid, data, strategy, wake_r, dry=False):
+        self.parent_pid = parent_pid
+        self.pid = os.getpid()
+        self.wake_r = wake_r
+        self.dry = dry
+        self.send = reporter.send
+        self.at_fork = collections()  # the parent's history, which this worker did not run
+        self.log = CollectionLog()
+        self.traced = None
+        self.workload = WORKLOADS["idle" if dry else options.workload](options)
+        if dry:
+            return
+        self.log.install()
+        if options.tracemalloc:
+            # Started after fork: it counts what this worker allocates itself, and nothing the
+            # collector copies. USS growing while this stays flat is pages copied, not objects made.
+            try:
+                import tracemalloc
+                tracemalloc.start()
+                self.traced = tracemalloc
+            except Exception:
+                self.traced = None
+        apply_strategy(*strategy)
+        ENABLER["forked"] = time.monotonic()
+        ENABLER["at"] = ENABLER["forked"] + options.enabler if strategy[0] == "disable" and options.enabler else None
+        ENABLER["ack"] = options.enabler_ack
+        ENABLER["report"] = reporter.send
+        if isinstance(self.workload, Periodic):
+            self.workload.data = data  # only read and write use it; collect and the reports never do
+
+    def report(self, explicit=False):
+        log, pid, send = self.log, self.pid, self.send
         for c in log.take():
             c.update({"type": "collection", "pid": pid, "explicit": explicit})
-            reporter.send(c)
+            send(c)
         msg = {"type": "gc", "pid": pid}
-        msg.update(gc_state(at_fork))
-        if traced is not None:
-            msg["traced"] = list(traced.get_traced_memory())  # current, peak (bytes)
+        msg.update(gc_state(self.at_fork))
+        if self.traced is not None:
+            msg["traced"] = list(self.traced.get_traced_memory())  # current, peak (bytes)
         if IS_PYPY:
             msg["pypy"] = {"minor": log.pypy_counts[0], "majorSteps": log.pypy_counts[1],
                            "major": log.pypy_counts[2], "minorSeconds": log.pypy_minor_seconds}
@@ -142,55 +159,76 @@ def worker_main(options, reporter, parent_pid, freeze, data, strategy=("default"
                 msg["pypy"]["allocatedMemory"] = int(st._s.total_allocated_memory)
             except Exception:
                 pass
-        reporter.send(msg)
+        send(msg)
 
-    while True:
-        now = time.monotonic()
-        interval = INTERVAL.seconds()
-        next_report = min(next_report, last_report + interval)  # ] made it shorter: report sooner
-        check_enabler()
-        if _flags["collect"]:
-            _flags["collect"] = False
-            started = time.perf_counter()
-            log.explicit = True
-            gc.collect()
-            log.explicit = False
-            seconds = time.perf_counter() - started
-            report(explicit=True)
-            reporter.send({"type": "collected", "pid": pid, "seconds": seconds})
-            next_report = now + interval
-        if _flags["act"]:
-            _flags["act"] = False
-            started = time.perf_counter()
-            served, full, full_seconds = SERVED[0], log.full, log.full_seconds
-            log.first_full = None
-            if hasattr(workload, "act"):
-                workload.act()
-            seconds = time.perf_counter() - started
-            report(explicit=True)
-            reporter.send({"type": "acted", "pid": pid, "seconds": seconds, "requests": SERVED[0] - served,
-                           "full": log.full - full, "fullSeconds": log.full_seconds - full_seconds,
-                           "firstFull": None if log.first_full is None else log.first_full - served})
-            next_report = now + interval
-        wait_workload = workload.run(now)
-        now = time.monotonic()
-        if now >= next_report:
-            report()
-            last_report = now
-            next_report = now + interval
-        if os.getppid() != parent_pid:
-            os._exit(0)
-        # At most 1 s asleep: a new interval is taken up within a second.
-        timeout = max(0.0, min(wait_workload, next_report - now, 1.0))
-        if ENABLER["at"] is not None:
-            timeout = max(0.0, min(timeout, ENABLER["at"] - now))
+    def collect(self, now, interval):
+        started = time.perf_counter()
+        self.log.explicit = True
+        gc.collect()
+        self.log.explicit = False
+        seconds = time.perf_counter() - started
+        self.report(explicit=True)
+        self.send({"type": "collected", "pid": self.pid, "seconds": seconds})
+        return now + interval
+
+    def act(self, now, interval):
+        log = self.log
+        started = time.perf_counter()
+        served, full, full_seconds = SERVED[0], log.full, log.full_seconds
+        log.first_full = None
+        if hasattr(self.workload, "act"):
+            self.workload.act()
+        seconds = time.perf_counter() - started
+        self.report(explicit=True)
+        self.send({"type": "acted", "pid": self.pid, "seconds": seconds, "requests": SERVED[0] - served,
+                   "full": log.full - full, "fullSeconds": log.full_seconds - full_seconds,
+                   "firstFull": None if log.first_full is None else log.first_full - served})
+        return now + interval
+
+    def run(self, turns=-1):
+        """The loop, for good (turns=-1), or for that many turns (the dry warm-up). The first
+        SETTLE_TURNS run at once, each with a report (see Parent.warm_up)."""
+        next_report = time.monotonic()
+        last_report = next_report
+        dry = self.dry
+        settle = SETTLE_TURNS
+        while turns:
+            turns -= 1
+            at_once = dry or settle > 0
+            if settle:
+                settle -= 1
+            now = time.monotonic()
+            interval = INTERVAL.seconds()
+            next_report = min(next_report, last_report + interval)  # ] made it shorter: report sooner
+            check_enabler()
+            if _flags["collect"] and not dry:
+                _flags["collect"] = False
+                next_report = self.collect(now, interval)
+            if _flags["act"] and not dry:
+                _flags["act"] = False
+                next_report = self.act(now, interval)
+            wait_workload = self.workload.run(now)
+            now = time.monotonic()
+            if now >= next_report or at_once:
+                self.report()
+                last_report = now
+                next_report = now + interval
+            if os.getppid() != self.parent_pid:
+                os._exit(0)
+            # At most 1 s asleep: a new interval is taken up within a second.
+            timeout = max(0.0, min(wait_workload, next_report - now, 1.0))
+            if ENABLER["at"] is not None:
+                timeout = max(0.0, min(timeout, ENABLER["at"] - now))
+            self.wait(0.0 if at_once else timeout)
+
+    def wait(self, timeout):
         try:
-            ready, _, _ = select.select([wake_r], [], [], timeout)
+            ready, _, _ = select.select([self.wake_r], [], [], timeout)
         except InterruptedError:
             ready = []
         if ready:
             try:
-                os.read(wake_r, 512)
+                os.read(self.wake_r, 512)
             except OSError:
                 pass
 
@@ -249,6 +287,7 @@ class Parent(object):
         self.data = None
         self.buf = b""
         self.pid = os.getpid()
+        self.settle = 0  # turns of the loop still to run at once after a fork (see warm_up)
 
     def start(self):
         importing = time.perf_counter()
@@ -291,7 +330,30 @@ class Parent(object):
             "executable": sys.executable})
         if module_pages is not None:
             self.report_kinds(module_pages)  # before the first fork: reading ids writes refcounts
+        self.warm_up()
         self.fork_workers(self.options.workers)
+
+    def warm_up(self):
+        """Runs a worker's loop and the parent's own, before the first fork, reporting to
+        /dev/null. CPython 3.11 and later specialize code once it has run a few times, writing
+        into the code objects and into the dicts and types it reads (version tags). Done here,
+        those writes are in pages every worker shares. Done after fork, seconds in, they would copy
+        pages into every worker and the parent: copies the experiment made, not the workload or
+        the collector, and each a fault tick that makes cowtop read every process again.
+        For the same reason, after a fork the first SETTLE_TURNS turns of each loop run at once:
+        the allocators' first reuses of blocks in shared pages then fall in the fork's tick, not
+        one every few seconds."""
+        sink = Reporter(os.open(os.devnull, os.O_WRONLY))
+        wake_r, wake_w = os.pipe()
+        real = self.reporter
+        try:
+            Worker(self.options, sink, os.getppid(), None, ("default", None), wake_r, dry=True).run(WARM_TURNS)
+            self.reporter = sink
+            self.loop(WARM_TURNS)
+        finally:
+            self.reporter = real
+            for fd in (sink.fd, wake_r, wake_w):
+                os.close(fd)
 
     def wait_for_build(self):
         """--guard: blocks until cowtop says build (True) or quit, or is gone (False). Other
@@ -350,6 +412,7 @@ class Parent(object):
         self._fork(count, self.freeze)
 
     def _fork(self, count, frozen):
+        self.settle = SETTLE_TURNS
         for _ in range(count):
             index = self.next_index()
             sys.stdout.flush()
@@ -364,7 +427,7 @@ class Parent(object):
             if pid == 0:
                 try:
                     os.close(self.command_fd)  # only the parent takes commands
-                    worker_main(self.options, self.reporter, self.pid, frozen, self.data,
+                    worker_main(self.options, self.reporter, self.pid, self.data,
                                 self.strategy if not self.split else ("freeze" if frozen else "default", None))
                 finally:
                     os._exit(0)
@@ -520,23 +583,36 @@ class Parent(object):
             self.reporter.send({"type": "error", "message": "unknown command %r" % name})
         return True
 
-    def loop(self):
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        signal.set_wakeup_fd(wake_w)
-        signal.signal(signal.SIGCHLD, lambda s, f: None)
+    def loop(self, turns=-1):
+        """Commands and reports until cowtop says quit or is gone. turns: the warm-up (see
+        warm_up), that many turns with a report each, without waiting or reading commands."""
+        dry = turns >= 0
+        wake_r = None
+        watched = []
+        if not dry:
+            wake_r, wake_w = os.pipe()
+            os.set_blocking(wake_w, False)
+            signal.set_wakeup_fd(wake_w)
+            signal.signal(signal.SIGCHLD, lambda s, f: None)
+            watched = [self.command_fd, wake_r]
+            if not self.handle_buffered():  # commands that came while the heap was measured (wait_for_build)
+                return
         next_report = time.monotonic()
-        if not self.handle_buffered():  # commands that came while the heap was measured (wait_for_build)
-            return
-        while True:
+        while turns:
+            turns -= 1
+            at_once = dry or self.settle > 0  # see warm_up
+            if self.settle:
+                self.settle -= 1
             self.reap()
             now = time.monotonic()
-            if now >= next_report:
+            if now >= next_report or at_once:
                 self.report_gc()
                 next_report = now + INTERVAL.seconds()
+            # Worked out on every turn, used or not: code first run after the warm-up (a branch
+            # it never took) is specialized then, and copies its page.
+            timeout = max(0.0, next_report - time.monotonic())
             try:
-                ready, _, _ = select.select([self.command_fd, wake_r], [], [],
-                                            max(0.0, next_report - time.monotonic()))
+                ready, _, _ = select.select(watched, [], [], 0.0 if at_once else timeout)
             except InterruptedError:
                 continue
             if wake_r in ready:
