@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseSmapsRollup } from '../src/proc/parse';
 import { alive, experimentPids, runCli, sleep, waitUntil } from './helpers';
-import { cellBytes, readTable, runInPty, type PtyRun } from './pty';
+import { cellBytes, readTable, runInPty, twoWorkersKnown, type PtyRun } from './pty';
 
 const ARGS = ['--size', '200000', '--workers', '2', '--interval', '250'];
 
@@ -249,7 +249,7 @@ for (const [cols, rows] of [[80, 24], [40, 12]]) {
 test('pause freezes the whole screen (table, charts, log, clock) like htop\'s Z; resuming shows what happened', async () => {
   const run = runInPty(ARGS, { cols: 100, rows: 30 });
   try {
-    await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+    await run.waitFor(twoWorkersKnown);
     run.press(' ');
     await run.waitFor(/PAUSED/, 2000);
     const frozen = run.text();

@@ -96,6 +96,13 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
 }
 
 /**
+ * The parent and both workers are on screen, and cowtop has read both fork reports (the log says
+ * so): a tick can find a worker in /proc before the parent's report of its fork is read, and
+ * until then cowtop counts one worker (g would say "asked of 1 workers").
+ */
+export const twoWorkersKnown = (t: string): boolean => readTable(t.split('\n')).length === 3 && /fork worker 2 pid/.test(t);
+
+/**
  * Reads the process table off the screen: the header row gives each column's right edge
  * (sizes are right-aligned), each row below it until a non-row line is a record.
  */

@@ -11,7 +11,7 @@ import { findInterpreters, matrixText } from '../src/cli/matrix';
 
 /** The real file behind a command on PATH. */
 const execPathOf = (name: string): string => execFileSync(name, ['-c', 'import os, sys; print(os.path.realpath(sys.executable))'], { encoding: 'utf8' }).trim();
-import { readTable, runInPty } from './pty';
+import { readTable, runInPty, twoWorkersKnown } from './pty';
 
 const ARGS = ['--size', '50000', '--workers', '2', '--interval', '300'];
 const dir = mkdtempSync(join(tmpdir(), 'cowtop-rec-'));
@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cowtop-rec-'));
 test('--record: the cast parses, and replaying it shows the dashboard', async () => {
   const cast = join(dir, 'demo.cast');
   const run = runInPty([...ARGS, '--record', cast], { cols: 100, rows: 30 });
-  await run.waitFor((t) => readTable(t.split('\n')).length === 3);
+  await run.waitFor(twoWorkersKnown);
   run.press('g');
   await run.waitFor(/gc\.collect\(\) asked of 2 workers/);
   run.press('q');
