@@ -60,17 +60,23 @@ def prefer_as_oom_victim(score):
 PARENT_OOM_SCORE = 300
 WORKER_OOM_SCORE = 600
 
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
+# Blocked by the parent around fork, unblocked by the child once it is ready for them: a signal
+# that reaches a child before that is kept pending by the kernel instead of lost. A stop signal
+# would reach the parent's Python handler in the child, which the child then resets. A collect
+# or act signal would be dropped: CPython clears the signals it has caught but not yet handled
+# in the child after fork, and a worker that has not run since its fork (a busy machine: a few
+# hundred ms) catches it right there.
+FORK_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
 
 
-def block_stop_signals():
+def block_fork_signals():
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, FORK_SIGNALS)
 
 
-def unblock_stop_signals():
+def unblock_fork_signals():
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_SIGNALS)
 
 
 def apply_strategy(name, thresholds):
@@ -91,14 +97,16 @@ def worker_main(options, reporter, parent_pid, data, strategy=("default", None))
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Blocked by the parent around fork (see fork_workers): a stop request that came in the
-    # meantime is pending and now kills us with the default action, as it should.
-    unblock_stop_signals()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGUSR1, _on_usr1)
+    signal.signal(signal.SIGUSR2, _on_usr2)
+    # Blocked by the parent around fork (FORK_SIGNALS): a stop request that came in the meantime
+    # now kills us with the default action, as it should; a collect or act is flagged for the
+    # first turn.
+    unblock_fork_signals()
     Worker(options, reporter, parent_pid, data, strategy, wake_r).run()
 
 
@@ -193,7 +201,8 @@ class Worker(object):
         dry = self.dry
         settle = SETTLE_TURNS
         while turns:
-            turns -= 1
+            if turns > 0:
+                turns -= 1  # -1 stays -1: no new int object a turn
             at_once = dry or settle > 0
             if settle:
                 settle -= 1
@@ -417,13 +426,12 @@ class Parent(object):
             index = self.next_index()
             sys.stdout.flush()
             sys.stderr.flush()
-            # A SIGTERM between fork and the child's own handlers would reach the parent's
-            # Python handler in the child and be lost once the child resets it: the worker
-            # would live on. Blocked here, it stays pending until the child is ready for it.
-            block_stop_signals()
+            # A signal between fork and the child's own handlers stays pending until the child
+            # is ready for it (FORK_SIGNALS).
+            block_fork_signals()
             pid = os.fork()
             if pid != 0:
-                unblock_stop_signals()
+                unblock_fork_signals()
             if pid == 0:
                 try:
                     os.close(self.command_fd)  # only the parent takes commands
@@ -599,7 +607,8 @@ class Parent(object):
                 return
         next_report = time.monotonic()
         while turns:
-            turns -= 1
+            if turns > 0:
+                turns -= 1
             at_once = dry or self.settle > 0  # see warm_up
             if self.settle:
                 self.settle -= 1
