@@ -63,6 +63,39 @@ test('80x24: the table lists the parent and its /proc children with figures /pro
   }
 });
 
+test('while the heap is built, the parent\'s row grows with /proc, and the workers join it after the fork', async () => {
+  // 3,000,000 objects take seconds to build: samples come every 250 ms of it.
+  const run = runInPty(['--size', '3000000', '--workers', '1', '--interval', '250'], { cols: 160, rows: 30 });
+  try {
+    await run.waitFor(/building the heap/, 20_000);
+    run.press('u'); // KiB: precise enough to compare with the kernel's kB
+    const building = (t: string): boolean => /building the heap/.test(t);
+    const shownUss = (): number | null => {
+      const p = parentOf(run);
+      return p && /\d/.test(p.USS) ? cellBytes(p.USS, 'KiB') : null;
+    };
+    await run.waitFor((t) => building(t) && /USS KiB/.test(t) && shownUss() !== null, 20_000);
+    const pid = Number(parentOf(run)!.PID);
+    assert.deepEqual(children(run.proc.pid), [pid], "the row is cowtop's own Python child");
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /cowtop_experiment/);
+    const procUss = (): number => parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!.uss;
+    // The heap only grows while it is built: a later sample shows at least what /proc said
+    // before it was taken, and no more than what /proc says after it is seen.
+    const before = procUss();
+    const first = shownUss()!;
+    await run.waitFor((t) => building(t) && (shownUss() ?? 0) >= before && shownUss()! > first, 10_000);
+    const shown = shownUss()!;
+    const after = procUss();
+    assert.ok(shown <= after + 256 * 1024, `shown ${shown} B, /proc ${after} B after it`);
+    assert.ok(shown - first > 1048576, `the row grew during the build: ${first} -> ${shown} B`);
+    assert.equal(parentOf(run)!.GROWTH.trim(), '-', 'no growth before the first fork: the build is not a copy');
+    await run.waitFor((t) => !building(t) && workersOf(run).length === 1, 60_000);
+    assert.equal(Number(parentOf(run)!.PID), pid);
+  } finally {
+    await quit(run);
+  }
+});
+
 test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; then g copies almost nothing', async () => {
   // 400,000 objects: a frozen worker still copies ~2 MiB of the interpreter's own pages, which
   // 200,000 unfrozen objects' copies (~36 MiB) left at the 5% line (5.2% in a clean-clone run).

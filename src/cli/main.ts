@@ -74,7 +74,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'dashboard': {
         // The dashboard is loaded only when needed: batch and compare never pay for blessed.
         const { runDashboard } = require('../ui/dashboard.js') as typeof import('../ui/dashboard.js');
-        await runDashboard(await withMetrics(new Session(cmd), cmd.prometheus, 'experiment'), cmd.screen);
+        await runDashboard(await withMetrics(new Session({ ...cmd, sampleBuild: true }), cmd.prometheus, 'experiment'), cmd.screen);
         return;
       }
     }

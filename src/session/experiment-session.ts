@@ -13,7 +13,7 @@ import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
 import type { Monitor } from './monitor';
 import { SampledMonitor } from './sampled-monitor';
-import { startExperiment } from './start-experiment';
+import { startExperiment, type Started } from './start-experiment';
 
 const MEMORY_CHECK_MS = 2000; // MemAvailable moves in seconds, not in ticks
 
@@ -22,6 +22,11 @@ export interface SessionOptions {
   procRoot: string;
   minAvailable: number; // percent of memory below which the workers are stopped
   force: boolean;
+  /**
+   * Samples the Python parent while it imports and builds its heap (the dashboard: its row and
+   * charts grow as top's would). --batch leaves it off: its samples are the tree's, from the fork.
+   */
+  sampleBuild?: boolean;
 }
 
 /**
@@ -45,23 +50,36 @@ export class Session extends SampledMonitor implements Monitor {
   }
 
   async start(): Promise<ReadyMessage> {
-    const started = await startExperiment(
-      this.options.experiment,
-      { force: this.options.force, reader: this.reader },
-      (l: LogLine) => this.emit('log', l),
-      (e, python) => {
-        this.experiment = e;
-        this.python = python;
-        e.on('report', (r: Report) => this.onReport(r));
-        e.on('exit', (st) => {
-          if (!lifecycle.isEnding && this.experiment === e) this.emit('died', `the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
-        });
-        this.emit('spawn', e);
-      },
-    );
+    let started: Started;
+    try {
+      started = await startExperiment(
+        this.options.experiment,
+        { force: this.options.force, reader: this.reader },
+        (l: LogLine) => this.emit('log', l),
+        (e, python) => {
+          this.experiment = e;
+          this.python = python;
+          e.on('report', (r: Report) => this.onReport(r));
+          e.on('exit', (st) => {
+            if (!lifecycle.isEnding && this.experiment === e) this.emit('died', `the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
+          });
+          // Called once the memory guard let the build go: the parent is all the tree there is.
+          if (this.options.sampleBuild) this.startLoop(e);
+          this.emit('spawn', e);
+        },
+      );
+    } catch (err) {
+      this.stopLoop(); // a build that failed leaves nothing sampling a dead process
+      throw err;
+    }
     this.ready = started.ready;
     this.memoryStopped = false;
-    this.sampler = new Sampler(this.reader, started.experiment, { map: this.mapWish });
+    if (!this.loop) this.startLoop(started.experiment);
+    return started.ready;
+  }
+
+  private startLoop(e: Experiment): void {
+    this.sampler = new Sampler(this.reader, e, { map: this.mapWish });
     this.loop = startSampling(
       this.sampler,
       this.options.experiment.interval,
@@ -71,7 +89,6 @@ export class Session extends SampledMonitor implements Monitor {
       },
       (err) => this.emit('log', { stream: 'stderr', text: `sampling failed: ${(err as Error).message}` }),
     );
-    return started.ready;
   }
 
   /** Starts a new experiment after the old one is gone (its Python parent died). */
