@@ -63,7 +63,7 @@ test('80x24: the table lists the parent and its /proc children with figures /pro
   }
 });
 
-test('while the heap is built, the parent\'s row grows with /proc, and the workers join it after the fork', async () => {
+test('while the heap is built, the parent\'s row grows with /proc; the workers join it after the fork and get a g pressed before it', async () => {
   // 3,000,000 objects take seconds to build: samples come every 250 ms of it.
   const run = runInPty(['--size', '3000000', '--workers', '1', '--interval', '250'], { cols: 160, rows: 30 });
   try {
@@ -89,8 +89,13 @@ test('while the heap is built, the parent\'s row grows with /proc, and the worke
     assert.ok(shown <= after + 256 * 1024, `shown ${shown} B, /proc ${after} B after it`);
     assert.ok(shown - first > 1048576, `the row grew during the build: ${first} -> ${shown} B`);
     assert.equal(parentOf(run)!.GROWTH.trim(), '-', 'no growth before the first fork: the build is not a copy');
+    // g before any worker exists: the parent reads it once it has forked, and says whom it asked.
+    run.press('g');
     await run.waitFor((t) => !building(t) && workersOf(run).length === 1, 60_000);
     assert.equal(Number(parentOf(run)!.PID), pid);
+    const worker = workersOf(run)[0].PID;
+    await run.waitFor((t) => /gc\.collect\(\) asked of 1 workers/.test(t) && new RegExp(`gc gen 2 pid ${worker}.*\\(asked\\)`).test(t), 20_000);
+    assert.doesNotMatch(run.text(), /asked of 0 workers/);
   } finally {
     await quit(run);
   }

@@ -97,8 +97,7 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
 
 /**
  * The parent and both workers are on screen, and cowtop has read both fork reports (the log says
- * so): a tick can find a worker in /proc before the parent's report of its fork is read, and
- * until then cowtop counts one worker (g would say "asked of 1 workers").
+ * so): a tick can find a worker in /proc before the parent's report of its fork is read.
  */
 export const twoWorkersKnown = (t: string): boolean => readTable(t.split('\n')).length === 3 && /fork worker 2 pid/.test(t);
 

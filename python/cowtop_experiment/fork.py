@@ -557,12 +557,17 @@ class Parent(object):
         if name in ("collect", "act"):
             sig = signal.SIGUSR1 if name == "collect" else signal.SIGUSR2
             targets = [cmd["pid"]] if cmd.get("pid") else list(self.workers)
+            asked = []
             for pid in targets:
                 if pid in self.workers:
                     try:
                         os.kill(pid, sig)
+                        asked.append(pid)
                     except ProcessLookupError:
                         pass
+            # Whom it reached, as the parent knows it: a command sent during the build or a
+            # re-fork is read once the workers are forked, and cowtop's count could be stale.
+            self.reporter.send({"type": "asked", "cmd": name, "pids": asked})
         elif name == "refork":
             workload = cmd.get("workload")
             if workload is not None and workload not in WORKLOADS:

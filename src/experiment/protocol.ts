@@ -111,6 +111,8 @@ const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split:
 const Scale = v.object({ type: v.literal('scale'), workers: pids });
 const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
 const Written = v.object({ type: v.literal('written'), pid });
+/** The workers the parent signalled for a collect or act command, once it read the command. */
+const Asked = v.object({ type: v.literal('asked'), cmd: v.picklist(['collect', 'act']), pids });
 /**
  * The kinds' runs, checked in one loop: ~10,000 of them come while the first workers fork, and
  * a schema per triple took ~20 ms of cowtop's main thread then (issue 14, target 5).
@@ -136,7 +138,7 @@ const Kinds = v.object({
 /** The gc report interval in force, after {"cmd": "interval"}. */
 const Interval = v.object({ type: v.literal('interval'), ms: count });
 
-const ReportSchema = v.variant('type', [Hello, Measured, Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds, Enabling]);
+const ReportSchema = v.variant('type', [Hello, Measured, Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds, Enabling, Asked]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;

@@ -127,8 +127,7 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     collect() {
       const e = experiment();
       if (!e?.alive) return;
-      model.addEvent('info', `gc.collect() asked of ${e.workers.size} workers`);
-      e.send({ cmd: 'collect' });
+      e.send({ cmd: 'collect' }); // the log says whom it reached once the parent reports it
     },
     scale(delta) {
       const e = experiment();

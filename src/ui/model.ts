@@ -294,6 +294,9 @@ export class DashboardModel {
         this.explainWorkload(r.workload, now);
         this.explainStrategy(r.gc, now);
         break;
+      case 'asked':
+        if (r.cmd === 'collect') this.addEvent('info', `gc.collect() asked of ${r.pids.length} workers`, now);
+        break;
       case 'fork':
         this.addEvent('fork', r.workload === 'attached' ? `new process pid ${r.pid}` : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
         break;
