@@ -23,8 +23,9 @@ export interface SessionOptions {
   minAvailable: number; // percent of memory below which the workers are stopped
   force: boolean;
   /**
-   * Samples the Python parent while it imports and builds its heap (the dashboard: its row and
-   * charts grow as top's would). --batch leaves it off: its samples are the tree's, from the fork.
+   * Samples the Python parent while it builds its heap, from the moment the memory guard lets the
+   * build go (the dashboard: its row and charts grow as top's would). --batch leaves it off: its
+   * samples are the tree's, from the fork.
    */
   sampleBuild?: boolean;
 }
