@@ -11,7 +11,8 @@ import { makeTheme } from '../src/ui/theme';
 import { COLUMNS, fitColumns, growthHeat } from '../src/ui/render/table';
 import { Ring } from '../src/ui/ring';
 import { FIXTURES } from './helpers';
-import { renderFrames, renderText, replaySession } from './replay';
+import { canAll, renderFrames, renderText, replaySession } from './replay';
+import { buildFrame } from '../src/ui/render/frame';
 import { readTable } from './pty';
 import { splash } from '../src/ui/splash';
 
@@ -254,4 +255,32 @@ test('a frame with the same chart data keeps the canvas, and new data redraws it
   assert.equal(again, a, 'the same data twice: the same screen');
   assert.equal(b, renderText(late.model, 160, 48, late.end), 'after new data, what a fresh screen draws');
   assert.notEqual(a, b);
+});
+
+test('End in the detail pane stays at its end while the pane grows, until it is scrolled', () => {
+  const { model, end } = replaySession();
+  const w = model.latest!.processes.find((p) => p.role === 'worker')!;
+  model.openDetail(`${w.pid}:${w.starttime}`);
+  const theme = makeTheme({});
+  // As the dashboard draws: a frame, then what it drew goes back to the model.
+  const draw = (rows: number): string[] => {
+    const frame = buildFrame(model, 100, rows, theme, canAll, end);
+    model.drawn(frame.table, frame.help);
+    return frame.help!.lines;
+  };
+  const last = (lines: string[]): string => lines.filter((l) => l.trim()).at(-1)!;
+  const whole = draw(200); // every line fits
+  model.scrollHelp('end');
+  assert.equal(last(draw(30)), last(whole), 'End shows the last line');
+  // Fewer rows for the same lines: the pane has grown against its box, as when the copy map
+  // arrives above the gc part. Without End's hold, the scroll kept from the last frame would
+  // leave the last lines below the box.
+  const shorter = draw(20);
+  assert.equal(last(shorter), last(whole), 'still the last line after the pane grew');
+  model.scrollHelp(-1);
+  const up = draw(20);
+  assert.notEqual(last(up), last(whole), 'a line up from the end');
+  assert.equal(up.slice(1).join('\n'), shorter.slice(0, -1).join('\n'), 'one line up from where End held it');
+  draw(15);
+  assert.equal(model.view.helpAtEnd, false);
 });

@@ -29,7 +29,7 @@ export function replaySession(file = join(FIXTURES, 'session.json'), upTo = Infi
   return { model, end };
 }
 
-const canAll: Controller['can'] = (what) => what !== 'restart'; // a live experiment
+export const canAll: Controller['can'] = (what) => what !== 'restart'; // a live experiment
 
 /** The screen text blessed would show at cols x rows for this model at time now. */
 export function renderText(model: DashboardModel, cols: number, rows: number, now: number, env: NodeJS.ProcessEnv = {}): string {

@@ -64,10 +64,7 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     lastFrame = Date.now();
     if (tour) model.caption = tour.caption(model);
     const frame = buildFrame(model, ui.cols, ui.rows, theme, controller.can, lastFrame);
-    // The table's scroll as drawn (clamped to keep the selection in view), and a page's size.
-    model.view.table.scrollTop = frame.table.scrollTop;
-    if (frame.table.visibleRows > 0) model.view.table.height = frame.table.visibleRows;
-    if (frame.help && frame.help.kind !== 'confirm') model.view.helpScroll = frame.help.scroll; // End went past the last line: back to it
+    model.drawn(frame.table, frame.help);
     lastFrameTable = frame.table;
     // The copy map is read only while a pane shows it.
     if (model.wantsMap !== mapWanted) {

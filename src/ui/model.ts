@@ -66,6 +66,7 @@ export interface ViewState {
   notice: string | null; // something the user must know now: the parent died, memory is short
   table: TableView;
   helpScroll: number; // the first line of the help or detail shown (clamped when drawn)
+  helpAtEnd: boolean; // End: the last lines, kept in view as the pane grows (the copy map comes later)
   confirm: Confirm | null;
   detail: string | null; // rowKey of the process in the detail pane
 }
@@ -100,7 +101,7 @@ export class DashboardModel {
   caption: string | null = null; // cowtop demo: the tour's caption band, above the footer
   view: ViewState = {
     sort: { column: 'role', desc: false }, units: 'MiB', paused: false, mode: 'normal', chart: 'uss', pending: null, notice: null,
-    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false }, helpScroll: 0, confirm: null, detail: null,
+    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false }, helpScroll: 0, helpAtEnd: false, confirm: null, detail: null,
   };
   private marker = '';
   private lastWorkload: string | null = null;
@@ -173,6 +174,7 @@ export class DashboardModel {
   toggleHelp(): void {
     this.view.mode = this.view.mode === 'help' ? 'normal' : 'help';
     this.view.helpScroll = 0;
+    this.view.helpAtEnd = false;
   }
 
   toggleMap(): void {
@@ -225,6 +227,7 @@ export class DashboardModel {
     this.view.detail = key;
     this.view.mode = 'detail';
     this.view.helpScroll = 0;
+    this.view.helpAtEnd = false;
   }
 
   /** Esc, or any key an overlay does not take: back to the table. */
@@ -233,6 +236,7 @@ export class DashboardModel {
     this.view.confirm = null;
     this.view.detail = null;
     this.view.helpScroll = 0;
+    this.view.helpAtEnd = false;
   }
 
   /** [ and ]: the next slower or faster of INTERVALS from the current one. */
@@ -241,9 +245,19 @@ export class DashboardModel {
     return [...INTERVALS].reverse().find((i) => i < current) ?? INTERVALS[0];
   }
 
-  /** Scrolls the help by lines, or to an end; the frame clamps it to what there is. */
+  /** What a frame drew: the table's scroll (clamped to keep the selection in view), a page's
+   * size, and the overlay's first line (End went past the last one: back to it). */
+  drawn(table: { scrollTop: number; visibleRows: number }, overlay: { scroll: number; kind: string } | null): void {
+    this.view.table.scrollTop = table.scrollTop;
+    if (table.visibleRows > 0) this.view.table.height = table.visibleRows;
+    if (overlay && overlay.kind !== 'confirm') this.view.helpScroll = overlay.scroll;
+  }
+
+  /** Scrolls the help by lines, or to an end; the frame clamps it to what there is. After End
+   * the pane stays at its end while lines come in above (as tail -f), until it is scrolled. */
   scrollHelp(move: number | 'home' | 'end'): void {
     const v = this.view;
+    v.helpAtEnd = move === 'end';
     v.helpScroll = move === 'home' ? 0 : move === 'end' ? Number.MAX_SAFE_INTEGER : Math.max(0, v.helpScroll + move);
   }
 

@@ -310,10 +310,11 @@ function filterLine(filter: string, cols: number, theme: Theme): string {
 
 function overlay(model: DashboardModel, s: Snapshot | null, cols: number, rows: number, theme: Theme, can: Controller['can']): Frame['help'] {
   const v = model.view;
-  if (v.mode === 'help') return helpFrame(helpLines(can), cols, rows, v.helpScroll);
+  const scroll = v.helpAtEnd ? Number.MAX_SAFE_INTEGER : v.helpScroll;
+  if (v.mode === 'help') return helpFrame(helpLines(can), cols, rows, scroll);
   if (v.mode === 'detail' && v.detail) {
     const p = s?.processes.find((x) => rowKey(x) === v.detail) ?? null;
-    return helpFrame(detailLines(p, v.detail, model, theme), cols, rows, v.helpScroll, p ? `pid ${p.pid}` : 'gone');
+    return helpFrame(detailLines(p, v.detail, model, theme), cols, rows, scroll, p ? `pid ${p.pid}` : 'gone');
   }
   if (v.mode === 'confirm' && v.confirm) return confirmFrame(v.confirm, cols, rows, theme);
   return null;
