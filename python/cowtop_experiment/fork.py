@@ -11,7 +11,7 @@ import sys
 import time
 
 from . import kinds
-from .report import CollectionLog, Reporter, FREEZE_SUPPORTED, IS_PYPY, SERVED, THRESHOLD_SUPPORTED, collections, gc_state
+from .report import CollectionLog, Reporter, FROZEN, FREEZE_SUPPORTED, IS_PYPY, SERVED, THRESHOLD_SUPPORTED, collections, gc_state
 from .workloads import (ENABLER, OPTIONAL_MODULES, SHARED_MODULES, WORKLOADS, Periodic, check_enabler,
                         parse_strategy, strategy_spec, unsupported)
 
@@ -265,7 +265,7 @@ def build_heap(size):
 
 
 def gc_frozen():
-    return bool(getattr(gc, "get_freeze_count", lambda: 0)())
+    return bool(FROZEN.get())
 
 
 def rss_bytes():
@@ -409,15 +409,18 @@ class Parent(object):
         if self.split and FREEZE_SUPPORTED:
             # Split view: half the workers forked before gc.freeze(), half right after, from the
             # same parent and heap, so the two kinds run side by side.
-            if gc.get_freeze_count():
+            if FROZEN.get():
                 gc.unfreeze()
+                FROZEN.refresh()
             unfrozen = (count + 1) // 2
             self._fork(unfrozen, False)
             gc.freeze()
+            FROZEN.refresh()
             self._fork(count - unfrozen, True)
             return
         if self.freeze:
             gc.freeze()  # right before fork: everything tracked so far is never scanned again
+            FROZEN.refresh()  # once here, not at every report of every worker (FrozenCount)
         self._fork(count, self.freeze)
 
     def _fork(self, count, frozen):
@@ -521,6 +524,7 @@ class Parent(object):
         freeze = self.strategy[0] == "freeze"
         if not freeze and gc_frozen():
             gc.unfreeze()  # back into the oldest generation: children will scan them again
+            FROZEN.refresh()
         self.freeze = freeze
         self.generation += 1
         self.fork_workers(count)

@@ -20,7 +20,7 @@ import sys
 
 from . import fork
 from .fork import MAX_WORKERS, PARENT_OOM_SCORE, Parent, prefer_as_oom_victim
-from .report import Reporter, ReportInterval
+from .report import FROZEN, Reporter, ReportInterval
 from .workloads import WORKLOADS, parse_strategy
 
 
@@ -61,6 +61,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     reporter = Reporter(options.report_fd)
     parent = Parent(options, reporter, options.command_fd)
+    FROZEN.exact = True  # only the experiment freezes and unfreezes here, and refreshes the count when it does
 
     def on_term(signum, frame):
         raise SystemExit(0)
