@@ -4,14 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
 import { parseSmapsRollup, parseStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { Sampler } from '../src/sample/sampler';
 import type { CompareResult } from '../src/cli/compare';
-import { alive, experimentPids, runCli, waitUntil } from './helpers';
+import { alive, experimentPids, ROOT, runCli, waitUntil } from './helpers';
 
 const PAGE = 4096;
 const base = { python: process.env.COWTOP_PYTHON || 'python3', collectEvery: 5, interval: 200, workload: 'idle' };
@@ -260,4 +262,53 @@ test('after a fork the experiment settles its loops at once, then an idle frozen
   } finally {
     await e.stop();
   }
+});
+
+test("the frozen count: the experiment's is refreshed by its own freeze and unfreeze; elsewhere it is walked again within 5 s", () => {
+  // gc.get_freeze_count() walks the permanent generation (32 ms for 4,000,000 objects): read at
+  // every report it cost each worker ~0.5 s after a fork. report.FrozenCount reads it when it can
+  // have changed. Run by the real CPython, with small bounds so that the test is quick.
+  const script = `
+import gc, json, sys, time
+sys.path.insert(0, sys.argv[1])
+from cowtop_experiment.report import FrozenCount
+keep = [[] for _ in range(100000)]
+out = {}
+f = FrozenCount()
+f.MAX_AGE, f.COST_FACTOR = 0.3, 1e9  # the age bound alone
+out["before"] = f.get()
+gc.freeze()
+out["stale"] = f.get()
+start = time.monotonic()
+while f.get() == out["before"] and time.monotonic() - start < 10:
+    pass
+out["freshAfter"] = time.monotonic() - start
+out["fresh"], out["real"] = f.get(), gc.get_freeze_count()
+c = FrozenCount()
+c.MAX_AGE, c.COST_FACTOR = 1e9, 0  # the cost bound alone: 0 times a walk, so every read walks
+c.get()
+gc.unfreeze()
+out["costWalked"] = c.get()
+e = FrozenCount()
+e.exact = True
+gc.freeze()
+e.refresh()
+gc.unfreeze()
+time.sleep(0.4)
+out["exactKept"] = e.get()  # the owner refreshes it: never walked on its own
+e.refresh()
+out["exactRefreshed"] = e.get()
+print(json.dumps(out))
+`;
+  const r = spawnSync('python3', ['-c', script, join(ROOT, 'python')], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.before, 0);
+  assert.equal(out.stale, 0, 'read again only when older than its bound');
+  assert.ok(out.real >= 100_000, `frozen ${out.real}`);
+  assert.equal(out.fresh, out.real, 'then the real count');
+  assert.ok(out.freshAfter < 5, `${out.freshAfter} s to see gc.freeze()`);
+  assert.equal(out.costWalked, 0, 'the cost bound alone walks again');
+  assert.ok(out.exactKept >= 100_000, 'exact: what the owner refreshed, though it unfroze since');
+  assert.equal(out.exactRefreshed, 0);
 });
