@@ -107,7 +107,34 @@ def worker_main(options, reporter, parent_pid, data, strategy=("default", None))
     # now kills us with the default action, as it should; a collect or act is flagged for the
     # first turn.
     unblock_fork_signals()
+    move_across_cpus()
     Worker(options, reporter, parent_pid, data, strategy, wake_r).run()
+
+
+def move_across_cpus():
+    """Moves this process to another CPU and back. Since glibc 2.35 each thread registers an
+    rseq area (in its thread control block) that the kernel writes the thread's CPU into when
+    it moves to another CPU. After a fork, the first such write faults on that page: a copy in a
+    worker, the page taken back in the parent once its workers have theirs. Left to chance it
+    comes at the first move, often the first time the process sleeps and wakes on the other
+    core, seconds after the fork: a fault that makes cowtop read the process again, for nothing
+    the workload did. Moved here, it belongs to the fork's own tick."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return
+    if len(allowed) < 2:
+        return  # it never moves
+    try:
+        for cpu in sorted(allowed)[:2]:  # two moves: at least one leaves the CPU it was on
+            os.sched_setaffinity(0, (cpu,))
+    except OSError:
+        pass
+    finally:
+        try:
+            os.sched_setaffinity(0, allowed)
+        except OSError:
+            pass
 
 
 WARM_TURNS = 16  # CPython 3.11 specializes code from its 9th run, 3.12 and later from its 2nd
@@ -447,6 +474,7 @@ class Parent(object):
                                 "freeze": frozen, "workload": self.workload,
                                 "gc": strategy_spec(*self.strategy),
                                 "generation": self.generation, "split": self.split})
+        move_across_cpus()
 
     def next_index(self):
         used = set(self.workers.values())
