@@ -68,10 +68,11 @@ class FrozenCount(object):
     refresh() after each of its own freeze and unfreeze, before it forks, so its workers inherit
     a count that is right and never walk. Otherwise (the agent in someone's server, who may call
     them at any time) it is walked again once it is older than MAX_AGE, or than COST_FACTOR times
-    its last walk if that is sooner: the walk takes at most ~1% of the process's time, and the
-    count is never more than 5 s old, the bound cowtop keeps for every figure."""
+    its last walk if that is sooner: a cheap count stays all but exact, a dear one costs one walk
+    per 5 s (22 ms for 4,000,000 objects here: 0.4% of a core, against 2.4% read at every
+    report), and the count is never more than 5 s old, the bound cowtop keeps for every figure."""
     MAX_AGE = 5.0
-    COST_FACTOR = 100
+    COST_FACTOR = 1000
 
     def __init__(self):
         self.supported = hasattr(gc, "get_freeze_count")
