@@ -325,12 +325,27 @@ def when_ready(server=None):
     enable()
 
 
+def _frozen_changed():
+    # The frozen count is kept between reports (report.FrozenCount: counting walks the frozen
+    # objects); after our own freeze it is read again at the next report. Not imported yet: no
+    # count is kept.
+    report = sys.modules.get("cowtop_experiment.report")
+    if report is not None:
+        report.FROZEN.changed()
+
+
+def _freeze_before_fork():
+    gc.freeze()
+    _frozen_changed()
+
+
 def _freeze_in_child():
     # The recipe's child half. gc.freeze() here too (it is O(1): it links the generation lists
     # into the permanent one) for servers whose fork skips the before-fork hooks (uWSGI runs
     # only the child's, through py-call-osafterfork): nothing the child collects was inherited.
     try:
         gc.freeze()
+        _frozen_changed()
         gc.enable()
     except Exception:
         pass
@@ -343,7 +358,7 @@ def apply_freeze_recipe():
     if not (hasattr(gc, "freeze") and hasattr(os, "register_at_fork")):
         return False
     gc.disable()
-    os.register_at_fork(before=gc.freeze, after_in_child=_freeze_in_child)
+    os.register_at_fork(before=_freeze_before_fork, after_in_child=_freeze_in_child)
     return True
 
 

@@ -305,6 +305,14 @@ c.MAX_AGE, c.COST_FACTOR = 1e9, 0  # the cost bound alone: 0 times a walk, so ev
 c.get()
 gc.unfreeze()
 out["costWalked"] = c.get()
+k = FrozenCount()
+k.MAX_AGE, k.COST_FACTOR = 1e9, 1e9  # neither bound: only changed() makes it read again
+k.get()
+gc.freeze()
+out["keptStale"] = k.get()
+k.changed()  # what the agent calls after its own gc.freeze()
+out["afterChanged"], out["realAgain"] = k.get(), gc.get_freeze_count()
+gc.unfreeze()
 e = FrozenCount()
 e.exact = True
 gc.freeze()
@@ -325,6 +333,9 @@ print(json.dumps(out))
   assert.equal(out.fresh, out.real, 'then the real count');
   assert.ok(out.freshAfter < 5, `${out.freshAfter} s to see gc.freeze()`);
   assert.equal(out.costWalked, 0, 'the cost bound alone walks again');
+  assert.equal(out.keptStale, 0);
+  assert.ok(out.realAgain >= 100_000);
+  assert.equal(out.afterChanged, out.realAgain, 'changed(): read again at once');
   assert.ok(out.exactKept >= 100_000, 'exact: what the owner refreshed, though it unfroze since');
   assert.equal(out.exactRefreshed, 0);
 });
