@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AttachedTree } from '../src/attach/tree';
+import { Experiment } from '../src/experiment/experiment';
 import { kernelMovesPrint, parseStat, type ProcStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { countsOf, OutsideWatch, presentFrames, sameCounts, unionOf } from '../src/sample/outside-watch';
@@ -208,5 +209,28 @@ test('a member that leaves the tree alive as a fork of its memory stops the watc
         // gone
       }
     }
+  }
+});
+
+test('the read that finds every worker the experiment asked for takes the baselines; without that count, a read while processes join takes none', { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+  // Processes still joining (a fork phase: more may come) would pay ~4 ms each a tick for
+  // baselines the next join drops. Once the tree holds what the experiment asked for, the full
+  // read takes them, and the 5 s bound need not read every rollup again to take them.
+  const e = new Experiment({ python: 'python3', size: 100000, workers: 2, freeze: true, workload: 'idle', collectEvery: 5, interval: 60_000 });
+  const told = new Sampler(new ProcReader(), e, { watchMinRss: 0 });
+  // The same tree as an attached one sees it: no count of the workers to come.
+  const blind = new Sampler(new ProcReader(), new Proxy(e, { get: (t, k) => (k === 'expectedWorkers' ? undefined : Reflect.get(t, k)) }), { watchMinRss: 0 });
+  try {
+    await e.ready;
+    await waitUntil(() => e.workers.size === 2, 20_000, 'the fork reports');
+    const pids = [e.pid, ...e.workers.keys()];
+    const seen = (await told.tick()).processes.filter((p) => p.alive).map((p) => p.pid);
+    assert.deepEqual(seen.sort(), pids.sort(), 'one read found the whole tree');
+    assert.ok(told.watch.active, 'the watch is on (root)');
+    for (const pid of pids) assert.ok(told.watch.has(pid), `a baseline for ${pid} from the read that found them all`);
+    await blind.tick();
+    for (const pid of pids) assert.equal(blind.watch.has(pid), false, `no baseline for ${pid} while processes join`);
+  } finally {
+    await e.stop();
   }
 });

@@ -83,6 +83,8 @@ export class Experiment extends EventEmitter {
   workload: string;
   generation = 0;
   readonly workers = new Map<number, WorkerInfo>();
+  /** The workers asked for: at the start, then by scale and stop (the sampler's end of a fork phase). */
+  expectedWorkers: number;
   /** Workers that exited since the last re-fork, kept so that the screen can mark them. */
   readonly exits = new Map<number, ExitMessage>();
   readonly gc = new Map<number, GcMessage>();
@@ -96,6 +98,7 @@ export class Experiment extends EventEmitter {
   constructor(readonly options: ExperimentOptions) {
     super();
     this.freeze = options.freeze;
+    this.expectedWorkers = options.workers;
     this.gcStrategy = options.gc ?? (options.freeze ? 'freeze' : 'default');
     this.workload = options.workload;
     const args = [
@@ -166,6 +169,9 @@ export class Experiment extends EventEmitter {
   }
 
   send(cmd: Command): void {
+    if (cmd.cmd === 'scale') this.expectedWorkers = cmd.workers;
+    if (cmd.cmd === 'stop') this.expectedWorkers = 0;
+    if (cmd.cmd === 'refork' && cmd.workers !== undefined) this.expectedWorkers = cmd.workers;
     if (this.alive && this.commands.writable) this.commands.write(JSON.stringify(cmd) + '\n');
   }
 

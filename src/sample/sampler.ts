@@ -35,6 +35,8 @@ export interface SampleSource {
   readonly generation?: number;
   /** Gives a newly seen child of the root its worker number (attached trees number their own). */
   assignWorker?(pid: number): number;
+  /** The workers the source asked for (the experiment): the read that finds them all ends a fork phase. Unknown for an attached tree. */
+  readonly expectedWorkers?: number;
   /** What lives on the root's heap pages (the experiment, CPython): names the copy map's copies. */
   readonly kinds?: PageKinds | null;
   /** The live processes of this tick, before any row is made: a number freed by an exit is free again. */
@@ -201,8 +203,11 @@ export class Sampler {
     // the tree faulted in each of the last two ticks with the same members (a busy tree, which
     // would pay ~4 ms a process a tick for baselines it never uses). The workers' first reports
     // after a fork and a settled tree's occasional fault (often spread over two ticks) take them.
+    // A read that finds every worker the experiment asked for ends its fork phase: it takes them,
+    // where the 5 s bound would otherwise read every rollup again to take them.
     const joined = stats.length !== prev.size || stats.some((s) => !prev.has(s.pid));
-    const busy = plan.all && (!this.reuse || joined || this.movedRun >= 2);
+    const complete = this.source.expectedWorkers !== undefined && stats.length === this.source.expectedWorkers + 1;
+    const busy = plan.all && (!this.reuse || (joined && !complete) || this.movedRun >= 2);
     const capture = busy ? [] : toRead.filter((s) => this.watch.eligible(s)).map((s) => s.pid);
     for (const s of toRead) this.watch.forget(s.pid);
     this.movedRun = plan.all && !joined ? this.movedRun + 1 : 0;
