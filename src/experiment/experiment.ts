@@ -83,7 +83,7 @@ export class Experiment extends EventEmitter {
   workload: string;
   generation = 0;
   readonly workers = new Map<number, WorkerInfo>();
-  /** The workers asked for: at the start, then by scale and stop (the sampler's end of a fork phase). */
+  /** The workers asked for: at the start, then by scale, re-fork and stop (the sampler's end of a fork phase). */
   expectedWorkers: number;
   /** Workers that exited since the last re-fork, kept so that the screen can mark them. */
   readonly exits = new Map<number, ExitMessage>();
