@@ -9,24 +9,25 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Terminal } from '@xterm/headless';
-import { experimentPids, sleep, waitUntil } from './helpers';
+import { experimentPids, waitUntil } from './helpers';
 import { readTable, runInPty, type PtyRun } from './pty';
 
 const FAST = ['demo', '--size', '150000', '--workers', '2', '--speed', '50', '--collect-every', '1', '--interval', '200'];
 const dir = mkdtempSync(join(tmpdir(), 'cowtop-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Watches the screen until the tour is over: for each step, the worker rows when its caption first showed. */
+/**
+ * Watches the screen until the tour is over: for each step, the worker rows when its caption first
+ * showed. Read as each chunk is parsed: a step that re-forks kills the workers of the one before
+ * a tick after its caption, and a screen read by polling on a busy machine saw them exited.
+ */
 async function followTour(run: PtyRun): Promise<Map<number, Array<Record<string, string>>>> {
   const seen = new Map<number, Array<Record<string, string>>>();
-  const end = Date.now() + 120_000;
-  while (Date.now() < end) {
-    await run.settle();
-    const text = run.text();
-    const step = /step (\d)\/8/.exec(text);
+  run.onParsed(() => {
+    const step = /step (\d)\/8/.exec(run.text());
     if (step && !seen.has(Number(step[1]))) seen.set(Number(step[1]), readTable(run.screen()).filter((r) => /^(worker|no-frz|frozen) /.test(r.ROLE)));
-    if (/tour over/.test(text) || (await Promise.race([run.exited.then(() => true), sleep(50).then(() => false)]))) break;
-  }
+  });
+  await Promise.race([run.exited, run.waitFor(/tour over/, 120_000)]);
   return seen;
 }
 

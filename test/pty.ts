@@ -23,6 +23,8 @@ export interface PtyRun {
   settle(): Promise<void>;
   /** Resolves once the emulator has parsed the next chunk the program writes (no polling). */
   nextParsed(): Promise<void>;
+  /** Calls fn as each chunk is parsed, before the next one is: every state the screen passed through. */
+  onParsed(fn: () => void): void;
 }
 
 export function runInPty(args: string[], opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[] } = {}): PtyRun {
@@ -34,11 +36,13 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
   let raw = '';
   let pending = 0;
   let parsed: Array<() => void> = [];
+  const watchers: Array<() => void> = [];
   proc.onData((d) => {
     raw += d;
     pending++;
     term.write(d, () => {
       pending--;
+      for (const fn of watchers) fn();
       const waiting = parsed;
       parsed = [];
       for (const resolve of waiting) resolve();
@@ -75,6 +79,7 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
     raw: () => raw,
     settle,
     nextParsed,
+    onParsed: (fn) => void watchers.push(fn),
     exited,
     press: (keys) => proc.write(keys),
     resize: (c, r) => {
