@@ -27,7 +27,9 @@ async function followTour(run: PtyRun): Promise<Map<number, Array<Record<string,
     const step = /step (\d)\/8/.exec(run.text());
     if (step && !seen.has(Number(step[1]))) seen.set(Number(step[1]), readTable(run.screen()).filter((r) => /^(worker|no-frz|frozen) /.test(r.ROLE)));
   });
-  await Promise.race([run.exited, run.waitFor(/tour over/, 120_000)]);
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  await run.waitFor((t) => exited || /tour over/.test(t), 120_000); // nothing left waiting once it exits
   return seen;
 }
 

@@ -156,6 +156,13 @@ test('re-fork with freeze replaces the workers without rebuilding the heap, in w
     const scaled = e.waitFor((x: Report) => x.type === 'scale', 10_000);
     e.send({ cmd: 'scale', workers: 2 });
     assert.equal(((await scaled) as Extract<Report, { type: 'scale' }>).workers.length, 2);
+    // And back without freeze: the count the workers report (kept, not walked: report.FrozenCount)
+    // is the parent's after its gc.unfreeze(), Python's own 0.
+    const unfrozen = e.waitFor((x: Report) => x.type === 'refork', 10_000);
+    e.send({ cmd: 'refork', freeze: false });
+    const u = (await unfrozen) as Extract<Report, { type: 'refork' }>;
+    await waitUntil(() => u.workers.every((p) => e.gc.has(p)), 5000, 'the unfrozen workers report');
+    for (const p of u.workers) assert.equal(e.gc.get(p)!.frozen, 0, `worker ${p} after gc.unfreeze()`);
   } finally {
     await e.stop();
   }
@@ -243,7 +250,7 @@ test('after a fork the experiment settles its loops at once, then an idle frozen
       const st = stat(pid);
       if (st.state === 'S') return st.minflt;
       if (Date.now() > until) throw new Error(`process ${pid} never slept after settling (state ${st.state})`);
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 1)); // not a spin: the process waited for shares these 2 cores
     }
   };
   const seen = new Map<number, { reports: number; first: number; settledMs?: number; before?: Promise<number>; after?: number }>();

@@ -59,9 +59,9 @@ def main(argv=None):
     fork.INTERVAL = ReportInterval(options.interval)
     # cowtop owns the lifecycle: a terminal's Ctrl-C goes to cowtop, which asks us to quit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    FROZEN.exact = True  # only the experiment freezes and unfreezes here, and refreshes the count when it does
     reporter = Reporter(options.report_fd)
     parent = Parent(options, reporter, options.command_fd)
-    FROZEN.exact = True  # only the experiment freezes and unfreezes here, and refreshes the count when it does
 
     def on_term(signum, frame):
         raise SystemExit(0)

@@ -173,8 +173,7 @@ export class DashboardModel {
 
   toggleHelp(): void {
     this.view.mode = this.view.mode === 'help' ? 'normal' : 'help';
-    this.view.helpScroll = 0;
-    this.view.helpAtEnd = false;
+    this.overlayFromTop();
   }
 
   toggleMap(): void {
@@ -226,8 +225,7 @@ export class DashboardModel {
   openDetail(key: string): void {
     this.view.detail = key;
     this.view.mode = 'detail';
-    this.view.helpScroll = 0;
-    this.view.helpAtEnd = false;
+    this.overlayFromTop();
   }
 
   /** Esc, or any key an overlay does not take: back to the table. */
@@ -235,14 +233,19 @@ export class DashboardModel {
     this.view.mode = 'normal';
     this.view.confirm = null;
     this.view.detail = null;
-    this.view.helpScroll = 0;
-    this.view.helpAtEnd = false;
+    this.overlayFromTop();
   }
 
   /** [ and ]: the next slower or faster of INTERVALS from the current one. */
   static nextInterval(current: number, dir: 1 | -1): number {
     if (dir > 0) return INTERVALS.find((i) => i > current) ?? INTERVALS[INTERVALS.length - 1];
     return [...INTERVALS].reverse().find((i) => i < current) ?? INTERVALS[0];
+  }
+
+  /** A new overlay (or none) starts at its first line. */
+  private overlayFromTop(): void {
+    this.view.helpScroll = 0;
+    this.view.helpAtEnd = false;
   }
 
   /** What a frame drew: the table's scroll (clamped to keep the selection in view), a page's
