@@ -4,16 +4,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Experiment } from '../src/experiment/experiment';
 import type { Report } from '../src/experiment/protocol';
 import { parseSmapsRollup, parseStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { Sampler } from '../src/sample/sampler';
 import type { CompareResult } from '../src/cli/compare';
-import { alive, experimentPids, ROOT, runCli, waitUntil } from './helpers';
+import { alive, BIN, experimentPids, finished, ROOT, runCli, waitUntil } from './helpers';
 
 const PAGE = 4096;
 const base = { python: process.env.COWTOP_PYTHON || 'python3', collectEvery: 5, interval: 200, workload: 'idle' };
@@ -345,4 +346,43 @@ print(json.dumps(out))
   assert.equal(out.afterChanged, out.realAgain, 'changed(): read again at once');
   assert.ok(out.exactKept >= 100_000, 'exact: what the owner refreshed, though it unfroze since');
   assert.equal(out.exactRefreshed, 0);
+});
+
+// `python3` is the user's: the experiment starts in cowtop's working directory, so a version
+// manager's shim picks the interpreter for that directory, as `python3` typed there would; and
+// that directory's files still cannot shadow the standard library.
+const PYENV_ROOT = process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv');
+const SHIM = join(PYENV_ROOT, 'shims', 'python3');
+/** A pyenv version the experiment can run that is not the one pyenv picks with no local file. */
+function otherPyenvVersion(): string | null {
+  if (!existsSync(SHIM)) return null;
+  const env = { ...process.env, PYENV_VERSION: undefined };
+  const usual = spawnSync(SHIM, ['-c', 'import platform; print(platform.python_version())'], { cwd: '/', env, encoding: 'utf8', timeout: 30_000 }).stdout.trim();
+  const versions = existsSync(join(PYENV_ROOT, 'versions')) ? readdirSync(join(PYENV_ROOT, 'versions')) : [];
+  return versions.find((v) => /^3\.(?:[7-9]|\d\d)\.\d+$/.test(v) && v !== usual && existsSync(join(PYENV_ROOT, 'versions', v, 'bin', 'python3'))) ?? null;
+}
+const OTHER = otherPyenvVersion();
+
+test("the experiment starts in the user's directory: pyenv's .python-version there picks python3, and the directory's json.py shadows nothing", { skip: OTHER ? false : `no pyenv shim and second version under ${PYENV_ROOT}` }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-cwd-'));
+  try {
+    writeFileSync(join(dir, '.python-version'), `${OTHER}\n`);
+    for (const m of ['json', 'gc', 'signal']) writeFileSync(join(dir, `${m}.py`), 'raise SystemExit("the user\'s file was imported")\n');
+    const env = { ...process.env, PATH: `${dirname(SHIM)}:${process.env.PATH}`, PYENV_VERSION: undefined, COWTOP_PYTHON: undefined };
+    const r = await finished(spawn(process.execPath, [BIN, '--batch', '--size', '20000', '--workers', '1', '--duration', '1'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }), 60_000);
+    assert.equal(r.code, 0, r.stderr);
+    const ready = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((x) => x.kind === 'ready');
+    assert.equal(ready?.version, OTHER, 'the version pyenv picks in that directory');
+    assert.doesNotMatch(r.stdout + r.stderr, /the user's file was imported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the experiment runs with PYTHONSAFEPATH=1 (Python 3.11+ then puts no working directory on sys.path)', async (t) => {
+  const v = spawnSync(base.python, ['-c', 'import sys; print(sys.version_info >= (3, 11))'], { encoding: 'utf8' }).stdout.trim();
+  if (v !== 'True') return t.skip(`${base.python} is older than 3.11`);
+  const r = await runCli(['--batch', '--size', '20000', '--workers', '1', '--duration', '1'], { PYTHONSAFEPATH: '1' }, 60_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /"kind":"ready"/);
 });

@@ -40,9 +40,10 @@ export const DEFAULTS = {
 export const AGENT_DIR = require('node:path').join(__dirname, '..', '..', '..', 'python') as string;
 
 /**
- * How the experiment runs: `python -m cowtop_experiment`, from the directory that holds it
- * (`-m` puts the working directory first on sys.path: this one, not the user's, whose files
- * could shadow the standard library).
+ * How the experiment runs: `python .../python/cowtop_experiment`, its package's directory run as
+ * a script, from the user's working directory. Python puts a script's own directory first on
+ * sys.path, never the working directory (as -m would), so the user's files cannot shadow the
+ * standard library; and a version manager's shim (pyenv and its .python-version files) picks the
+ * interpreter for the user's directory, as `python3` typed there would.
  */
-export const EXPERIMENT_ARGS = ['-m', 'cowtop_experiment'] as const;
-export const EXPERIMENT_CWD = AGENT_DIR;
+export const EXPERIMENT_ARGS = [require('node:path').join(AGENT_DIR, 'cowtop_experiment') as string] as const;
