@@ -12,7 +12,7 @@ import { memoryHour } from './memory';
 import { copyMapCost } from './copy-map';
 import { agentOverhead } from './agent-overhead';
 import { staleness } from './staleness';
-import { startTimes } from './start';
+import { startByPath, startTimes } from './start';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
@@ -46,6 +46,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   agent: () => agentOverhead(),
   // From exec to the first frame, and to the first figures past the heap build (issue 14, target 5).
   start: () => startTimes(),
+  // The same with the interpreter's own path: what a version manager's shim adds (target 5).
+  'start-by-path': () => startByPath(),
   'latency-map': () => keyLatency(['--size', '2000000', '--workers', '8', '--map'], 60, /hot \d+%/),
 };
 

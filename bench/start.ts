@@ -57,3 +57,27 @@ export async function startTimes(runs = 10, args = ['--size', '1000000', '--work
     imports: { p50: p('importMs', 50) },
   };
 }
+
+/**
+ * The same start with the interpreter named by its own path (what `python3` resolves to here),
+ * and what resolving it costs: `python3 -c pass` against `PATH -c pass`, 10 runs each. Through a
+ * pyenv shim the difference is the shim's bash; with no shim it is ~0.
+ */
+export async function startByPath(runs = 10) {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const python = process.env.COWTOP_PYTHON || 'python3';
+  const path = spawnSync(python, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  if (!path) throw new Error(`${python} did not say its path`);
+  const passMs = (exe: string): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = process.hrtime.bigint();
+      spawnSync(exe, ['-c', 'pass']);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return round(percentile(times, 50), 0);
+  };
+  const resolving = { [python]: passMs(python), [path]: passMs(path) };
+  const timed = await startTimes(runs, ['--size', '1000000', '--workers', '4', '--python', path]);
+  return { pythonStartP50Ms: resolving, ...timed };
+}
