@@ -360,3 +360,11 @@ test('the run dashboard in a pty: the header says cowtop run and the recipe, row
   }
   await waitUntil(() => pids.every((p) => !alive(p)), 10_000, 'q to stop the pool and its workers');
 });
+
+test('run --compare waits for a master that works between its forks, 2 s apart (longer than 1.5 s of the same workers): every worker is in each pass', async () => {
+  const r = await runCompare(['--load-cmd', `${PY} -c pass`, '--', PY, 'slow_fork.py', '3', '2'], SERVERS);
+  for (const p of r.passes) {
+    assert.equal(p.workers.length, 3, `pass ${p.freeze ? 'with' : 'without'} the recipe: ${p.workers.map((w: any) => w.pid).join(', ')}`);
+    for (const pid of [p.master.pid, ...p.workers.map((w: any) => w.pid)]) assert.ok(!alive(pid), `pid ${pid} was stopped`);
+  }
+});

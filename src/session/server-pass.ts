@@ -18,7 +18,12 @@ import { ServerProcess } from './server-process';
 const READY_TIMEOUT_MS = 60_000;
 const LOAD_TIMEOUT_MS = 600_000; // the load is bounded in time as well as in count
 const TICK_MS = 250;
-const STABLE_MS = 1500; // the same workers this long: the server has forked them all
+const STABLE_MS = 1500; // the same workers this long, the tree quiet: the server has forked them all
+// The tree's CPU, % of one core, under which it counts as quiet. A master still forking works
+// between its forks: Celery's, on a busy machine, used 50-100% of a core for 1.2-1.7 s between
+// two pool processes, then ~0 once all three were up.
+const QUIET_CPU = 20;
+const STABLE_BUSY_MS = 6000; // the same workers this long settle a tree that is never quiet
 
 export interface WorkerFigures {
   pid: number;
@@ -91,13 +96,15 @@ class Watch {
 
 /**
  * Waits until the workers are up, each with its agent's report, and the same set has run for
- * STABLE_MS: servers fork their workers one after another (Celery's pool, on a busy machine,
- * with gaps of a few hundred ms), and a pass must not start with some of them missing.
+ * STABLE_MS with the tree quiet (or STABLE_BUSY_MS, quiet or not): servers fork their workers one
+ * after another, Celery's pool on a busy machine with gaps longer than STABLE_MS, and a pass must
+ * not start with some of them missing.
  */
 async function settle(w: Watch, server: ServerProcess, tail: string[]): Promise<ProcessSample[]> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = '';
   let since = Date.now();
+  let quietSince = Date.now();
   for (;;) {
     if (!server.alive) {
       const s = await server.exited;
@@ -107,11 +114,20 @@ async function settle(w: Watch, server: ServerProcess, tail: string[]): Promise<
     await w.tick();
     const workers = w.workers();
     const key = workers.map((p) => p.pid).join(',');
-    if (key !== last) since = Date.now();
-    if (workers.length > 0 && Date.now() - since >= STABLE_MS && workers.every((p) => p.gc) && w.snap!.processes[0]?.gc) return workers;
+    const now = Date.now();
+    if (key !== last) since = now;
+    // A process's first sample has no CPU% yet: it has just started, so not quiet.
+    if (key !== last || !quiet(w.snap!)) quietSince = now;
+    const steady = now - quietSince >= STABLE_MS || now - since >= STABLE_BUSY_MS;
+    if (workers.length > 0 && steady && workers.every((p) => p.gc) && w.snap!.processes[0]?.gc) return workers;
     last = key;
     await sleep(TICK_MS);
   }
+}
+
+function quiet(s: Snapshot): boolean {
+  const live = s.processes.filter((p) => p.alive);
+  return live.every((p) => p.cpu !== null) && live.reduce((a, p) => a + p.cpu!, 0) < QUIET_CPU;
 }
 
 async function copiedOf(reader: ProcReader, root: number, pids: number[]): Promise<Map<number, number | null>> {
