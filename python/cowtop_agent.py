@@ -341,8 +341,9 @@ def _freeze_before_fork():
 
 def _freeze_in_child():
     # The recipe's child half. gc.freeze() here too (it is O(1): it links the generation lists
-    # into the permanent one) for servers whose fork skips the before-fork hooks (uWSGI runs
-    # only the child's, through py-call-osafterfork): nothing the child collects was inherited.
+    # into the permanent one) for servers whose fork skips the before-fork hooks (uWSGI before
+    # 2.0.21 runs only the child's, through py-call-osafterfork): nothing the child collects was
+    # inherited.
     try:
         gc.freeze()
         _frozen_changed()

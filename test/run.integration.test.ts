@@ -144,7 +144,7 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
     checkCompare(await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', ...uwsgi(port, false)], SERVERS), 3);
 
     // --lazy-apps: each worker imports the app itself. The agent still follows each fork (through
-    // the UWSGI_PY_CALL_OSAFTERFORK cowtop sets), the recipe freezes in each worker, and a killed
+    // the fork hooks cowtop sets), the recipe freezes in each worker, and a killed
     // worker's replacement appears. (Full collections as events: the gunicorn and Pool tests.)
     const lazyPort = await freePort();
     const c = cowtop(['run', '--freeze', '--batch', '--interval', '300', '--', ...uwsgi(lazyPort, true)], SERVERS);
@@ -165,6 +165,29 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
     }
     const pids = samples(all).flatMap((s: any) => s.processes.map((p: any) => p.pid));
     for (const pid of new Set(pids)) assert.ok(!alive(pid), `uWSGI process ${pid} stopped with cowtop`);
+  });
+
+  test("uWSGI whose master runs a Python thread that holds the GIL: a killed worker's replacement starts and gets the agent (the fork hooks cowtop sets)", async () => {
+    const port = await freePort();
+    const c = cowtop(['run', '--batch', '--interval', '300', '--', UWSGI, '--plugin', 'python3', '--master', '--processes', '2', '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', 'wsgi_thread_in_master.py', '--disable-logging'], SERVERS);
+    const all = records(c);
+    try {
+      await waitUntil(() => liveWorkers(lastSample(all)).length === 2 && liveWorkers(lastSample(all)).every((p: any) => p.gc), 30_000, 'two uWSGI workers with the agent');
+      const seen = new Set<number>(liveWorkers(lastSample(all)).map((p: any) => p.pid));
+      for (const victim of [...seen]) {
+        // Each replacement is forked while the thread holds the GIL; one that waits for it
+        // forever never runs the agent (the agent's own thread in the master did this too).
+        process.kill(victim, 'SIGKILL');
+        const replaced = () => {
+          const ws = liveWorkers(lastSample(all));
+          return ws.length === 2 && ws.every((p: any) => p.gc) && ws.some((p: any) => !seen.has(p.pid));
+        };
+        await waitUntil(replaced, 20_000, `the replacement of ${victim}, with the agent`);
+        for (const p of liveWorkers(lastSample(all))) seen.add(p.pid);
+      }
+    } finally {
+      assert.equal((await stopCowtop(c)).code, 143);
+    }
   });
 
   test('multiprocessing.Pool (fork) through run --batch --map: the recipe cuts what the pool copies by 80% or more; a killed worker is replaced', async () => {

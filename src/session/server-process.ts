@@ -35,10 +35,20 @@ export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freez
     env.COWTOP_RUN_WATCH_FD = '3';
     env.COWTOP_RUN_GRACE = String(o.graceMs / 1000);
   }
-  // uWSGI reads options from UWSGI_* variables: threads for the agent's writer, the fork hooks
-  // in its workers (the agent follows fork through them), and TERM meaning stop (a supervisor's
-  // signal; uWSGI 2.0 would reload). What the user set stays.
-  for (const [k, v] of [['UWSGI_ENABLE_THREADS', '1'], ['UWSGI_PY_CALL_OSAFTERFORK', '1'], ['UWSGI_DIE_ON_TERM', '1']]) env[k] ??= v;
+  // uWSGI reads options from UWSGI_* variables: threads for the agent's writer; Python's fork
+  // hooks around each of its forks (the agent follows fork through them); and TERM meaning stop
+  // (a supervisor's signal; uWSGI 2.0 would reload). What the user set stays, and an option this
+  // uWSGI does not know is ignored.
+  // The fork hooks: uWSGI forks in C. With only py-call-osafterfork, a worker forked while
+  // another thread of the master (the agent's writer) held the GIL waited for it forever
+  // (unbit/uwsgi#1149, #2387), and so did every later respawn of that worker.
+  // py-call-uwsgi-fork-hooks (2.0.21+) takes the GIL before the fork and then skips the other.
+  for (const [k, v] of [
+    ['UWSGI_ENABLE_THREADS', '1'],
+    ['UWSGI_PY_CALL_UWSGI_FORK_HOOKS', '1'],
+    ['UWSGI_PY_CALL_OSAFTERFORK', '1'], // uWSGI before 2.0.21: the child's hooks at least
+    ['UWSGI_DIE_ON_TERM', '1'],
+  ]) env[k] ??= v;
   return env;
 }
 
