@@ -355,7 +355,7 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
     const pid = Number(/pid (\d+): /.exec(run.text())![1]);
     assert.match(run.text(), /worker 2 +pid \d+ +ppid \d+/);
     assert.match(run.text(), /command +\S*python/);
-    assert.match(run.text(), /python\/cowtop_experiment\s[\s\S]{0,200}?--size 200000[\s\S]{0,200}?--workers 3/); // wrapped in the pane
+    assert.match(run.text(), /-m cowtop_experiment[\s\S]{0,40}?--size 200000 --workers 3/); // wrapped in the pane
     // The pane reads the last snapshot: a young worker's RSS still moves, so the two must meet
     // within a few samples, not at one instant.
     let rss = '';

@@ -25,7 +25,7 @@ from .workloads import WORKLOADS, parse_strategy
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="cowtop_experiment")
+    p = argparse.ArgumentParser(prog="python -m cowtop_experiment")
     p.add_argument("--size", type=int, default=1000000)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--freeze", dest="freeze", action="store_true", default=False)

@@ -7,9 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { setPriority as osPriority } from 'node:os';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { sanitize } from '../format/sanitize';
-import { EXPERIMENT_ARGS, type ExperimentOptions } from './options';
+import { EXPERIMENT_ARGS, EXPERIMENT_CWD, experimentEnv, type ExperimentOptions } from './options';
 import {
   LineSplitter,
   parseReport,
@@ -120,8 +121,9 @@ export class Experiment extends EventEmitter {
     ];
     // Its own process group: a terminal's Ctrl-C reaches cowtop only, and one kill(-pgid) ends
     // the parent and every worker.
-    // It runs in cowtop's working directory: a relative --python is the user's, from theirs.
-    this.child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    // It runs from the package's directory: a relative path the user gave is theirs, from theirs.
+    const python = options.python.includes('/') && !isAbsolute(options.python) ? resolvePath(options.python) : options.python;
+    this.child = spawn(python, args, { cwd: EXPERIMENT_CWD, env: experimentEnv(), stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
     // Niced: when the workers collect on a small machine, the screen they are watched on must
     // still answer keys at once. Workers inherit it across fork; memory behaviour is the same.
     if (this.child.pid !== undefined) nice(this.child.pid);

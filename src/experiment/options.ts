@@ -40,10 +40,30 @@ export const DEFAULTS = {
 export const AGENT_DIR = require('node:path').join(__dirname, '..', '..', '..', 'python') as string;
 
 /**
- * How the experiment runs: `python .../python/cowtop_experiment`, its package's directory run as
- * a script, from the user's working directory. Python puts a script's own directory first on
- * sys.path, never the working directory (as -m would), so the user's files cannot shadow the
- * standard library; and a version manager's shim (pyenv and its .python-version files) picks the
- * interpreter for the user's directory, as `python3` typed there would.
+ * How the experiment runs: `python -m cowtop_experiment`, from the directory that holds it
+ * (`-m` puts the working directory first on sys.path: this one, not the user's, whose files
+ * could shadow the standard library). Run as a script from the user's directory instead, its
+ * workers faulted pages after settling: the longer command line and sys.path moved what the
+ * allocators reuse (bench/RESULTS.md, tenth session).
  */
-export const EXPERIMENT_ARGS = [require('node:path').join(AGENT_DIR, 'cowtop_experiment') as string] as const;
+export const EXPERIMENT_ARGS = ['-m', 'cowtop_experiment'] as const;
+export const EXPERIMENT_CWD = AGENT_DIR;
+
+/**
+ * The experiment's environment. Its working directory is not the user's, so a version manager's
+ * shim would pick the interpreter for cowtop's directory: pyenv is told the user's (PYENV_DIR,
+ * where it looks for .python-version files), as `python3` typed there would be. PYTHONSAFEPATH
+ * (3.11+) would keep -m from finding the package; the working directory here is cowtop's own.
+ */
+export function experimentEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  delete env.PYTHONSAFEPATH;
+  if (env.PYENV_DIR === undefined) {
+    try {
+      env.PYENV_DIR = process.cwd();
+    } catch {
+      // the user's directory is gone: pyenv falls back to its global version
+    }
+  }
+  return env;
+}
