@@ -348,9 +348,9 @@ print(json.dumps(out))
   assert.equal(out.exactRefreshed, 0);
 });
 
-// `python3` is the user's: the experiment starts in cowtop's working directory, so a version
-// manager's shim picks the interpreter for that directory, as `python3` typed there would; and
-// that directory's files still cannot shadow the standard library.
+// `python3` is the user's: the experiment runs from its own directory (so the user's files
+// cannot shadow the standard library), and pyenv is told the user's (PYENV_DIR), so that its
+// shim picks the interpreter for that directory, as `python3` typed there would.
 const PYENV_ROOT = process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv');
 const SHIM = join(PYENV_ROOT, 'shims', 'python3');
 /** A pyenv version the experiment can run that is not the one pyenv picks with no local file. */
@@ -363,7 +363,7 @@ function otherPyenvVersion(): string | null {
 }
 const OTHER = otherPyenvVersion();
 
-test("the experiment starts in the user's directory: pyenv's .python-version there picks python3, and the directory's json.py shadows nothing", { skip: OTHER ? false : `no pyenv shim and second version under ${PYENV_ROOT}` }, async () => {
+test("pyenv's .python-version in the user's directory picks python3 for the experiment, and that directory's json.py shadows nothing", { skip: OTHER ? false : `no pyenv shim and second version under ${PYENV_ROOT}` }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cowtop-cwd-'));
   try {
     writeFileSync(join(dir, '.python-version'), `${OTHER}\n`);
