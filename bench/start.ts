@@ -4,6 +4,7 @@
  * and to the tree's (a worker row with numbers), against the heap build time the experiment
  * itself reports.
  */
+import { spawnSync } from 'node:child_process';
 import { runInPty } from '../test/pty';
 import { BIN } from '../test/helpers';
 import { percentile, round } from './measure';
@@ -64,7 +65,6 @@ export async function startTimes(runs = 10, args = ['--size', '1000000', '--work
  * pyenv shim the difference is the shim's bash; with no shim it is ~0.
  */
 export async function startByPath(runs = 10) {
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const python = process.env.COWTOP_PYTHON || 'python3';
   const path = spawnSync(python, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
   if (!path) throw new Error(`${python} did not say its path`);
