@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, experimentPids, finished, FIXTURES, ours, runCli, startCli, waitUntil } from './helpers';
+import { BIN, experimentPids, finished, FIXTURES, ours, runCli, startCli, waitUntil, withFullDisk } from './helpers';
 import { runInPty } from './pty';
 
 const dir = mkdtempSync('/tmp/cowtop-shared-');
@@ -73,10 +73,19 @@ test("Python's own output with terminal controls reaches batch output and the lo
   assert.equal(log.text, '\\x1b]2;PWNED\\x07\\x1b[2Jnoisy \\x9b python');
 });
 
-test('a full disk: --output and stdout fail with one line and exit 1, nothing left running', async () => {
-  const o = await runCli(['--batch', '--duration', '20', ...SMALL, '--output', '/dev/full'], {}, 30_000);
-  assert.equal(o.code, 1);
-  assert.equal(o.stderr, 'cowtop: cannot write /dev/full: ENOSPC\n');
+const ROOT_USER = process.geteuid?.() === 0;
+
+test('a full disk: --output and stdout fail with one line and exit 1, nothing left running', { skip: !ROOT_USER && 'a full disk is a small tmpfs: mounting needs root' }, async () => {
+  await withFullDisk(async (disk) => {
+    const file = join(disk, 'out.json');
+    const o = await runCli(['--batch', '--duration', '20', ...SMALL, '--output', file], {}, 30_000);
+    assert.equal(o.code, 1);
+    assert.equal(o.stderr, `cowtop: cannot write ${file}: ENOSPC\n`);
+  });
+  // A device is no file to write records into: refused at once.
+  const dev = await runCli(['--batch', '--duration', '20', ...SMALL, '--output', '/dev/full'], {}, 30_000);
+  assert.equal(dev.code, 2);
+  assert.equal(dev.stderr, 'cowtop: cannot write --output /dev/full: it is a device (only a regular file is written)\n');
   const full = openSync('/dev/full', 'w');
   try {
     const child = spawn(process.execPath, [BIN, '--batch', '--duration', '20', ...SMALL], { stdio: ['ignore', full, 'pipe'] });
@@ -120,10 +129,10 @@ test('--record of a start that fails leaves an existing file as it was', async (
   assert.equal(readFileSync(cast, 'utf8'), 'an earlier recording\n');
 });
 
-test('--record on a full disk: the recording stops with a notice, the dashboard goes on', async () => {
-  const run = runInPty([...SMALL, '--record', '/dev/full'], { cols: 100, rows: 30 });
+test('--record on a full disk: the recording stops with a notice, the dashboard goes on', { skip: !ROOT_USER && 'a full disk is a small tmpfs: mounting needs root' }, () => withFullDisk(async (disk) => {
+  const run = runInPty([...SMALL, '--record', join(disk, 'r.cast')], { cols: 160, rows: 30 });
   try {
-    await run.waitFor(/recording stopped: cannot write \/dev\/full: ENOSPC; the dashboard goes on/, 30_000);
+    await run.waitFor(/recording stopped: cannot write \/tmp\/cowtop-fulldisk-\w+\/r\.cast: ENOSPC; the dashboard goes on/, 30_000);
     await run.waitFor(/worker 1/, 10_000);
     const before = run.text();
     await run.waitFor((t) => t !== before, 5000); // still drawing
@@ -133,7 +142,7 @@ test('--record on a full disk: the recording stops with a notice, the dashboard 
     run.proc.kill();
   }
   assert.deepEqual(experimentPids(), []);
-});
+}));
 
 /**
  * Our experiment's workers: children of our Python parent. Python itself, by its command name: a

@@ -3,8 +3,7 @@
  * the screen together; the lifecycle owns every way out.
  */
 import { safeJson } from '../format/sanitize';
-import { closeSync, writeSync } from 'node:fs';
-import { OutputError, openOutput } from '../files/output';
+import { checkOutput, OutputError, writeOutput } from '../files/output';
 import type { DashboardOptions } from './dashboard-options';
 import type { Monitor } from '../session/monitor';
 import { CSV_HEADER, csvRows, sampleRecord } from '../format/records';
@@ -39,7 +38,15 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
 
 export async function runDashboard(session: Monitor, opts: DashboardOptions = { record: null, exportFile: null }): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
-  // Opened before anything starts: a file that cannot be written is bad input, exit 2.
+  // Checked before anything starts: a file that cannot be written is bad input, exit 2.
+  if (opts.exportFile) {
+    try {
+      checkOutput(opts.exportFile);
+    } catch (err) {
+      if (err instanceof OutputError) throw new UsageError(`cannot write --export ${err.file}: ${err.reason}`);
+      throw err;
+    }
+  }
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
   model.intervalMs = session.intervalMs;
@@ -276,12 +283,7 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     const file = opts.exportFile ?? `cowtop-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
     const text = /\.csv$/i.test(file) ? [CSV_HEADER, ...csvRows(snap)].join('\n') + '\n' : safeJson(sampleRecord(snap), 2) + '\n';
     try {
-      const fd = openOutput(file);
-      try {
-        writeSync(fd, text);
-      } finally {
-        closeSync(fd);
-      }
+      writeOutput(file, text);
       model.addEvent('info', `exported the snapshot of ${formatDuration(snap.t)} to ${file}`);
     } catch (err) {
       model.addEvent('error', err instanceof OutputError ? `cannot export: ${err.message}` : `cannot export to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
