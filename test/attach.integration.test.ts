@@ -93,6 +93,28 @@ test('attach to a process of another user: readable figures, and one line saying
       assert.equal(typeof p.minflt, 'number');
       assert.match(p.error, /permission denied/);
     }
+    // A sum of what could not be read is unknown, not 0: null in JSON, '?' in the table, no
+    // sample in OpenMetrics. RSS comes from stat for every process, so its sum is known.
+    assert.deepEqual({ uss: last.totals.uss, pss: last.totals.pss, shared: last.totals.shared }, { uss: null, pss: null, shared: null });
+    assert.equal(last.totals.rss, last.processes.reduce((a: number, p: any) => a + p.rss, 0));
+    const port = await freePort();
+    const table = await new Promise<{ code: number | null; out: string; metrics: string }>((resolve) => {
+      const c = spawn('setpriv', ['--bounding-set', '-all', '--inh-caps', '-all', '--', process.execPath, BIN, 'attach', String(target.pid), '--batch', '--format', 'table', '--duration', '2', '--interval', '300', '--prometheus', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      let metrics = '';
+      c.stdout.on('data', (d) => {
+        out += d;
+        // Scraped once a sample is out: the endpoint then serves that sample's figures.
+        if (!metrics && /USS \? {2}PSS \?/.test(out)) void get(port, '/metrics').then((r) => (metrics = r.body));
+      });
+      c.on('close', (code) => resolve({ code, out, metrics }));
+    });
+    assert.equal(table.code, 0);
+    assert.match(table.out, /USS \? {2}PSS \? {2}RSS \d/);
+    assert.doesNotMatch(table.out, /USS 0 B|PSS 0 B/);
+    assert.match(table.metrics, /^cowtop_tree_rss_bytes\{name="pid\d+"\} \d+$/m);
+    assert.doesNotMatch(table.metrics, /^cowtop_tree_(pss|uss)_bytes\{/m);
+    assert.doesNotMatch(table.metrics, /^cowtop_tree_frozen\{/m, 'no agent: frozen is unknown');
   } finally {
     target.kill('SIGKILL');
   }

@@ -11,6 +11,13 @@ import type { ProcessSample, Snapshot } from '../sample/snapshot';
 /** Every series carries the server's name, so one Prometheus can hold a fleet of them. */
 const PROCESS_LABELS = ['name', 'pid', 'role', 'worker'] as const;
 
+/** 1 when a live process reported frozen objects, 0 when some reported and none has any, else unknown. */
+function frozenOf(s: Snapshot): number | null {
+  const reported = s.processes.filter((p) => p.alive && p.gc?.frozen !== undefined && p.gc?.frozen !== null);
+  if (reported.some((p) => p.gc!.frozen! > 0)) return 1;
+  return reported.length ? 0 : null;
+}
+
 export class MetricsServer {
   readonly registry = new Registry();
   private latest: Snapshot | null = null;
@@ -84,7 +91,7 @@ export class MetricsServer {
     tree('cowtop_tree_pss_bytes', 'Sum of PSS over the tree: its real footprint', (s) => s.totals.pss);
     tree('cowtop_tree_rss_bytes', 'Sum of RSS over the tree: what top suggests', (s) => s.totals.rss);
     tree('cowtop_tree_processes', 'Live processes in the tree', (s) => s.processes.filter((p) => p.alive).length);
-    tree('cowtop_tree_frozen', '1 when a process of the tree has frozen objects (gc.freeze() was called), else 0', (s) => (s.processes.some((p) => p.alive && (p.gc?.frozen ?? 0) > 0) ? 1 : 0));
+    tree('cowtop_tree_frozen', '1 when a process of the tree has frozen objects (gc.freeze() was called), else 0', (s) => frozenOf(s));
     tree('cowtop_tree_copied_bytes', "Sum over the workers of the parent's pages they no longer share (the copy map)", (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : null));
   }
 

@@ -1,5 +1,5 @@
 /** One sampling tick's view of the experiment's processes. Immutable once made. */
-import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
+import type { CollectionMessage, ExitMessage, GcAge, GcMessage } from '../experiment/protocol';
 import type { SmapsRollup } from '../proc/parse';
 import type { CopyMap } from './copy-map';
 
@@ -27,6 +27,7 @@ export interface ProcessSample {
   readonly cpuTicks: number | null; // utime + stime from stat, clock ticks: the next CPU% is taken against it
   readonly cpu: number | null; // percent of one core over the last interval
   readonly gc: GcMessage | null;
+  readonly gcAge?: GcAge | null; // how old gc is, where known: stale past 3 of its writer's intervals
   readonly lastCollection: CollectionMessage | null;
   readonly error: string | null; // why some figures are missing (e.g. permission)
   readonly starttime: number | null; // clock ticks after boot; tells a reused pid apart
@@ -35,11 +36,15 @@ export interface ProcessSample {
   readonly rollup?: SmapsRollup | null; // every smaps_rollup field read: the detail pane shows them
 }
 
+/**
+ * Sums over the live processes. A sum is null (unknown) when any live process's figure is: a
+ * total of the readable ones only would claim a footprint smaller than the tree's.
+ */
 export interface Totals {
-  readonly uss: number;
-  readonly pss: number;
-  readonly rss: number;
-  readonly shared: number; // rss - uss summed: what top counts more than once
+  readonly uss: number | null;
+  readonly pss: number | null;
+  readonly rss: number | null;
+  readonly shared: number | null; // rss - uss summed: what top counts more than once
 }
 
 export interface Snapshot {
@@ -65,13 +70,15 @@ export interface Snapshot {
 }
 
 export function totalsOf(processes: readonly ProcessSample[]): Totals {
-  let uss = 0, pss = 0, rss = 0, shared = 0;
-  for (const p of processes) {
-    if (!p.alive) continue;
-    uss += p.uss ?? 0;
-    pss += p.pss ?? 0;
-    rss += p.rss ?? 0;
-    shared += p.shared ?? 0;
-  }
-  return { uss, pss, rss, shared };
+  const sum = (get: (p: ProcessSample) => number | null): number | null => {
+    let total = 0;
+    for (const p of processes) {
+      if (!p.alive) continue;
+      const v = get(p);
+      if (v === null) return null;
+      total += v;
+    }
+    return total;
+  };
+  return { uss: sum((p) => p.uss), pss: sum((p) => p.pss), rss: sum((p) => p.rss), shared: sum((p) => p.shared) };
 }

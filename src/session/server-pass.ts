@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { agentDirProblem } from '../attach/agent';
 import { AttachedTree } from '../attach/tree';
 import { lifecycle, UsageError } from '../lifecycle';
 import type { ProcReader } from '../proc/read';
@@ -50,8 +51,8 @@ export interface ServerPass {
   workers: PassWorker[];
   replaced: number; // workers gone during the pass (killed, recycled): left out of the table
   load: { requests: number; ok: number; failed: number; seconds: number; command: string | null };
-  pss: { before: number; after: number }; // the tree's sum
-  rss: { before: number; after: number };
+  pss: { before: number | null; after: number | null }; // the tree's sum (null: a process unreadable)
+  rss: { before: number | null; after: number | null };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -198,6 +199,9 @@ function runLoadCommand(command: string[]): Promise<{ ok: number; failed: number
 }
 
 export async function serverPass(run: RunOptions, freeze: boolean, load: LoadOptions, reader: ProcReader, onLine: (text: string) => void = () => {}): Promise<ServerPass> {
+  // A pass needs the workers' agents: a directory they cannot write is said now, not after a minute.
+  const problem = agentDirProblem(process.geteuid?.() ?? 0);
+  if (problem) throw new UsageError(`${problem}; run --compare needs the gc agent's data`);
   const server = lifecycle.track(await ServerProcess.start({ ...run, freeze, keep: false }));
   const tail: string[] = [];
   server.on('log', (l: { text: string }) => {

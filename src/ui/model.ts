@@ -6,7 +6,7 @@
 import type { AttachInfo } from '../session/monitor';
 import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
-import { WORKLOAD_HELP } from '../experiment/options';
+import { recordsText, WORKLOAD_HELP } from '../experiment/options';
 import { STRATEGY_HELP, type StrategyName } from '../experiment/strategy';
 import { formatCount, formatSeconds } from '../format/units';
 import type { Snapshot } from '../sample/snapshot';
@@ -32,8 +32,8 @@ export interface HistoryPoint {
   t: number;
   uss: Map<number, number>; // slot -> USS bytes
   faults: Map<number, number>; // slot -> minor faults per second
-  pss: number;
-  rss: number;
+  pss: number | null; // null: unknown (a process of the tree could not be read)
+  rss: number | null;
   frozenSlots: Set<number>; // split view: the slots whose worker was forked frozen
   marker: string; // '' or g (full collection), F (freeze on), f (freeze off), w (workload), x (exit)
 }
@@ -307,7 +307,7 @@ export class DashboardModel {
       case 'ready':
         this.ready = r;
         this.lastWorkload = r.workload;
-        this.addEvent('info', `${r.implementation} ${r.version}: built ${formatCount(r.size)} objects in ${formatSeconds(r.buildSeconds)}${r.importSeconds !== undefined ? `, after ${formatSeconds(r.importSeconds)} of imports` : ''}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
+        this.addEvent('info', `${r.implementation} ${r.version}: built ${recordsText(r.size)} in ${formatSeconds(r.buildSeconds)}${r.importSeconds !== undefined ? `, after ${formatSeconds(r.importSeconds)} of imports` : ''}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
         this.explainWorkload(r.workload, now);
         this.explainStrategy(r.gc, now);
         break;

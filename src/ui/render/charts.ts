@@ -108,11 +108,17 @@ export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme:
   const title = CHART_TITLES[id];
   let legendItems: Array<{ name: string; value: string; colour: string }>;
   const fmt = (v: number): string => (id === 'faults' ? String(Math.round(v)) : v.toFixed(1));
+  let unknown: Array<{ name: string; value: string; colour: string }> = [];
   if (id === 'footprint') {
-    series = [
-      { title: 'PSS (real)', y: points.map((p) => mib(p.pss)), style: { line: colour(0) } },
-      { title: 'RSS (top)', y: points.map((p) => mib(p.rss)), style: { line: colour(1) } },
+    // A sum that was unknown at some sample (a process cowtop may not read) draws no line:
+    // a line at zero, or through the readable part only, would be a figure nobody measured.
+    const lines = [
+      { title: 'PSS (real)', get: (p: HistoryPoint) => p.pss, colour: colour(0) },
+      { title: 'RSS (top)', get: (p: HistoryPoint) => p.rss, colour: colour(1) },
     ];
+    const known = lines.filter((l) => points.every((p) => l.get(p) !== null));
+    unknown = lines.filter((l) => !known.includes(l)).map((l) => ({ name: l.title, value: '?', colour: l.colour }));
+    series = known.map((l) => ({ title: l.title, y: points.map((p) => mib(l.get(p)!)), style: { line: l.colour } }));
   } else {
     const pick = (p: HistoryPoint): Map<number, number> => (id === 'uss' ? p.uss : p.faults);
     const value = (v: number): number => (id === 'uss' ? mib(v) : v);
@@ -137,7 +143,7 @@ export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme:
       ];
     }
   }
-  legendItems = series.map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line }));
+  legendItems = [...series.map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line })), ...unknown];
   if (id !== 'footprint' && series.length && series[0].title === 'max' && points.length) {
     // Which worker is the max now: the one to look at in the table.
     const last = [...(id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).entries()].sort((a, b) => b[1] - a[1])[0];
