@@ -73,7 +73,7 @@ function threadNs(master: number): { all: number; extra: number } {
 async function rate(withAgent: boolean, port: number, requests: number): Promise<{ rps: number; cpuMsPerRequest: number; threadShare: number }> {
   const base = { ...process.env };
   delete base.COWTOP_AGENT;
-  const env = withAgent ? serverEnv(base, { freeze: false, keep: true, graceMs: 5000 }) : base;
+  const env = withAgent ? serverEnv(base, { freeze: false, keep: true, graceMs: 5000 }, 'bench') : base;
   const child = spawn('/usr/bin/gunicorn', ['--preload', '-w', '2', '-b', `127.0.0.1:${port}`, 'app:app'], { cwd: APP, env, stdio: 'ignore' });
   try {
     await up(port);

@@ -122,7 +122,7 @@ def _on_gc(phase, info):
 
 
 def _snapshot():
-    s = {"pid": os.getpid(), "starttime": _state["starttime"], "t": time.time(),
+    s = {"pid": os.getpid(), "starttime": _state["starttime"], "t": time.time(), "interval": _state["interval"],
          "implementation": sys.implementation.name, "version": "%d.%d.%d" % sys.version_info[:3],
          "last": _state["last"]}
     # The same figures the experiment reports, read by the same code. at_fork: in a forked worker,
@@ -363,38 +363,90 @@ def apply_freeze_recipe():
     return True
 
 
+def _tagged(tag):
+    """The other processes of this user whose environment carries cowtop run's tag: what the
+    server started, also what left its process group (setsid, a daemon's double fork)."""
+    want = ("COWTOP_RUN_ID=%s" % tag).encode()
+    me = os.getpid()
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open("/proc/%s/environ" % name, "rb") as f:
+                if want in f.read(1 << 20).split(b"\0"):
+                    found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
 def _watch(fd, grace):
     # cowtop holds the other end of this pipe: EOF means it is gone, even by SIGKILL. Stop
-    # the whole group it started, as it would have: TERM, then KILL after the grace period.
+    # all it started, as it would have: TERM, then KILL after the grace period, to the group and
+    # to every process carrying the run's tag outside it.
     import signal
     try:
         while os.read(fd, 64):
             pass
     except OSError:
         pass
-    try:
-        os.killpg(os.getpgrp(), signal.SIGTERM)
-        time.sleep(grace)
-        os.killpg(os.getpgrp(), signal.SIGKILL)
-    except OSError:
-        pass
+    tag = os.environ.get("COWTOP_RUN_ID")
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0)):
+        for pid in _tagged(tag) if tag else ():
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        try:
+            os.killpg(os.getpgrp(), sig)
+        except OSError:
+            pass
+        time.sleep(wait)
+
+
+def _claimed():
+    """Whether this process is the server cowtop run started: the first Python process of each
+    line of descent claims it (a shell in front is no Python), and keeps it through exec, which
+    keeps the pid: a wrapper that execs the server (ddtrace-run, opentelemetry-instrument,
+    newrelic-admin run-program, a script ending in os.execvp) hands it on. A worker, or a program
+    the server starts, has another pid and applies nothing."""
+    me = str(os.getpid())
+    claim = os.environ.get("COWTOP_RUN_PID")
+    if claim is None:
+        os.environ["COWTOP_RUN_PID"] = claim = me
+    return claim == me
 
 
 def _run_hooks():
-    """Set by `cowtop run` for the first Python process of the command only (the variables are
-    taken out of the environment, so neither a worker nor a program it runs applies them again)."""
-    if os.environ.pop("COWTOP_FREEZE", None) == "1":
+    """Set by `cowtop run`: the freeze recipe and the watch pipe, in the process that forks the
+    workers (_claimed). The variables stay in the environment so that an exec reaches them."""
+    if not _claimed():
+        return
+    if os.environ.get("COWTOP_FREEZE") == "1":
+        if not (hasattr(gc, "freeze") and hasattr(os, "register_at_fork")):
+            # Asked for and impossible here (CPython 3.6, PyPy): the server must not run as if
+            # it were frozen. Nothing has started yet; one line says why.
+            import platform
+            sys.stderr.write("cowtop: run --freeze: %s %s has no gc.freeze() (CPython 3.7+): not started\n"
+                             % (platform.python_implementation(), platform.python_version()))
+            sys.stderr.flush()
+            os._exit(2)
         try:
             apply_freeze_recipe()
         except Exception:
             pass
-    fd = os.environ.pop("COWTOP_RUN_WATCH_FD", None)
+    fd = os.environ.get("COWTOP_RUN_WATCH_FD")
     if fd is not None and fd.isdigit():
         try:
-            os.set_inheritable(int(fd), False)  # a program the server runs has no use for it
+            os.fstat(int(fd))  # kept open across exec: the pipe is inheritable, as Node gave it
         except OSError:
             return
-        grace = _interval(os.environ.pop("COWTOP_RUN_GRACE", None) or 10)
+        grace = _interval(os.environ.get("COWTOP_RUN_GRACE") or 10)
         threading.Thread(target=_watch, args=(int(fd), grace), name="cowtop-watch", daemon=True).start()
 
 

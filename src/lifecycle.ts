@@ -10,6 +10,8 @@ export interface Owned {
   readonly exited: Promise<unknown>;
   stop(graceMs?: number): Promise<void>;
   killNow(): void;
+  /** When its first process exits by itself: what it left behind is stopped (default: killNow). */
+  afterExit?(): void;
   /** How long a way out waits for it to stop before killing it (an experiment: 2 s). */
   readonly exitGraceMs?: number;
 }
@@ -57,7 +59,8 @@ class Lifecycle {
   track<T extends Owned>(e: T): T {
     this.owned.add(e);
     void e.exited.then(() => {
-      e.killNow(); // workers orphaned by a crashed parent share its process group
+      if (e.afterExit) e.afterExit();
+      else e.killNow(); // workers orphaned by a crashed parent share its process group
     });
     return e;
   }

@@ -3,7 +3,7 @@
  * the tree, workers are numbered as they appear (a respawned worker takes the freed number),
  * workers that vanish are kept as exited rows for a while, gc state comes from the agent.
  */
-import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
+import { gcAgeOf, type CollectionMessage, type ExitMessage, type GcAge, type GcMessage } from '../experiment/protocol';
 import type { ProcReader } from '../proc/read';
 import type { SampleSource } from '../sample/sampler';
 import type { Role, Snapshot } from '../sample/snapshot';
@@ -22,6 +22,8 @@ export class AttachedTree implements SampleSource {
   readonly lastCollection = new Map<number, CollectionMessage>();
   /** When each process's agent wrote the state in `gc` (epoch seconds). */
   readonly gcAt = new Map<number, number>();
+  /** Each agent's write interval (ms): its data is stale past 3 of them. */
+  private readonly gcEvery = new Map<number, number>();
   readonly workload = 'attached';
   private readonly exitedAt = new Map<number, number>();
   private live = new Set<number>();
@@ -36,19 +38,29 @@ export class AttachedTree implements SampleSource {
     this.agents = new AgentReader(onNotice, env);
   }
 
-  /** cowtop run set the gc up itself: true with the freeze recipe, false without. */
-  recipe: boolean | null = null;
-
   /**
-   * With the agent: the master's frozen objects say whether gc.freeze() was called. Without it
-   * (a bash tree, a server without the agent) nobody knows: null, never a made-up "off". A tree
-   * cowtop run started with the recipe is frozen from its first fork, before the master reports it.
+   * Whether the tree runs frozen, as its processes report it: the workers' own frozen counts
+   * (what gc.freeze() before fork leaves in each), else the master's while no worker reported.
+   * Without the agent (a bash tree, a server without it) nobody knows: null, never a made-up
+   * "off"; and what cowtop run asked for is no observation (a wrapper can lose the recipe).
    */
   get freeze(): boolean | null {
-    const g = this.gc.get(this.pid);
-    if (g && (g.frozen ?? 0) > 0) return true;
-    if (this.recipe !== null) return this.recipe;
-    return g ? false : null;
+    let reported = false;
+    for (const pid of this.workers.keys()) {
+      const frozen = this.gc.get(pid)?.frozen;
+      if (frozen === undefined || frozen === null) continue;
+      if (frozen > 0) return true;
+      reported = true;
+    }
+    if (reported) return false;
+    const master = this.gc.get(this.pid)?.frozen;
+    return master === undefined || master === null ? null : master > 0;
+  }
+
+  /** How old a process's agent data is: an agent that cannot write (a full disk) leaves it as it was. */
+  gcAge(pid: number, now: number): GcAge | null {
+    const at = this.gcAt.get(pid);
+    return gcAgeOf(at === undefined ? undefined : at * 1000, this.gcEvery.get(pid) ?? 1000, now);
   }
 
   /** Worker numbers in use, and the lowest that may be free: numbering 2,000 workers is O(n), not O(n^2). */
@@ -90,6 +102,7 @@ export class AttachedTree implements SampleSource {
       this.exits.set(pid, { type: 'exit', pid, requested: false });
       this.exitedAt.set(pid, now);
       this.gcAt.delete(pid);
+      this.gcEvery.delete(pid);
       this.gc.delete(pid); // its number was freed by retain(), before this tick's rows were made
     }
     this.live = live;
@@ -134,6 +147,7 @@ export class AttachedTree implements SampleSource {
       }
       this.gc.set(s.pid, s.gc);
       this.gcAt.set(s.pid, s.t);
+      this.gcEvery.set(s.pid, (s.interval ?? 1) * 1000);
       if (s.last) this.lastCollection.set(s.pid, s.last);
       this.implementation = `${IMPLEMENTATIONS[s.implementation] ?? s.implementation} ${s.version}`;
     }

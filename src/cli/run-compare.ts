@@ -18,7 +18,25 @@ export interface ServerCompare {
   load: string;
   passes: ServerPass[]; // as it is, then with the recipe
   copied: { without: number | null; with: number | null; reduction: number | null }; // mean per worker, since fork
+  /**
+   * Whether the recipe pass's workers froze anything, from their own frozen counts: false when
+   * every worker reported 0 (the recipe never reached the process that forks them: a wrapper, a
+   * fork cowtop's hooks do not see), null when none reported. A verdict needs true.
+   */
+  frozen: boolean | null;
 }
+
+/** The recipe pass's workers, by their own report: did gc.freeze() happen before their fork? */
+function frozenWorkers(p: ServerPass): boolean | null {
+  const known = p.workers.map((w) => w.after.frozen).filter((f): f is number => f !== null);
+  if (!known.length) return null;
+  return known.some((f) => f > 0);
+}
+
+const NO_VERDICT: Record<'false' | 'null', string> = {
+  false: 'With the freeze recipe the workers froze nothing (gc.get_freeze_count() is 0 in each): the recipe did not reach the process that forks them (see the README on wrappers). No verdict.',
+  null: 'With the freeze recipe no worker reported its frozen count (no gc agent data): whether they froze is unknown. No verdict.',
+};
 
 const copiedMean = (p: ServerPass): number | null => (p.workers.length && p.workers.every((w) => w.after.copied !== null) ? mean(p.workers.map((w) => w.after.copied!)) : null);
 const full = (w: PassWorker): number | null => (w.after.collections && w.before.collections ? (w.after.collections[2] ?? 0) - (w.before.collections[2] ?? 0) : null);
@@ -29,12 +47,14 @@ export function summarize(cmd: RunCompare, passes: ServerPass[]): ServerCompare 
   const [off, on] = passes;
   const a = copiedMean(off);
   const b = copiedMean(on);
+  const frozen = frozenWorkers(on);
   return {
     type: 'run-compare',
     command: sanitize(cmd.run.command.join(' ')),
     load: cmd.load.command ? sanitize(cmd.load.command.join(' ')) : `${formatCount(cmd.load.requests)} requests to ${cmd.load.url}`,
     passes,
-    copied: { without: a, with: b, reduction: a !== null && b !== null && a > 0 ? 1 - b / a : null },
+    copied: { without: a, with: b, reduction: frozen && a !== null && b !== null && a > 0 ? 1 - b / a : null },
+    frozen,
   };
 }
 
@@ -62,7 +82,8 @@ export function serverCompareTable(r: ServerCompare): string {
   lines.push(fmt(all[0]));
   for (const row of rows) lines.push(fmt(row));
   lines.push('');
-  if (r.copied.without === null) lines.push('Memory copied since fork: not measurable here (pagemap frame numbers need root or CAP_SYS_ADMIN); USS above is.');
+  if (!r.frozen) lines.push(NO_VERDICT[String(r.frozen) as 'false' | 'null']);
+  else if (r.copied.without === null) lines.push('Memory copied since fork: not measurable here (pagemap frame numbers need root or CAP_SYS_ADMIN); USS above is.');
   else lines.push(`Memory copied since fork, per worker: ${formatBytes(r.copied.without)} -> ${formatBytes(r.copied.with ?? 0)} with the freeze recipe, ${formatReduction(r.copied.reduction)}`);
   lines.push(`Σ PSS of the tree: ${formatBytes(off.pss.after)} -> ${formatBytes(on.pss.after)}; Σ RSS ${formatBytes(off.rss.after)} -> ${formatBytes(on.rss.after)}`);
   lines.push(`Full collections in the workers during the load: ${fullText(off)} -> ${fullText(on)}; frozen objects per worker with the recipe: ${formatCount(mean(on.workers.map((w) => w.after.frozen ?? 0)))}`);
@@ -81,7 +102,8 @@ export function serverCompareMarkdown(r: ServerCompare): string {
   ];
   for (let i = 0; i < Math.max(off.workers.length, on.workers.length); i++) lines.push(`| ${i + 1} | ${[...cells(off.workers[i]), ...cells(on.workers[i])].join(' | ')} |`);
   lines.push(`| **mean** | ${[...meanCells(off), ...meanCells(on)].join(' | ')} |`, '');
-  lines.push(r.copied.without === null ? 'Memory copied since fork: not measurable here (pagemap frame numbers need root).' : `Memory copied since fork, per worker: ${formatBytes(r.copied.without)} as it is, ${formatBytes(r.copied.with ?? 0)} with the freeze recipe (${formatReduction(r.copied.reduction)}).`);
+  if (!r.frozen) lines.push(NO_VERDICT[String(r.frozen) as 'false' | 'null']);
+  else lines.push(r.copied.without === null ? 'Memory copied since fork: not measurable here (pagemap frame numbers need root).' : `Memory copied since fork, per worker: ${formatBytes(r.copied.without)} as it is, ${formatBytes(r.copied.with ?? 0)} with the freeze recipe (${formatReduction(r.copied.reduction)}).`);
   lines.push('', `Σ PSS: ${formatBytes(off.pss.after)} -> ${formatBytes(on.pss.after)}. Full collections during the load: ${fullText(off)} -> ${fullText(on)}. Load: ${loadText(off)}; ${loadText(on)}.`);
   return lines.join('\n');
 }

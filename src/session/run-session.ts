@@ -4,6 +4,7 @@
  */
 import { sanitize } from '../format/sanitize';
 import { lifecycle, UsageError } from '../lifecycle';
+import { processGroup } from '../proc/tagged';
 import { AttachSession } from './attach-session';
 import { ServerProcess, type ServerOptions } from './server-process';
 
@@ -12,6 +13,8 @@ export interface RunOptions extends ServerOptions {
   procRoot: string;
   name: string | null; // --name: the server's label in Prometheus and the records
 }
+
+const pidList = (pids: number[]): string => (pids.length > 12 ? `pids ${pids.slice(0, 12).join(', ')} and ${pids.length - 12} more` : `pid${pids.length === 1 ? '' : 's'} ${pids.join(', ')}`);
 
 export class RunSession extends AttachSession {
   server: ServerProcess | null = null;
@@ -24,10 +27,15 @@ export class RunSession extends AttachSession {
     if (!(await this.reader.available())) throw new UsageError(`cannot read ${this.options.procRoot}: run needs Linux /proc`);
     const server = await ServerProcess.start(this.run, this.env);
     this.server = server;
+    this.agentEnv = this.env;
     if (this.run.keep) {
-      // Said after the terminal is given back, on every way out.
+      // Said after the terminal is given back, on every way out: every process it leaves, also
+      // those that left its process group (a daemon).
       process.on('exit', () => {
+        const others = server.tagged();
         if (server.alive) process.stderr.write(`cowtop: left running: pid ${server.pid} (process group ${server.pid}); cowtop attach ${server.pid} watches it, kill -TERM -${server.pid} stops it\n`);
+        const outside = others.filter((pid) => processGroup('/proc', pid) !== server.pid);
+        if (outside.length) process.stderr.write(`cowtop: left running outside its process group: ${pidList(outside)}; kill -TERM ${outside.join(' ')} stops them\n`);
       });
     } else {
       lifecycle.track(server);
@@ -41,22 +49,36 @@ export class RunSession extends AttachSession {
       if (!server.alive || !(await this.reader.stat(server.pid)).ok) throw new Error(await this.rootGone());
       throw err;
     }
-    this.tree!.recipe = this.run.freeze;
     // The command as the user gave it (its first process may be a launcher, a pyenv shim).
     this.attached = { ...this.attached!, command: sanitize(this.run.command.join(' ')), run: { freeze: this.run.freeze, keep: this.run.keep } };
-    const mode = this.run.freeze ? 'with the freeze recipe (gc off in the master, gc.freeze() before each fork, gc on in each worker)' : 'as it is (gc untouched)';
+    // Asked for, not yet seen: the header and the records say frozen once the workers report it.
+    const mode = this.run.freeze ? 'asking for the freeze recipe (gc off in the master, gc.freeze() before each fork, gc on in each worker)' : 'as it is (gc untouched)';
     this.emit('log', { stream: 'stdout', text: `started pid ${server.pid} ${mode}${this.run.keep ? '; --keep: its output is not captured, and it stays when cowtop ends' : ''}` });
   }
 
   protected override async rootGone(): Promise<string> {
-    const s = await this.server!.exited;
+    const server = this.server!;
+    const s = await server.exited;
     const how = s.signal ? `killed by ${s.signal}` : `exited with code ${s.code}`;
-    return `${sanitize(this.run.command.join(' ')).slice(0, 60)} (pid ${this.server!.pid}) ${how}`;
+    // The agent refused (--freeze without gc.freeze()): its line is the reason, and the exit is 2.
+    if (server.refusal && s.code === 2) return server.refusal;
+    const head = `${sanitize(this.run.command.join(' ')).slice(0, 60)} (pid ${server.pid}) ${how}`;
+    // A daemon: the first process forks the server into the background and exits (gunicorn
+    // --daemon, uWSGI --daemonize). What it left carries the run's tag.
+    const left = server.leftAtExit;
+    if (!left.length) return head;
+    const fate = this.run.keep ? 'left running (--keep)' : 'stopped';
+    const n = `${left.length} process${left.length === 1 ? '' : 'es'} running (${pidList(left)})`;
+    // Exit 0 with processes left: it went to the background (its child may not have left the
+    // group yet when the first process exits). Anything else: workers its crash orphaned.
+    if (s.code !== 0) return `${head}, leaving ${n}; ${fate}`;
+    return `${head}, leaving ${n}: it went to the background, as a daemon does (--daemon?); ${fate}. cowtop run watches a server that stays in the foreground`;
   }
 
   /** A server that stops by itself with a failure fails the run. */
   override get diedExitCode(): number {
     const s = this.server?.status;
+    if (s && s.code === 2 && this.server?.refusal) return 2;
     return s && s.code === 0 ? 0 : 1;
   }
 }

@@ -5,13 +5,15 @@
  * here, where they come in.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AGENT_DIR } from '../experiment/options';
-import { LineSplitter } from '../experiment/protocol';
+import { LineSplitter, MAX_LOG_LINE } from '../experiment/protocol';
 import { sanitize } from '../format/sanitize';
 import { UsageError } from '../lifecycle';
+import { RUN_TAG, taggedPids } from '../proc/tagged';
 
 export interface ServerOptions {
   command: string[];
@@ -23,8 +25,12 @@ export interface ServerOptions {
 export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
 
 /** The environment the command runs in: the agent on the path, the recipe and the watch pipe asked for. */
-export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freeze' | 'keep' | 'graceMs'>): NodeJS.ProcessEnv {
+export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freeze' | 'keep' | 'graceMs'>, tag: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
+  // Every process the server starts inherits it: found again wherever it went (setsid, --daemon).
+  env[RUN_TAG] = tag;
+  // Which process claimed the recipe and the watch: the agent sets it in the first Python process.
+  delete env.COWTOP_RUN_PID;
   env.PYTHONPATH = [join(AGENT_DIR, 'autoload'), AGENT_DIR, ...(base.PYTHONPATH ? [base.PYTHONPATH] : [])].join(':');
   env.COWTOP_AGENT = '1';
   if (o.freeze) env.COWTOP_FREEZE = '1';
@@ -52,18 +58,34 @@ export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freez
   return env;
 }
 
+/** How the agent starts the line it prints when it will not run the server as asked (cowtop_agent._run_hooks). */
+const REFUSAL = 'cowtop: run --freeze: ';
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+}
+
 export class ServerProcess extends EventEmitter {
   readonly child: ChildProcess;
   readonly exited: Promise<ExitStatus>;
   status: ExitStatus | null = null;
+  /** What carried the tag when the first process exited: a daemon it left, workers it orphaned. */
+  leftAtExit: number[] = [];
+  /** The agent's refusal to run the server as asked (run --freeze where there is no gc.freeze()). */
+  refusal: string | null = null;
 
-  private constructor(readonly options: ServerOptions, env: NodeJS.ProcessEnv) {
+  private constructor(readonly options: ServerOptions, env: NodeJS.ProcessEnv, private readonly tag: string) {
     super();
     const [file, ...args] = options.command;
     const out = options.keep ? 'ignore' : 'pipe';
     this.child = spawn(file, args, { env, detached: true, stdio: ['ignore', out, out, options.keep ? 'ignore' : 'pipe'] });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
+        this.leftAtExit = this.tagged();
         this.status = { code, signal };
         resolve(this.status);
       });
@@ -74,7 +96,8 @@ export class ServerProcess extends EventEmitter {
 
   /** Starts COMMAND; a command that cannot be run is the user's to fix: one line, exit 2. */
   static async start(options: ServerOptions, base: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
-    const s = new ServerProcess(options, serverEnv(base, options));
+    const tag = randomBytes(12).toString('hex');
+    const s = new ServerProcess(options, serverEnv(base, options, tag), tag);
     await new Promise<void>((resolve, reject) => {
       s.child.once('spawn', resolve);
       s.child.once('error', (err: NodeJS.ErrnoException) => {
@@ -98,10 +121,16 @@ export class ServerProcess extends EventEmitter {
     return this.status === null;
   }
 
+  /** Live processes the server started, wherever they went (the first one excepted). */
+  tagged(): number[] {
+    return taggedPids('/proc', this.tag, new Set([this.pid]));
+  }
+
   /**
    * TERM to the server's first process, which stops its workers in its own order (gunicorn,
    * uWSGI, Celery and Pool all do); KILL to whatever is left in the group once it is gone, or
-   * to the whole group after the grace period.
+   * to the whole group after the grace period. Then what left the group (setsid, a daemon):
+   * TERM, and KILL after the grace period.
    */
   async stop(graceMs = this.options.graceMs): Promise<void> {
     if (this.alive) {
@@ -114,11 +143,29 @@ export class ServerProcess extends EventEmitter {
       await this.exited;
       clearTimeout(timer);
     }
-    this.killNow(); // a worker that outlived its master is still in the group
+    this.signalGroup('SIGKILL'); // a worker that outlived its master is still in the group
+    let left = this.tagged();
+    if (!left.length) return;
+    for (const pid of left) signalPid(pid, 'SIGTERM');
+    const end = Date.now() + graceMs;
+    while (left.length && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = this.tagged();
+    }
+    for (const pid of left) signalPid(pid, 'SIGKILL');
+  }
+
+  /** The first process exited by itself: its group goes at once (orphaned workers), a daemon it left gets TERM first. */
+  afterExit(): void {
+    this.signalGroup('SIGKILL');
+    const left = this.tagged();
+    for (const pid of left) signalPid(pid, 'SIGTERM');
+    if (left.length) setTimeout(() => this.killNow(), this.options.graceMs).unref();
   }
 
   killNow(): void {
     this.signalGroup('SIGKILL');
+    for (const pid of this.tagged()) signalPid(pid, 'SIGKILL');
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -130,9 +177,13 @@ export class ServerProcess extends EventEmitter {
   }
 
   private pipeLines(stream: Readable, kind: 'stdout' | 'stderr'): void {
-    const split = new LineSplitter();
+    const split = new LineSplitter(MAX_LOG_LINE, true);
     stream.setEncoding('utf8');
-    const onLine = (line: string): void => void this.emit('log', { stream: kind, text: sanitize(line) });
+    const onLine = (line: string): void => {
+      const text = sanitize(line);
+      if (kind === 'stderr' && this.refusal === null && text.startsWith(REFUSAL)) this.refusal = text.slice('cowtop: '.length);
+      this.emit('log', { stream: kind, text });
+    };
     stream.on('data', (chunk: string) => split.push(chunk).forEach(onLine));
     stream.on('end', () => split.flush().forEach(onLine));
     stream.on('error', () => {});
