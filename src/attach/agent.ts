@@ -8,7 +8,7 @@
  * of at most FILE_CAP bytes, and every field is checked by type and range: what fails is dropped
  * with one notice, never thrown and never shown.
  */
-import { promises as fs } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import * as v from 'valibot';
 import { sanitize } from '../format/sanitize';
@@ -20,11 +20,16 @@ export const FILE_CAP = 64 * 1024;
 /** A directory whose reads take longer than this is skipped until they finish. */
 export const READ_DEADLINE_MS = 1000;
 const CONCURRENCY = 2; // per directory: a hung file system holds two thread-pool threads at most
+const MISS_BACKOFF_MS = 1000; // a missing file is asked for again after 1 s, 2 s, 4 s...
+const MISS_BACKOFF_MAX_MS = 8000; // ...and 8 s at most: an agent enabled late shows within 8 s
+const MAX_TRACKED_MISSES = 100_000;
+const missKey = (t: AgentTarget): string => `${t.pid}:${t.starttime}`;
 
 export interface AgentState {
   pid: number;
   starttime: number | null;
   t: number; // seconds since the epoch, when written
+  interval: number | null; // seconds between the agent's writes (COWTOP_AGENT_INTERVAL), where it says
   gc: GcMessage;
   last: CollectionMessage | null;
   implementation: string;
@@ -37,6 +42,7 @@ const AgentFile = v.object({
   pid: pidSchema,
   t: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1e11)),
   starttime: optional(count),
+  interval: optional(v.pipe(v.number(), v.finite(), v.minValue(0.1), v.maxValue(3600))),
   implementation: v.optional(text(32), ''),
   version: v.optional(text(32), ''),
   enabled: v.optional(v.boolean(), true),
@@ -68,7 +74,7 @@ export function parseAgentFile(text: string): AgentParse {
       const f = r.output;
       const gc: GcMessage = { type: 'gc', pid: f.pid, enabled: f.enabled, counts: f.counts, threshold: f.threshold, stats: f.stats, frozen: f.frozen, ...(f.sinceFork ? { sinceFork: f.sinceFork } : {}) };
       const last: CollectionMessage | null = f.last ? { type: 'collection', pid: f.pid, ...f.last, explicit: false } : null;
-      return { ok: true, state: { pid: f.pid, starttime: f.starttime, t: f.t, gc, last, implementation: f.implementation, version: f.version }, dropped };
+      return { ok: true, state: { pid: f.pid, starttime: f.starttime, t: f.t, interval: f.interval, gc, last, implementation: f.implementation, version: f.version }, dropped };
     }
     const keys = [...new Set(r.issues.map((i) => String(i.path?.[0]?.key ?? '')))];
     const fatal = keys.find((k) => REQUIRED.has(k) || k === '');
@@ -85,6 +91,27 @@ export function agentDir(uid: number, env: NodeJS.ProcessEnv = process.env): str
   return env.COWTOP_AGENT_DIR || `/tmp/cowtop-agent-${uid}`;
 }
 
+/**
+ * Why the agent of uid's processes will write nothing, found before waiting for it: the agent
+ * writes only into a directory that is uid's own and private (0700, python/cowtop_agent.py's
+ * _dir_ok), and refuses anything else in silence, as it must never disturb the server. null: it
+ * can write (or will create the directory).
+ */
+export function agentDirProblem(uid: number, env: NodeJS.ProcessEnv = process.env): string | null {
+  const dir = agentDir(uid, env);
+  let st: Stats;
+  try {
+    st = lstatSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? null : sanitize(`the gc agent cannot use ${dir} (${code ?? 'error'})`);
+  }
+  const what = st.isSymbolicLink() ? 'is a symbolic link' : !st.isDirectory() ? 'is not a directory' : st.uid !== uid ? `is owned by uid ${st.uid}, not by uid ${uid}: another user made it first` : st.mode & 0o077 ? `has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, and the agent writes only into a private one (0700)` : null;
+  if (!what) return null;
+  const fix = st.isDirectory() && st.uid === uid && !st.isSymbolicLink() ? `chmod 700 ${dir}` : `remove it, or set COWTOP_AGENT_DIR to a directory of uid ${uid}`;
+  return sanitize(`the gc agent writes nothing: ${dir} ${what} (${fix})`);
+}
+
 export interface AgentTarget {
   pid: number;
   uid: number;
@@ -98,6 +125,8 @@ export interface AgentTarget {
 export class AgentReader {
   private readonly told = new Set<string>();
   private readonly busy = new Set<string>(); // directories whose reads outlived the deadline
+  /** Processes whose file was missing: when to ask again, and the pause that led there. */
+  private readonly retryAt = new Map<string, { at: number; wait: number }>();
 
   constructor(private readonly onNotice: (text: string) => void, private readonly env: NodeJS.ProcessEnv = process.env) {}
 
@@ -129,16 +158,13 @@ export class AgentReader {
       this.tell(`dir:${dir}:${verdict.why}`, `gc agent data of uid ${uid} ignored: ${dir} ${verdict.why}`);
       return [];
     }
-    // One listing, then only the files that are there: a tree of 2,000 processes without the
-    // agent would otherwise fail 2,000 opens a tick.
-    const work = fs.readdir(dir).then(
-      (names) => {
-        const present = new Set(names);
-        const mine = targets.filter((t) => t.uid === uid && present.has(`${t.pid}.json`));
-        return mapLimit(mine, CONCURRENCY, (t) => this.readOne(dir, t));
-      },
-      () => [] as Array<AgentState | null>,
-    );
+    // Only the files of the tree's pids, by name: the directory is never listed, so its size
+    // (another user can fill it with 500,000 names) costs the tick nothing. A process whose file
+    // is missing (a tree without the agent) is asked again after a pause that doubles, up to
+    // MISS_BACKOFF_MAX_MS: 2,000 such processes cost a few opens a tick, not 2,000.
+    const now = Date.now();
+    const due = targets.filter((t) => t.uid === uid && (this.retryAt.get(missKey(t))?.at ?? 0) <= now);
+    const work = mapLimit(due, CONCURRENCY, (t) => this.readOne(dir, t));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), READ_DEADLINE_MS)));
     const results = await Promise.race([work, late]);
@@ -155,8 +181,16 @@ export class AgentReader {
   private async readOne(dir: string, t: AgentTarget): Promise<AgentState | null> {
     const file = path.join(dir, `${t.pid}.json`);
     const read = await readOwnedFile(file, t.uid, FILE_CAP);
+    const key = missKey(t);
+    if (!read.ok && read.missing) {
+      const wait = Math.min(MISS_BACKOFF_MAX_MS, (this.retryAt.get(key)?.wait ?? MISS_BACKOFF_MS / 2) * 2);
+      this.retryAt.set(key, { at: Date.now() + wait, wait });
+      if (this.retryAt.size > MAX_TRACKED_MISSES) this.retryAt.delete(this.retryAt.keys().next().value!);
+      return null;
+    }
+    this.retryAt.delete(key);
     if (!read.ok) {
-      if (!read.missing) this.tell(`file:${file}`, `gc agent file ${file} ignored: it ${read.why}`);
+      this.tell(`file:${file}`, `gc agent file ${file} ignored: it ${read.why}`);
       return null;
     }
     const parsed = parseAgentFile(read.text);

@@ -13,6 +13,7 @@ import { sanitize } from '../format/sanitize';
 import { EXPERIMENT_ARGS, EXPERIMENT_CWD, experimentEnv, type ExperimentOptions } from './options';
 import {
   LineSplitter,
+  MAX_LOG_LINE,
   parseReport,
   type CollectionMessage,
   type Command,
@@ -22,6 +23,8 @@ import {
   type MeasuredMessage,
   type ReadyMessage,
   type Report,
+  gcAgeOf,
+  type GcAge,
 } from './protocol';
 
 export interface WorkerInfo {
@@ -88,6 +91,8 @@ export class Experiment extends EventEmitter {
   /** Workers that exited since the last re-fork, kept so that the screen can mark them. */
   readonly exits = new Map<number, ExitMessage>();
   readonly gc = new Map<number, GcMessage>();
+  /** When each process's gc report came (epoch ms): an old one is drawn as stale. */
+  readonly gcAt = new Map<number, number>();
   readonly lastCollection = new Map<number, CollectionMessage>();
   /** What lives on the parent's heap pages (CPython), once the last chunk arrived: the copy map names it. */
   kinds: PageKinds | null = null;
@@ -168,10 +173,16 @@ export class Experiment extends EventEmitter {
     return this.exitStatus === null;
   }
 
+  /** How old this process's gc report is; stale past 3 report intervals. */
+  gcAge(pid: number, now: number): GcAge | null {
+    return gcAgeOf(this.gcAt.get(pid), this.options.interval, now);
+  }
+
   send(cmd: Command): void {
     if (cmd.cmd === 'scale') this.expectedWorkers = cmd.workers;
     if (cmd.cmd === 'stop') this.expectedWorkers = 0;
     if (cmd.cmd === 'refork' && cmd.workers !== undefined) this.expectedWorkers = cmd.workers;
+    if (cmd.cmd === 'interval') this.options.interval = cmd.ms;
     if (this.alive && this.commands.writable) this.commands.write(JSON.stringify(cmd) + '\n');
   }
 
@@ -217,7 +228,7 @@ export class Experiment extends EventEmitter {
   }
 
   private pipeLines(stream: Readable, kind: LogLine['stream']): void {
-    const split = new LineSplitter();
+    const split = kind === 'report' ? new LineSplitter() : new LineSplitter(MAX_LOG_LINE, true);
     stream.setEncoding('utf8');
     const onLine = (line: string): void => {
       if (kind === 'report') this.onReportLine(line);
@@ -275,12 +286,16 @@ export class Experiment extends EventEmitter {
         this.workers.delete(r.pid);
         this.exits.set(r.pid, r);
         this.gc.delete(r.pid);
+        this.gcAt.delete(r.pid);
         break;
       case 'gc':
         // Kept even before the parent's fork message: a new worker's first report can overtake
         // it on the pipe (the parent descheduled right after fork). A worker's reports all come
         // before its exit, which deletes them.
-        if (!this.exits.has(r.pid)) this.gc.set(r.pid, r);
+        if (!this.exits.has(r.pid)) {
+          this.gc.set(r.pid, r);
+          this.gcAt.set(r.pid, Date.now());
+        }
         break;
       case 'collection':
         this.lastCollection.set(r.pid, r);

@@ -17,6 +17,9 @@ export function gcRecord(p: ProcessSample) {
     frozen: p.gc.frozen,
     threshold: p.gc.threshold ?? null,
     enabled: p.gc.enabled,
+    // How old these figures are (ms since the process wrote them), and whether that is past 3
+    // of its intervals: an agent that cannot write leaves its last figures behind.
+    ...(p.gcAge ? { ageMs: Math.round(p.gcAge.ms), stale: p.gcAge.stale } : {}),
     ...(p.gc.pypy ? { pypy: p.gc.pypy } : {}),
     ...(p.gc.traced ? { traced: { current: p.gc.traced[0], peak: p.gc.traced[1] } } : {}),
   };
@@ -133,9 +136,12 @@ export function csvRows(s: Snapshot): string[] {
   });
 }
 
+/** A sum over the tree; '?' where a process could not be read (never a partial sum). */
+const total = (b: number | null): string => (b === null ? '?' : formatBytes(b));
+
 export function tableBlock(s: Snapshot): string {
-  const head = `t=${(s.t / 1000).toFixed(1)}s  ${s.freeze === null ? 'gc unknown (no agent)' : s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${formatBytes(s.totals.uss)}  PSS ${formatBytes(s.totals.pss)}  RSS ${formatBytes(s.totals.rss)}`;
-  const cols = ['ROLE', 'PID', 'RSS', 'PSS', 'USS', 'GROWTH', 'MINFLT', 'GC COUNTS', 'FROZEN'];
+  const head = `t=${(s.t / 1000).toFixed(1)}s  ${s.freeze === null ? 'gc unknown (no agent)' : s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${total(s.totals.uss)}  PSS ${total(s.totals.pss)}  RSS ${total(s.totals.rss)}`;
+  const cols = ['ROLE', 'PID', 'RSS', 'PSS', 'USS', 'GROWTH', 'MINFLT/s', 'GC COUNTS', 'FROZEN'];
   const rows = s.processes.map((p) => [
     p.alive ? p.role : `${p.role}(exited)`,
     String(p.pid),
@@ -143,7 +149,7 @@ export function tableBlock(s: Snapshot): string {
     formatBytes(p.pss),
     formatBytes(p.uss),
     formatBytes(p.ussGrowth),
-    formatCount(p.minfltDelta),
+    formatCount(p.minfltDelta === null ? null : (p.minfltDelta * 1000) / Math.max(1, s.elapsedMs)),
     p.gc?.counts ? p.gc.counts.join('/') : '-',
     formatCount(p.gc?.frozen),
   ]);

@@ -4,7 +4,7 @@
  * never inherits another process's counters.
  */
 import type pidusageModule from 'pidusage';
-import type { CollectionMessage, ExitMessage, GcMessage } from '../experiment/protocol';
+import type { CollectionMessage, ExitMessage, GcAge, GcMessage } from '../experiment/protocol';
 import type { ProcReader, Read } from '../proc/read';
 import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { sinceStart } from '../clock';
@@ -27,6 +27,8 @@ export interface SampleSource {
   readonly split?: boolean;
   readonly exits: ReadonlyMap<number, ExitMessage>;
   readonly gc: ReadonlyMap<number, GcMessage>;
+  /** How old a process's gc state is, where the source knows when it was written. */
+  gcAge?(pid: number, now: number): GcAge | null;
   readonly lastCollection: ReadonlyMap<number, CollectionMessage>;
   readonly freeze: boolean | null; // null: not known (an attached tree without the agent)
   readonly gcStrategy?: string; // the experiment's gc strategy (strategy.ts); unknown for an attached tree
@@ -268,6 +270,7 @@ export class Sampler {
       cpuTicks: ticks,
       cpu: before?.cpuTicks != null ? (((ticks - before.cpuTicks) / CLOCK_TICKS) * 1000 * 100) / elapsedMs : null,
       gc: this.source.gc.get(pid) ?? null,
+      gcAge: this.source.gcAge?.(pid, Date.now()) ?? null,
       lastCollection: this.source.lastCollection.get(pid) ?? null,
       error: mem.ok || mem.error === 'gone' ? null : mem.message,
       starttime: stat.starttime,
@@ -291,7 +294,7 @@ export class Sampler {
             pid, role, index, frozen: this.frozenOf(pid), alive: true, exit: null, state: null,
             rss: s.memory, pss: null, uss: null, shared: null, swap: null, ussGrowth: null,
             minflt: null, majflt: null, minfltDelta: null, majfltDelta: null, cpuTicks: null, cpu: s.cpu,
-            gc: this.source.gc.get(pid) ?? null, lastCollection: this.source.lastCollection.get(pid) ?? null,
+            gc: this.source.gc.get(pid) ?? null, gcAge: this.source.gcAge?.(pid, Date.now()) ?? null, lastCollection: this.source.lastCollection.get(pid) ?? null,
             error: null, starttime: null,
           });
         } catch {

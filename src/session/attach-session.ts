@@ -6,6 +6,7 @@ import { PF_KTHREAD } from '../proc/parse';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
+import { agentDirProblem } from '../attach/agent';
 import { AttachedTree } from '../attach/tree';
 
 export class AttachSession extends SampledMonitor implements Monitor {
@@ -16,6 +17,9 @@ export class AttachSession extends SampledMonitor implements Monitor {
   private loop: SamplingLoop | null = null;
   private toldDenied = false;
   private toldNoAgent = false;
+  /** Where the agents write (COWTOP_AGENT_DIR): cowtop run's server environment, else cowtop's. */
+  protected agentEnv: NodeJS.ProcessEnv = process.env;
+  private toldStale = false;
   private gone = false;
 
   constructor(readonly options: { pid: number; interval: number; procRoot: string }) {
@@ -34,7 +38,15 @@ export class AttachSession extends SampledMonitor implements Monitor {
     if (stat.value.flags & PF_KTHREAD) throw new UsageError(`pid ${pid} (${stat.value.comm}) is a kernel thread: it has no user memory to watch`);
     const command = (await this.reader.cmdline(pid)) || stat.value.comm;
     this.attached = { pid, command, agents: 0, implementation: null };
-    const tree = (this.tree = new AttachedTree(pid, this.reader, (text) => this.emit('notice', text)));
+    const tree = (this.tree = new AttachedTree(pid, this.reader, (text) => this.emit('notice', text), this.agentEnv));
+    // A directory the agent will not write into is said now: otherwise only "no gc agent
+    // answered" would come, seconds later, without why.
+    const uid = await this.reader.uid(pid);
+    const why = uid === null ? null : agentDirProblem(uid, this.agentEnv);
+    if (why) {
+      this.toldNoAgent = true;
+      this.emit('notice', `${why}: memory and faults only`);
+    }
     const sampler = new Sampler(this.reader, tree, { map: this.mapWish });
     this.emit('spawn');
     this.loop = startSampling(
@@ -62,6 +74,12 @@ export class AttachSession extends SampledMonitor implements Monitor {
       this.toldDenied = true;
       const uid = await this.reader.uid(this.options.pid);
       this.emit('notice', `USS and PSS of ${snap.denied} processes are missing: permission denied (they belong to uid ${uid}); run as that user or as root. RSS and faults come from stat.`);
+    }
+    const stale = snap.processes.filter((p) => p.alive && p.gcAge?.stale);
+    if (stale.length && !this.toldStale) {
+      this.toldStale = true;
+      const oldest = Math.max(...stale.map((p) => p.gcAge!.ms));
+      this.emit('notice', `gc data of ${stale.length === 1 ? `pid ${stale[0].pid}` : `${stale.length} processes`} is ${Math.round(oldest / 1000)} s old: its agent has stopped writing (a full or read-only file system?); shown dimmed with its age until it writes again`);
     }
     if (tree.agentCount === 0 && !this.toldNoAgent && snap.seq >= 3) {
       this.toldNoAgent = true;

@@ -88,7 +88,12 @@ function gen0Share(p: ProcessSample): number | null {
   return t > 0 ? c / t : null;
 }
 
+/** The columns drawn from the process's own gc report: dimmed when it is stale. */
+const GC_COLUMNS: ReadonlySet<ColumnId> = new Set(['gc', 'gen0', 'colls', 'last', 'traced']);
+
 function gen0Text(p: ProcessSample): string {
+  // Stale: how old the figures are matters more than how close the next collection was then.
+  if (p.gcAge?.stale && p.gc) return `${Math.round(p.gcAge.ms / 1000)}s old`;
   const c = p.gc?.counts?.[0];
   if (c === undefined || !p.gc) return '-';
   if (!p.gc.enabled) return `${c} off`;
@@ -287,6 +292,7 @@ export function tableRow(row: ShownRow, cols: Column[], widths: number[], c: Cel
     .map((col, i) => {
       const text = cell(col, i);
       if (col.id === 'growth') return theme.heat(growthHeat(p.ussGrowth, c.heapBytes), text);
+      if (p.gcAge?.stale && GC_COLUMNS.has(col.id)) return theme.dim(text);
       if (col.id === 'role' && p.frozen !== null) return p.frozen ? theme.frozenGroup(text) : theme.unfrozenGroup(text);
       return text;
     })
