@@ -85,7 +85,7 @@ test('160x48 --record: the cast replays through the emulator and its last frame 
 test('space pauses the tour, any other key ends it and does its job', async () => {
   const run = runInPty(['demo', '--size', '100000', '--workers', '1', '--speed', '0.1', '--steps', '1,2', '--interval', '300'], { cols: 100, rows: 30 });
   try {
-    await run.waitFor(/step 1\/2 +The parent built 100,000 objects/, 30_000);
+    await run.waitFor(/step 1\/2 +The parent built 100,000 records/, 30_000);
     run.press(' ');
     await run.waitFor(/tour paused: space resumes/, 3000);
     assert.doesNotMatch(run.text(), /PAUSED/, 'space pauses the tour, not the display');

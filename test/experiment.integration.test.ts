@@ -63,7 +63,7 @@ test('compare prints the table a person reads, with the reduction', async () => 
   assert.match(r.stdout, /USS after gc: [\d.]+ MiB -> [\d.]+ (MiB|KiB) per worker, -\d+\.\d%/);
   assert.match(r.stdout, /Memory copied by the collection: .* -9\d\.\d%/);
   assert.match(r.stdout, /Pages copied from the parent during the pass \(pagemap, page by page\): [\d.]+ MiB -> [\d.]+ \S+ per worker/);
-  assert.match(r.stdout, /^cowtop compare: CPython [\d.]+, 100,000 objects \(heap [\d.]+ MiB\), 1 worker, one gc\.collect\(\) in each$/m, 'one worker, not "1 workers"');
+  assert.match(r.stdout, /^cowtop compare: CPython [\d.]+, 100,000 records \(200,000 gc-tracked objects\), heap [\d.]+ MiB, 1 worker, one gc\.collect\(\) in each$/m, 'one worker, not "1 workers"; records, and the objects they make');
   assert.match(r.stdout, /^modules imported before fork: json, email/m);
   assert.deepEqual(experimentPids(), []);
 });

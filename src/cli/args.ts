@@ -3,7 +3,7 @@ import { grouped } from '../format/units';
 import { pickSteps } from '../ui/tour';
 import type { DashboardOptions } from '../ui/dashboard-options';
 import yargs, { type Argv } from 'yargs';
-import { DEFAULTS, MAX_WORKERS, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
+import { DEFAULTS, MAX_WORKERS, TRACKED_PER_RECORD, WORKLOAD_HELP, WORKLOADS, type ExperimentOptions } from '../experiment/options';
 import { UsageError } from '../lifecycle';
 import type { RunOptions } from '../session/run-session';
 import { parseStrategy, STRATEGY_HELP, strategySpec, type StrategyName } from '../experiment/strategy';
@@ -89,11 +89,20 @@ function loopbackUrl(raw: string): string {
   return u.toString();
 }
 
+const NAME = /^[\w.:-]{1,64}$/;
+
+/** The server's default label: the command's file name, with what a label cannot hold as '_'. */
+export function defaultName(command: string): string {
+  const base = command.split('/').filter(Boolean).pop() ?? '';
+  const name = base.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\w.:-]/g, '_').slice(0, 64);
+  return NAME.test(name) && /[^_.]/.test(name) ? name : 'server';
+}
+
 const VERSION: string = require('../../../package.json').version;
 
 function sharedOptions<T>(y: Argv<T>) {
   return y
-    .option('size', { requiresArg: true, default: DEFAULTS.size, describe: 'GC-tracked objects the parent allocates and shares', group: 'Experiment:' })
+    .option('size', { requiresArg: true, default: DEFAULTS.size, describe: `records the parent builds and shares before fork; each is ${TRACKED_PER_RECORD} gc-tracked objects (a small object and its list)`, group: 'Experiment:' })
     .option('workers', { requiresArg: true, default: DEFAULTS.workers, describe: `workers to fork (1-${MAX_WORKERS})`, group: 'Experiment:' })
     .option('freeze', { type: 'boolean', default: DEFAULTS.freeze, describe: 'gc.freeze() before fork (--no-freeze: leave the gc alone); the same as --gc freeze', group: 'Experiment:' })
     .option('gc', { type: 'string', requiresArg: true, describe: `the workers' gc strategy:\n${Object.entries(STRATEGY_HELP).map(([n, h]) => `  ${n === 'threshold' ? 'threshold:N[,N1,N2]' : n}: ${h}`).join('\n')}\n[default: default]`, group: 'Experiment:' })
@@ -188,13 +197,26 @@ function seconds(name: string, raw: unknown, max: number): number {
   return n;
 }
 
-/** yargs reads `--freeze=maybe` as false, in silence: a flag takes no value but true or false. */
-function checkFlags(argv: string[], flags: readonly string[]): void {
-  for (const arg of argv) {
-    if (arg === '--') break;
-    const m = /^--(?:no-)?([\w-]+)=(.*)$/s.exec(arg);
-    if (m && flags.includes(m[1]) && !/^(true|false)$/i.test(m[2])) throw new UsageError(`--${m[1]} takes no value (or =true / =false), got '${m[2]}'`);
+/**
+ * yargs reads `--freeze=maybe`, and even `--freeze=TRUE`, as false, in silence. A flag takes no
+ * value but true or false, in any case: `--X=true` becomes `--X` and `--X=false` `--no-X` here,
+ * before yargs sees them; any other value is refused.
+ */
+export function normalizeFlags(argv: readonly string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const m = /^--(no-)?([\w-]+)=(.*)$/s.exec(arg);
+    if (!m || !flags.includes(m[2])) {
+      out.push(arg);
+      continue;
+    }
+    const value = m[3].toLowerCase();
+    if (value !== 'true' && value !== 'false') throw new UsageError(`--${m[2]} takes no value (or =true / =false), got '${m[3]}'`);
+    out.push((value === 'true') === !m[1] ? `--${m[2]}` : `--no-${m[2]}`);
   }
+  return out;
 }
 
 function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T[]): T {
@@ -250,12 +272,15 @@ function experimentOptions(a: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   };
 }
 
+const FLAGS = ['freeze', 'split', 'tracemalloc', 'force', 'batch', 'matrix', 'path', 'help', 'version', 'keep', 'compare', 'map'];
+
 /** Parses argv. --help and --version print and exit 0 (through yargs). */
 export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Command> {
   let result: Command | null = null;
   // run's command is not cowtop's to parse: it is split off before yargs sees it.
   let runCommand: string[] | null = null;
   if (argv[0] === 'run') ({ own: argv, command: runCommand } = splitRun(argv));
+  argv = normalizeFlags(argv, FLAGS);
   let failure: string | null = null;
   const y = yargs(argv)
     .scriptName('cowtop')
@@ -329,8 +354,8 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
         const command = runCommand ?? [];
         if (command.length === 0 || !command[0].trim()) throw new UsageError('run needs a command: cowtop run [options] -- COMMAND [ARGS...]');
         const stopTimeout = seconds('stop-timeout', a['stop-timeout'], 3600);
-        const name = a.name === undefined ? command[0].split('/').pop()! : String(a.name);
-        if (!/^[\w.:-]{1,64}$/.test(name)) throw new UsageError(`--name must be 1 to 64 letters, digits, '.', ':', '_' or '-', got '${a.name}'`);
+        const name = a.name === undefined ? defaultName(command[0]) : String(a.name);
+        if (!NAME.test(name)) throw new UsageError(`--name must be 1 to 64 letters, digits, '.', ':', '_' or '-', got '${a.name}'`);
         const procRoot = env.COWTOP_PROC_ROOT ?? '/proc';
         const run: RunOptions = { command, freeze: Boolean(a.freeze), keep: Boolean(a.keep), graceMs: Math.round(stopTimeout * 1000), interval: wholeNumber('interval', a.interval), procRoot, name };
         const given = (n: string): boolean => argv.some((x) => x === `--${n}` || x.startsWith(`--${n}=`) || x === `--no-${n}`);
@@ -407,7 +432,6 @@ export async function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process
       failure = err ? err.message : msg;
     });
   try {
-    checkFlags(argv, ['freeze', 'split', 'tracemalloc', 'force', 'batch', 'matrix', 'path', 'help', 'version', 'keep', 'compare', 'map']);
     await y.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) throw err;

@@ -7,6 +7,7 @@
  * request the first), and the cyclic garbage a final gc.collect() still finds: what a strategy
  * never freed.
  */
+import { recordsText } from '../experiment/options';
 import type { Experiment } from '../experiment/experiment';
 import type { CollectedMessage, CollectionMessage, Report } from '../experiment/protocol';
 import { parseStrategy, strategyCycle, type StrategyName } from '../experiment/strategy';
@@ -142,7 +143,7 @@ const avg = (run: StrategyRun, f: (w: StrategyWorker) => number | null): number 
 /** Memory copied per worker: from pagemap where it could be read, else USS growth. */
 export const copiedOf = (run: StrategyRun): number | null => avg(run, (w) => w.copied ?? w.ussAfter - w.ussBefore);
 
-function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number | null): string {
+export function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number | null): string {
   const base = runs.find((r) => r.strategy === 'default');
   const name = run.strategy.split(':')[0] as StrategyName;
   const copied = copiedOf(run);
@@ -165,9 +166,12 @@ function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number | null):
     case 'threshold': {
       const baseFirst = base ? avg(base, (w) => w.firstFullAt) : null;
       const ratio = first !== null && baseFirst ? first / baseFirst : null;
+      const baseFull = base ? (avg(base, (w) => w.fullCollections) ?? 0) : null;
+      // What was measured against default: fewer, as many, or more full collections; later or not.
+      const fewer = baseFull === null ? 'the same collections, held back' : full < baseFull ? `fewer full collections than default's ${formatCount(baseFull)}` : full === baseFull ? `as many full collections as default` : `more full collections than default's ${formatCount(baseFull)}`;
       if (first === null) return `the same collections, later and fewer: none within these requests${baseFirst ? ` (default's first came at request ${formatCount(baseFirst)})` : ''}, so it copied only ${formatBytes(copied)} per worker${vsBase}: the copying is postponed, not prevented.`;
-      const later = ratio !== null ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default` : '';
-      return `the same collections, later and fewer: ${collections}, the first${later}; copies ${formatBytes(copied)} per worker${vsBase} once it comes.`;
+      const later = ratio === null ? '' : ratio > 1 ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default` : ` at request ${formatCount(first)}, no later than default's`;
+      return `${fewer}: ${collections}, the first${later}; copies ${formatBytes(copied)} per worker${vsBase} once it comes.`;
     }
     case 'freeze':
       return `copies ${formatBytes(copied)} per worker${vsBase}: collections run (${collections}) but never write into the frozen heap, and cycles are still freed (${formatCount(garbage)} objects left).`;
@@ -225,7 +229,7 @@ function cells(r: StrategyRun): string[] {
 }
 
 function title(r: StrategiesResult): string {
-  return `${r.implementation} ${r.version}, ${formatCount(r.size)} objects (heap ${formatBytes(r.heapBytes)}), ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${formatCount(r.requests)} requests each (serve workload)${r.enabler !== null ? `, enabler after ${r.enabler} s` : ''}`;
+  return `${r.implementation} ${r.version}, ${recordsText(r.size)}, heap ${formatBytes(r.heapBytes)}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${formatCount(r.requests)} requests each (serve workload)${r.enabler !== null ? `, enabler after ${r.enabler} s` : ''}`;
 }
 
 export function strategiesTable(r: StrategiesResult): string {

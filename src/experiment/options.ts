@@ -27,6 +27,18 @@ export const WORKLOAD_HELP: Record<(typeof WORKLOADS)[number], string> = {
   read: 'walks the shared data every --collect-every s, only reading: refcount writes copy the pages even with gc.freeze(), the limit of freezing',
   write: 'mutates every shared record every --collect-every s: every page is copied, freeze or not (the upper bound)',
 };
+/**
+ * What --size counts: records, each a small object that holds a list (cowtop_experiment.fork's
+ * Record), so 2 objects the gc tracks. The parent's frozen count is that and the interpreter's own.
+ */
+export const TRACKED_PER_RECORD = 2;
+
+/** --size as it is said everywhere: the records and the gc-tracked objects they make. */
+export function recordsText(size: number): string {
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+  return `${n(size)} records (${n(size * TRACKED_PER_RECORD)} gc-tracked objects)`;
+}
+
 export const DEFAULTS = {
   size: 1_000_000,
   workers: 4,

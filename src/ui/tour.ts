@@ -55,7 +55,7 @@ export const TOUR: TourStep[] = [
     caption: (m) => {
       const s = m.latest;
       const n = s ? workers(s).length : 0;
-      return `The parent built ${formatCount(m.ready?.size ?? 0)} objects (${formatBytes(heap(m))}) and forked ${n} worker${n === 1 ? '' : 's'}. They share almost everything: Σ PSS ${formatBytes(s?.totals.pss ?? 0)}, the real footprint, against Σ RSS ${formatBytes(s?.totals.rss ?? 0)}, what top adds up.`;
+      return `The parent built ${formatCount(m.ready?.size ?? 0)} records (${formatBytes(heap(m))}) and forked ${n} worker${n === 1 ? '' : 's'}. They share almost everything: Σ PSS ${formatBytes(s?.totals.pss ?? 0)}, the real footprint, against Σ RSS ${formatBytes(s?.totals.rss ?? 0)}, what top adds up.`;
     },
     start: () => {},
     done: (m, s) => m.ready !== null && workers(s).length > 0 && workers(s).every((p) => p.uss !== null),

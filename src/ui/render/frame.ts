@@ -3,6 +3,7 @@
  * function of the model, the terminal size and the time, so that it can be tested on recorded
  * snapshots without a process or a terminal.
  */
+import { TRACKED_PER_RECORD } from '../../experiment/options';
 import { STARTING } from '../splash';
 import { formatBytes, formatCount, formatDuration } from '../../format/units';
 import type { Snapshot } from '../../sample/snapshot';
@@ -112,22 +113,23 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
     [`up ${formatDuration(now - model.startedAt)}`, 3],
   ].filter(([t]) => t) as Array<[string, number]>, width);
   // The most any process froze: the recipe's workers freeze too (uWSGI runs no before-fork hook).
-  const frozen = counts?.frozen != null ? counts.frozen : counts?.masterGc ? null : undefined;
+  const frozen = counts?.frozen ?? null;
+  // What the processes report (the workers' frozen counts), never what cowtop run asked for.
+  const observed = s?.freeze ?? null;
   const mode =
-    a.run?.freeze ? theme.freezeOn(' FREEZE ON ')
-    : frozen === undefined ? theme.dim(a.run ? ' gc: no agent yet ' : ' gc: no agent ')
-    : (frozen ?? 0) > 0 ? theme.freezeOn(' FREEZE ON ')
+    observed === null ? theme.dim(a.run && !counts?.masterGc ? ' gc: no agent yet ' : ' gc: no agent ')
+    : observed ? theme.freezeOn(' FREEZE ON ')
     : theme.freezeOff(' FREEZE OFF ');
   const parts: Array<[string, number]> = [[mode, 0]];
-  if (a.run) parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
+  if (a.run?.freeze && observed === false) parts.push([theme.warn('--freeze asked, but the workers froze nothing'), 0]);
+  else if (a.run) parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
   if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
   // cowtop saw nothing before it attached: growth is from then, not from the fork.
   parts.push([theme.dim(a.run ? 'GROWTH since first seen' : 'GROWTH since attach'), 2]);
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
   if (s) {
-    const t = s.totals;
-    parts.push([`Σ USS ${formatBytes(t.uss)}`, 1], [`Σ PSS ${formatBytes(t.pss)}`, 1], [`Σ RSS ${formatBytes(t.rss)}`, 2], [`shared ${formatBytes(t.rss - t.uss)}`, 3]);
+    parts.push(...totalParts(s.totals));
   }
   return `${first}\n${fitParts(parts, width)}`;
 }
@@ -139,9 +141,10 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
   const first = r
     ? fitParts([
-        ['{bold}cowtop{/bold}', 0],
+        ['{bold}cowtop{/bold}', 2], // the terminal's title says what runs: the figures keep their room first
         [`${esc(r.implementation)} ${esc(r.version)}`, 1],
-        [`size ${formatCount(r.size)}`, 0],
+        [`records ${formatCount(r.size)}`, 0],
+        [`(${formatCount(r.size * TRACKED_PER_RECORD)} gc-tracked)`, 3],
         [`heap ${formatBytes(r.heapBytes)}`, 2],
         [`workers ${workers}`, 0],
         [`workload ${esc(s?.workload ?? r.workload)}`, 0],
@@ -175,13 +178,18 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
   if (s && !s.procAvailable) parts.push([theme.warn('no /proc: USS/PSS/faults unknown'), 1]);
   if (s) {
-    const t = s.totals;
-    parts.push([`Σ USS ${formatBytes(t.uss)}`, 1], [`Σ PSS ${formatBytes(t.pss)}`, 1], [`Σ RSS ${formatBytes(t.rss)}`, 2], [`shared ${formatBytes(t.rss - t.uss)}`, 3]);
+    parts.push(...totalParts(s.totals));
   }
   // The thresholds in force in the workers (gc.get_threshold()): what the strategy set.
   if (thresholds) parts.push([`thresholds ${thresholds}`, strategy.startsWith('threshold') ? 1 : 3]);
   if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
   return `${first}\n${fitParts(parts, width)}`;
+}
+
+/** Σ USS, Σ PSS, Σ RSS and shared, with their priorities; a sum nobody could read is '?'. */
+function totalParts(t: Snapshot['totals']): Array<[string, number]> {
+  const size = (b: number | null): string => (b === null ? '?' : formatBytes(b));
+  return [[`Σ USS ${size(t.uss)}`, 1], [`Σ PSS ${size(t.pss)}`, 1], [`Σ RSS ${size(t.rss)}`, 2], [`shared ${size(t.shared)}`, 3]];
 }
 
 /** The thresholds the workers run with (gc.get_threshold()), or 'off' when their gc is disabled. */
