@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { probePython } from '../src/experiment/python';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Terminal } from '@xterm/headless';
@@ -100,7 +101,7 @@ test('compare --format markdown: a table to paste into an issue', async () => {
   assert.match(r.stdout, /^\| 1 \| [\d.]+ MiB \| [\d.]+ MiB \| [\d,]+ \|/m);
   assert.match(r.stdout, /^\| \*\*mean\*\* \| [\d.]+ MiB \| /m);
   assert.match(r.stdout, /^Modules imported before fork: json, /m);
-  assert.match(r.stdout, /Memory copied by the collection, per worker: .* without freeze, .* with `gc\.freeze\(\)` \(-9\d\.\d%\)\./);
+  assert.match(r.stdout, /Memory copied by the collection, per worker: .* without freeze, .* with `gc\.freeze\(\)` \(-9\d\.\d%; USS growth: the headline\)\./);
 });
 
 test('compare --matrix: interpreters x workloads, the limits of freeze in one table', async () => {
@@ -108,6 +109,10 @@ test('compare --matrix: interpreters x workloads, the limits of freeze in one ta
   assert.equal(r.code, 0, r.stderr);
   const m = JSON.parse(r.stdout);
   assert.equal(m.type, 'matrix');
+  // Progress as each interpreter finishes, on stderr: minutes of silence no more.
+  assert.match(r.stderr, /^cowtop: 2 interpreters x collect, read, write/m);
+  assert.match(r.stderr, /^cowtop: \[1\/2, \d+ s\] CPython 3\.\d+\.\d+ \(python3\): collect -9\d\.\d%, read /m);
+  assert.match(r.stderr, /^cowtop: \[2\/2, \d+ s\] PyPy /m);
   assert.deepEqual(m.rows.map((x: any) => `${x.implementation}/${x.workload}`), ['CPython/collect', 'CPython/read', 'CPython/write', 'PyPy/collect', 'PyPy/read', 'PyPy/write']);
   const row = (impl: string, w: string) => m.rows.find((x: any) => x.implementation === impl && x.workload === w);
   assert.ok(row('CPython', 'collect').reduction > 0.9, 'freeze stops what a collection copies');
@@ -118,7 +123,7 @@ test('compare --matrix: interpreters x workloads, the limits of freeze in one ta
   assert.ok(row('PyPy', 'collect').copiedWithout > 5 * 1048576, 'a PyPy major collection copies too');
   // The table a person reads, from the same rows.
   assert.match(matrixText(m.rows, m.size, m.workers, 'table'), /CPython 3\.\d+\.\d+\s+collect\s+[\d.]+ \w+\s+[\d.]+ \w+\s+-9\d\.\d%/);
-  assert.match(matrixText(m.rows, m.size, m.workers, 'markdown'), /^\*\*cowtop compare --matrix\*\*: 100,000 objects, 1 workers; .*\n\n\| interpreter \| workload \|/);
+  assert.match(matrixText(m.rows, m.size, m.workers, 'markdown'), /^\*\*cowtop compare --matrix\*\*: 100,000 records \(200,000 gc-tracked objects\), 1 worker; .*\n\n\| interpreter \| workload \|/);
   const bad = await runCli(['compare', '--python', 'python3', '--python', 'pypy3']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^cowtop: --python given several times goes with --matrix\n$/);
@@ -132,11 +137,34 @@ test('compare --matrix finds interpreters in pyenv too, once each by real path, 
       mkdirSync(join(root, 'versions', v, 'bin'), { recursive: true });
       symlinkSync(target, join(root, 'versions', v, 'bin', 'python3'));
     }
-    const found = await findInterpreters([], { ...process.env, PYENV_ROOT: root, PATH: '/nonexistent', HOME: root });
+    const found = await findInterpreters([], { ...process.env, PYENV_ROOT: root, PATH: '/nonexistent', HOME: root }, []);
     assert.deepEqual(found.pythons, [join(root, 'versions', '3.11.7', 'bin', 'python3')], 'once by real path');
     assert.equal(found.skipped.length, 1);
     assert.match(found.skipped[0].why, /is CPython 3\.6\.15; cowtop needs CPython 3\.7 or newer/);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const PYENV_VERSIONS = join(process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv'), 'versions');
+const SYSTEM_LIKE = ['3.12.1', '3.9.18'].map((v) => join(PYENV_VERSIONS, v, 'bin', 'python3'));
+test("compare --matrix finds the system's interpreters behind pyenv's shims, once each by real path and version, oldest first", { skip: !(existsSync('/usr/bin/python3') && SYSTEM_LIKE.every((p) => existsSync(p))) && 'needs /usr/bin/python3 and pyenv 3.9.18 and 3.12.1' }, async () => {
+  const want = SYSTEM_LIKE;
+  const dirs = mkdtempSync(join(tmpdir(), 'cowtop-sys-'));
+  try {
+    // A "system" directory: Debian's python3 under two names, and two pyenv builds not on PATH.
+    const bin = join(dirs, 'bin');
+    mkdirSync(bin);
+    symlinkSync('/usr/bin/python3', join(bin, 'python3'));
+    symlinkSync('/usr/bin/python3', join(bin, 'python3.11'));
+    symlinkSync(want[0], join(bin, 'python3.12'));
+    symlinkSync(want[1], join(bin, 'python3.9'));
+    writeFileSync(join(bin, 'python3-config'), '#!/bin/sh\n', { mode: 0o755 });
+    const found = await findInterpreters([], { ...process.env, PYENV_ROOT: join(dirs, 'none'), PATH: '/nonexistent', HOME: dirs }, [bin]);
+    const versions = await Promise.all(found.pythons.map(async (p) => (await probePython(p)).version));
+    assert.deepEqual(versions.map((v) => v.split('.').slice(0, 2).join('.')), ['3.9', '3.11', '3.12'], `sorted, once each: ${found.pythons.join(', ')}`);
+    assert.ok(found.pythons.includes(join(bin, 'python3')), "Debian's python3, by the first name found");
+  } finally {
+    rmSync(dirs, { recursive: true, force: true });
   }
 });

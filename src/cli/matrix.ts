@@ -6,8 +6,9 @@ import { safeJson } from '../format/sanitize';
 import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { probePython } from '../experiment/python';
-import { formatBytes, formatReduction, grouped } from '../format/units';
+import { recordsText } from '../experiment/options';
+import { probePython, type PythonInfo } from '../experiment/python';
+import { formatBytes, formatReduction } from '../format/units';
 import { lifecycle } from '../lifecycle';
 import type { Command } from './args';
 import { copiedMean, growth, runCompareExperiment } from './compare';
@@ -77,20 +78,58 @@ export interface Found {
   skipped: Array<{ python: string; why: string }>;
 }
 
-/** The interpreters to compare: those given, or every one found on PATH and in pyenv/uv/asdf, once each by real path. */
-export async function findInterpreters(given: string[], env: NodeJS.ProcessEnv = process.env): Promise<Found> {
+/**
+ * Where the distribution's interpreters live, whatever PATH says: pyenv's shims shadow Debian's
+ * /usr/bin/python3, the one its gunicorn, uWSGI and Celery packages run under.
+ */
+export const SYSTEM_DIRS = ['/usr/bin', '/usr/local/bin'];
+
+/** python3, python3.N, pypy3 and pypy3.N in dirs, sorted by name. */
+export function systemInterpreters(dirs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names.filter((x) => /^(python3|pypy3)(\.\d+)?$/.test(x)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
+      const path = join(dir, n);
+      try {
+        accessSync(path, constants.X_OK);
+        out.push(path);
+      } catch {
+        // not runnable
+      }
+    }
+  }
+  return out;
+}
+
+/** By implementation (CPython first), then version, oldest first. */
+const byVersion = (a: PythonInfo, b: PythonInfo): number =>
+  (a.implementation === 'CPython' ? 0 : 1) - (b.implementation === 'CPython' ? 0 : 1) || a.implementation.localeCompare(b.implementation) || a.version.localeCompare(b.version, 'en', { numeric: true });
+
+/**
+ * The interpreters to compare: those given, or every one found on PATH, in the system's
+ * directories and in pyenv/uv/asdf, once each by real path and by version, sorted by version.
+ */
+export async function findInterpreters(given: string[], env: NodeJS.ProcessEnv = process.env, systemDirs: readonly string[] = SYSTEM_DIRS): Promise<Found> {
   const seen = new Set<string>();
-  const pythons: string[] = [];
+  const found: Array<{ name: string; info: PythonInfo }> = [];
   const skipped: Found['skipped'] = [];
   const managed = given.length ? [] : managedInterpreters(env);
-  const candidates = given.length ? given : [...CANDIDATES.flatMap((n) => onPath(n, env)), ...managed];
+  const candidates = given.length ? given : [...CANDIDATES.flatMap((n) => onPath(n, env)), ...systemInterpreters(systemDirs), ...managed];
   for (const name of candidates) {
     try {
       const info = await probePython(name, 10_000);
       const real = realpathSync(info.executable);
-      if (seen.has(real)) continue;
+      const version = `${info.implementation} ${info.version}`;
+      if (seen.has(real) || (!given.length && seen.has(version))) continue;
       seen.add(real);
-      pythons.push(name);
+      seen.add(version);
+      found.push({ name, info });
     } catch (err) {
       if (given.length) throw err; // one the user named must work
       // An install found on disk but not usable is said, not dropped in silence. A name on PATH
@@ -98,7 +137,9 @@ export async function findInterpreters(given: string[], env: NodeJS.ProcessEnv =
       if (managed.includes(name)) skipped.push({ python: name, why: (err as Error).message });
     }
   }
-  return { pythons, skipped };
+  // The order given is the user's; found ones go by version.
+  if (!given.length) found.sort((a, b) => byVersion(a.info, b.info));
+  return { pythons: found.map((f) => f.name), skipped };
 }
 
 export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
@@ -107,7 +148,9 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
   // Left out, each in one line on stderr: the table stays a table.
   for (const s of found.skipped) process.stderr.write(`cowtop: left out ${s.python}: ${s.why.replace(/^.*? is /, 'it is ')}\n`);
   const rows: MatrixRow[] = [];
-  for (const python of pythons) {
+  const started = Date.now();
+  process.stderr.write(`cowtop: ${pythons.length} interpreter${pythons.length === 1 ? '' : 's'} x ${WORKLOADS.join(', ')}, without and with gc.freeze(): each is said as it finishes\n`);
+  for (const [i, python] of pythons.entries()) {
     for (const workload of WORKLOADS) {
       const r = await runCompareExperiment({ ...cmd, experiment: { ...cmd.experiment, python } }, cmd.procRoot, workload);
       rows.push({
@@ -121,6 +164,9 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
         reduction: r.reduction,
       });
     }
+    // Progress on stderr, one line an interpreter: the table on stdout stays whole.
+    const mine = rows.slice(-WORKLOADS.length);
+    process.stderr.write(`cowtop: [${i + 1}/${pythons.length}, ${Math.round((Date.now() - started) / 1000)} s] ${mine[0].implementation} ${mine[0].version} (${python}): ${mine.map((m) => `${m.workload} ${formatReduction(m.reduction)}`).join(', ')}\n`);
   }
   const size = cmd.experiment.size;
   if (cmd.format === 'json') {
@@ -134,7 +180,7 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
 export function matrixText(rows: MatrixRow[], size: number, workers: number, format: 'table' | 'markdown'): string {
   const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
   const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);
-  const title = `${grouped(size)} objects, ${workers} workers; memory copied per worker by one pass`;
+  const title = `${recordsText(size)}, ${workers} worker${workers === 1 ? '' : 's'}; memory copied per worker by one pass`;
   if (format === 'markdown') {
     const lines = [`| ${head.join(' | ')} |`, '| --- | --- | ---: | ---: | ---: |', ...cells.map((c) => `| ${c.join(' | ')} |`)];
     return `**cowtop compare --matrix**: ${title}\n\n${lines.join('\n')}`;

@@ -5,20 +5,23 @@
  * show as those characters, not retitle the window and clear the screen.
  *
  * C0 controls (newline and tab too: one name is one line), DEL and C1 controls (which some
- * terminals obey in their 8-bit form) become a visible `\xHH`; bidirectional overrides and
- * isolates, which can make a line read backwards, become `\u202e`.
+ * terminals obey in their 8-bit form) become a visible `\xHH`; characters that draw nothing but
+ * change how a line reads become `\uXXXX`: bidirectional marks, embeddings, overrides and
+ * isolates (a line that reads backwards), zero-width spaces and joiners, the word joiner and
+ * the byte-order mark (a name that looks like another), and the line and paragraph separators
+ * (one name is one line).
  */
 
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 // C0 inside strings is escaped by the encoder; outside them it is the encoder's own whitespace.
 // eslint-disable-next-line no-control-regex
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 const visible = (c: string): string => {
   const code = c.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 };
 
 export function sanitize(text: string): string {
