@@ -10,7 +10,8 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { parseSmapsRollup } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { readCopyMap } from '../src/sample/copy-map';
-import { BIN, waitUntil } from './helpers';
+import { unprivilegedCopy, waitUntil } from './helpers';
+import { join } from 'node:path';
 import { readTable, runInPty } from './pty';
 
 
@@ -112,7 +113,8 @@ test('as nobody, frames read as zero: attach --map falls back to smaps per mappi
   const t = await forked(65534);
   try {
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, BIN, 'attach', String(t.parent), '--batch', '--map', '--duration', '1.2', '--interval', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      // From a copy nobody can read: the checkout may sit under a private directory.
+      const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, join(unprivilegedCopy(), 'bin', 'cowtop.js'), 'attach', String(t.parent), '--batch', '--map', '--duration', '1.2', '--interval', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d) => (out += d));
       c.on('close', (code) => resolve({ code, out }));

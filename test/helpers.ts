@@ -193,3 +193,57 @@ export async function msToCatchUp(tick: () => Promise<Snapshot>, shown: number, 
   }
   return null;
 }
+
+let unprivileged: string | null = null;
+
+/**
+ * cowtop as another user can run it: bin/, dist/src/, package.json and the runtime packages,
+ * copied once per test file to a world-readable temporary directory. A checkout under a private
+ * directory (root's home, a 0700 mktemp -d) cannot be read by nobody; the copy can. Returns the
+ * copy's root (its bin/cowtop.js and dist/src/ mirror the checkout's); removed when the file ends.
+ */
+export function unprivilegedCopy(): string {
+  if (unprivileged) return unprivileged;
+  const fs = require('node:fs') as typeof import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-unpriv-'));
+  fs.chmodSync(dir, 0o755);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const part of ['bin', 'dist/src', 'python', 'package.json']) fs.cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  // The runtime packages and what they need (npm's layout here is flat).
+  const seen = new Set<string>();
+  const want = (name: string): void => {
+    if (seen.has(name) || !fs.existsSync(join(ROOT, 'node_modules', name, 'package.json'))) return;
+    seen.add(name);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) want(dep);
+  };
+  for (const dep of Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).dependencies)) want(dep);
+  for (const name of seen) fs.cpSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), { recursive: true });
+  // Every level readable and searchable by others, whatever the umask made of the copies.
+  const open = (p: string): void => {
+    const st = fs.lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    fs.chmodSync(p, st.isDirectory() ? 0o755 : st.mode & 0o111 ? 0o755 : 0o644);
+    if (st.isDirectory()) for (const n of fs.readdirSync(p)) open(join(p, n));
+  };
+  open(dir);
+  return (unprivileged = dir);
+}
+
+/**
+ * A full disk for a test: a tmpfs of one page, mounted on a fresh directory (root only), passed
+ * to fn, unmounted after. cowtop writes only regular files, so a device like /dev/full is no
+ * stand-in for it.
+ */
+export async function withFullDisk(fn: (dir: string) => Promise<void>): Promise<void> {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'cowtop-fulldisk-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir], { encoding: 'utf8' });
+  if (m.status !== 0) throw new Error(`cannot mount a small tmpfs: ${m.stderr}`);
+  try {
+    await fn(dir);
+  } finally {
+    spawnSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

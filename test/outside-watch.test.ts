@@ -15,7 +15,7 @@ import { ProcReader } from '../src/proc/read';
 import { countsOf, OutsideWatch, presentFrames, sameCounts, unionOf } from '../src/sample/outside-watch';
 import { RollupCache, STALE_MS } from '../src/sample/rollup-cache';
 import { Sampler } from '../src/sample/sampler';
-import { firstLine, msToCatchUp, outsideSharer, SHARED_FILE_GROWTH, waitUntil } from './helpers';
+import { firstLine, msToCatchUp, outsideSharer, SHARED_FILE_GROWTH, unprivilegedCopy, waitUntil } from './helpers';
 
 const ROOT = process.getuid?.() === 0;
 const f64 = (...xs: number[]) => Float64Array.from(xs);
@@ -101,7 +101,8 @@ test('without CAP_SYS_ADMIN (no kpagecount): the watch stays off and the bound r
 });
 
 test('as nobody, /proc/kpagecount is closed: the reader says so instead of reading zeros', { skip: !ROOT && 'needs root to become nobody' }, () => {
-  const code = `const { ProcReader } = require(${JSON.stringify(join(__dirname, '../src/proc/read.js'))}); new ProcReader().kpagecount([0]).then((r) => console.log(r === null ? 'null' : 'read'))`;
+  // From a copy nobody can read: the checkout may sit under a private directory.
+  const code = `const { ProcReader } = require(${JSON.stringify(join(unprivilegedCopy(), 'dist/src/proc/read.js'))}); new ProcReader().kpagecount([0]).then((r) => console.log(r === null ? 'null' : 'read'))`;
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', code], { encoding: 'utf8' });
   assert.equal(r.stdout.trim(), 'null', r.stderr);
 });
