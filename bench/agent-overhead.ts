@@ -37,7 +37,11 @@ function cpuTicks(master: number): number {
       return 0;
     }
   };
-  const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
   return [master, ...kids].reduce((a, p) => a + ticks(p), 0);
 }
 
@@ -47,7 +51,11 @@ function cpuTicks(master: number): number {
  * own, so with the agent those are the agent's writers: its cost, measured apart from the noise.
  */
 function threadNs(master: number): { all: number; extra: number } {
-  const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
   let all = 0;
   let extra = 0;
   for (const pid of [master, ...kids]) {
@@ -70,11 +78,19 @@ function threadNs(master: number): { all: number; extra: number } {
   return { all, extra };
 }
 
-async function rate(withAgent: boolean, port: number, requests: number): Promise<{ rps: number; cpuMsPerRequest: number; threadShare: number }> {
+async function rate(
+  withAgent: boolean,
+  port: number,
+  requests: number,
+): Promise<{ rps: number; cpuMsPerRequest: number; threadShare: number }> {
   const base = { ...process.env };
   delete base.COWTOP_AGENT;
   const env = withAgent ? serverEnv(base, { freeze: false, keep: true, graceMs: 5000 }, 'bench') : base;
-  const child = spawn('/usr/bin/gunicorn', ['--preload', '-w', '2', '-b', `127.0.0.1:${port}`, 'app:app'], { cwd: APP, env, stdio: 'ignore' });
+  const child = spawn('/usr/bin/gunicorn', ['--preload', '-w', '2', '-b', `127.0.0.1:${port}`, 'app:app'], {
+    cwd: APP,
+    env,
+    stdio: 'ignore',
+  });
   try {
     await up(port);
     await sendRequests(`http://127.0.0.1:${port}/`, 500, 2); // warm-up: imports, caches, first collections
@@ -87,7 +103,11 @@ async function rate(withAgent: boolean, port: number, requests: number): Promise
     const n1 = threadNs(child.pid!);
     if (r.failed) throw new Error(`${r.failed} requests failed`);
     // USER_HZ is 100 on Linux: a tick is 10 ms.
-    return { rps: r.ok / s, cpuMsPerRequest: ((c1 - c0) * 10) / r.ok, threadShare: (n1.extra - n0.extra) / Math.max(1, n1.all - n0.all) };
+    return {
+      rps: r.ok / s,
+      cpuMsPerRequest: ((c1 - c0) * 10) / r.ok,
+      threadShare: (n1.extra - n0.extra) / Math.max(1, n1.all - n0.all),
+    };
   } finally {
     await stop(child);
   }

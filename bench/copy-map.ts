@@ -12,11 +12,34 @@ import { ProcReader } from '../src/proc/read';
 import { readCopyMap } from '../src/sample/copy-map';
 import { percentile, round } from './measure';
 
-export async function copyMapCost(trees: Array<[number, number]> = [[500_000, 2], [1_000_000, 4], [2_000_000, 8]], passes = 10) {
+export async function copyMapCost(
+  trees: Array<[number, number]> = [
+    [500_000, 2],
+    [1_000_000, 4],
+    [2_000_000, 8],
+  ],
+  passes = 10,
+) {
   const reader = new ProcReader();
   const out = [];
   for (const [size, workers] of trees) {
-    const { experiment: e } = await startExperiment({ ...DEFAULTS, python: process.env.COWTOP_PYTHON ?? 'python3', size, workers, gc: 'default', freeze: false, split: false, workload: 'idle', collectEvery: 3600, enabler: null, tracemalloc: false, interval: 1000 }, { force: false, reader });
+    const { experiment: e } = await startExperiment(
+      {
+        ...DEFAULTS,
+        python: process.env.COWTOP_PYTHON ?? 'python3',
+        size,
+        workers,
+        gc: 'default',
+        freeze: false,
+        split: false,
+        workload: 'idle',
+        collectEvery: 3600,
+        enabler: null,
+        tracemalloc: false,
+        interval: 1000,
+      },
+      { force: false, reader },
+    );
     try {
       await e.waitFor(() => e.workers.size === workers, 60_000);
       const done = new Set<number>();
@@ -41,7 +64,17 @@ export async function copyMapCost(trees: Array<[number, number]> = [[500_000, 2]
         const r = process.cpuUsage(r0);
         ref.push((r.user + r.system) / 1000);
       }
-      out.push({ size, workers, parentAnonMiB: round((pages * 4096) / 1048576, 1), cpuMsP50: round(percentile(cpu, 50), 1), cpuMsMax: round(Math.max(...cpu), 1), wallMsP50: round(percentile(wall, 50), 1), rollupsCpuMsP50: round(percentile(ref, 50), 1), ratioToRollups: round(percentile(cpu, 50) / percentile(ref, 50), 2), target: { cpuMs: 150 } });
+      out.push({
+        size,
+        workers,
+        parentAnonMiB: round((pages * 4096) / 1048576, 1),
+        cpuMsP50: round(percentile(cpu, 50), 1),
+        cpuMsMax: round(Math.max(...cpu), 1),
+        wallMsP50: round(percentile(wall, 50), 1),
+        rollupsCpuMsP50: round(percentile(ref, 50), 1),
+        ratioToRollups: round(percentile(cpu, 50) / percentile(ref, 50), 2),
+        target: { cpuMs: 150 },
+      });
     } finally {
       await lifecycle.untrack(e);
     }

@@ -25,10 +25,19 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-export async function keyLatency(args: string[], presses = 60, ready = /worker \d+\s+\d+\s+[\d.]+/): Promise<LatencyResult> {
+export async function keyLatency(
+  args: string[],
+  presses = 60,
+  ready = /worker \d+\s+\d+\s+[\d.]+/,
+): Promise<LatencyResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cowtop-keys-'));
   const trace = join(dir, 'keys');
-  const run = runInPty(args, { cols: 160, rows: 48, env: { COWTOP_KEY_TRACE: trace }, node: ['--max-semi-space-size=1', '-r', join(__dirname, 'key-trace.js'), BIN, ...args] });
+  const run = runInPty(args, {
+    cols: 160,
+    rows: 48,
+    env: { COWTOP_KEY_TRACE: trace },
+    node: ['--max-semi-space-size=1', '-r', join(__dirname, 'key-trace.js'), BIN, ...args],
+  });
   try {
     await run.waitFor((t) => ready.test(t), 120_000);
     await sleep(2000);
@@ -47,9 +56,21 @@ export async function keyLatency(args: string[], presses = 60, ready = /worker \
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await sleep(50 + Math.random() * 150); // land at different points of the sampling cycle
     }
-    const slowest = (xs: number[]): number[] => [...xs].sort((a, b) => b - a).slice(0, 5).map((t) => Math.round(t));
+    const slowest = (xs: number[]): number[] =>
+      [...xs]
+        .sort((a, b) => b - a)
+        .slice(0, 5)
+        .map((t) => Math.round(t));
     const inside = readFileSync(trace, 'utf8').trim().split('\n').map(Number).slice(-presses);
-    return { samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), slowest: slowest(times), inside: { p50: pct(inside, 50), p99: pct(inside, 99), slowest: slowest(inside) }, args };
+    return {
+      samples: times.length,
+      p50: pct(times, 50),
+      p99: pct(times, 99),
+      max: Math.max(...times),
+      slowest: slowest(times),
+      inside: { p50: pct(inside, 50), p99: pct(inside, 99), slowest: slowest(inside) },
+      args,
+    };
   } finally {
     run.press('q');
     await run.exited;
@@ -58,6 +79,8 @@ export async function keyLatency(args: string[], presses = 60, ready = /worker \
 }
 
 if (require.main === module) {
-  const args = process.argv.slice(2).length ? process.argv.slice(2) : ['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2'];
+  const args = process.argv.slice(2).length
+    ? process.argv.slice(2)
+    : ['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2'];
   void keyLatency(args).then((r) => console.log(JSON.stringify(r)));
 }

@@ -14,7 +14,8 @@ import { rssKiB } from './measure';
 function rssParts(pid: number): Record<string, number> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const out: Record<string, number> = {};
-  for (const k of ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem', 'VmHWM']) out[k] = Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  for (const k of ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem', 'VmHWM'])
+    out[k] = Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return out;
 }
 
@@ -29,24 +30,45 @@ function largestAnon(pid: number, n = 6): Array<{ range: string; rssKiB: number 
       out.push(cur);
     } else if (cur && line.startsWith('Rss:')) cur.rssKiB = Number(/(\d+)/.exec(line)![1]);
   }
-  return out.filter((m) => m.anon).sort((a, b) => b.rssKiB - a.rssKiB).slice(0, n).map(({ range, rssKiB }) => ({ range, rssKiB }));
+  return out
+    .filter((m) => m.anon)
+    .sort((a, b) => b.rssKiB - a.rssKiB)
+    .slice(0, n)
+    .map(({ range, rssKiB }) => ({ range, rssKiB }));
 }
 
 export async function memoryHour(samples = 3600, interval = 100) {
-  const args = ['--size', '100000', '--workers', '15', '--interval', String(interval), '--workload', 'collect', '--collect-every', '10'];
+  const args = [
+    '--size',
+    '100000',
+    '--workers',
+    '15',
+    '--interval',
+    String(interval),
+    '--workload',
+    'collect',
+    '--collect-every',
+    '10',
+  ];
   const run = runInPty(args, { cols: 160, rows: 48, node: ['--max-semi-space-size=1', BIN, ...args] });
   try {
     await run.waitFor(/worker 15\s+\d+\s+[\d.]+/, 60_000);
     const t0 = Date.now();
     const trace: number[] = [];
     while (Date.now() - t0 < samples * interval) {
-      await sleep(Math.min(30_000, samples * interval / 12));
+      await sleep(Math.min(30_000, (samples * interval) / 12));
       trace.push(rssKiB(run.proc.pid));
     }
     const end = rssKiB(run.proc.pid);
     return {
-      processes: 16, samples, intervalMs: interval, rssMiB: Math.round(end / 1024), traceKiB: trace, targetMiB: 80,
-      partsKiB: rssParts(run.proc.pid), largestAnon: largestAnon(run.proc.pid),
+      processes: 16,
+      samples,
+      intervalMs: interval,
+      rssMiB: Math.round(end / 1024),
+      traceKiB: trace,
+      targetMiB: 80,
+      partsKiB: rssParts(run.proc.pid),
+      largestAnon: largestAnon(run.proc.pid),
     };
   } finally {
     run.press('q');

@@ -6,9 +6,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { BIN, collectLines } from '../test/helpers';
 import { childrenCpuSeconds, cpuSeconds, round } from './measure';
 
-export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, warmupSeconds = 0, target = mode === 'idle-frozen' ? 0.05 : 0.7) {
+export async function overhead(
+  mode: 'idle-frozen' | 'collect',
+  samples = 60,
+  warmupSeconds = 0,
+  target = mode === 'idle-frozen' ? 0.05 : 0.7,
+) {
   const extra = mode === 'idle-frozen' ? ['--freeze'] : ['--workload', 'collect', '--collect-every', '5'];
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', BIN, '--batch', '--interval', '1000', '--size', '2000000', '--workers', '8', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=1', BIN, '--batch', '--interval', '1000', '--size', '2000000', '--workers', '8', ...extra],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   try {
     const isFull = (r: any): boolean => r.type === 'sample' && r.processes.filter((p: any) => p.alive).length === 9;
     let seen = 0;
@@ -31,7 +40,17 @@ export async function overhead(mode: 'idle-frozen' | 'collect', samples = 60, wa
       if (r.status !== 0) throw new Error(`smem failed: ${r.stderr}`);
     }
     const smem = childrenCpuSeconds() - s0;
-    return { mode, warmupSeconds, samples: seen, cowtopCpuSeconds: round(cowtop), smemCpuSeconds: round(smem), ratio: round(cowtop / smem, 3), target, readingTicks, faultTicks };
+    return {
+      mode,
+      warmupSeconds,
+      samples: seen,
+      cowtopCpuSeconds: round(cowtop),
+      smemCpuSeconds: round(smem),
+      ratio: round(cowtop / smem, 3),
+      target,
+      readingTicks,
+      faultTicks,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));

@@ -16,7 +16,8 @@ import { startByPath, startTimes } from './start';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
-  'latency-collect': () => keyLatency(['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2']),
+  'latency-collect': () =>
+    keyLatency(['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '2']),
   soak: () => soak(Number(process.env.BENCH_SOAK_MINUTES ?? 10)),
   'overhead-idle': () => overhead('idle-frozen'),
   'overhead-idle-steady': () => overhead('idle-frozen', 60, 20),

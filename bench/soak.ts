@@ -18,7 +18,10 @@ export interface SoakResult {
 const rssKiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
 export async function soak(minutes = 10): Promise<SoakResult> {
-  const run = runInPty(['--size', '200000', '--workers', '8', '--interval', '100', '--workload', 'collect', '--collect-every', '5'], { cols: 160, rows: 48 });
+  const run = runInPty(
+    ['--size', '200000', '--workers', '8', '--interval', '100', '--workload', 'collect', '--collect-every', '5'],
+    { cols: 160, rows: 48 },
+  );
   try {
     await run.waitFor(/worker 8\s+\d+\s+[\d.]+/, 60_000);
     const t0 = Date.now();
@@ -30,7 +33,14 @@ export async function soak(minutes = 10): Promise<SoakResult> {
     samples.push({ s: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(run.proc.pid) });
     const warm = samples.find((x) => x.s >= 60) ?? samples[0];
     const end = samples[samples.length - 1];
-    return { minutes, samples, warmRssKiB: warm.rssKiB, endRssKiB: end.rssKiB, maxRssKiB: Math.max(...samples.map((x) => x.rssKiB)), growthAfterWarm: end.rssKiB / warm.rssKiB };
+    return {
+      minutes,
+      samples,
+      warmRssKiB: warm.rssKiB,
+      endRssKiB: end.rssKiB,
+      maxRssKiB: Math.max(...samples.map((x) => x.rssKiB)),
+      growthAfterWarm: end.rssKiB / warm.rssKiB,
+    };
   } finally {
     run.press('q');
     await run.exited;

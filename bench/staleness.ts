@@ -28,7 +28,8 @@ function mapper(file: string, children: number, wait: boolean): ChildProcess {
   ].join('\n');
   return spawn('python3', ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
 }
-const ready = (p: ChildProcess) => new Promise<void>((r) => p.stdout!.on('data', (d) => /ready/.test(String(d)) && r()));
+const ready = (p: ChildProcess) =>
+  new Promise<void>((r) => p.stdout!.on('data', (d) => /ready/.test(String(d)) && r()));
 const pss = (pid: number) => parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!.pss;
 
 export async function staleness(exits = 6): Promise<unknown> {
@@ -37,7 +38,9 @@ export async function staleness(exits = 6): Promise<unknown> {
   writeFileSync(file, Buffer.alloc(64 * 1048576, 1));
   const root = mapper(file, 3, false);
   await ready(root);
-  const cowtop = spawn(process.execPath, [BIN, 'attach', String(root.pid), '--batch', '--interval', '1000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const cowtop = spawn(process.execPath, [BIN, 'attach', String(root.pid), '--batch', '--interval', '1000'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const records: Array<{ at: number; pss: number }> = [];
   let tail = '';
   cowtop.stdout!.on('data', (d: Buffer) => {
@@ -45,7 +48,8 @@ export async function staleness(exits = 6): Promise<unknown> {
     tail = lines.pop()!;
     for (const l of lines) {
       const r = JSON.parse(l);
-      if (r.type === 'sample') records.push({ at: Date.parse(r.time), pss: r.processes.find((p: any) => p.pid === root.pid)?.pss ?? 0 });
+      if (r.type === 'sample')
+        records.push({ at: Date.parse(r.time), pss: r.processes.find((p: any) => p.pid === root.pid)?.pss ?? 0 });
     }
   });
   const lags: number[] = [];

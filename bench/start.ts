@@ -34,19 +34,32 @@ export async function startTimes(runs = 10, args = ['--size', '1000000', '--work
       const firstFiguresMs = ms();
       // The event log names the build time and the imports' time, as the experiment measured them.
       const build = /built [\d,.]+\w? objects in ([\d.]+) ?(ms|s), after ([\d.]+) ?(ms|s) of imports/.exec(run.text());
-      const msOf = (n: string | undefined, unit: string | undefined): number => (n ? Number(n) * (unit === 's' ? 1000 : 1) : NaN);
+      const msOf = (n: string | undefined, unit: string | undefined): number =>
+        n ? Number(n) * (unit === 's' ? 1000 : 1) : NaN;
       const buildMs = msOf(build?.[1], build?.[2]);
       const importMs = msOf(build?.[3], build?.[4]);
       all.push({
-        firstFrameMs: round(firstFrameMs, 0), parentFiguresMs: round(parentFiguresMs, 0), firstFiguresMs: round(firstFiguresMs, 0), buildMs, importMs,
-        overBuildMs: round(firstFiguresMs - buildMs, 0), overBuildAndImportsMs: round(firstFiguresMs - buildMs - importMs, 0),
+        firstFrameMs: round(firstFrameMs, 0),
+        parentFiguresMs: round(parentFiguresMs, 0),
+        firstFiguresMs: round(firstFiguresMs, 0),
+        buildMs,
+        importMs,
+        overBuildMs: round(firstFiguresMs - buildMs, 0),
+        overBuildAndImportsMs: round(firstFiguresMs - buildMs - importMs, 0),
       });
     } finally {
       run.press('q');
       await run.exited;
     }
   }
-  const p = (k: keyof StartRun, q: number): number => round(percentile(all.map((r) => r[k]), q), 0);
+  const p = (k: keyof StartRun, q: number): number =>
+    round(
+      percentile(
+        all.map((r) => r[k]),
+        q,
+      ),
+      0,
+    );
   return {
     args,
     runs: all,

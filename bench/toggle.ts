@@ -6,7 +6,10 @@ import { percentile, round } from './measure';
 export async function freezeToggle(presses = 10) {
   const args = ['--size', '2000000', '--workers', '8'];
   const run = runInPty(args, { cols: 160, rows: 48, node: ['--max-semi-space-size=1', BIN, ...args] });
-  const workers = (): string[] => readTable(run.screen()).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).map((r) => r.PID);
+  const workers = (): string[] =>
+    readTable(run.screen())
+      .filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS))
+      .map((r) => r.PID);
   try {
     await run.waitFor(() => workers().length === 8, 120_000);
     const times: number[] = [];

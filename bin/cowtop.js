@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-'use strict';
+
 // The flag: a monitor should stay small. A 1 MiB young generation (V8 grows it to 16 MiB by
 // default) keeps cowtop's own RSS about 30 MB lower for a few more scavenges (bench/RESULTS.md).
 
@@ -8,7 +8,9 @@
 try {
   process.cwd();
 } catch (err) {
-  process.stderr.write(`cowtop: the current directory no longer exists (${err.code || err.message}): cd to another one\n`);
+  process.stderr.write(
+    `cowtop: the current directory no longer exists (${err.code || err.message}): cd to another one\n`,
+  );
   process.exit(2);
 }
 require('../dist/src/cli/main.js').main();

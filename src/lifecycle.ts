@@ -101,7 +101,7 @@ class Lifecycle {
       message = this.failure;
     }
     // Messages name files, interpreters and processes the user or others chose: one sanitized line.
-    if (message) process.stderr.write(sanitize(message.replace(/\n+$/, '')) + '\n');
+    if (message) process.stderr.write(`${sanitize(message.replace(/\n+$/, ''))}\n`);
     process.exit(code);
   }
 
@@ -124,7 +124,9 @@ class Lifecycle {
     this.restoreTerminal();
     const debug = process.env.COWTOP_DEBUG;
     const text = err instanceof Error ? (debug ? String(err.stack) : err.message) : String(err);
-    process.stderr.write(`cowtop: internal error: ${debug ? text : sanitize(text)}${debug ? '' : ' (COWTOP_DEBUG=1 shows the stack)'}\n`);
+    process.stderr.write(
+      `cowtop: internal error: ${debug ? text : sanitize(text)}${debug ? '' : ' (COWTOP_DEBUG=1 shows the stack)'}\n`,
+    );
     process.exit(70);
   }
 }

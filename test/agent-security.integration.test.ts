@@ -8,7 +8,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { AGENT_DIR } from '../src/experiment/options';
@@ -26,7 +35,11 @@ after(() => {
 
 /** Runs a short Python program as nobody; its arguments are data, never a shell string. */
 function asNobody(code: string, ...args: string[]): void {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', PY, '-c', code, ...args], { encoding: 'utf8', cwd: '/' });
+  const r = spawnSync(
+    'setpriv',
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', PY, '-c', code, ...args],
+    { encoding: 'utf8', cwd: '/' },
+  );
   assert.equal(r.status, 0, `as nobody: ${r.stderr}`);
 }
 
@@ -35,21 +48,37 @@ function keep<T extends ChildProcess>(c: T): T {
   return c;
 }
 
-const starttime = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19]);
-const children = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const starttime = (pid: number): number =>
+  Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19]);
+const children = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
 /** A root Python process running the agent with these settings; resolves once it said whether it enabled. */
-async function agentProcess(dir: string, extraEnv: NodeJS.ProcessEnv = {}, code = 'import cowtop_agent, sys, time\nprint(cowtop_agent.enable(), flush=True)\ntime.sleep(60)'): Promise<{ proc: ChildProcess; enabled: boolean }> {
-  const proc = keep(spawn(PY, ['-c', code], { env: { ...process.env, PYTHONPATH: AGENT_DIR, COWTOP_AGENT_DIR: dir, COWTOP_AGENT_INTERVAL: '0.1', ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] }));
+async function agentProcess(
+  dir: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  code = 'import cowtop_agent, sys, time\nprint(cowtop_agent.enable(), flush=True)\ntime.sleep(60)',
+): Promise<{ proc: ChildProcess; enabled: boolean }> {
+  const proc = keep(
+    spawn(PY, ['-c', code], {
+      env: { ...process.env, PYTHONPATH: AGENT_DIR, COWTOP_AGENT_DIR: dir, COWTOP_AGENT_INTERVAL: '0.1', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const first = (await firstLine(proc.stdout!)).trim();
   return { proc, enabled: first === 'True' };
 }
 
 function records(stdout: string): any[] {
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
-const notices = (rs: any[]): string[] => rs.filter((r) => r.kind === 'log' && /^gc agent (data|file)/.test(r.text)).map((r) => r.text);
+const notices = (rs: any[]): string[] =>
+  rs.filter((r) => r.kind === 'log' && /^gc agent (data|file)/.test(r.text)).map((r) => r.text);
 
 test('another user squats the agent directory: the agent refuses it, cowtop ignores its fake data with one notice', async () => {
   const dir = join(base, 'squat');
@@ -57,9 +86,21 @@ test('another user squats the agent directory: the agent refuses it, cowtop igno
   const { proc, enabled } = await agentProcess(dir);
   assert.equal(enabled, false, 'the agent must not use a directory another user owns');
   const pid = proc.pid!;
-  const fake = JSON.stringify({ pid, t: Date.now() / 1000, starttime: starttime(pid), frozen: 424242, counts: [1, 2, 3], stats: null, implementation: 'cpython', version: '3.11.2' });
+  const fake = JSON.stringify({
+    pid,
+    t: Date.now() / 1000,
+    starttime: starttime(pid),
+    frozen: 424242,
+    counts: [1, 2, 3],
+    stats: null,
+    implementation: 'cpython',
+    version: '3.11.2',
+  });
   asNobody('import sys; open(sys.argv[1], "w").write(sys.argv[2])', join(dir, `${pid}.json`), fake);
-  const r = await finished(startCli(['attach', String(pid), '--batch', '--duration', '1.5', '--interval', '300'], { COWTOP_AGENT_DIR: dir }), 20_000);
+  const r = await finished(
+    startCli(['attach', String(pid), '--batch', '--duration', '1.5', '--interval', '300'], { COWTOP_AGENT_DIR: dir }),
+    20_000,
+  );
   assert.equal(r.code, 0, r.stderr);
   const rs = records(r.stdout);
   const samples = rs.filter((x) => x.type === 'sample');
@@ -86,29 +127,51 @@ test("a stranger's own agent files (FIFO, link to /dev/zero, huge, malformed, de
   // Root attached to nobody's server: nobody writes whatever it likes into its own directory.
   const dir = join(base, 'agent-nobody');
   asNobody('import os, sys; os.mkdir(sys.argv[1], 0o700)', dir);
-  const tree = keep(spawn(PY, ['-c', 'import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)\ntime.sleep(60)'], { uid: NOBODY, gid: NOBODY, cwd: '/', stdio: 'ignore' }));
+  const tree = keep(
+    spawn(
+      PY,
+      [
+        '-c',
+        'import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)\ntime.sleep(60)',
+      ],
+      { uid: NOBODY, gid: NOBODY, cwd: '/', stdio: 'ignore' },
+    ),
+  );
   const master = tree.pid!;
   await waitUntil(() => children(master).length === 6, 10_000, 'the six children');
   const [fifo, zero, huge, nulls, deep, good] = children(master).sort((a, b) => a - b);
   const file = (pid: number): string => join(dir, `${pid}.json`);
-  const doc = (pid: number, extra: object): string => JSON.stringify({ pid, t: Date.now() / 1000, starttime: starttime(pid), ...extra });
+  const doc = (pid: number, extra: object): string =>
+    JSON.stringify({ pid, t: Date.now() / 1000, starttime: starttime(pid), ...extra });
   asNobody(
     'import os, sys\nfifo, zero, huge, nulls, deep, good, master = sys.argv[1:8]\n' +
       'os.mkfifo(fifo)\nos.symlink("/dev/zero", zero)\nopen(huge, "w").write(" " * (1 << 20))\n' +
       'open(nulls, "w").write(sys.argv[8])\nopen(deep, "w").write(sys.argv[9])\nopen(good, "w").write(sys.argv[10])\nopen(master, "w").write(sys.argv[11])',
-    file(fifo), file(zero), file(huge), file(nulls), file(deep), file(good), file(master),
+    file(fifo),
+    file(zero),
+    file(huge),
+    file(nulls),
+    file(deep),
+    file(good),
+    file(master),
     doc(nulls, { counts: [1, 2, 3], stats: [null], frozen: null }),
     `{"pid":${deep},"t":1,"counts":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
     doc(good, { counts: [7, 8, 9], stats: null, frozen: 0, implementation: 'cpython', version: '3.11.2' }),
     doc(master, { counts: [4, 5, 6], stats: [{ collections: 'lots', collected: 0, uncollectable: 0 }], frozen: 0 }),
   );
   const port = await freePort();
-  const cowtop = startCli(['attach', String(master), '--batch', '--duration', '3', '--interval', '300', '--prometheus', String(port)], { COWTOP_AGENT_DIR: dir });
+  const cowtop = startCli(
+    ['attach', String(master), '--batch', '--duration', '3', '--interval', '300', '--prometheus', String(port)],
+    { COWTOP_AGENT_DIR: dir },
+  );
   const done = finished(cowtop, 20_000); // a hang fails here: --duration must still end it
   let peak = 0;
   const watch = setInterval(() => {
     try {
-      peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${cowtop.pid}/status`, 'utf8'))![1]) * 1024);
+      peak = Math.max(
+        peak,
+        Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${cowtop.pid}/status`, 'utf8'))![1]) * 1024,
+      );
     } catch {
       // exited
     }
@@ -128,7 +191,8 @@ test("a stranger's own agent files (FIFO, link to /dev/zero, huge, malformed, de
   assert.equal((byPid.get(nulls) as any).gc.collections, null);
   assert.equal((byPid.get(master) as any).gc.collections, null, '"lots" is not a number of collections');
   const said = notices(rs);
-  const one = (re: RegExp): void => assert.equal(said.filter((t) => re.test(t)).length, 1, `one notice matching ${re}:\n${said.join('\n')}`);
+  const one = (re: RegExp): void =>
+    assert.equal(said.filter((t) => re.test(t)).length, 1, `one notice matching ${re}:\n${said.join('\n')}`);
   one(new RegExp(`${fifo}\\.json ignored: it is a FIFO`));
   one(new RegExp(`${zero}\\.json ignored: it is a symbolic link`));
   one(new RegExp(`${huge}\\.json ignored: it is larger than 65536 bytes`));
@@ -148,10 +212,16 @@ test('an agent whose directory is deleted and re-created by another user never w
   const pid = proc.pid!;
   await waitUntil(() => existsSync(join(dir, `${pid}.json`)), 5000, 'the agent file');
   rmSync(dir, { recursive: true }); // a /tmp cleaner, say
-  asNobody('import os, sys; d, victim, pid = sys.argv[1:4]; os.mkdir(d); os.chmod(d, 0o777); os.symlink(victim, os.path.join(d, ".%s.tmp" % pid)); os.symlink(victim, os.path.join(d, "%s.json" % pid))', dir, victim, String(pid));
+  asNobody(
+    'import os, sys; d, victim, pid = sys.argv[1:4]; os.mkdir(d); os.chmod(d, 0o777); os.symlink(victim, os.path.join(d, ".%s.tmp" % pid)); os.symlink(victim, os.path.join(d, "%s.json" % pid))',
+    dir,
+    victim,
+    String(pid),
+  );
   await new Promise((r) => setTimeout(r, 1000)); // ten write intervals
   assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the file the links point to is untouched');
-  for (const name of readdirSync(dir)) assert.equal(lstatSync(join(dir, name)).uid, NOBODY, `${name} was not written by the agent`);
+  for (const name of readdirSync(dir))
+    assert.equal(lstatSync(join(dir, name)).uid, NOBODY, `${name} was not written by the agent`);
   proc.kill('SIGKILL');
 });
 
@@ -184,11 +254,19 @@ test('files of children that leave by os._exit (multiprocessing.Pool) are swept,
   ].join('\n');
   const { proc, enabled } = await agentProcess(dir, {}, code);
   assert.ok(enabled);
-  await waitUntil(() => readdirSync(dir).filter((n) => n.endsWith('.json')).length >= 4, 10_000, 'the pool workers to write');
+  await waitUntil(
+    () => readdirSync(dir).filter((n) => n.endsWith('.json')).length >= 4,
+    10_000,
+    'the pool workers to write',
+  );
   // After the runs only the script's own file may stay: the next sweep (every 30 writes) takes the rest.
-  await waitUntil(() => {
-    const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-    return names.length === 1 && names[0] === `${proc.pid}.json`;
-  }, 12_000, `only ${proc.pid}.json left in ${dir}`);
+  await waitUntil(
+    () => {
+      const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+      return names.length === 1 && names[0] === `${proc.pid}.json`;
+    },
+    12_000,
+    `only ${proc.pid}.json left in ${dir}`,
+  );
   proc.kill('SIGKILL');
 });

@@ -16,9 +16,23 @@ import { children, get, startGunicorn, stopGunicorn } from './gunicorn';
 
 test('--prometheus serves OpenMetrics with per-process series, labels and tree totals', async () => {
   const port = await freePort();
-  const cowtop = startCli(['--batch', '--size', '50000', '--workers', '2', '--interval', '200', '--prometheus', String(port)]);
+  const cowtop = startCli([
+    '--batch',
+    '--size',
+    '50000',
+    '--workers',
+    '2',
+    '--interval',
+    '200',
+    '--prometheus',
+    String(port),
+  ]);
   try {
-    const recs = await collectLines(cowtop, (rs) => rs.some((r) => r.type === 'sample' && r.processes.length === 3 && r.processes.every((p: any) => p.gc)), 30_000);
+    const recs = await collectLines(
+      cowtop,
+      (rs) => rs.some((r) => r.type === 'sample' && r.processes.length === 3 && r.processes.every((p: any) => p.gc)),
+      30_000,
+    );
     const parent = recs.find((r) => r.kind === 'ready').pid;
     await sleep(400);
     const r = await get(port, '/metrics');
@@ -28,20 +42,42 @@ test('--prometheus serves OpenMetrics with per-process series, labels and tree t
     const value = (re: RegExp): number => Number(re.exec(r.body)![1]);
     // Tied to /proc within a few scrapes: the parent's USS still moves while its young workers
     // write their first pages (each write makes the parent's copy of that page its own again).
-    const parentUss = new RegExp(`^cowtop_process_uss_bytes\\{name="experiment",pid="${parent}",role="parent",worker=""\\} (\\d+)$`, 'm');
+    const parentUss = new RegExp(
+      `^cowtop_process_uss_bytes\\{name="experiment",pid="${parent}",role="parent",worker=""\\} (\\d+)$`,
+      'm',
+    );
     let apart = '';
-    await waitUntil(async () => {
-      const uss = Number(parentUss.exec((await get(port, '/metrics')).body)![1]);
-      const direct = parseSmapsRollup(readFileSync(`/proc/${parent}/smaps_rollup`, 'utf8'))!;
-      apart = `uss ${uss} vs /proc ${direct.uss}`;
-      return Math.abs(uss - direct.uss) < 1048576;
-    }, 5000, 'the served USS to meet /proc').catch(() => assert.fail(apart));
-    assert.equal((r.body.match(/^cowtop_process_pss_bytes\{name="experiment",pid="\d+",role="worker",worker="[12]"\} \d+$/gm) ?? []).length, 2);
-    assert.match(r.body, /^cowtop_process_minor_faults_total\{name="experiment",pid="\d+",role="worker",worker="1"\} \d+$/m);
-    assert.match(r.body, /^cowtop_gc_collections_total\{name="experiment",pid="\d+",role="worker",worker="2",generation="2"\} \d+$/m);
+    await waitUntil(
+      async () => {
+        const uss = Number(parentUss.exec((await get(port, '/metrics')).body)![1]);
+        const direct = parseSmapsRollup(readFileSync(`/proc/${parent}/smaps_rollup`, 'utf8'))!;
+        apart = `uss ${uss} vs /proc ${direct.uss}`;
+        return Math.abs(uss - direct.uss) < 1048576;
+      },
+      5000,
+      'the served USS to meet /proc',
+    ).catch(() => assert.fail(apart));
+    assert.equal(
+      (
+        r.body.match(/^cowtop_process_pss_bytes\{name="experiment",pid="\d+",role="worker",worker="[12]"\} \d+$/gm) ??
+        []
+      ).length,
+      2,
+    );
+    assert.match(
+      r.body,
+      /^cowtop_process_minor_faults_total\{name="experiment",pid="\d+",role="worker",worker="1"\} \d+$/m,
+    );
+    assert.match(
+      r.body,
+      /^cowtop_gc_collections_total\{name="experiment",pid="\d+",role="worker",worker="2",generation="2"\} \d+$/m,
+    );
     assert.match(r.body, /^cowtop_gc_frozen_objects\{name="experiment",pid="\d+",role="parent",worker=""\} 0$/m);
     const treeRss = value(/^cowtop_tree_rss_bytes\{name="experiment"\} (\d+)$/m);
-    const sumRss = [...r.body.matchAll(/^cowtop_process_rss_bytes\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    const sumRss = [...r.body.matchAll(/^cowtop_process_rss_bytes\{[^}]*\} (\d+)$/gm)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
     assert.equal(treeRss, sumRss);
     assert.equal(value(/^cowtop_tree_processes\{name="experiment"\} (\d+)$/m), 3);
     assert.equal((await get(port, '/nope')).status, 404);
@@ -67,11 +103,34 @@ test('--prometheus on a port in use: one line, exit 2', async () => {
 test('attach to a process of another user: readable figures, and one line saying why USS/PSS are missing', async () => {
   // The tree runs as nobody. cowtop runs as root with every capability dropped (setpriv): it
   // still reads its own files wherever CI cloned them, but not another user's smaps_rollup.
-  const target = spawn('/usr/bin/python3', ['-c', 'import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\ntime.sleep(30)'], { stdio: 'ignore', uid: 65534, gid: 65534, cwd: '/' });
+  const target = spawn(
+    '/usr/bin/python3',
+    ['-c', 'import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\ntime.sleep(30)'],
+    { stdio: 'ignore', uid: 65534, gid: 65534, cwd: '/' },
+  );
   try {
     await waitUntil(() => children(target.pid!).length === 1, 5000, 'the target tree');
     const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn('setpriv', ['--bounding-set', '-all', '--inh-caps', '-all', '--', process.execPath, BIN, 'attach', String(target.pid), '--batch', '--duration', '1.5', '--interval', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(
+        'setpriv',
+        [
+          '--bounding-set',
+          '-all',
+          '--inh-caps',
+          '-all',
+          '--',
+          process.execPath,
+          BIN,
+          'attach',
+          String(target.pid),
+          '--batch',
+          '--duration',
+          '1.5',
+          '--interval',
+          '300',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let out = '';
       let err = '';
       c.stdout.on('data', (d) => (out += d));
@@ -79,12 +138,21 @@ test('attach to a process of another user: readable figures, and one line saying
       c.on('close', (code) => resolve({ code, out, err }));
     });
     assert.equal(r.code, 0, r.err);
-    const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const recs = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const notes = recs.filter((x) => x.kind === 'log' && /permission denied/.test(x.text));
     assert.equal(notes.length, 1, 'said once');
-    assert.match(notes[0].text, /USS and PSS of 2 processes are missing: permission denied \(they belong to uid 65534\); run as that user or as root/);
+    assert.match(
+      notes[0].text,
+      /USS and PSS of 2 processes are missing: permission denied \(they belong to uid 65534\); run as that user or as root/,
+    );
     const last = recs.filter((x) => x.type === 'sample').pop();
-    assert.deepEqual(last.processes.map((p: any) => p.role), ['master', 'worker']);
+    assert.deepEqual(
+      last.processes.map((p: any) => p.role),
+      ['master', 'worker'],
+    );
     assert.equal(last.freeze, null, 'no agent: the freeze state is unknown, not "off"');
     for (const p of last.processes) {
       assert.equal(p.uss, null);
@@ -95,11 +163,40 @@ test('attach to a process of another user: readable figures, and one line saying
     }
     // A sum of what could not be read is unknown, not 0: null in JSON, '?' in the table, no
     // sample in OpenMetrics. RSS comes from stat for every process, so its sum is known.
-    assert.deepEqual({ uss: last.totals.uss, pss: last.totals.pss, shared: last.totals.shared }, { uss: null, pss: null, shared: null });
-    assert.equal(last.totals.rss, last.processes.reduce((a: number, p: any) => a + p.rss, 0));
+    assert.deepEqual(
+      { uss: last.totals.uss, pss: last.totals.pss, shared: last.totals.shared },
+      { uss: null, pss: null, shared: null },
+    );
+    assert.equal(
+      last.totals.rss,
+      last.processes.reduce((a: number, p: any) => a + p.rss, 0),
+    );
     const port = await freePort();
     const table = await new Promise<{ code: number | null; out: string; metrics: string }>((resolve) => {
-      const c = spawn('setpriv', ['--bounding-set', '-all', '--inh-caps', '-all', '--', process.execPath, BIN, 'attach', String(target.pid), '--batch', '--format', 'table', '--duration', '2', '--interval', '300', '--prometheus', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(
+        'setpriv',
+        [
+          '--bounding-set',
+          '-all',
+          '--inh-caps',
+          '-all',
+          '--',
+          process.execPath,
+          BIN,
+          'attach',
+          String(target.pid),
+          '--batch',
+          '--format',
+          'table',
+          '--duration',
+          '2',
+          '--interval',
+          '300',
+          '--prometheus',
+          String(port),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       let metrics = '';
       c.stdout.on('data', (d) => {
@@ -141,11 +238,20 @@ test('attach dashboard: master and workers in the table, only the keys that appl
   const { runInPty, readTable } = await import('./pty.js');
   const run = runInPty(['attach', String(g.master)], { cols: 120, rows: 30, env: { COWTOP_AGENT_DIR: agentDir } });
   try {
-    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 3, 30_000);
+    await run.waitFor(
+      (t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 3,
+      30_000,
+    );
     const rows = readTable(run.screen());
     assert.equal(rows[0].ROLE, 'master');
     assert.equal(Number(rows[0].PID), g.master);
-    assert.deepEqual(rows.slice(1).map((r) => Number(r.PID)).sort(), children(g.master).sort());
+    assert.deepEqual(
+      rows
+        .slice(1)
+        .map((r) => Number(r.PID))
+        .sort(),
+      children(g.master).sort(),
+    );
     await run.waitFor(/FREEZE ON\s+frozen [\d,]+/, 5000);
     await run.waitFor(/gc agent 4\/4/, 5000);
     assert.match(run.text(), /GROWTH since attach/, 'what GROWTH counts from, said on screen');
@@ -154,8 +260,13 @@ test('attach dashboard: master and workers in the table, only the keys that appl
     assert.doesNotMatch(footer, /freeze|collect|workers|workload|restart/);
     // COPIED: bytes copied from the master since fork, page by page, though cowtop came later
     // (read in the background when attached); copied pages are private, so never far above USS.
-    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.COPIED ?? '')).length === 3, 15_000);
-    for (const w of readTable(run.screen()).filter((r) => r.ROLE.startsWith('worker'))) assert.ok(Number(w.COPIED) <= Number(w.USS) + 1, `${w.PID}: COPIED ${w.COPIED} vs USS ${w.USS}`);
+    await run.waitFor(
+      (t) =>
+        readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.COPIED ?? '')).length === 3,
+      15_000,
+    );
+    for (const w of readTable(run.screen()).filter((r) => r.ROLE.startsWith('worker')))
+      assert.ok(Number(w.COPIED) <= Number(w.USS) + 1, `${w.PID}: COPIED ${w.COPIED} vs USS ${w.USS}`);
     // COMMAND: each process's own command line, as /proc has it.
     for (const r of readTable(run.screen())) {
       const cmdline = readFileSync(`/proc/${r.PID}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
@@ -173,7 +284,11 @@ test('attach dashboard: master and workers in the table, only the keys that appl
     await run.waitFor(new RegExp(`Send SIGTERM to worker \\d \\(pid ${victim}\\)\\?`), 5000);
     run.press('\r');
     await run.waitFor(new RegExp(`sent SIGTERM to pid ${victim}`), 5000);
-    await waitUntil(() => !children(g.master).includes(victim) && children(g.master).length === 3, 20_000, 'gunicorn to replace the worker');
+    await waitUntil(
+      () => !children(g.master).includes(victim) && children(g.master).length === 3,
+      20_000,
+      'gunicorn to replace the worker',
+    );
     const replacement = children(g.master).find((p) => !before.includes(p))!;
     await run.waitFor((t) => readTable(t.split('\n')).some((r) => Number(r.PID) === replacement), 10_000);
   } finally {

@@ -13,7 +13,10 @@ test('--batch --duration 3: JSON samples and events, then exit 0 with nothing le
   const t0 = Date.now();
   const r = await runCli(['--batch', '--duration', '3', ...SMALL]);
   assert.equal(r.code, 0, r.stderr);
-  const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const records = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const samples = records.filter((x) => x.type === 'sample');
   const events = records.filter((x) => x.type === 'event');
   assert.ok(samples.length >= 10 && samples.length <= 17, `${samples.length} samples at 200 ms for 3 s`);
@@ -25,9 +28,16 @@ test('--batch --duration 3: JSON samples and events, then exit 0 with nothing le
   assert.equal(last.freeze, false);
   const parent = last.processes.find((p: any) => p.role === 'parent');
   assert.equal(parent.pid, ready.pid);
-  assert.deepEqual(last.processes.filter((p: any) => p.role === 'worker').map((p: any) => p.pid).sort(), forks.map((f) => f.pid).sort());
+  assert.deepEqual(
+    last.processes
+      .filter((p: any) => p.role === 'worker')
+      .map((p: any) => p.pid)
+      .sort(),
+    forks.map((f) => f.pid).sort(),
+  );
   for (const p of last.processes) {
-    for (const k of ['pid', 'rss', 'pss', 'uss', 'swap', 'minflt', 'majflt', 'minfltDelta', 'majfltDelta']) assert.equal(typeof p[k], 'number', `${k} of ${p.role}`);
+    for (const k of ['pid', 'rss', 'pss', 'uss', 'swap', 'minflt', 'majflt', 'minfltDelta', 'majfltDelta'])
+      assert.equal(typeof p[k], 'number', `${k} of ${p.role}`);
     assert.ok(p.minfltDelta >= 0 && p.majfltDelta >= 0);
     assert.ok(p.uss <= p.pss && p.pss <= p.rss, 'USS <= PSS <= RSS');
     assert.deepEqual(Object.keys(p.gc).slice(0, 4), ['counts', 'collections', 'collected', 'uncollectable']);
@@ -37,15 +47,22 @@ test('--batch --duration 3: JSON samples and events, then exit 0 with nothing le
   // One clock for samples and events (ms since cowtop started), and the wall clock beside it:
   // every record's time minus its t is the same start, give or take the rounding.
   const starts = records.map((x) => Date.parse(x.time) - x.t);
-  assert.ok(Math.max(...starts) - Math.min(...starts) <= 2, `t and time disagree by ${Math.max(...starts) - Math.min(...starts)} ms`);
-  for (let i = 1; i < records.length; i++) assert.ok(records[i].t >= records[i - 1].t - 1, 'records come in clock order');
+  assert.ok(
+    Math.max(...starts) - Math.min(...starts) <= 2,
+    `t and time disagree by ${Math.max(...starts) - Math.min(...starts)} ms`,
+  );
+  for (let i = 1; i < records.length; i++)
+    assert.ok(records[i].t >= records[i - 1].t - 1, 'records come in clock order');
   assert.ok(Array.isArray(ready.modules) && ready.modules.includes('json'), 'the modules imported for sharing');
   // A worker's COLLS are its own: it inherits the parent's gc.get_stats() history at fork.
   const parentColls = parent.gc.collections;
   for (const w of last.processes.filter((p: any) => p.role === 'worker')) {
     assert.equal(w.gc.collectionsSinceFork.length, 3);
     assert.equal(w.gc.collectionsSinceFork[2], 0, 'an idle worker ran no full collection of its own');
-    assert.ok(w.gc.collections[2] >= parentColls[2] - 1 && w.gc.collections[2] > 0, 'while its stats carry the parent\'s history');
+    assert.ok(
+      w.gc.collections[2] >= parentColls[2] - 1 && w.gc.collections[2] > 0,
+      "while its stats carry the parent's history",
+    );
   }
   assert.equal(parent.gc.collectionsSinceFork, null);
   assert.ok(Date.now() - t0 < 15_000);
@@ -54,9 +71,22 @@ test('--batch --duration 3: JSON samples and events, then exit 0 with nothing le
 });
 
 test('--batch --workload collect reports each collection as an event', async () => {
-  const r = await runCli(['--batch', '--duration', '2.5', ...SMALL, '--workload', 'collect', '--collect-every', '0.5', '--freeze']);
+  const r = await runCli([
+    '--batch',
+    '--duration',
+    '2.5',
+    ...SMALL,
+    '--workload',
+    'collect',
+    '--collect-every',
+    '0.5',
+    '--freeze',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const records = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const collects = records.filter((x) => x.kind === 'collect' && x.generation === 2);
   assert.ok(collects.length >= 4, `${collects.length} full collections`);
   const last = records.filter((x) => x.type === 'sample').pop();
@@ -80,7 +110,11 @@ test('--batch --format csv and table', async () => {
   assert.match(table.stdout, /FREEZE OFF/);
   assert.match(table.stdout, /ROLE\s+PID\s+RSS\s+PSS\s+USS/);
   assert.match(table.stdout, /parent\s+\d+\s+[\d.]+ MiB/);
-  assert.match(table.stdout, /ready +.* buildSeconds=\d+(ms|us|\.\d\ds) heapBytes=[\d.]+MiB/, 'seconds and bytes with their unit, not raw floats');
+  assert.match(
+    table.stdout,
+    /ready +.* buildSeconds=\d+(ms|us|\.\d\ds) heapBytes=[\d.]+MiB/,
+    'seconds and bytes with their unit, not raw floats',
+  );
   // The imports before the heap, as the experiment timed them (the event log says them too).
   assert.match(table.stdout, /ready +.* modules=\S*json\S* importSeconds=\d+(ms|us|\.\d\ds)/);
   assert.doesNotMatch(table.stdout, /\d\.\d{5,}/, 'no raw float anywhere');
@@ -92,7 +126,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'] as const) {
     const child = startCli(['--batch', ...SMALL]);
     // The parent and both workers, by their own reports: a sample finds a worker in /proc's
     // children before the parent's fork report about it has been read.
-    const started = (rs: any[]) => rs.filter((r) => r.kind === 'ready' || r.kind === 'fork').map((r) => r.pid as number);
+    const started = (rs: any[]) =>
+      rs.filter((r) => r.kind === 'ready' || r.kind === 'fork').map((r) => r.pid as number);
     let records: any[];
     try {
       records = await collectLines(child, (rs) => started(rs).length === 3, 30_000);
@@ -123,7 +158,15 @@ test('a reader that goes away (| head) ends the run quietly', async () => {
 });
 
 test('without /proc the sampler still reports RSS and CPU (pidusage) and gc state; USS/PSS/faults are null', async () => {
-  const e = new Experiment({ python: 'python3', size: 20000, workers: 2, freeze: false, workload: 'idle', collectEvery: 5, interval: 200 });
+  const e = new Experiment({
+    python: 'python3',
+    size: 20000,
+    workers: 2,
+    freeze: false,
+    workload: 'idle',
+    collectEvery: 5,
+    interval: 200,
+  });
   const sampler = new Sampler(new ProcReader('/nonexistent-proc-root'), e);
   try {
     await e.ready;

@@ -14,7 +14,6 @@ import { unprivilegedCopy, waitUntil } from './helpers';
 import { join } from 'node:path';
 import { readTable, runInPty } from './pty';
 
-
 // The workloads' figures are checked where they run: collect in compare's test (copied within 5%
 // of USS growth, >= 60% of the heap unfrozen, < 1% frozen), read and write in the workloads'
 // tests (--map: > 40% and > 90% copied though frozen, mostly records and lists).
@@ -22,11 +21,14 @@ import { readTable, runInPty } from './pty';
 /** The test's own reader: per worker mapping, pages with the parent's frame, another frame, or only in the worker. */
 function ownSplit(parent: number, worker: number): Map<string, { shared: number; copied: number; new: number }> {
   const maps = (pid: number) =>
-    readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n').map((l) => {
-      const [range, perms, , , inode, ...rest] = l.split(/\s+/);
-      const [a, b] = range.split('-').map((x) => BigInt(`0x${x}`));
-      return { a, b, perms, inode, path: rest.join(' ') };
-    });
+    readFileSync(`/proc/${pid}/maps`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [range, perms, , , inode, ...rest] = l.split(/\s+/);
+        const [a, b] = range.split('-').map((x) => BigInt(`0x${x}`));
+        return { a, b, perms, inode, path: rest.join(' ') };
+      });
   const entries = (pid: number, a: bigint, b: bigint): BigUint64Array => {
     const fd = openSync(`/proc/${pid}/pagemap`, 'r');
     try {
@@ -47,7 +49,12 @@ function ownSplit(parent: number, worker: number): Map<string, { shared: number;
   const out = new Map<string, { shared: number; copied: number; new: number }>();
   const parentMaps = maps(parent).filter((m) => m.perms[1] === 'w' && m.perms[3] === 'p');
   for (const m of maps(worker).filter((x) => x.perms[1] === 'w' && x.perms[3] === 'p')) {
-    const label = m.path === '' || (m.inode === '0' && !m.path.startsWith('[')) ? 'anon' : m.path.startsWith('[') ? m.path : m.path.slice(m.path.lastIndexOf('/') + 1);
+    const label =
+      m.path === '' || (m.inode === '0' && !m.path.startsWith('['))
+        ? 'anon'
+        : m.path.startsWith('[')
+          ? m.path
+          : m.path.slice(m.path.lastIndexOf('/') + 1);
     const acc = out.get(label) ?? { shared: 0, copied: 0, new: 0 };
     out.set(label, acc);
     const w = entries(worker, m.a, m.b);
@@ -77,10 +84,17 @@ const FORKED = [
 ].join('\n');
 
 async function forked(uid?: number): Promise<{ parent: number; child: number; stop(): void }> {
-  const p = spawn('/usr/bin/python3', ['-c', FORKED], { stdio: ['ignore', 'pipe', 'inherit'], ...(uid !== undefined ? { uid, gid: uid, cwd: '/' } : {}) });
+  const p = spawn('/usr/bin/python3', ['-c', FORKED], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    ...(uid !== undefined ? { uid, gid: uid, cwd: '/' } : {}),
+  });
   await new Promise((resolve) => p.stdout!.once('data', resolve));
   let child = 0;
-  await waitUntil(() => (child = Number(readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim())) > 0, 5000, 'the child');
+  await waitUntil(
+    () => (child = Number(readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim())) > 0,
+    5000,
+    'the child',
+  );
   return {
     parent: p.pid!,
     child,
@@ -102,7 +116,8 @@ test("the copy map per mapping agrees with the test's own pagemap reader within 
     for (const m of theirs) {
       const o = mine.get(m.label)!;
       assert.ok(o, m.label);
-      for (const k of ['shared', 'copied', 'new'] as const) assert.ok(Math.abs(m[k] / 4096 - o[k]) <= 1, `${m.label} ${k}: ${m[k] / 4096} pages vs ${o[k]}`);
+      for (const k of ['shared', 'copied', 'new'] as const)
+        assert.ok(Math.abs(m[k] / 4096 - o[k]) <= 1, `${m.label} ${k}: ${m[k] / 4096} pages vs ${o[k]}`);
     }
   } finally {
     t.stop();
@@ -114,13 +129,37 @@ test('as nobody, frames read as zero: attach --map falls back to smaps per mappi
   try {
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       // From a copy nobody can read: the checkout may sit under a private directory.
-      const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, join(unprivilegedCopy(), 'bin', 'cowtop.js'), 'attach', String(t.parent), '--batch', '--map', '--duration', '1.2', '--interval', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          '--',
+          process.execPath,
+          join(unprivilegedCopy(), 'bin', 'cowtop.js'),
+          'attach',
+          String(t.parent),
+          '--batch',
+          '--map',
+          '--duration',
+          '1.2',
+          '--interval',
+          '300',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       c.stdout.on('data', (d) => (out += d));
       c.on('close', (code) => resolve({ code, out }));
     });
     assert.equal(r.code, 0);
-    const last = r.out.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'sample').pop();
+    const last = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((x) => x.type === 'sample')
+      .pop();
     assert.equal(last.map.privileged, false);
     assert.match(last.map.why, /needs root or CAP_SYS_ADMIN/);
     const w = last.processes.find((p: any) => p.role === 'worker');
@@ -154,7 +193,9 @@ test('the map pane: g without freeze heats the grid past 50%; re-forked frozen, 
     // Closed, g, both collections logged, then opened again: the map it shows is read after them.
     run.press('m');
     await run.waitFor((t) => !/hot \d+%/.test(t), 5000);
-    const workers = readTable(run.screen()).filter((r) => r.ROLE.startsWith('worker')).map((r) => r.PID);
+    const workers = readTable(run.screen())
+      .filter((r) => r.ROLE.startsWith('worker'))
+      .map((r) => r.PID);
     assert.equal(workers.length, 2);
     run.press('g');
     await run.waitFor((t) => workers.every((pid) => new RegExp(`gc gen 2 pid ${pid}: .*\\(asked\\)`).test(t)), 10_000);

@@ -39,7 +39,12 @@ test('80x24: the table lists the parent and its /proc children with figures /pro
     assert.match(run.text(), /f freeze\s+g collect/);
     assert.match(run.text(), /\? help\s+q quit/);
     const parent = Number(parentOf(run)!.PID);
-    assert.deepEqual(workersOf(run).map((w) => Number(w.PID)).sort(), children(parent));
+    assert.deepEqual(
+      workersOf(run)
+        .map((w) => Number(w.PID))
+        .sort(),
+      children(parent),
+    );
     run.press('u'); // KiB: precise enough to compare with the kernel's kB
     await run.waitFor(/sizes in KiB/);
     // Right after the fork the parent's USS still moves (pages turn shared, and private again as
@@ -50,9 +55,14 @@ test('80x24: the table lists the parent and its /proc children with figures /pro
       const rows = readTable(run.screen());
       for (const r of rows) {
         const direct = parseSmapsRollup(readFileSync(`/proc/${r.PID}/smaps_rollup`, 'utf8'))!;
-        for (const [col, key] of [['USS', 'uss'], ['PSS', 'pss'], ['RSS', 'rss']] as const) {
+        for (const [col, key] of [
+          ['USS', 'uss'],
+          ['PSS', 'pss'],
+          ['RSS', 'rss'],
+        ] as const) {
           const shown = cellBytes(r[col], 'KiB');
-          if (Math.abs(shown - direct[key]) > 256 * 1024) apart += ` ${r.ROLE} ${col}: screen ${shown} vs /proc ${direct[key]};`;
+          if (Math.abs(shown - direct[key]) > 256 * 1024)
+            apart += ` ${r.ROLE} ${col}: screen ${shown} vs /proc ${direct[key]};`;
         }
       }
       return rows.length === 3 && apart === '';
@@ -63,7 +73,7 @@ test('80x24: the table lists the parent and its /proc children with figures /pro
   }
 });
 
-test('while the heap is built, the parent\'s row grows with /proc; the workers join it after the fork and get a g pressed before it', async () => {
+test("while the heap is built, the parent's row grows with /proc; the workers join it after the fork and get a g pressed before it", async () => {
   // 3,000,000 objects take seconds to build: samples come every 250 ms of it.
   const run = runInPty(['--size', '3000000', '--workers', '1', '--interval', '250'], { cols: 160, rows: 30 });
   try {
@@ -94,7 +104,10 @@ test('while the heap is built, the parent\'s row grows with /proc; the workers j
     await run.waitFor((t) => !building(t) && workersOf(run).length === 1, 60_000);
     assert.equal(Number(parentOf(run)!.PID), pid);
     const worker = workersOf(run)[0].PID;
-    await run.waitFor((t) => /gc\.collect\(\) asked of 1 workers/.test(t) && new RegExp(`gc gen 2 pid ${worker}.*\\(asked\\)`).test(t), 20_000);
+    await run.waitFor(
+      (t) => /gc\.collect\(\) asked of 1 workers/.test(t) && new RegExp(`gc gen 2 pid ${worker}.*\\(asked\\)`).test(t),
+      20_000,
+    );
     assert.doesNotMatch(run.text(), /asked of 0 workers/);
   } finally {
     await quit(run);
@@ -107,7 +120,8 @@ test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; t
   const run = runInPty(['--size', '400000', '--workers', '2', '--interval', '200'], { cols: 160, rows: 48 });
   try {
     await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker')).length === 2);
-    for (const title of ['USS MiB', 'PSS (real)', 'minor faults/s']) assert.ok(run.text().includes(title), `chart ${title}`);
+    for (const title of ['USS MiB', 'PSS (real)', 'minor faults/s'])
+      assert.ok(run.text().includes(title), `chart ${title}`);
     run.press('u');
     await run.waitFor(/sizes in KiB/);
     const growthOf = async (): Promise<number[]> => {
@@ -118,7 +132,8 @@ test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; t
         await run.settle();
         const ws = workersOf(run);
         const now = ws.map((w) => w.GROWTH).join('|');
-        if (ws.length === 2 && ws.every((w) => w['LAST GC'].startsWith('g2')) && now === last) return ws.map((w) => cellBytes(w.GROWTH, 'KiB'));
+        if (ws.length === 2 && ws.every((w) => w['LAST GC'].startsWith('g2')) && now === last)
+          return ws.map((w) => cellBytes(w.GROWTH, 'KiB'));
         last = now;
       }
       throw new Error(`collections never settled:\n${run.text()}`);
@@ -143,7 +158,13 @@ test('160x48: g copies the heap into unfrozen workers; f re-forks them frozen; t
     });
     await run.waitFor(/frozen [\d,]{6,}/, 3000);
     const parent = Number(parentOf(run)!.PID);
-    assert.deepEqual(workersOf(run).filter((w) => /^\d/.test(w.USS)).map((w) => Number(w.PID)).sort(), children(parent));
+    assert.deepEqual(
+      workersOf(run)
+        .filter((w) => /^\d/.test(w.USS))
+        .map((w) => Number(w.PID))
+        .sort(),
+      children(parent),
+    );
     for (const p of before) assert.equal(alive(Number(p)), false, 'old workers are gone');
     await sleep(500);
     run.press('g');
@@ -190,7 +211,8 @@ test('space pauses the display while sampling goes on; sort keys mark the header
     await run.waitFor(/USS MiB▲/, 1000);
     run.press(' ');
     await run.waitFor((t) => !t.includes('PAUSED'), 1000);
-    const live = (t: string): number => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length;
+    const live = (t: string): number =>
+      readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length;
     run.press('+');
     await run.waitFor((t) => live(t) === 3 && /workers 3/.test(t), 5000);
     run.press('-');
@@ -209,7 +231,11 @@ test('space pauses the display while sampling goes on; sort keys mark the header
 
 for (const term of ['xterm', 'screen-256color', 'tmux-256color', 'linux']) {
   test(`TERM=${term}: the dashboard draws and quits cleanly`, async () => {
-    const run = runInPty(['--size', '20000', '--workers', '1', '--interval', '200'], { cols: 80, rows: 24, env: { TERM: term } });
+    const run = runInPty(['--size', '20000', '--workers', '1', '--interval', '200'], {
+      cols: 80,
+      rows: 24,
+      env: { TERM: term },
+    });
     try {
       await run.waitFor(/worker 1\s+\d+/);
       assert.match(run.text(), /FREEZE OFF/);
@@ -257,7 +283,10 @@ function selectedLine(run: PtyRun): string | null {
   return null;
 }
 
-for (const [cols, rows] of [[80, 24], [40, 12]]) {
+for (const [cols, rows] of [
+  [80, 24],
+  [40, 12],
+]) {
   test(`${cols}x${rows} with 8 workers: every row is reachable, the view follows the selection`, async () => {
     const run = runInPty(['--size', '20000', '--workers', '8', '--interval', '250'], { cols, rows });
     const KEY = { up: '\x1b[A', down: '\x1b[B', pgdn: '\x1b[6~', home: '\x1b[H', end: '\x1b[F' };
@@ -270,21 +299,27 @@ for (const [cols, rows] of [[80, 24], [40, 12]]) {
       assert.match(selectedLine(run) ?? '', /^worker 8\s+\d+/, end);
       const pid = /^worker 8\s+(\d+)/.exec(selectedLine(run)!)![1];
       run.press('1'); // sort by PID: the same process stays selected, and in view
-      await run.waitFor(() => (selectedLine(run) ?? '').includes(` ${pid} `) || (selectedLine(run) ?? '').includes(` ${pid}`), 3000);
+      await run.waitFor(
+        () => (selectedLine(run) ?? '').includes(` ${pid} `) || (selectedLine(run) ?? '').includes(` ${pid}`),
+        3000,
+      );
       run.press('r'); // back to role order
       run.press(KEY.home);
       await run.waitFor((t) => /rows 1-\d+ of 9/.test(t) && /^parent/.test(selectedLine(run) ?? ''), 3000);
       run.press(KEY.down);
       await run.waitFor(() => /^worker 1\s/.test(selectedLine(run) ?? ''), 3000);
       run.press(KEY.pgdn);
-      await run.waitFor(() => /^worker \d\s/.test(selectedLine(run) ?? '') && !/^worker 1\s/.test(selectedLine(run) ?? ''), 3000);
+      await run.waitFor(
+        () => /^worker \d\s/.test(selectedLine(run) ?? '') && !/^worker 1\s/.test(selectedLine(run) ?? ''),
+        3000,
+      );
     } finally {
       await quit(run);
     }
   });
 }
 
-test('pause freezes the whole screen (table, charts, log, clock) like htop\'s Z; resuming shows what happened', async () => {
+test("pause freezes the whole screen (table, charts, log, clock) like htop's Z; resuming shows what happened", async () => {
   const run = runInPty(ARGS, { cols: 100, rows: 30 });
   try {
     await run.waitFor(twoWorkersKnown);
@@ -325,12 +360,15 @@ test('80x24: the help scrolls with the arrows to its last line, and back', async
 });
 
 /** An SGR mouse report (what xterm sends with mode 1006): button, 0-based cell, press or release. */
-const mouse = (button: number, x: number, y: number, release = false): string => `\x1b[<${button};${x + 1};${y + 1}${release ? 'm' : 'M'}`;
+const mouse = (button: number, x: number, y: number, release = false): string =>
+  `\x1b[<${button};${x + 1};${y + 1}${release ? 'm' : 'M'}`;
 
 test('rows you can act on: click sorts and selects, the wheel moves, Enter shows /proc in full, / filters, k signals', async () => {
   const run = runInPty([...ARGS.slice(0, 2), '--workers', '3', '--interval', '250'], { cols: 100, rows: 30 });
   try {
-    await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 3);
+    await run.waitFor(
+      (t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 3,
+    );
     const header = (): { y: number; line: string } => {
       const lines = run.screen();
       const y = lines.findIndex((l) => l.startsWith('ROLE'));
@@ -345,13 +383,22 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
     // A click on a row selects it; Enter opens its detail, every figure from its smaps_rollup.
     // (blessed reads one mouse report per chunk of input, and drops keys sent in the same chunk:
     // each event waits for the screen, as a person's clicks and keys arrive apart.)
-    const selected = (y: number): boolean => run.term.buffer.active.getLine(run.term.buffer.active.viewportY + y)!.getCell(0)!.isInverse() !== 0;
+    const selected = (y: number): boolean =>
+      run.term.buffer.active
+        .getLine(run.term.buffer.active.viewportY + y)!
+        .getCell(0)!
+        .isInverse() !== 0;
     const rowY = run.screen().findIndex((l) => /^worker 2 /.test(l));
     run.press(mouse(0, 3, rowY));
     await run.waitFor(() => selected(rowY), 2000);
     run.press('\r');
     // The whole pane, not its first rows: on a busy machine a frame reaches the emulator in parts.
-    await run.waitFor((t) => /pid \d+: .*Esc closes/.test(t) && ['Pss', 'Private_Dirty', 'Shared_Clean'].every((f) => new RegExp(`${f} +[\\d,]+ kB`).test(t)), 3000);
+    await run.waitFor(
+      (t) =>
+        /pid \d+: .*Esc closes/.test(t) &&
+        ['Pss', 'Private_Dirty', 'Shared_Clean'].every((f) => new RegExp(`${f} +[\\d,]+ kB`).test(t)),
+      3000,
+    );
     const pid = Number(/pid (\d+): /.exec(run.text())![1]);
     assert.match(run.text(), /worker 2 +pid \d+ +ppid \d+/);
     assert.match(run.text(), /command +\S*python/);
@@ -367,17 +414,25 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
         return Math.abs(shownRss - rollup.rss) <= 256 * 1024;
       }, 5000)
       .catch(() => assert.fail(`the pane's RSS never met /proc's: ${rss}`));
-    for (const field of ['Pss', 'Private_Dirty', 'Shared_Clean']) assert.match(run.text(), new RegExp(`${field} +[\\d,]+ kB`), field);
+    for (const field of ['Pss', 'Private_Dirty', 'Shared_Clean'])
+      assert.match(run.text(), new RegExp(`${field} +[\\d,]+ kB`), field);
     run.press('\x1b[F'); // End: the gc part, below the fold at 30 rows
     await run.waitFor(/get_threshold\(\) +\d+ \/ \d+ \/ \d+/, 2000);
-    for (const field of ['get_count()', 'gen 2', 'since fork']) assert.match(run.text(), new RegExp(`${field.replace(/[()]/g, '\\$&')} +\\S`), field);
+    for (const field of ['get_count()', 'gen 2', 'since fork'])
+      assert.match(run.text(), new RegExp(`${field.replace(/[()]/g, '\\$&')} +\\S`), field);
     run.press('\x1b');
     await run.waitFor((t) => !/Esc closes/.test(t), 2000);
     // / filters as typed: pid, role or command; Esc clears.
     run.press('/');
     await run.waitFor(/filter \//, 2000);
     run.press('worker 3');
-    await run.waitFor((t) => readTable(t.split('\n')).map((r) => r.ROLE).join() === 'worker 3' && /\/worker 3: 1 of 4/.test(t), 2000);
+    await run.waitFor(
+      (t) =>
+        readTable(t.split('\n'))
+          .map((r) => r.ROLE)
+          .join() === 'worker 3' && /\/worker 3: 1 of 4/.test(t),
+      2000,
+    );
     run.press('\r');
     await run.waitFor(/f freeze/, 2000); // the footer is back, the filter kept
     assert.equal(readTable(run.screen()).length, 1);
@@ -391,7 +446,12 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
     await run.waitFor(() => selected(wheelY + 3) && !selected(wheelY), 2000);
     run.press('\r');
     // The whole pane, not its first rows: on a busy machine a frame reaches the emulator in parts.
-    await run.waitFor((t) => /pid \d+: .*Esc closes/.test(t) && ['Pss', 'Private_Dirty', 'Shared_Clean'].every((f) => new RegExp(`${f} +[\\d,]+ kB`).test(t)), 3000);
+    await run.waitFor(
+      (t) =>
+        /pid \d+: .*Esc closes/.test(t) &&
+        ['Pss', 'Private_Dirty', 'Shared_Clean'].every((f) => new RegExp(`${f} +[\\d,]+ kB`).test(t)),
+      3000,
+    );
     const third = readTable(run.screen().slice(0, 3)).length; // (the pane covers the table)
     assert.equal(third, 0);
     const victim = Number(/pid (\d+): /.exec(run.text())![1]);

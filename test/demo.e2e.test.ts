@@ -12,7 +12,19 @@ import { Terminal } from '@xterm/headless';
 import { experimentPids, waitUntil } from './helpers';
 import { readTable, runInPty, type PtyRun } from './pty';
 
-const FAST = ['demo', '--size', '150000', '--workers', '2', '--speed', '50', '--collect-every', '1', '--interval', '200'];
+const FAST = [
+  'demo',
+  '--size',
+  '150000',
+  '--workers',
+  '2',
+  '--speed',
+  '50',
+  '--collect-every',
+  '1',
+  '--interval',
+  '200',
+];
 const dir = mkdtempSync(join(tmpdir(), 'cowtop-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -25,7 +37,11 @@ async function followTour(run: PtyRun): Promise<Map<number, Array<Record<string,
   const seen = new Map<number, Array<Record<string, string>>>();
   run.onParsed(() => {
     const step = /step (\d)\/8/.exec(run.text());
-    if (step && !seen.has(Number(step[1]))) seen.set(Number(step[1]), readTable(run.screen()).filter((r) => /^(worker|no-frz|frozen) /.test(r.ROLE)));
+    if (step && !seen.has(Number(step[1])))
+      seen.set(
+        Number(step[1]),
+        readTable(run.screen()).filter((r) => /^(worker|no-frz|frozen) /.test(r.ROLE)),
+      );
   });
   let exited = false;
   void run.exited.then(() => (exited = true));
@@ -33,7 +49,7 @@ async function followTour(run: PtyRun): Promise<Map<number, Array<Record<string,
   return seen;
 }
 
-test('80x24: every caption comes after the effect before it; the verdict stays, the keys are the viewer\'s', async () => {
+test("80x24: every caption comes after the effect before it; the verdict stays, the keys are the viewer's", async () => {
   const run = runInPty(FAST, { cols: 80, rows: 24 });
   try {
     const seen = await followTour(run);
@@ -41,9 +57,15 @@ test('80x24: every caption comes after the effect before it; the verdict stays, 
     const heap = 24 * 1048576 * 0.9; // --size 150000 builds ~24 MiB
     const growth = (rows: Array<Record<string, string>>) => rows.map((r) => Number(r.GROWTH) * 1048576);
     // Step 3's caption comes once step 2's collection shows: every worker grew by most of the heap.
-    assert.ok(growth(seen.get(3)!).every((g) => g > 0.5 * heap), `after g: ${JSON.stringify(seen.get(3))}`);
+    assert.ok(
+      growth(seen.get(3)!).every((g) => g > 0.5 * heap),
+      `after g: ${JSON.stringify(seen.get(3))}`,
+    );
     // Step 6's, once the frozen workers collected: flat.
-    assert.ok(growth(seen.get(6)!).every((g) => g < 0.1 * heap), `after f and g: ${JSON.stringify(seen.get(6))}`);
+    assert.ok(
+      growth(seen.get(6)!).every((g) => g < 0.1 * heap),
+      `after f and g: ${JSON.stringify(seen.get(6))}`,
+    );
     // The verdict: the split view's two groups, and what freeze kept shared.
     assert.match(run.text(), /Verdict: gc\.freeze\(\) kept [\d.]+ MiB per worker shared/);
     assert.match(run.text(), /SPLIT/);
@@ -65,25 +87,38 @@ test('160x48 --record: the cast replays through the emulator and its last frame 
   clearTimeout(timer);
   assert.ok(e, 'the recorded tour ends by itself');
   assert.equal(e.exitCode, 0);
-  const events = readFileSync(cast, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+  const events = readFileSync(cast, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as [number, string, string]);
   const term = new Terminal({ cols: 160, rows: 48, allowProposedApi: true });
   let lastFrame = '';
   const captions = new Set<string>();
   for (const [, , data] of events) {
     await new Promise<void>((r) => term.write(data, r));
     if (term.buffer.active.type !== 'alternate') continue; // the restore at exit is not a frame
-    const text = Array.from({ length: 48 }, (_, i) => term.buffer.active.getLine(i)?.translateToString(true) ?? '').join('\n');
+    const text = Array.from(
+      { length: 48 },
+      (_, i) => term.buffer.active.getLine(i)?.translateToString(true) ?? '',
+    ).join('\n');
     const step = /step (\d)\/4/.exec(text);
     if (step) captions.add(step[1]);
     lastFrame = text;
   }
   assert.deepEqual([...captions].sort(), ['1', '2', '3', '4']);
-  assert.match(lastFrame, /Verdict: gc\.freeze\(\) kept [\d.]+ MiB per worker shared\. Unfrozen workers hold [\d.]+ MiB each, frozen ones [\d.]+ \S+ \(-\d+\.\d%\)/);
+  assert.match(
+    lastFrame,
+    /Verdict: gc\.freeze\(\) kept [\d.]+ MiB per worker shared\. Unfrozen workers hold [\d.]+ MiB each, frozen ones [\d.]+ \S+ \(-\d+\.\d%\)/,
+  );
   await waitUntil(() => experimentPids().length === 0, 5000, 'no experiment process');
 });
 
 test('space pauses the tour, any other key ends it and does its job', async () => {
-  const run = runInPty(['demo', '--size', '100000', '--workers', '1', '--speed', '0.1', '--steps', '1,2', '--interval', '300'], { cols: 100, rows: 30 });
+  const run = runInPty(
+    ['demo', '--size', '100000', '--workers', '1', '--speed', '0.1', '--steps', '1,2', '--interval', '300'],
+    { cols: 100, rows: 30 },
+  );
   try {
     await run.waitFor(/step 1\/2 +The parent built 100,000 records/, 30_000);
     run.press(' ');
@@ -92,15 +127,37 @@ test('space pauses the tour, any other key ends it and does its job', async () =
     run.press(' ');
     await run.waitFor((t) => !/tour paused/.test(t), 3000);
     run.press('u');
-    await run.waitFor((t) => /sizes in KiB/.test(t) && /tour ended: the keyboard is yours/.test(t) && !/step 1\/2/.test(t), 3000);
+    await run.waitFor(
+      (t) => /sizes in KiB/.test(t) && /tour ended: the keyboard is yours/.test(t) && !/step 1\/2/.test(t),
+      3000,
+    );
   } finally {
     run.press('q');
     await run.exited;
   }
 });
 
-test('under PyPy the freeze steps say why they are skipped', { skip: !existsSync('/usr/bin/pypy3') && 'no pypy3' }, async () => {
-  const run = runInPty(['demo', '--python', '/usr/bin/pypy3', '--size', '50000', '--workers', '1', '--speed', '20', '--steps', '1,4,5', '--interval', '300'], { cols: 100, rows: 30 });
+test('under PyPy the freeze steps say why they are skipped', {
+  skip: !existsSync('/usr/bin/pypy3') && 'no pypy3',
+}, async () => {
+  const run = runInPty(
+    [
+      'demo',
+      '--python',
+      '/usr/bin/pypy3',
+      '--size',
+      '50000',
+      '--workers',
+      '1',
+      '--speed',
+      '20',
+      '--steps',
+      '1,4,5',
+      '--interval',
+      '300',
+    ],
+    { cols: 100, rows: 30 },
+  );
   try {
     await run.waitFor(/step 2\/3 +freeze: skipped: PyPy has no gc\.freeze\(\)/, 60_000);
     await run.waitFor(/tour over/, 20_000);

@@ -21,7 +21,11 @@ const base = { python: process.env.COWTOP_PYTHON || 'python3', collectEvery: 5, 
 
 async function started(e: Experiment, workers: number): Promise<void> {
   await e.ready;
-  await waitUntil(() => e.workers.size === workers && [...e.workers.keys()].every((p) => e.gc.has(p)), 30_000, 'workers running');
+  await waitUntil(
+    () => e.workers.size === workers && [...e.workers.keys()].every((p) => e.gc.has(p)),
+    30_000,
+    'workers running',
+  );
 }
 
 test('compare: a collection copies the heap into each unfrozen worker; freeze prevents it', async () => {
@@ -40,15 +44,22 @@ test('compare: a collection copies the heap into each unfrozen worker; freeze pr
     assert.ok(offGrowth[i] >= res.heapBytes / 2, `worker ${w.pid} grew ${offGrowth[i]}, heap ${res.heapBytes}`);
     // Each copy-on-write break is one minor fault of one page.
     const byFaults = w.minfltDelta * PAGE;
-    assert.ok(Math.abs(byFaults - offGrowth[i]) <= 0.3 * offGrowth[i], `faults x page ${byFaults} vs growth ${offGrowth[i]}`);
+    assert.ok(
+      Math.abs(byFaults - offGrowth[i]) <= 0.3 * offGrowth[i],
+      `faults x page ${byFaults} vs growth ${offGrowth[i]}`,
+    );
     assert.ok(w.gcSeconds > 0);
   }
   const meanOff = offGrowth.reduce((a, b) => a + b) / offGrowth.length;
-  for (const w of on.workers) assert.ok(w.ussAfter - w.ussBefore < 0.05 * meanOff, `frozen worker grew ${w.ussAfter - w.ussBefore}`);
+  for (const w of on.workers)
+    assert.ok(w.ussAfter - w.ussBefore < 0.05 * meanOff, `frozen worker grew ${w.ussAfter - w.ussBefore}`);
   assert.ok(res.reduction! > 0.95 && res.reduction! <= 1, `reduction ${res.reduction}`);
   // Page by page (pagemap): the pages copied are the USS growth, most of the heap unfrozen, almost none frozen.
   for (const [i, w] of off.workers.entries()) {
-    assert.ok(Math.abs(w.copied! - offGrowth[i]) <= 0.05 * offGrowth[i], `copied ${w.copied} vs USS growth ${offGrowth[i]}`);
+    assert.ok(
+      Math.abs(w.copied! - offGrowth[i]) <= 0.05 * offGrowth[i],
+      `copied ${w.copied} vs USS growth ${offGrowth[i]}`,
+    );
     assert.ok(w.copied! >= 0.6 * res.heapBytes, `copied ${w.copied} of a ${res.heapBytes} heap`);
   }
   for (const w of on.workers) assert.ok(w.copied! < 0.01 * res.heapBytes, `frozen worker copied ${w.copied}`);
@@ -62,20 +73,28 @@ test('compare prints the table a person reads, with the reduction', async () => 
   assert.match(r.stdout, /without freeze\s+with gc\.freeze\(\)/);
   assert.match(r.stdout, /USS after gc: [\d.]+ MiB -> [\d.]+ (MiB|KiB) per worker, -\d+\.\d%/);
   assert.match(r.stdout, /Memory copied by the collection: .* -9\d\.\d%/);
-  assert.match(r.stdout, /Pages copied from the parent during the pass \(pagemap, page by page\): [\d.]+ MiB -> [\d.]+ \S+ per worker/);
-  assert.match(r.stdout, /^cowtop compare: CPython [\d.]+, 100,000 records \(200,000 gc-tracked objects\), heap [\d.]+ MiB, 1 worker, one gc\.collect\(\) in each$/m, 'one worker, not "1 workers"; records, and the objects they make');
+  assert.match(
+    r.stdout,
+    /Pages copied from the parent during the pass \(pagemap, page by page\): [\d.]+ MiB -> [\d.]+ \S+ per worker/,
+  );
+  assert.match(
+    r.stdout,
+    /^cowtop compare: CPython [\d.]+, 100,000 records \(200,000 gc-tracked objects\), heap [\d.]+ MiB, 1 worker, one gc\.collect\(\) in each$/m,
+    'one worker, not "1 workers"; records, and the objects they make',
+  );
   assert.match(r.stdout, /^modules imported before fork: json, email/m);
   assert.deepEqual(experimentPids(), []);
 });
 
-test('compare --workload write measures that workload\'s pass: freeze or not, every page is copied', async () => {
+test("compare --workload write measures that workload's pass: freeze or not, every page is copied", async () => {
   const r = await runCli(['compare', '--size', '100000', '--workers', '1', '--workload', 'write', '--format', 'json']);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.workload, 'write');
   const growth = (run: any): number => run.workers[0].ussAfter - run.workers[0].ussBefore;
   assert.equal(out.runs.length, 2);
-  for (const run of out.runs) assert.ok(growth(run) > 0.5 * out.heapBytes, `freeze=${run.freeze}: ${growth(run)} of ${out.heapBytes}`);
+  for (const run of out.runs)
+    assert.ok(growth(run) > 0.5 * out.heapBytes, `freeze=${run.freeze}: ${growth(run)} of ${out.heapBytes}`);
   assert.ok(out.reduction < 0.1, 'freeze does not help a workload that writes');
 });
 
@@ -91,8 +110,18 @@ test('sampler figures equal a direct read of smaps_rollup and stat, per process'
     const snap = await sampler.tick();
     const after = new Map(pids.map((p) => [p, direct(p)]));
     assert.deepEqual(snap.processes.map((p) => p.pid).sort(), [...pids].sort(), 'the parent and exactly its workers');
-    const children = readFileSync(`/proc/${e.pid}/task/${e.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
-    assert.deepEqual(snap.processes.filter((p) => p.role === 'worker').map((p) => p.pid).sort(), children);
+    const children = readFileSync(`/proc/${e.pid}/task/${e.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+      .sort();
+    assert.deepEqual(
+      snap.processes
+        .filter((p) => p.role === 'worker')
+        .map((p) => p.pid)
+        .sort(),
+      children,
+    );
     for (const p of snap.processes) {
       const b = before.get(p.pid)!;
       const a = after.get(p.pid)!;
@@ -107,20 +136,30 @@ test('sampler figures equal a direct read of smaps_rollup and stat, per process'
       // Anonymous pages are shared only within the tree (by fork): their PSS has no such slack.
       const lo = Math.min(b.pssAnon!, a.pssAnon!) - PAGE;
       const hi = Math.max(b.pssAnon!, a.pssAnon!) + PAGE;
-      assert.ok(p.rollup!.pssAnon! >= lo && p.rollup!.pssAnon! <= hi, `Pss_Anon of ${p.role} ${p.pid}: ${p.rollup!.pssAnon} not in [${lo}, ${hi}]`);
+      assert.ok(
+        p.rollup!.pssAnon! >= lo && p.rollup!.pssAnon! <= hi,
+        `Pss_Anon of ${p.role} ${p.pid}: ${p.rollup!.pssAnon} not in [${lo}, ${hi}]`,
+      );
       const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
       assert.ok(p.minflt! <= Number(stat[7]) && p.minflt! >= Number(stat[7]) - 200, 'minflt from stat');
       assert.ok(p.gc, `gc state for ${p.pid}`);
       assert.equal(p.gc!.counts!.length, 3);
       assert.equal(p.gc!.stats!.length, 3);
     }
-    assert.equal(snap.totals.uss, snap.processes.reduce((a, p) => a + p.uss!, 0));
+    assert.equal(
+      snap.totals.uss,
+      snap.processes.reduce((a, p) => a + p.uss!, 0),
+    );
     // A collection shows up as faults in the next snapshot, and in the gc stats.
     const collected = new Set<number>();
     const done = e.waitFor((r: Report) => r.type === 'collected' && collected.add(r.pid).size === 2, 30_000);
     e.send({ cmd: 'collect' });
     await done;
-    await waitUntil(() => [...e.workers.keys()].every((p) => (e.gc.get(p)?.stats?.[2].collections ?? 0) >= 1), 5000, 'gc stats after collect');
+    await waitUntil(
+      () => [...e.workers.keys()].every((p) => (e.gc.get(p)?.stats?.[2].collections ?? 0) >= 1),
+      5000,
+      'gc stats after collect',
+    );
     const later = await sampler.tick();
     for (const w of later.processes.filter((p) => p.role === 'worker')) {
       assert.ok(w.minfltDelta! > 1000, `minfltDelta ${w.minfltDelta}`);
@@ -152,7 +191,8 @@ test('re-fork with freeze replaces the workers without rebuilding the heap, in w
     for (const p of old) assert.equal(alive(p), false);
     await waitUntil(() => r.workers.every((p) => e.gc.has(p)), 5000, 'new workers report');
     for (const p of r.workers) assert.ok(e.gc.get(p)!.frozen! >= 2_000_000, 'records and their lists are frozen');
-    for (const p of old) assert.ok(!e.workers.has(p) && !e.exits.has(p), 'replaced workers leave the table at the next fork');
+    for (const p of old)
+      assert.ok(!e.workers.has(p) && !e.exits.has(p), 'replaced workers leave the table at the next fork');
     // Worker count changes without a re-fork.
     const scaled = e.waitFor((x: Report) => x.type === 'scale', 10_000);
     e.send({ cmd: 'scale', workers: 2 });
@@ -171,7 +211,14 @@ test('re-fork with freeze replaces the workers without rebuilding the heap, in w
 });
 
 test('CPU% comes from stat utime + stime over the interval', async () => {
-  const e = new Experiment({ ...base, size: 200000, workers: 1, freeze: false, workload: 'collect', collectEvery: 0.2 });
+  const e = new Experiment({
+    ...base,
+    size: 200000,
+    workers: 1,
+    freeze: false,
+    workload: 'collect',
+    collectEvery: 0.2,
+  });
   try {
     await started(e, 1);
     const sampler = new Sampler(new ProcReader(), e);
@@ -185,7 +232,7 @@ test('CPU% comes from stat utime + stime over the interval', async () => {
     const w0 = Date.now();
     await new Promise((r) => setTimeout(r, 1500));
     const snap = await sampler.tick();
-    const expected = ((ticks() - t0) / 100) * 100 / ((Date.now() - w0) / 1000);
+    const expected = (((ticks() - t0) / 100) * 100) / ((Date.now() - w0) / 1000);
     const cpu = snap.processes.find((p) => p.pid === worker)!.cpu!;
     assert.ok(cpu > 5, `a collecting worker uses CPU: ${cpu}%`);
     assert.ok(Math.abs(cpu - expected) < 15, `cpu ${cpu}% vs stat ${expected}%`);
@@ -198,11 +245,15 @@ test('the experiment runs niced, and so does its scheduler autogroup where the k
   const e = new Experiment({ ...base, size: 20000, workers: 1, freeze: false });
   try {
     await started(e, 1);
-    const nice = (pid: number | 'self') => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const nice = (pid: number | 'self') =>
+      Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
     const [worker] = e.workers.keys();
     assert.equal(nice(e.pid), Math.max(10, nice('self')), 'the parent');
     assert.equal(nice(worker), nice(e.pid), 'its worker, by inheritance');
-    if (existsSync('/proc/self/autogroup') && readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+    if (
+      existsSync('/proc/self/autogroup') &&
+      readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1'
+    ) {
       const group = readFileSync(`/proc/${e.pid}/autogroup`, 'utf8');
       assert.match(group, /nice 10$/m, 'its own session is its own autogroup: niced as a whole');
       assert.notEqual(group.split(' ')[0], readFileSync('/proc/self/autogroup', 'utf8').split(' ')[0]);
@@ -254,7 +305,10 @@ test('after a fork the experiment settles its loops at once, then an idle frozen
       await new Promise((r) => setTimeout(r, 1)); // not a spin: the process waited for shares these 2 cores
     }
   };
-  const seen = new Map<number, { reports: number; first: number; settledMs?: number; before?: Promise<number>; after?: number }>();
+  const seen = new Map<
+    number,
+    { reports: number; first: number; settledMs?: number; before?: Promise<number>; after?: number }
+  >();
   e.on('report', (r: Report) => {
     if (r.type !== 'gc') return;
     const p = seen.get(r.pid) ?? { reports: 0, first: Date.now() };
@@ -357,21 +411,52 @@ const SHIM = join(PYENV_ROOT, 'shims', 'python3');
 function otherPyenvVersion(): string | null {
   if (!existsSync(SHIM)) return null;
   const env = { ...process.env, PYENV_VERSION: undefined };
-  const usual = spawnSync(SHIM, ['-c', 'import platform; print(platform.python_version())'], { cwd: '/', env, encoding: 'utf8', timeout: 30_000 }).stdout.trim();
+  const usual = spawnSync(SHIM, ['-c', 'import platform; print(platform.python_version())'], {
+    cwd: '/',
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  }).stdout.trim();
   const versions = existsSync(join(PYENV_ROOT, 'versions')) ? readdirSync(join(PYENV_ROOT, 'versions')) : [];
-  return versions.find((v) => /^3\.(?:[7-9]|\d\d)\.\d+$/.test(v) && v !== usual && existsSync(join(PYENV_ROOT, 'versions', v, 'bin', 'python3'))) ?? null;
+  return (
+    versions.find(
+      (v) =>
+        /^3\.(?:[7-9]|\d\d)\.\d+$/.test(v) &&
+        v !== usual &&
+        existsSync(join(PYENV_ROOT, 'versions', v, 'bin', 'python3')),
+    ) ?? null
+  );
 }
 const OTHER = otherPyenvVersion();
 
-test("pyenv's .python-version in the user's directory picks python3 for the experiment, and that directory's json.py shadows nothing", { skip: OTHER ? false : `no pyenv shim and second version under ${PYENV_ROOT}` }, async () => {
+test("pyenv's .python-version in the user's directory picks python3 for the experiment, and that directory's json.py shadows nothing", {
+  skip: OTHER ? false : `no pyenv shim and second version under ${PYENV_ROOT}`,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cowtop-cwd-'));
   try {
     writeFileSync(join(dir, '.python-version'), `${OTHER}\n`);
-    for (const m of ['json', 'gc', 'signal']) writeFileSync(join(dir, `${m}.py`), 'raise SystemExit("the user\'s file was imported")\n');
-    const env = { ...process.env, PATH: `${dirname(SHIM)}:${process.env.PATH}`, PYENV_VERSION: undefined, COWTOP_PYTHON: undefined };
-    const r = await finished(spawn(process.execPath, [BIN, '--batch', '--size', '20000', '--workers', '1', '--duration', '1'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }), 60_000);
+    for (const m of ['json', 'gc', 'signal'])
+      writeFileSync(join(dir, `${m}.py`), 'raise SystemExit("the user\'s file was imported")\n');
+    const env = {
+      ...process.env,
+      PATH: `${dirname(SHIM)}:${process.env.PATH}`,
+      PYENV_VERSION: undefined,
+      COWTOP_PYTHON: undefined,
+    };
+    const r = await finished(
+      spawn(process.execPath, [BIN, '--batch', '--size', '20000', '--workers', '1', '--duration', '1'], {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+      60_000,
+    );
     assert.equal(r.code, 0, r.stderr);
-    const ready = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((x) => x.kind === 'ready');
+    const ready = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((x) => x.kind === 'ready');
     assert.equal(ready?.version, OTHER, 'the version pyenv picks in that directory');
     assert.doesNotMatch(r.stdout + r.stderr, /the user's file was imported/);
   } finally {
@@ -380,9 +465,15 @@ test("pyenv's .python-version in the user's directory picks python3 for the expe
 });
 
 test('the experiment runs with PYTHONSAFEPATH=1 (Python 3.11+ then puts no working directory on sys.path)', async (t) => {
-  const v = spawnSync(base.python, ['-c', 'import sys; print(sys.version_info >= (3, 11))'], { encoding: 'utf8' }).stdout.trim();
+  const v = spawnSync(base.python, ['-c', 'import sys; print(sys.version_info >= (3, 11))'], {
+    encoding: 'utf8',
+  }).stdout.trim();
   if (v !== 'True') return t.skip(`${base.python} is older than 3.11`);
-  const r = await runCli(['--batch', '--size', '20000', '--workers', '1', '--duration', '1'], { PYTHONSAFEPATH: '1' }, 60_000);
+  const r = await runCli(
+    ['--batch', '--size', '20000', '--workers', '1', '--duration', '1'],
+    { PYTHONSAFEPATH: '1' },
+    60_000,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /"kind":"ready"/);
 });

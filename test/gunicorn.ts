@@ -30,15 +30,26 @@ export const children = (pid: number): number[] => {
   }
 };
 
-export async function startGunicorn(conf: string, agentDir: string): Promise<{ proc: ChildProcess; port: number; master: number }> {
+export async function startGunicorn(
+  conf: string,
+  agentDir: string,
+): Promise<{ proc: ChildProcess; port: number; master: number }> {
   assert.ok(existsSync(GUNICORN), 'gunicorn is missing: apt-get install gunicorn python3-flask (.ci/run does)');
   const port = await freePort();
-  const proc = spawn(GUNICORN, ['-c', join(APP_DIR, conf), '--bind', `127.0.0.1:${port}`, '--chdir', APP_DIR, 'app:app'], {
-    env: { ...process.env, PYTHONPATH: `${AGENT_DIR}:${APP_DIR}`, COWTOP_AGENT_DIR: agentDir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    GUNICORN,
+    ['-c', join(APP_DIR, conf), '--bind', `127.0.0.1:${port}`, '--chdir', APP_DIR, 'app:app'],
+    {
+      env: { ...process.env, PYTHONPATH: `${AGENT_DIR}:${APP_DIR}`, COWTOP_AGENT_DIR: agentDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const master = proc.pid!;
-  await waitUntil(() => children(master).length === 3 && children(master).every((p) => existsSync(join(agentDir, `${p}.json`))), 60_000, 'gunicorn workers with the agent');
+  await waitUntil(
+    () => children(master).length === 3 && children(master).every((p) => existsSync(join(agentDir, `${p}.json`))),
+    60_000,
+    'gunicorn workers with the agent',
+  );
   return { proc, port, master };
 }
 
@@ -47,4 +58,3 @@ export async function stopGunicorn(g: { proc: ChildProcess; master: number }): P
   g.proc.kill('SIGTERM');
   await waitUntil(() => !alive(g.master) && kids.every((p) => !alive(p)), 15_000, 'gunicorn to stop');
 }
-

@@ -31,7 +31,14 @@ const commOf = (pid: number): string => /\((.*)\)/.exec(readFileSync(`/proc/${pi
 
 test('held fds are read afresh each tick, follow an exec to the new program, and are closed once the process is gone', async () => {
   // /usr/bin/python3 itself, not a shim: the pid must be the interpreter's from the start.
-  const child = spawn('/usr/bin/python3', ['-c', "import os,sys; sys.stdout.write('ready\\n'); sys.stdout.flush(); sys.stdin.readline(); os.execvp('sleep', ['sleep', '60'])"], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    '/usr/bin/python3',
+    [
+      '-c',
+      "import os,sys; sys.stdout.write('ready\\n'); sys.stdout.flush(); sys.stdin.readline(); os.execvp('sleep', ['sleep', '60'])",
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const pid = child.pid!;
   try {
     await new Promise<void>((resolve) => child.stdout!.on('data', (d) => String(d).includes('ready') && resolve()));
@@ -42,7 +49,12 @@ test('held fds are read afresh each tick, follow an exec to the new program, and
     assert.ok(before.ok);
     assert.match(reader.cmdlineNow(pid) ?? '', /^\/usr\/bin\/python3 -c import os/);
     const held = fdsOn(pid);
-    assert.deepEqual([...held.values()].sort(), [`/proc/${pid}/cmdline`, `/proc/${pid}/smaps_rollup`, `/proc/${pid}/stat`, `/proc/${pid}/task/${pid}/children`]);
+    assert.deepEqual([...held.values()].sort(), [
+      `/proc/${pid}/cmdline`,
+      `/proc/${pid}/smaps_rollup`,
+      `/proc/${pid}/stat`,
+      `/proc/${pid}/task/${pid}/children`,
+    ]);
     assert.equal(reader.heldCount, 4);
 
     child.stdin!.write('\n');
@@ -63,7 +75,10 @@ test('held fds are read afresh each tick, follow an exec to the new program, and
     const direct = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
     assert.ok(rollup.ok);
     assert.equal(rollup.value.rss, direct.rss, "the rollup is sleep's, as a fresh open reads it");
-    assert.ok(before.value.rss > 2 * direct.rss, `python's rollup (${before.value.rss}) was not sleep's (${direct.rss})`);
+    assert.ok(
+      before.value.rss > 2 * direct.rss,
+      `python's rollup (${before.value.rss}) was not sleep's (${direct.rss})`,
+    );
     assert.equal(reader.heldCount, 0, "the pid's old fds are dropped");
     await reader.tree(pid);
     const again = await reader.smapsRollup(pid);
@@ -104,7 +119,8 @@ test('held files stop at their capacity, and the reads past it still work', asyn
 });
 
 test('the held files take a share of the open-files limit and leave room for the rest', () => {
-  const limits = (soft: string): string => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                4096                 files\n`;
+  const limits = (soft: string): string =>
+    `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                4096                 files\n`;
   assert.equal(heldCapacity(limits('1024')), 768);
   assert.equal(heldCapacity(limits('20000')), 15000);
   assert.equal(heldCapacity(limits('256')), 0);
@@ -130,7 +146,10 @@ test('the tree of a threaded process holds the children that any of its threads 
   try {
     kids = (await firstLine(root.stdout!)).trim().split(' ').map(Number);
     const ownFile = (tid: number): string => readFileSync(`/proc/${root.pid}/task/${tid}/children`, 'utf8');
-    assert.ok(!ownFile(root.pid!).includes(String(kids[1])), "the second child is not in the main thread's children file");
+    assert.ok(
+      !ownFile(root.pid!).includes(String(kids[1])),
+      "the second child is not in the main thread's children file",
+    );
     const reader = new ProcReader('/proc', { hold: true });
     const tree = await reader.tree(root.pid!);
     const st = tree.get(root.pid!);

@@ -20,7 +20,10 @@ export interface RunResult {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<RunResult> {
@@ -54,7 +57,11 @@ export function alive(pid: number): boolean {
   }
 }
 
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await cond()) return;
@@ -89,7 +96,12 @@ export function experimentPids(): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cowtop_experiment') && ours(Number(name)) && alive(Number(name))) out.push(Number(name));
+      if (
+        readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cowtop_experiment') &&
+        ours(Number(name)) &&
+        alive(Number(name))
+      )
+        out.push(Number(name));
     } catch {
       // gone
     }
@@ -98,7 +110,11 @@ export function experimentPids(): number[] {
 }
 
 /** Reads the JSON lines of a batch run until pred says enough. */
-export function collectLines(child: ChildProcess, pred: (records: any[]) => boolean, timeoutMs: number): Promise<any[]> {
+export function collectLines(
+  child: ChildProcess,
+  pred: (records: any[]) => boolean,
+  timeoutMs: number,
+): Promise<any[]> {
   const records: any[] = [];
   let buf = '';
   return new Promise((resolve, reject) => {
@@ -148,7 +164,12 @@ export function firstLine(stream: Readable): Promise<string> {
  * the root's pages become its own and its USS jumps by the file's size, though nothing in the
  * root moved.
  */
-export async function outsideSharer(): Promise<{ root: ChildProcess; ussNow: () => number; leave: () => Promise<void>; stop: () => void }> {
+export async function outsideSharer(): Promise<{
+  root: ChildProcess;
+  ussNow: () => number;
+  leave: () => Promise<void>;
+  stop: () => void;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'cowtop-sharer-'));
   const file = join(dir, 'shared.bin');
   writeFileSync(file, Buffer.alloc(8 * 1048576, 1));
@@ -186,7 +207,12 @@ export const SHARED_FILE_GROWTH = 7 * 1048576;
  * as they start and exit, which moves its USS by a few pages between any read and the next.
  * Returns the ms that took, or null past limitMs.
  */
-export async function msToCatchUp(tick: () => Promise<Snapshot>, shown: number, since: number, limitMs: number): Promise<number | null> {
+export async function msToCatchUp(
+  tick: () => Promise<Snapshot>,
+  shown: number,
+  since: number,
+  limitMs: number,
+): Promise<number | null> {
   while (Date.now() - since < limitMs) {
     await sleep(500);
     if ((await tick()).processes[0].uss! - shown >= SHARED_FILE_GROWTH) return Date.now() - since;
@@ -208,7 +234,8 @@ export function unprivilegedCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cowtop-unpriv-'));
   fs.chmodSync(dir, 0o755);
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  for (const part of ['bin', 'dist/src', 'python', 'package.json']) fs.cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  for (const part of ['bin', 'dist/src', 'python', 'package.json'])
+    fs.cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   // The runtime packages and what they need (npm's layout here is flat).
   const seen = new Set<string>();
   const want = (name: string): void => {
@@ -218,7 +245,8 @@ export function unprivilegedCopy(): string {
     for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) want(dep);
   };
   for (const dep of Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).dependencies)) want(dep);
-  for (const name of seen) fs.cpSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), { recursive: true });
+  for (const name of seen)
+    fs.cpSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), { recursive: true });
   // Every level readable and searchable by others, whatever the umask made of the copies.
   const open = (p: string): void => {
     const st = fs.lstatSync(p);

@@ -11,9 +11,14 @@ import { readTable, runInPty, type PtyRun } from './pty';
 const ARGS = ['--size', '100000', '--workers', '2', '--interval', '200'];
 
 async function started(run: PtyRun): Promise<{ parent: number; workers: number[] }> {
-  await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 2);
+  await run.waitFor(
+    (t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 2,
+  );
   const rows = readTable(run.screen());
-  return { parent: Number(rows.find((r) => r.ROLE === 'parent')!.PID), workers: rows.filter((r) => r.ROLE.startsWith('worker')).map((r) => Number(r.PID)) };
+  return {
+    parent: Number(rows.find((r) => r.ROLE === 'parent')!.PID),
+    workers: rows.filter((r) => r.ROLE.startsWith('worker')).map((r) => Number(r.PID)),
+  };
 }
 
 function restored(run: PtyRun): void {
@@ -82,7 +87,10 @@ test('dashboard: a worker killed by a signal is marked, the dashboard goes on', 
     await run.waitFor(new RegExp(`worker \\d+\\s+${workers[0]}\\s+exited: SIGKILL \\(unexpected\\)`), 5000);
     await run.waitFor(new RegExp(`exit pid ${workers[0]}: SIGKILL \\(unexpected\\)`), 5000);
     await sleep(600);
-    assert.ok(readTable(run.screen()).some((r) => r.PID === String(workers[1]) && /^\d/.test(r.USS)), 'the other worker still sampled');
+    assert.ok(
+      readTable(run.screen()).some((r) => r.PID === String(workers[1]) && /^\d/.test(r.USS)),
+      'the other worker still sampled',
+    );
   } finally {
     run.press('q');
     await run.exited;
@@ -101,7 +109,11 @@ test('dashboard: the Python parent crashes; the screen says so, R restarts it', 
     await run.waitFor((t) => {
       const rows = readTable(t.split('\n'));
       const p = rows.find((r) => r.ROLE === 'parent');
-      return !!p && Number(p.PID) !== parent && rows.filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 2;
+      return (
+        !!p &&
+        Number(p.PID) !== parent &&
+        rows.filter((r) => r.ROLE.startsWith('worker') && /^\d/.test(r.USS)).length === 2
+      );
     }, 30_000);
     assert.doesNotMatch(run.screen()[1], /Python parent exited/, 'the notice is gone');
   } finally {
@@ -114,17 +126,25 @@ test('dashboard: the Python parent crashes; the screen says so, R restarts it', 
 test('batch: garbage and a half line on the report pipe are logged, not trusted', async () => {
   const r = await runCli(['--batch', '--duration', '2', ...ARGS, '--python', join(FIXTURES, 'garbage-python')]);
   assert.equal(r.code, 0, r.stderr);
-  const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const records = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const unreadable = records.filter((x) => x.kind === 'log' && /unreadable report line/.test(x.text));
   assert.ok(unreadable.length >= 3, `garbage lines reported: ${JSON.stringify(unreadable)}`);
-  assert.ok(records.some((x) => x.kind === 'ready'), 'the whole line after the half line is still read');
+  assert.ok(
+    records.some((x) => x.kind === 'ready'),
+    'the whole line after the half line is still read',
+  );
   const last = records.filter((x) => x.type === 'sample').pop();
   assert.equal(last.processes.length, 3);
   assert.deepEqual(experimentPids(), []);
 });
 
 test('batch: the Python parent crashes: one line, exit 1, nothing left', async () => {
-  const child = require('node:child_process').spawn(process.execPath, [BIN, '--batch', ...ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = require('node:child_process').spawn(process.execPath, [BIN, '--batch', ...ARGS], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));

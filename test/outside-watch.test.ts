@@ -52,11 +52,17 @@ test('unionOf, countsOf and sameCounts: a count that moved, or a frame gone from
 test('kernelMovesPrint: the counters of what the kernel does to pages on its own, and KSM scans', () => {
   const vmstat = 'nr_free_pages 100\npgmigrate_success 4\nthp_collapse_alloc 2\npswpout 0\npglazyfreed 1\n';
   assert.equal(kernelMovesPrint(vmstat, '7\n'), '4 2 0 - 1 7');
-  assert.equal(kernelMovesPrint(vmstat.replace('pgmigrate_success 4', 'pgmigrate_success 5'), '7\n') === '4 2 0 - 1 7', false);
+  assert.equal(
+    kernelMovesPrint(vmstat.replace('pgmigrate_success 4', 'pgmigrate_success 5'), '7\n') === '4 2 0 - 1 7',
+    false,
+  );
   assert.equal(kernelMovesPrint('', null), '- - - - - -');
 });
 
-const stat = (over: Partial<ProcStat>): ProcStat => ({ ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!, ...over });
+const stat = (over: Partial<ProcStat>): ProcStat => ({
+  ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!,
+  ...over,
+});
 
 test(`RollupCache: processes the watch vouches for are not re-read; all are asked about once one is due, within ${STALE_MS / 1000} s`, () => {
   const c = new RollupCache();
@@ -85,7 +91,10 @@ test(`RollupCache: processes the watch vouches for are not re-read; all are aske
   assert.equal(c.vouchedReads, asks * 6);
   assert.ok(c.oldestMs(30_000) <= STALE_MS);
   // A tree that moved is read whole: nothing is vouched for.
-  assert.equal(c.plan([{ ...stats[0], minflt: stats[0].minflt + 1 }, ...stats.slice(1)], 31_000, 1000, watched).all, true);
+  assert.equal(
+    c.plan([{ ...stats[0], minflt: stats[0].minflt + 1 }, ...stats.slice(1)], 31_000, 1000, watched).all,
+    true,
+  );
 });
 
 test('without CAP_SYS_ADMIN (no kpagecount): the watch stays off and the bound re-reads rollups', async () => {
@@ -100,14 +109,22 @@ test('without CAP_SYS_ADMIN (no kpagecount): the watch stays off and the bound r
   }
 });
 
-test('as nobody, /proc/kpagecount is closed: the reader says so instead of reading zeros', { skip: !ROOT && 'needs root to become nobody' }, () => {
+test('as nobody, /proc/kpagecount is closed: the reader says so instead of reading zeros', {
+  skip: !ROOT && 'needs root to become nobody',
+}, () => {
   // From a copy nobody can read: the checkout may sit under a private directory.
   const code = `const { ProcReader } = require(${JSON.stringify(join(unprivilegedCopy(), 'dist/src/proc/read.js'))}); new ProcReader().kpagecount([0]).then((r) => console.log(r === null ? 'null' : 'read'))`;
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', code], { encoding: 'utf8' });
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', code],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.stdout.trim(), 'null', r.stderr);
 });
 
-test('the watch vouches for a quiet process only while its rollup stays the same, and sees an outside sharer of its file pages leave', { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+test('the watch vouches for a quiet process only while its rollup stays the same, and sees an outside sharer of its file pages leave', {
+  skip: !ROOT && 'frame numbers and kpagecount need root',
+}, async () => {
   const { root, leave, stop } = await outsideSharer();
   const pid = root.pid!;
   const reader = new ProcReader();
@@ -135,7 +152,14 @@ test('the watch vouches for a quiet process only while its rollup stays the same
       assert.deepEqual(second, first, 'the watch vouched for a rollup that had moved');
     }
     assert.ok(vouched > 0, 'the watch never vouched in 20 s');
-    await waitUntil(async () => (await w.around([pid], rollup), w.has(pid)), 10_000, 'a baseline');
+    await waitUntil(
+      async () => {
+        await w.around([pid], rollup);
+        return w.has(pid);
+      },
+      10_000,
+      'a baseline',
+    );
     await leave();
     assert.deepEqual([...(await w.changed([pid]))], [pid], "the file's frames lost a sharer");
     assert.equal(w.has(pid), false, 'the baseline is dropped: the next read takes a new one');
@@ -144,7 +168,9 @@ test('the watch vouches for a quiet process only while its rollup stays the same
   }
 });
 
-test(`a sampler with the watch: a quiet process is re-read only when a check says so, and an outside sharer's exit shows within ${STALE_MS / 1000} s`, { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+test(`a sampler with the watch: a quiet process is re-read only when a check says so, and an outside sharer's exit shows within ${STALE_MS / 1000} s`, {
+  skip: !ROOT && 'frame numbers and kpagecount need root',
+}, async () => {
   const { root, ussNow, leave, stop } = await outsideSharer();
   const reader = new ProcReader();
   const sampler = new Sampler(reader, new AttachedTree(root.pid!, reader), { watchMinRss: 0 });
@@ -152,7 +178,14 @@ test(`a sampler with the watch: a quiet process is re-read only when a check say
     await sampler.tick();
     // A baseline: from now on only a check of the watch re-reads this rollup. (Whether a check
     // vouches depends on the machine: any process starting elsewhere moves libc's counts.)
-    await waitUntil(async () => (await sampler.tick(), sampler.watch.has(root.pid!)), 20_000, 'a baseline');
+    await waitUntil(
+      async () => {
+        await sampler.tick();
+        return sampler.watch.has(root.pid!);
+      },
+      20_000,
+      'a baseline',
+    );
     const shown = sampler.previous!.processes[0].uss!;
     assert.equal(shown, ussNow(), 'the figures agree with /proc');
     const before = ussNow();
@@ -160,15 +193,27 @@ test(`a sampler with the watch: a quiet process is re-read only when a check say
     assert.ok(ussNow() - before >= SHARED_FILE_GROWTH, "the root's USS grew by the file");
     const checks = sampler.watch.checks;
     const caughtUp = await msToCatchUp(() => sampler.tick(), shown, Date.now(), STALE_MS + 2000);
-    const stats = { checks: sampler.watch.checks - checks, vouched: sampler.watch.vouched, captures: sampler.watch.captures, shown: sampler.previous!.processes[0].uss, proc: ussNow(), before };
-    assert.ok(caughtUp !== null && caughtUp <= STALE_MS + 600, `the figure caught up ${caughtUp} ms after the outsider left: ${JSON.stringify(stats)}`);
+    const stats = {
+      checks: sampler.watch.checks - checks,
+      vouched: sampler.watch.vouched,
+      captures: sampler.watch.captures,
+      shown: sampler.previous!.processes[0].uss,
+      proc: ussNow(),
+      before,
+    };
+    assert.ok(
+      caughtUp !== null && caughtUp <= STALE_MS + 600,
+      `the figure caught up ${caughtUp} ms after the outsider left: ${JSON.stringify(stats)}`,
+    );
     assert.ok(sampler.watch.checks > checks, 'a check of the watch, not a round-robin read, found it');
   } finally {
     stop();
   }
 });
 
-test('a member that leaves the tree alive as a fork of its memory stops the watch; one that exec\'d does not', { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+test("a member that leaves the tree alive as a fork of its memory stops the watch; one that exec'd does not", {
+  skip: !ROOT && 'frame numbers and kpagecount need root',
+}, async () => {
   // The root forks two children; each forks a grandchild: one exec's sleep, one stays a fork.
   // Killing a child re-parents its grandchild out of the tree.
   const code = [
@@ -190,17 +235,33 @@ test('a member that leaves the tree alive as a fork of its memory stops the watc
   const sampler = new Sampler(reader, new AttachedTree(p.pid!, reader), { watchMinRss: 0 });
   const grandchildren: number[] = [];
   try {
-    await waitUntil(async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 5, 10_000, 'the tree of five');
+    await waitUntil(
+      async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 5,
+      10_000,
+      'the tree of five',
+    );
     for (const x of sampler.previous!.processes) if (x.ppid != null && kids.includes(x.ppid)) grandchildren.push(x.pid);
     assert.equal(sampler.watch.active, true);
     const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     await waitUntil(() => grandchildren.some((g) => comm(g) === 'sleep'), 10_000, 'the exec');
     process.kill(kids[0], 'SIGKILL'); // its grandchild exec'd sleep: nothing of the tree's memory leaves
-    await waitUntil(async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 3, 10_000, 'two left');
+    await waitUntil(
+      async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 3,
+      10_000,
+      'two left',
+    );
     assert.equal(sampler.watch.active, true, "an exec'd process shares no anonymous page with the tree");
     process.kill(kids[1], 'SIGKILL'); // its grandchild is a fork of the root's memory
-    await waitUntil(async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 1, 10_000, 'two more left');
-    assert.equal(sampler.watch.active, false, 'a fork of the tree lives on outside it: the bound re-reads rollups again');
+    await waitUntil(
+      async () => (await sampler.tick()).processes.filter((x) => x.alive).length === 1,
+      10_000,
+      'two more left',
+    );
+    assert.equal(
+      sampler.watch.active,
+      false,
+      'a fork of the tree lives on outside it: the bound re-reads rollups again',
+    );
   } finally {
     p.kill('SIGKILL');
     for (const g of grandchildren) {
@@ -213,23 +274,40 @@ test('a member that leaves the tree alive as a fork of its memory stops the watc
   }
 });
 
-test('the read that finds every worker the experiment asked for takes the baselines; without that count, a read while processes join takes none', { skip: !ROOT && 'frame numbers and kpagecount need root' }, async () => {
+test('the read that finds every worker the experiment asked for takes the baselines; without that count, a read while processes join takes none', {
+  skip: !ROOT && 'frame numbers and kpagecount need root',
+}, async () => {
   // Processes still joining (a fork phase: more may come) would pay ~4 ms each a tick for
   // baselines the next join drops. Once the tree holds what the experiment asked for, the full
   // read takes them, and the 5 s bound need not read every rollup again to take them.
-  const e = new Experiment({ python: 'python3', size: 100000, workers: 2, freeze: true, workload: 'idle', collectEvery: 5, interval: 60_000 });
+  const e = new Experiment({
+    python: 'python3',
+    size: 100000,
+    workers: 2,
+    freeze: true,
+    workload: 'idle',
+    collectEvery: 5,
+    interval: 60_000,
+  });
   // What each sampler asks the watch to take around its read. Whether the watch keeps a baseline
   // is its own test's: it drops one whose counts moved during the read (a worker still starting,
   // or another test's Python mapping libpython), which a clean-clone run here saw.
   const asked = (s: Sampler): number[] => {
     const pids: number[] = [];
     const around = s.watch.around.bind(s.watch);
-    s.watch.around = (ps, read) => (pids.push(...ps), around(ps, read));
+    s.watch.around = (ps, read) => {
+      pids.push(...ps);
+      return around(ps, read);
+    };
     return pids;
   };
   const told = new Sampler(new ProcReader(), e, { watchMinRss: 0 });
   // The same tree as an attached one sees it: no count of the workers to come.
-  const blind = new Sampler(new ProcReader(), new Proxy(e, { get: (t, k) => (k === 'expectedWorkers' ? undefined : Reflect.get(t, k)) }), { watchMinRss: 0 });
+  const blind = new Sampler(
+    new ProcReader(),
+    new Proxy(e, { get: (t, k) => (k === 'expectedWorkers' ? undefined : Reflect.get(t, k)) }),
+    { watchMinRss: 0 },
+  );
   const toldAsked = asked(told);
   const blindAsked = asked(blind);
   try {

@@ -27,12 +27,21 @@ export interface PtyRun {
   onParsed(fn: () => void): void;
 }
 
-export function runInPty(args: string[], opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[] } = {}): PtyRun {
+export function runInPty(
+  args: string[],
+  opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[] } = {},
+): PtyRun {
   const cols = opts.cols ?? 80;
   const rows = opts.rows ?? 24;
   const term = new Terminal({ cols, rows, allowProposedApi: true });
   const env = { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env } as Record<string, string>;
-  const proc = pty.spawn(process.execPath, opts.node ?? [BIN, ...args], { name: env.TERM, cols, rows, env, cwd: process.cwd() });
+  const proc = pty.spawn(process.execPath, opts.node ?? [BIN, ...args], {
+    name: env.TERM,
+    cols,
+    rows,
+    env,
+    cwd: process.cwd(),
+  });
   let raw = '';
   let pending = 0;
   let parsed: Array<() => void> = [];
@@ -70,7 +79,9 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
   };
   // Once the emulator has parsed the last output too: node-pty reports the exit after the last
   // chunk arrived, but the emulator parses chunks asynchronously, and a test reads the screen next.
-  const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => proc.onExit((e) => void settle().then(() => resolve(e))));
+  const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) =>
+    proc.onExit((e) => void settle().then(() => resolve(e))),
+  );
   return {
     term,
     proc,
@@ -104,7 +115,8 @@ export function runInPty(args: string[], opts: { cols?: number; rows?: number; e
  * The parent and both workers are on screen, and cowtop has read both fork reports (the log says
  * so): a tick can find a worker in /proc before the parent's report of its fork is read.
  */
-export const twoWorkersKnown = (t: string): boolean => readTable(t.split('\n')).length === 3 && /fork worker 2 pid/.test(t);
+export const twoWorkersKnown = (t: string): boolean =>
+  readTable(t.split('\n')).length === 3 && /fork worker 2 pid/.test(t);
 
 /**
  * Reads the process table off the screen: the header row gives each column's right edge
@@ -119,7 +131,11 @@ export function readTable(lines: string[]): Array<Record<string, string>> {
   const re = /LAST GC[▲▼]?|[A-Z0-9%/]+(?: (?:MiB|KiB|%heap|\d\/\d\/\d))?[▲▼]?/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(header))) {
-    cols.push({ title: m[0].replace(/[▲▼]$/, '').replace(/ (MiB|KiB|%heap)$/, ''), start: m.index, end: m.index + m[0].length });
+    cols.push({
+      title: m[0].replace(/[▲▼]$/, '').replace(/ (MiB|KiB|%heap)$/, ''),
+      start: m.index,
+      end: m.index + m[0].length,
+    });
     if (m[0].startsWith('COMMAND')) break; // the last column; what follows is the position mark
   }
   const roleRe = /^(parent|master|(?:worker|frozen|no-frz) \d+|worker|grandchild)/;

@@ -11,13 +11,35 @@ test('batch under PyPy: collections counted from gc.hooks, freeze reported unava
   assert.ok(existsSync(PYPY), 'pypy3 is missing: apt-get install pypy3 (.ci/run does)');
   // Until the workers have collected, not for a fixed time: a worker's first major collection
   // takes ~1 s here, and on a busy machine (the other test files) much longer.
-  const c = startCli(['--batch', '--python', PYPY, '--size', '200000', '--workers', '2', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
+  const c = startCli([
+    '--batch',
+    '--python',
+    PYPY,
+    '--size',
+    '200000',
+    '--workers',
+    '2',
+    '--workload',
+    'collect',
+    '--collect-every',
+    '1',
+    '--interval',
+    '500',
+  ]);
   const done = finished(c, 90_000);
   const majorsOf = (rs: any[]) => rs.filter((x) => x.kind === 'collect' && x.generation === 2);
-  const workersOf = (rs: any[]) => (rs.filter((x) => x.type === 'sample').pop()?.processes ?? []).filter((p: any) => p.role === 'worker');
+  const workersOf = (rs: any[]) =>
+    (rs.filter((x) => x.type === 'sample').pop()?.processes ?? []).filter((p: any) => p.role === 'worker');
   let recs: any[];
   try {
-    recs = await collectLines(c, (rs) => majorsOf(rs).length >= 4 && workersOf(rs).length === 2 && workersOf(rs).every((w: any) => w.gc?.pypy?.major >= 2), 60_000);
+    recs = await collectLines(
+      c,
+      (rs) =>
+        majorsOf(rs).length >= 4 &&
+        workersOf(rs).length === 2 &&
+        workersOf(rs).every((w: any) => w.gc?.pypy?.major >= 2),
+      60_000,
+    );
   } finally {
     c.kill('SIGTERM');
   }
@@ -27,7 +49,10 @@ test('batch under PyPy: collections counted from gc.hooks, freeze reported unava
   assert.equal(ready.implementation, 'PyPy');
   assert.equal(ready.freezeSupported, false);
   const majors = majorsOf(recs);
-  assert.ok(majors.every((m) => typeof m.duration === 'number' && m.duration >= 0), 'durations from the collection steps');
+  assert.ok(
+    majors.every((m) => typeof m.duration === 'number' && m.duration >= 0),
+    'durations from the collection steps',
+  );
   for (const w of workersOf(recs)) {
     assert.ok(w.gc.pypy.minor >= 1);
     assert.ok(w.gc.pypy.gcMemory > 1_000_000, 'memory from gc.get_stats()');
@@ -50,7 +75,10 @@ test('compare under PyPy: one run, and the table says why there is no second', a
 });
 
 test('dashboard under PyPy: the freeze key says why it does nothing', async () => {
-  const run = runInPty(['--python', PYPY, '--size', '50000', '--workers', '1', '--interval', '300'], { cols: 100, rows: 30 });
+  const run = runInPty(['--python', PYPY, '--size', '50000', '--workers', '1', '--interval', '300'], {
+    cols: 100,
+    rows: 30,
+  });
   try {
     await run.waitFor(/NO gc\.freeze\(\)/, 30_000);
     await run.waitFor(/worker 1\s+\d+\s+[\d.]+/, 30_000);

@@ -14,7 +14,15 @@ import { Sampler } from '../src/sample/sampler';
 import { experimentPids, sleep } from './helpers';
 
 test('sampling through 120 re-forks, sent 50 ms apart, stays right', async () => {
-  const e = new Experiment({ python: 'python3', size: 20000, workers: 3, freeze: false, workload: 'idle', collectEvery: 5, interval: 100 });
+  const e = new Experiment({
+    python: 'python3',
+    size: 20000,
+    workers: 3,
+    freeze: false,
+    workload: 'idle',
+    collectEvery: 5,
+    interval: 100,
+  });
   const exitedAt = new Map<number, number>();
   let reforks = 0;
   e.on('report', (r: Report) => {
@@ -44,7 +52,8 @@ test('sampling through 120 re-forks, sent 50 ms apart, stays right', async () =>
       const snap = await sampler.tick();
       snapshots++;
       for (const p of snap.processes) {
-        if (p.minfltDelta !== null && p.minfltDelta < 0) problems.push(`negative minflt delta ${p.minfltDelta} for ${p.pid}`);
+        if (p.minfltDelta !== null && p.minfltDelta < 0)
+          problems.push(`negative minflt delta ${p.minfltDelta} for ${p.pid}`);
         if (p.majfltDelta !== null && p.majfltDelta < 0) problems.push(`negative majflt delta for ${p.pid}`);
         if (!p.alive) continue;
         const gone = exitedAt.get(p.pid);
@@ -56,8 +65,10 @@ test('sampling through 120 re-forks, sent 50 ms apart, stays right', async () =>
           continue; // gone since: nothing to compare with
         }
         rowsChecked++;
-        if (stat && stat.starttime !== p.starttime) problems.push(`row for ${p.pid} carries another process's start time`);
-        if (stat && p.role === 'worker' && stat.ppid !== e.pid) problems.push(`worker ${p.pid} is not a child of the parent`);
+        if (stat && stat.starttime !== p.starttime)
+          problems.push(`row for ${p.pid} carries another process's start time`);
+        if (stat && p.role === 'worker' && stat.ppid !== e.pid)
+          problems.push(`worker ${p.pid} is not a child of the parent`);
         if (p.role === 'worker' && p.gc && p.gc.counts === null) problems.push('gc state without counts');
       }
       await sleep(20);
@@ -77,14 +88,21 @@ test('sampling through 120 re-forks, sent 50 ms apart, stays right', async () =>
 test('a master with 1,200 children: every child is found (its children file is longer than one read)', async () => {
   // /proc/PID/task/TID/children hands out a page of pids per read: a master with more children
   // than fit in 4 KiB once lost the rest of its rows, silently.
-  const code = 'import os, signal, sys, time\nfor _ in range(1200):\n    if os.fork() == 0:\n        signal.pause()\n        os._exit(0)\nprint("ready", flush=True)\ntime.sleep(60)\n';
+  const code =
+    'import os, signal, sys, time\nfor _ in range(1200):\n    if os.fork() == 0:\n        signal.pause()\n        os._exit(0)\nprint("ready", flush=True)\ntime.sleep(60)\n';
   const master = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   try {
     await new Promise<void>((r) => master.stdout!.on('data', (d) => /ready/.test(String(d)) && r()));
-    const direct = readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const direct = readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     assert.equal(direct.length, 1200, 'the kernel lists them all when read to the end');
     const found = await new ProcReader().children(master.pid!);
-    assert.deepEqual([...found].sort((a, b) => a - b), [...direct].sort((a, b) => a - b));
+    assert.deepEqual(
+      [...found].sort((a, b) => a - b),
+      [...direct].sort((a, b) => a - b),
+    );
   } finally {
     process.kill(-master.pid!, 'SIGKILL');
   }

@@ -10,7 +10,10 @@ import { makeTheme } from '../src/ui/theme';
 import type { Controller } from '../src/ui/keys';
 import { FIXTURES } from './helpers';
 
-export function replaySession(file = join(FIXTURES, 'session.json'), upTo = Infinity): { model: DashboardModel; end: number } {
+export function replaySession(
+  file = join(FIXTURES, 'session.json'),
+  upTo = Infinity,
+): { model: DashboardModel; end: number } {
   const { startedAt, items } = JSON.parse(readFileSync(file, 'utf8'));
   const model = new DashboardModel(startedAt);
   let end = startedAt;
@@ -23,8 +26,7 @@ export function replaySession(file = join(FIXTURES, 'session.json'), upTo = Infi
       const r = parseReport(JSON.stringify(it.data));
       if (!r) throw new Error(`the recorded report ${JSON.stringify(it.data)} no longer parses`);
       model.onReport(r, it.at);
-    }
-    else model.onLog(it.data, it.at);
+    } else model.onLog(it.data, it.at);
   }
   return { model, end };
 }
@@ -32,12 +34,23 @@ export function replaySession(file = join(FIXTURES, 'session.json'), upTo = Infi
 export const canAll: Controller['can'] = (what) => what !== 'restart'; // a live experiment
 
 /** The screen text blessed would show at cols x rows for this model at time now. */
-export function renderText(model: DashboardModel, cols: number, rows: number, now: number, env: NodeJS.ProcessEnv = {}): string {
+export function renderText(
+  model: DashboardModel,
+  cols: number,
+  rows: number,
+  now: number,
+  env: NodeJS.ProcessEnv = {},
+): string {
   return renderFrames([{ model, now }], cols, rows, env)[0];
 }
 
 /** Frame after frame on one screen, as the dashboard draws them: the text after each. */
-export function renderFrames(frames: Array<{ model: DashboardModel; now: number }>, cols: number, rows: number, env: NodeJS.ProcessEnv = {}): string[] {
+export function renderFrames(
+  frames: Array<{ model: DashboardModel; now: number }>,
+  cols: number,
+  rows: number,
+  env: NodeJS.ProcessEnv = {},
+): string[] {
   const output = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: true, columns: cols, rows });
   const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
   const ui = new DashboardScreen({ input, output, term: 'xterm-256color' });
@@ -45,7 +58,12 @@ export function renderFrames(frames: Array<{ model: DashboardModel; now: number 
     return frames.map(({ model, now }) => {
       ui.draw(buildFrame(model, cols, rows, makeTheme(env), canAll, now));
       return (ui.screen as unknown as { lines: Array<Array<[number, string]>> }).lines
-        .map((l) => l.map((c) => c[1]).join('').replace(/\s+$/, ''))
+        .map((l) =>
+          l
+            .map((c) => c[1])
+            .join('')
+            .replace(/\s+$/, ''),
+        )
         .join('\n');
     });
   } finally {

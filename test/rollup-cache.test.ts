@@ -11,14 +11,24 @@ import { BIG_TREE, BIG_TREE_REFRESH_MS, RollupCache, STALE_MS } from '../src/sam
 import { Sampler } from '../src/sample/sampler';
 import { experimentPids, msToCatchUp, outsideSharer, SHARED_FILE_GROWTH, sleep, waitUntil } from './helpers';
 
-const stat = (over: Partial<ProcStat>): ProcStat => ({ ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!, ...over });
+const stat = (over: Partial<ProcStat>): ProcStat => ({
+  ...parseStat(readFileSync('/proc/self/stat', 'utf8'))!,
+  ...over,
+});
 
 test('RollupCache: reads every rollup when a fault, a start, an exit or a mapping change happened', () => {
   const c = new RollupCache();
   const a = stat({ pid: 1, minflt: 10 });
   const b = stat({ pid: 2, minflt: 20 });
   assert.equal(c.mustRead([a, b]), true, 'nothing read yet');
-  c.store([a, b], new Map([[1, { ok: true, value: {} as never }], [2, { ok: true, value: {} as never }]]), 0);
+  c.store(
+    [a, b],
+    new Map([
+      [1, { ok: true, value: {} as never }],
+      [2, { ok: true, value: {} as never }],
+    ]),
+    0,
+  );
   assert.equal(c.mustRead([a, b]), false);
   assert.equal(c.mustRead([a, { ...b, minflt: 21 }]), true, 'a minor fault in one process');
   assert.equal(c.mustRead([a, { ...b, majflt: b.majflt + 1 }]), true, 'a major fault');
@@ -54,7 +64,15 @@ test(`RollupCache: a quiet tree is re-read round-robin, a few a tick, none older
 
 test('figures stay identical to a full read across idle ticks, collections, exits, forks and parent writes', async () => {
   // A long report interval keeps the experiment quiet between the steps.
-  const e = new Experiment({ python: 'python3', size: 100000, workers: 2, freeze: false, workload: 'idle', collectEvery: 5, interval: 60_000 });
+  const e = new Experiment({
+    python: 'python3',
+    size: 100000,
+    workers: 2,
+    freeze: false,
+    workload: 'idle',
+    collectEvery: 5,
+    interval: 60_000,
+  });
   const sampler = new Sampler(new ProcReader(), e, { watchMinRss: 0 }); // the watch's baselines taken too: they must not change a figure
   const direct = (pid: number) => parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))!;
   const check = async (step: string): Promise<void> => {
@@ -72,7 +90,10 @@ test('figures stay identical to a full read across idle ticks, collections, exit
       // pages' PSS moves whenever another process maps or unmaps the same library, even one
       // whose pages stay Shared_Clean: at most by their share.
       assert.equal(r.pssAnon, d.pssAnon, `${step}: Pss_Anon of ${p.role} ${p.pid}`);
-      assert.ok(Math.abs(p.uss! - d.uss) <= Math.abs(r.privateClean - d.privateClean), `${step}: USS of ${p.role} ${p.pid}: ${p.uss} vs ${d.uss}`);
+      assert.ok(
+        Math.abs(p.uss! - d.uss) <= Math.abs(r.privateClean - d.privateClean),
+        `${step}: USS of ${p.role} ${p.pid}: ${p.uss} vs ${d.uss}`,
+      );
       const outside = Math.abs(r.privateClean - d.privateClean) + Math.max(r.sharedClean, d.sharedClean) / 2;
       assert.ok(Math.abs(p.pss! - d.pss) <= 8192 + outside, `${step}: PSS of ${p.role} ${p.pid}: ${p.pss} vs ${d.pss}`);
     }
@@ -98,11 +119,16 @@ test('figures stay identical to a full read across idle ticks, collections, exit
     await done;
     await check('after the parent wrote');
     const after = sampler.previous!;
-    const worker = after.processes.find((p) => p.role === 'worker' && p.alive && before.processes.some((b) => b.pid === p.pid))!;
+    const worker = after.processes.find(
+      (p) => p.role === 'worker' && p.alive && before.processes.some((b) => b.pid === p.pid),
+    )!;
     const was = before.processes.find((p) => p.pid === worker.pid)!;
     // Two workers still share the pages the parent copied: their PSS (1/3 -> 1/2 a page each) moves.
     assert.ok(worker.pss! - was.pss! > 1048576, `the worker's PSS grew by ${worker.pss! - was.pss!} bytes`);
-    assert.ok(worker.minflt! - was.minflt! < 50, 'with (almost) no fault of its own: a per-process rule would have missed it');
+    assert.ok(
+      worker.minflt! - was.minflt! < 50,
+      'with (almost) no fault of its own: a per-process rule would have missed it',
+    );
 
     done = until('collected', 2);
     e.send({ cmd: 'collect' });
@@ -121,7 +147,6 @@ test('figures stay identical to a full read across idle ticks, collections, exit
     await sleep(300);
     await check('after a fork');
     await check('idle again');
-
   } finally {
     await e.stop();
   }
@@ -144,7 +169,10 @@ test(`an outside sharer that exits: the tree's figures follow within ${STALE_MS 
     const reusedBefore = sampler.rollups.reusedTicks;
     const caughtUp = await msToCatchUp(() => sampler.tick(), shown, Date.now(), STALE_MS + 2000);
     assert.ok(sampler.rollups.reusedTicks > reusedBefore, 'the tree was quiet: only the bound could catch this');
-    assert.ok(caughtUp !== null && caughtUp <= STALE_MS + 600, `the figure caught up ${caughtUp} ms after the outsider left`);
+    assert.ok(
+      caughtUp !== null && caughtUp <= STALE_MS + 600,
+      `the figure caught up ${caughtUp} ms after the outsider left`,
+    );
   } finally {
     stop();
   }
@@ -176,5 +204,13 @@ test(`RollupCache: a big tree that moves every tick is read in turns, each row w
   const small = new RollupCache();
   const few = stats.slice(0, BIG_TREE);
   small.store(few, new Map(few.map((s) => [s.pid, value])), 0);
-  assert.equal(small.plan(few.map((s) => ({ ...s, minflt: s.minflt + 1 })), 1000, 1000).all, true, 'a tree of up to 300 is read whole when it moves');
+  assert.equal(
+    small.plan(
+      few.map((s) => ({ ...s, minflt: s.minflt + 1 })),
+      1000,
+      1000,
+    ).all,
+    true,
+    'a tree of up to 300 is read whole when it moves',
+  );
 });

@@ -24,7 +24,11 @@ const SERVERS = join(FIXTURES, 'servers');
 const FLASK_APP = join(FIXTURES, 'gunicorn');
 
 function cowtop(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Every JSON record a batch run prints, as it comes. */
@@ -45,7 +49,11 @@ const liveWorkers = (s: any) => (s ? s.processes.filter((p: any) => p.role === '
 /** Kills one worker with SIGKILL; the master's replacement must come as a fork of a new pid. */
 async function killAndSeeReplaced(all: any[], pids: number[], victim: number): Promise<number> {
   process.kill(victim, 'SIGKILL');
-  await waitUntil(() => all.some((r) => r.kind === 'fork' && !pids.includes(r.pid)), 20_000, `the replacement of killed worker ${victim}`);
+  await waitUntil(
+    () => all.some((r) => r.kind === 'fork' && !pids.includes(r.pid)),
+    20_000,
+    `the replacement of killed worker ${victim}`,
+  );
   return all.find((r) => r.kind === 'fork' && !pids.includes(r.pid)).pid;
 }
 
@@ -72,10 +80,14 @@ function checkCompare(r: any, workers: number, least = 0.8): void {
       assert.ok(w.after.copied !== null && w.after.uss > 0 && w.after.pss > 0);
     }
     // Nothing is left: cowtop stopped the server after each pass.
-    for (const pid of [p.master.pid, ...p.workers.map((w: any) => w.pid)]) assert.ok(!alive(pid), `pid ${pid} was stopped`);
+    for (const pid of [p.master.pid, ...p.workers.map((w: any) => w.pid)])
+      assert.ok(!alive(pid), `pid ${pid} was stopped`);
   }
   const full = (w: any) => w.after.collections[2] - w.before.collections[2];
-  assert.ok(off.workers.some((w: any) => full(w) > 0 || w.before.collections[2] > 0), `the workers ran full collections by themselves: ${JSON.stringify(off.workers.map((w: any) => [w.before.collections, w.after.collections]))}`);
+  assert.ok(
+    off.workers.some((w: any) => full(w) > 0 || w.before.collections[2] > 0),
+    `the workers ran full collections by themselves: ${JSON.stringify(off.workers.map((w: any) => [w.before.collections, w.after.collections]))}`,
+  );
   for (const w of off.workers) assert.equal(w.after.frozen, 0);
   for (const w of on.workers) assert.ok(w.after.frozen > 100_000, `frozen in worker ${w.pid}: ${w.after.frozen}`);
   assert.ok(r.copied.without > 20 * 1048576, `copied as it is: ${r.copied.without}`);
@@ -91,18 +103,46 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
   async function withRedis(fn: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> {
     assert.ok(existsSync('/usr/bin/redis-server'), 'redis-server is missing (.ci/run installs it)');
     const port = await freePort();
-    const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const redis = spawn(
+      '/usr/bin/redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     try {
-      await waitUntil(async () => (await new Promise<boolean>((resolve) => {
-        const s = require('node:net').connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-        s.on('error', () => resolve(false));
-      })), 10_000, 'redis-server');
+      await waitUntil(
+        async () =>
+          await new Promise<boolean>((resolve) => {
+            const s = require('node:net').connect(port, '127.0.0.1', () => {
+              s.end();
+              resolve(true);
+            });
+            s.on('error', () => resolve(false));
+          }),
+        10_000,
+        'redis-server',
+      );
       await fn({ COWTOP_TEST_REDIS: String(port) });
     } finally {
       redis.kill('SIGTERM');
     }
   }
-  const CELERY = [PY, '-m', 'celery', '-A', 'celery_tasks', 'worker', '--pool', 'prefork', '-c', '3', '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'warning'];
+  const CELERY = [
+    PY,
+    '-m',
+    'celery',
+    '-A',
+    'celery_tasks',
+    'worker',
+    '--pool',
+    'prefork',
+    '-c',
+    '3',
+    '--without-heartbeat',
+    '--without-gossip',
+    '--without-mingle',
+    '-l',
+    'warning',
+  ];
 
   test('Celery prefork on a Redis broker through run --compare --load-cmd: the recipe cuts what the pool copies by 80% or more', () =>
     withRedis(async (env) => {
@@ -116,12 +156,27 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
       const c = cowtop(['run', '--batch', '--interval', '300', '--', ...CELERY], SERVERS, env);
       const all = records(c);
       try {
-        await waitUntil(() => liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc), 30_000, 'the Celery pool with the agent');
+        await waitUntil(
+          () => liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc),
+          30_000,
+          'the Celery pool with the agent',
+        );
         assert.equal(lastSample(all).processes[0].role, 'master');
         const pids = liveWorkers(lastSample(all)).map((p: any) => p.pid);
-        const load = await finished(spawn(PY, ['celery_tasks.py', '400'], { cwd: SERVERS, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), 60_000);
+        const load = await finished(
+          spawn(PY, ['celery_tasks.py', '400'], {
+            cwd: SERVERS,
+            env: { ...process.env, ...env },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          }),
+          60_000,
+        );
         assert.equal(load.code, 0, load.stderr);
-        await waitUntil(() => all.some((x) => x.kind === 'collect' && x.generation === 2 && pids.includes(x.pid)), 15_000, 'a full collection event from a pool process');
+        await waitUntil(
+          () => all.some((x) => x.kind === 'collect' && x.generation === 2 && pids.includes(x.pid)),
+          15_000,
+          'a full collection event from a pool process',
+        );
         await killAndSeeReplaced(all, pids, pids[0]);
       } finally {
         await stopCowtop(c);
@@ -131,7 +186,23 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
   test('gunicorn --preload through run --compare: the recipe cuts what the workers copy under load by 80% or more', async () => {
     assert.ok(existsSync(GUNICORN), 'gunicorn is missing: apt-get install gunicorn python3-flask (.ci/run does)');
     const port = await freePort();
-    const r = await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
+    const r = await runCompare(
+      [
+        '--load',
+        `http://127.0.0.1:${port}/report`,
+        '--requests',
+        '1500',
+        '--',
+        GUNICORN,
+        '--preload',
+        '-w',
+        '3',
+        '-b',
+        `127.0.0.1:${port}`,
+        'app:app',
+      ],
+      FLASK_APP,
+    );
     checkCompare(r, 3);
     assert.equal(r.passes[0].load.ok, 1500);
     assert.match(r.passes[0].implementation, /^CPython 3\./);
@@ -139,9 +210,28 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
 
   test('uWSGI (app loaded in the master) through run --compare, and --lazy-apps through run --freeze: agents in every worker', async () => {
     assert.ok(existsSync(UWSGI), 'uwsgi is missing: apt-get install uwsgi uwsgi-plugin-python3 (.ci/run does)');
-    const uwsgi = (port: number, lazy: boolean) => [UWSGI, '--plugin', 'python3', '--master', '--processes', '3', ...(lazy ? ['--lazy-apps'] : []), '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', 'wsgi_app.py', '--disable-logging'];
+    const uwsgi = (port: number, lazy: boolean) => [
+      UWSGI,
+      '--plugin',
+      'python3',
+      '--master',
+      '--processes',
+      '3',
+      ...(lazy ? ['--lazy-apps'] : []),
+      '--http-socket',
+      `127.0.0.1:${port}`,
+      '--wsgi-file',
+      'wsgi_app.py',
+      '--disable-logging',
+    ];
     const port = await freePort();
-    checkCompare(await runCompare(['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', ...uwsgi(port, false)], SERVERS), 3);
+    checkCompare(
+      await runCompare(
+        ['--load', `http://127.0.0.1:${port}/report`, '--requests', '1500', '--', ...uwsgi(port, false)],
+        SERVERS,
+      ),
+      3,
+    );
 
     // --lazy-apps: each worker imports the app itself. The agent still follows each fork (through
     // the fork hooks cowtop sets), the recipe freezes in each worker, and a killed
@@ -150,16 +240,29 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
     const c = cowtop(['run', '--freeze', '--batch', '--interval', '300', '--', ...uwsgi(lazyPort, true)], SERVERS);
     const all = records(c);
     try {
-      await waitUntil(() => liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc?.frozen > 0), 30_000, 'three uWSGI workers frozen by the recipe');
+      await waitUntil(
+        () =>
+          liveWorkers(lastSample(all)).length === 3 && liveWorkers(lastSample(all)).every((p: any) => p.gc?.frozen > 0),
+        30_000,
+        'three uWSGI workers frozen by the recipe',
+      );
       const s = lastSample(all);
       assert.equal(s.processes[0].role, 'master');
       assert.equal(s.freeze, true);
       const pids = liveWorkers(s).map((p: any) => p.pid);
       const fresh = await killAndSeeReplaced(all, pids, pids[0]);
-      await waitUntil(() => all.some((r) => r.kind === 'exit' && r.pid === pids[0]), 5000, 'the exit of the killed worker');
+      await waitUntil(
+        () => all.some((r) => r.kind === 'exit' && r.pid === pids[0]),
+        5000,
+        'the exit of the killed worker',
+      );
       // Stop only once it has loaded the app: a uWSGI worker that gets TERM while it loads ignores
       // it, and the master waits for it until cowtop's KILL (--stop-timeout) ends the wait.
-      await waitUntil(() => all.some((r) => r.kind === 'log' && new RegExp(`ready in \\d+ seconds .*pid: ${fresh}\\b`).test(r.text)), 20_000, 'the replacement to load the app');
+      await waitUntil(
+        () => all.some((r) => r.kind === 'log' && new RegExp(`ready in \\d+ seconds .*pid: ${fresh}\\b`).test(r.text)),
+        20_000,
+        'the replacement to load the app',
+      );
     } finally {
       assert.equal((await stopCowtop(c)).code, 143);
     }
@@ -169,10 +272,34 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
 
   test("uWSGI whose master runs a Python thread that holds the GIL: a killed worker's replacement starts and gets the agent (the fork hooks cowtop sets)", async () => {
     const port = await freePort();
-    const c = cowtop(['run', '--batch', '--interval', '300', '--', UWSGI, '--plugin', 'python3', '--master', '--processes', '2', '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', 'wsgi_thread_in_master.py', '--disable-logging'], SERVERS);
+    const c = cowtop(
+      [
+        'run',
+        '--batch',
+        '--interval',
+        '300',
+        '--',
+        UWSGI,
+        '--plugin',
+        'python3',
+        '--master',
+        '--processes',
+        '2',
+        '--http-socket',
+        `127.0.0.1:${port}`,
+        '--wsgi-file',
+        'wsgi_thread_in_master.py',
+        '--disable-logging',
+      ],
+      SERVERS,
+    );
     const all = records(c);
     try {
-      await waitUntil(() => liveWorkers(lastSample(all)).length === 2 && liveWorkers(lastSample(all)).every((p: any) => p.gc), 30_000, 'two uWSGI workers with the agent');
+      await waitUntil(
+        () => liveWorkers(lastSample(all)).length === 2 && liveWorkers(lastSample(all)).every((p: any) => p.gc),
+        30_000,
+        'two uWSGI workers with the agent',
+      );
       const seen = new Set<number>(liveWorkers(lastSample(all)).map((p: any) => p.pid));
       for (const victim of [...seen]) {
         // Each replacement is forked while the thread holds the GIL; one that waits for it
@@ -192,7 +319,21 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
 
   test('multiprocessing.Pool (fork) through run --batch --map: the recipe cuts what the pool copies by 80% or more; a killed worker is replaced', async () => {
     const job = async (freeze: boolean) => {
-      const c = cowtop(['run', ...(freeze ? ['--freeze'] : []), '--batch', '--map', '--interval', '300', '--', PY, 'pool_job.py', '20'], SERVERS);
+      const c = cowtop(
+        [
+          'run',
+          ...(freeze ? ['--freeze'] : []),
+          '--batch',
+          '--map',
+          '--interval',
+          '300',
+          '--',
+          PY,
+          'pool_job.py',
+          '20',
+        ],
+        SERVERS,
+      );
       const all = records(c);
       const r = await finished(c, 60_000);
       assert.equal(r.code, 0, `the job ended by itself: ${r.stderr}`);
@@ -204,13 +345,18 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
       // sample with the most is the pool's latest state, however the map passes fell on a busy
       // machine.
       const mean = (x: any) => liveWorkers(x).reduce((a: number, p: any) => a + p.copies.copied, 0) / 3;
-      const withMap = samples(all).filter((x) => liveWorkers(x).length === 3 && liveWorkers(x).every((p: any) => p.copies));
+      const withMap = samples(all).filter(
+        (x) => liveWorkers(x).length === 3 && liveWorkers(x).every((p: any) => p.copies),
+      );
       assert.ok(withMap.length > 0, 'a sample with the three pool workers and their copy map');
       const s = withMap.reduce((a, b) => (mean(b) >= mean(a) ? b : a));
       return { s, mean: mean(s) };
     };
     const a = copiedOf(off);
-    assert.ok(off.some((r) => r.kind === 'collect' && r.generation === 2 && liveWorkers(a.s).some((p: any) => p.pid === r.pid)), 'full collections of the pool workers are events');
+    assert.ok(
+      off.some((r) => r.kind === 'collect' && r.generation === 2 && liveWorkers(a.s).some((p: any) => p.pid === r.pid)),
+      'full collections of the pool workers are events',
+    );
     for (const p of liveWorkers(a.s)) assert.equal(p.gc.frozen, 0);
     const on = await job(true);
     const b = copiedOf(on);
@@ -233,13 +379,43 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
   test('run --batch --prometheus on gunicorn, scraped by a real Prometheus: labels, the Grafana dashboard, events, and every way out', async () => {
     assert.ok(existsSync('/usr/bin/prometheus'), 'prometheus is missing (.ci/run installs it)');
     const [port, metrics, promPort] = [await freePort(), await freePort(), await freePort()];
-    const c = cowtop(['run', '--batch', '--interval', '300', '--prometheus', String(metrics), '--name', 'shop', '--', GUNICORN, '--preload', '-w', '3', '-b', `127.0.0.1:${port}`, 'app:app'], FLASK_APP);
+    const c = cowtop(
+      [
+        'run',
+        '--batch',
+        '--interval',
+        '300',
+        '--prometheus',
+        String(metrics),
+        '--name',
+        'shop',
+        '--',
+        GUNICORN,
+        '--preload',
+        '-w',
+        '3',
+        '-b',
+        `127.0.0.1:${port}`,
+        'app:app',
+      ],
+      FLASK_APP,
+    );
     const all = records(c);
     const dir = mkdtempSync(join(tmpdir(), 'cowtop-prom-'));
     // The shipped scrape config, pointed at this run's port and scraping every second.
-    const config = readFileSync(join(ROOT, 'deploy', 'prometheus.yml'), 'utf8').replace("'127.0.0.1:9464'", `'127.0.0.1:${metrics}'`).replace(/scrape_interval: \d+s/, 'scrape_interval: 1s');
+    const config = readFileSync(join(ROOT, 'deploy', 'prometheus.yml'), 'utf8')
+      .replace("'127.0.0.1:9464'", `'127.0.0.1:${metrics}'`)
+      .replace(/scrape_interval: \d+s/, 'scrape_interval: 1s');
     writeFileSync(join(dir, 'prometheus.yml'), config);
-    const prom = spawn('/usr/bin/prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    const prom = spawn(
+      '/usr/bin/prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const query = async (q: string): Promise<any[]> => {
       const r = await get(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`);
       const body = JSON.parse(r.body);
@@ -248,28 +424,53 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
     };
     let master = 0;
     try {
-      await waitUntil(() => lastSample(all)?.processes.filter((p: any) => p.alive && p.gc).length === 4, 30_000, 'gunicorn master and 3 workers with the agent');
+      await waitUntil(
+        () => lastSample(all)?.processes.filter((p: any) => p.alive && p.gc).length === 4,
+        30_000,
+        'gunicorn master and 3 workers with the agent',
+      );
       const s = lastSample(all);
       master = s.processes[0].pid;
-      assert.deepEqual(s.processes.map((p: any) => p.role), ['master', 'worker', 'worker', 'worker']);
-      assert.deepEqual(liveWorkers(s).map((p: any) => p.pid).sort(), children(master).sort());
+      assert.deepEqual(
+        s.processes.map((p: any) => p.role),
+        ['master', 'worker', 'worker', 'worker'],
+      );
+      assert.deepEqual(
+        liveWorkers(s)
+          .map((p: any) => p.pid)
+          .sort(),
+        children(master).sort(),
+      );
       assert.equal(s.freeze, false);
-      assert.ok(all.some((r) => r.kind === 'log' && /Booting worker/.test(r.text)), "the server's output is in the event log");
+      assert.ok(
+        all.some((r) => r.kind === 'log' && /Booting worker/.test(r.text)),
+        "the server's output is in the event log",
+      );
 
       // Load that makes the workers collect in full, by themselves.
       const pids = liveWorkers(s).map((p: any) => p.pid);
       assert.equal((await sendRequests(`http://127.0.0.1:${port}/report`, 1500, 3)).ok, 1500);
-      await waitUntil(() => pids.filter((pid: number) => all.some((r) => r.kind === 'collect' && r.generation === 2 && r.pid === pid)).length >= 2, 15_000, 'full-collection events from the workers');
+      await waitUntil(
+        () =>
+          pids.filter((pid: number) => all.some((r) => r.kind === 'collect' && r.generation === 2 && r.pid === pid))
+            .length >= 2,
+        15_000,
+        'full-collection events from the workers',
+      );
 
       // Prometheus: two scrapes, then the series with their labels, tied to /proc.
-      await waitUntil(async () => {
-        try {
-          const r = await query('count_over_time(cowtop_tree_processes{name="shop"}[1m])');
-          return r.length === 1 && Number(r[0].value[1]) >= 2;
-        } catch {
-          return false;
-        }
-      }, 30_000, 'two scrapes by Prometheus');
+      await waitUntil(
+        async () => {
+          try {
+            const r = await query('count_over_time(cowtop_tree_processes{name="shop"}[1m])');
+            return r.length === 1 && Number(r[0].value[1]) >= 2;
+          } catch {
+            return false;
+          }
+        },
+        30_000,
+        'two scrapes by Prometheus',
+      );
       const uss = await query('cowtop_process_uss_bytes{name="shop", role="worker"}');
       assert.deepEqual(uss.map((x) => x.metric.worker).sort(), ['1', '2', '3']);
       for (const x of uss) {
@@ -279,25 +480,40 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
       // Tied to /proc: a scraped value is a scrape old, and a worker still finishing a collection
       // moves in between, so the two must meet within a few scrapes, not at one instant.
       let apart = '';
-      await waitUntil(async () => {
-        apart = '';
-        for (const x of await query('cowtop_process_uss_bytes{name="shop", role="worker"}')) {
-          const direct = parseSmapsRollup(readFileSync(`/proc/${x.metric.pid}/smaps_rollup`, 'utf8'))!;
-          if (Math.abs(Number(x.value[1]) - direct.uss) >= 4 * 1048576) apart += ` worker ${x.metric.worker}: USS ${x.value[1]} vs /proc ${direct.uss}`;
-        }
-        return apart === '';
-      }, 15_000, `the scraped USS to meet /proc's (${apart})`).catch(() => assert.fail(`scraped USS never met /proc's:${apart}`));
-      for (const name of ['cowtop_process_pss_bytes', 'cowtop_process_rss_bytes', 'cowtop_process_copied_bytes', 'cowtop_process_minor_faults_total']) {
+      await waitUntil(
+        async () => {
+          apart = '';
+          for (const x of await query('cowtop_process_uss_bytes{name="shop", role="worker"}')) {
+            const direct = parseSmapsRollup(readFileSync(`/proc/${x.metric.pid}/smaps_rollup`, 'utf8'))!;
+            if (Math.abs(Number(x.value[1]) - direct.uss) >= 4 * 1048576)
+              apart += ` worker ${x.metric.worker}: USS ${x.value[1]} vs /proc ${direct.uss}`;
+          }
+          return apart === '';
+        },
+        15_000,
+        `the scraped USS to meet /proc's (${apart})`,
+      ).catch(() => assert.fail(`scraped USS never met /proc's:${apart}`));
+      for (const name of [
+        'cowtop_process_pss_bytes',
+        'cowtop_process_rss_bytes',
+        'cowtop_process_copied_bytes',
+        'cowtop_process_minor_faults_total',
+      ]) {
         const r = await query(`${name}{name="shop", role="worker"}`);
         assert.equal(r.length, 3, name);
-        assert.ok(r.every((x) => Number(x.value[1]) > 0), `${name} > 0`);
+        assert.ok(
+          r.every((x) => Number(x.value[1]) > 0),
+          `${name} > 0`,
+        );
       }
       const full = await query('cowtop_gc_collections_total{name="shop", role="worker", generation="2"}');
       assert.ok(full.filter((x) => Number(x.value[1]) > 0).length >= 2, 'full collections counted per worker');
       assert.equal((await query('cowtop_process_uss_bytes{name="shop", role="master"}'))[0].metric.pid, String(master));
 
       // The Grafana dashboard: every expression names metrics the endpoint serves, and returns data.
-      const served = new Set([...(await get(metrics, '/metrics')).body.matchAll(/^(cowtop_\w+?)(?:\{| )/gm)].map((m) => m[1]));
+      const served = new Set(
+        [...(await get(metrics, '/metrics')).body.matchAll(/^(cowtop_\w+?)(?:\{| )/gm)].map((m) => m[1]),
+      );
       const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'cowtop.json'), 'utf8'));
       const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
       assert.ok(exprs.length >= 6);
@@ -318,7 +534,10 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
     // cowtop stopped gunicorn as a supervisor does: nothing of it is left.
     const seen = new Set(samples(all).flatMap((s: any) => s.processes.map((p: any) => p.pid)));
     for (const pid of seen) assert.ok(!alive(pid), `gunicorn process ${pid} stopped`);
-    assert.ok(all.some((r) => r.kind === 'log' && /Shutting down: Master/.test(r.text)), 'gunicorn shut down on its own terms (SIGTERM)');
+    assert.ok(
+      all.some((r) => r.kind === 'log' && /Shutting down: Master/.test(r.text)),
+      'gunicorn shut down on its own terms (SIGTERM)',
+    );
   });
 });
 
@@ -327,12 +546,19 @@ const SLEEPER = [PY, '-c', 'import os, time\nos.fork()\ntime.sleep(120)'];
 test('SIGKILL of cowtop run still stops the server (the agent sees the pipe close); --keep leaves it running', async () => {
   const c = cowtop(['run', '--batch', '--interval', '200', '--stop-timeout', '1', '--', ...SLEEPER], SERVERS);
   const all = records(c);
-  await waitUntil(() => lastSample(all)?.processes.filter((p: any) => p.alive).length === 2, 15_000, 'the sleeper and its child');
+  await waitUntil(
+    () => lastSample(all)?.processes.filter((p: any) => p.alive).length === 2,
+    15_000,
+    'the sleeper and its child',
+  );
   const pids = lastSample(all).processes.map((p: any) => p.pid);
   c.kill('SIGKILL');
   await waitUntil(() => pids.every((p: number) => !alive(p)), 10_000, 'the server to stop after cowtop was killed');
 
-  const k = await finished(cowtop(['run', '--keep', '--batch', '--duration', '1.5', '--interval', '200', '--', ...SLEEPER], SERVERS), 20_000);
+  const k = await finished(
+    cowtop(['run', '--keep', '--batch', '--duration', '1.5', '--interval', '200', '--', ...SLEEPER], SERVERS),
+    20_000,
+  );
   assert.equal(k.code, 0, k.stderr);
   const pid = Number(/left running: pid (\d+)/.exec(k.stderr)?.[1]);
   assert.ok(pid > 0 && alive(pid), `--keep says which pid it left, and it runs: ${k.stderr}`);
@@ -364,10 +590,19 @@ test('run: a command that cannot start, a missing command, a load elsewhere: one
 });
 
 test('the run dashboard in a pty: the header says cowtop run and the recipe, rows carry the agent, f says why not, q stops the server', async () => {
-  const run = runInPty(['run', '--freeze', '--interval', '300', '--', PY, join(SERVERS, 'pool_job.py'), '100000'], { cols: 120, rows: 32 });
+  const run = runInPty(['run', '--freeze', '--interval', '300', '--', PY, join(SERVERS, 'pool_job.py'), '100000'], {
+    cols: 120,
+    rows: 32,
+  });
   let pids: number[] = [];
   try {
-    await run.waitFor((t) => /cowtop run +\d+ /.test(t) && /FREEZE ON +recipe: gc off in master, freeze at fork/.test(t) && /gc agent 4\/4/.test(t), 30_000);
+    await run.waitFor(
+      (t) =>
+        /cowtop run +\d+ /.test(t) &&
+        /FREEZE ON +recipe: gc off in master, freeze at fork/.test(t) &&
+        /gc agent 4\/4/.test(t),
+      30_000,
+    );
     const table = readTable(run.screen());
     const workers = table.filter((r) => /^worker/.test(r.ROLE));
     assert.equal(workers.length, 3);
@@ -387,7 +622,12 @@ test('the run dashboard in a pty: the header says cowtop run and the recipe, row
 test('run --compare waits for a master that works between its forks, 2 s apart (longer than 1.5 s of the same workers): every worker is in each pass', async () => {
   const r = await runCompare(['--load-cmd', `${PY} -c pass`, '--', PY, 'slow_fork.py', '3', '2'], SERVERS);
   for (const p of r.passes) {
-    assert.equal(p.workers.length, 3, `pass ${p.freeze ? 'with' : 'without'} the recipe: ${p.workers.map((w: any) => w.pid).join(', ')}`);
-    for (const pid of [p.master.pid, ...p.workers.map((w: any) => w.pid)]) assert.ok(!alive(pid), `pid ${pid} was stopped`);
+    assert.equal(
+      p.workers.length,
+      3,
+      `pass ${p.freeze ? 'with' : 'without'} the recipe: ${p.workers.map((w: any) => w.pid).join(', ')}`,
+    );
+    for (const pid of [p.master.pid, ...p.workers.map((w: any) => w.pid)])
+      assert.ok(!alive(pid), `pid ${pid} was stopped`);
   }
 });

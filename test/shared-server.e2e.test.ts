@@ -7,7 +7,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { BIN, experimentPids, finished, FIXTURES, ours, runCli, startCli, waitUntil, withFullDisk } from './helpers';
 import { runInPty } from './pty';
@@ -15,6 +26,7 @@ import { runInPty } from './pty';
 const dir = mkdtempSync('/tmp/cowtop-shared-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what must never reach the output
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/; // anything but \t and \n raw in output
 const SMALL = ['--size', '2000', '--workers', '1', '--interval', '200'];
 
@@ -26,7 +38,11 @@ test('a process named with terminal controls: attach --batch shows them as text,
   const target = named('\x1b]2;TITLE\x07\x1b[2J');
   try {
     for (const format of ['json', 'csv']) {
-      const r = await runCli(['attach', String(target.pid), '--batch', '--format', format, '--duration', '0.6', '--interval', '200'], {}, 20_000);
+      const r = await runCli(
+        ['attach', String(target.pid), '--batch', '--format', format, '--duration', '0.6', '--interval', '200'],
+        {},
+        20_000,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stdout + r.stderr, CONTROL);
     }
@@ -62,20 +78,34 @@ test('a process name cannot conceal the header: the dashboard shows the controls
 });
 
 test("Python's own output with terminal controls reaches batch output and the log as text", async () => {
-  const r = await runCli(['--batch', '--format', 'table', '--duration', '1', ...SMALL, '--python', join(FIXTURES, 'noisy-python')], {}, 60_000);
+  const r = await runCli(
+    ['--batch', '--format', 'table', '--duration', '1', ...SMALL, '--python', join(FIXTURES, 'noisy-python')],
+    {},
+    60_000,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\[stderr\] \\x1b\]2;PWNED\\x07\\x1b\[2Jnoisy \\x9b python/);
   assert.doesNotMatch(r.stdout + r.stderr, CONTROL);
-  const j = await runCli(['--batch', '--duration', '1', ...SMALL, '--python', join(FIXTURES, 'noisy-python')], {}, 60_000);
+  const j = await runCli(
+    ['--batch', '--duration', '1', ...SMALL, '--python', join(FIXTURES, 'noisy-python')],
+    {},
+    60_000,
+  );
   assert.equal(j.code, 0, j.stderr);
   assert.doesNotMatch(j.stdout, CONTROL);
-  const log = j.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.kind === 'log' && /noisy/.test(x.text));
+  const log = j.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((x) => x.kind === 'log' && /noisy/.test(x.text));
   assert.equal(log.text, '\\x1b]2;PWNED\\x07\\x1b[2Jnoisy \\x9b python');
 });
 
 const ROOT_USER = process.geteuid?.() === 0;
 
-test('a full disk: --output and stdout fail with one line and exit 1, nothing left running', { skip: !ROOT_USER && 'a full disk is a small tmpfs: mounting needs root' }, async () => {
+test('a full disk: --output and stdout fail with one line and exit 1, nothing left running', {
+  skip: !ROOT_USER && 'a full disk is a small tmpfs: mounting needs root',
+}, async () => {
   await withFullDisk(async (disk) => {
     const file = join(disk, 'out.json');
     const o = await runCli(['--batch', '--duration', '20', ...SMALL, '--output', file], {}, 30_000);
@@ -85,14 +115,21 @@ test('a full disk: --output and stdout fail with one line and exit 1, nothing le
   // A device is no file to write records into: refused at once.
   const dev = await runCli(['--batch', '--duration', '20', ...SMALL, '--output', '/dev/full'], {}, 30_000);
   assert.equal(dev.code, 2);
-  assert.equal(dev.stderr, 'cowtop: cannot write --output /dev/full: it is a device (only a regular file is written)\n');
+  assert.equal(
+    dev.stderr,
+    'cowtop: cannot write --output /dev/full: it is a device (only a regular file is written)\n',
+  );
   const full = openSync('/dev/full', 'w');
   try {
-    const child = spawn(process.execPath, [BIN, '--batch', '--duration', '20', ...SMALL], { stdio: ['ignore', full, 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--batch', '--duration', '20', ...SMALL], {
+      stdio: ['ignore', full, 'pipe'],
+    });
     const r = await finished(child, 30_000);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'cowtop: cannot write stdout: ENOSPC\n');
-    const c = spawn(process.execPath, [BIN, 'compare', '--size', '2000', '--workers', '1'], { stdio: ['ignore', full, 'pipe'] });
+    const c = spawn(process.execPath, [BIN, 'compare', '--size', '2000', '--workers', '1'], {
+      stdio: ['ignore', full, 'pipe'],
+    });
     const rc = await finished(c, 60_000);
     assert.equal(rc.code, 1, 'compare too: its one write fails');
     assert.equal(rc.stderr, 'cowtop: cannot write stdout: ENOSPC\n');
@@ -102,7 +139,7 @@ test('a full disk: --output and stdout fail with one line and exit 1, nothing le
   assert.deepEqual(experimentPids(), []);
 });
 
-test('a name planted in /tmp as a link is never written through; another user\'s file is not taken over', async () => {
+test("a name planted in /tmp as a link is never written through; another user's file is not taken over", async () => {
   const victim = join(dir, 'victim');
   writeFileSync(victim, 'precious\n');
   const link = join(dir, 'out.json');
@@ -129,20 +166,28 @@ test('--record of a start that fails leaves an existing file as it was', async (
   assert.equal(readFileSync(cast, 'utf8'), 'an earlier recording\n');
 });
 
-test('--record on a full disk: the recording stops with a notice, the dashboard goes on', { skip: !ROOT_USER && 'a full disk is a small tmpfs: mounting needs root' }, () => withFullDisk(async (disk) => {
-  const run = runInPty([...SMALL, '--record', join(disk, 'r.cast')], { cols: 160, rows: 30 });
-  try {
-    await run.waitFor(/recording stopped: cannot write \/tmp\/cowtop-fulldisk-\w+\/r\.cast: ENOSPC; the dashboard goes on/, 30_000);
-    await run.waitFor(/worker 1/, 10_000);
-    const before = run.text();
-    await run.waitFor((t) => t !== before, 5000); // still drawing
-    run.press('q');
-    assert.equal((await run.exited).exitCode, 0);
-  } finally {
-    run.proc.kill();
-  }
-  assert.deepEqual(experimentPids(), []);
-}));
+test(
+  '--record on a full disk: the recording stops with a notice, the dashboard goes on',
+  { skip: !ROOT_USER && 'a full disk is a small tmpfs: mounting needs root' },
+  () =>
+    withFullDisk(async (disk) => {
+      const run = runInPty([...SMALL, '--record', join(disk, 'r.cast')], { cols: 160, rows: 30 });
+      try {
+        await run.waitFor(
+          /recording stopped: cannot write \/tmp\/cowtop-fulldisk-\w+\/r\.cast: ENOSPC; the dashboard goes on/,
+          30_000,
+        );
+        await run.waitFor(/worker 1/, 10_000);
+        const before = run.text();
+        await run.waitFor((t) => t !== before, 5000); // still drawing
+        run.press('q');
+        assert.equal((await run.exited).exitCode, 0);
+      } finally {
+        run.proc.kill();
+      }
+      assert.deepEqual(experimentPids(), []);
+    }),
+);
 
 /**
  * Our experiment's workers: children of our Python parent. Python itself, by its command name: a
@@ -175,12 +220,17 @@ test('compare fails at once when a worker is killed, naming it and its signal; n
   process.kill(ourWorkers()[0], 'SIGKILL');
   const r = await result;
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^cowtop: worker \d \(pid \d+\) died (before the measurement|during its gc\.collect\(\)): SIGKILL\n$/);
+  assert.match(
+    r.stderr,
+    /^cowtop: worker \d \(pid \d+\) died (before the measurement|during its gc\.collect\(\)): SIGKILL\n$/,
+  );
   assert.deepEqual(experimentPids(), []);
 });
 
 const MEMCG = '/sys/fs/cgroup/memory';
-test('compare names the OOM killer when it kills a worker mid-collection (a real memory cgroup)', { skip: !existsSync(join(MEMCG, 'memory.limit_in_bytes')) && 'no cgroup v1 memory controller here' }, async (t) => {
+test('compare names the OOM killer when it kills a worker mid-collection (a real memory cgroup)', {
+  skip: !existsSync(join(MEMCG, 'memory.limit_in_bytes')) && 'no cgroup v1 memory controller here',
+}, async (t) => {
   const cg = join(MEMCG, `cowtop-test-${process.pid}`);
   try {
     mkdirSync(cg);
@@ -191,19 +241,39 @@ test('compare names the OOM killer when it kills a worker mid-collection (a real
   try {
     // 1,000,000 records are ~170 MiB; each worker copies ~120 MiB when it collects: 300 MiB cannot hold both.
     writeFileSync(join(cg, 'memory.limit_in_bytes'), String(300 * 1048576));
-    const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(join(cg, 'cgroup.procs'))}, String(process.pid)); process.argv.splice(1, 0, 'cowtop'); require(${JSON.stringify(BIN)})`, 'compare', '--size', '1000000', '--workers', '2', '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('fs').writeFileSync(${JSON.stringify(join(cg, 'cgroup.procs'))}, String(process.pid)); process.argv.splice(1, 0, 'cowtop'); require(${JSON.stringify(BIN)})`,
+        'compare',
+        '--size',
+        '1000000',
+        '--workers',
+        '2',
+        '--force',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const r = await finished(child, 60_000);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^cowtop: worker \d \(pid \d+\) died during its gc\.collect\(\): SIGKILL; the kernel's OOM killer killed it \(oom_kill \d+ -> \d+\)\n$/);
+    assert.match(
+      r.stderr,
+      /^cowtop: worker \d \(pid \d+\) died during its gc\.collect\(\): SIGKILL; the kernel's OOM killer killed it \(oom_kill \d+ -> \d+\)\n$/,
+    );
     assert.deepEqual(experimentPids(), []);
   } finally {
-    await waitUntil(() => {
-      try {
-        rmdirSync(cg);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 10_000, 'the cgroup to empty');
+    await waitUntil(
+      () => {
+        try {
+          rmdirSync(cg);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'the cgroup to empty',
+    );
   }
 });

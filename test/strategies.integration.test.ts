@@ -32,7 +32,10 @@ let disabledCopied = 0; // and its disable run: what a worker copies with no col
 test('compare --strategies: freeze copies next to nothing, a high threshold comes later, disable keeps the cycles', async () => {
   const out = await strategies(['--gc', 'threshold:100000', '--requests', String(REQUESTS)]);
   assert.equal(out.copiedFrom, 'pagemap', 'as root, copies come from page frames');
-  assert.deepEqual(out.runs.map((r: any) => r.strategy), ['default', 'disable', 'threshold:100000', 'freeze']);
+  assert.deepEqual(
+    out.runs.map((r: any) => r.strategy),
+    ['default', 'disable', 'threshold:100000', 'freeze'],
+  );
   for (const r of out.runs) {
     assert.equal(r.workers[0].requests, REQUESTS, `${r.strategy}: the same number of requests`);
     assert.ok(r.verdict.length > 20, r.verdict);
@@ -44,15 +47,25 @@ test('compare --strategies: freeze copies next to nothing, a high threshold come
   // Freeze copies what any running interpreter writes (pymalloc pages in use, [heap],
   // libpython's data): no more than the gc-disabled run, far less than default.
   const fr = w(out, 'freeze').copied;
-  assert.ok(fr < 0.2 * def.copied && fr < w(out, 'disable').copied + 0.05 * def.copied, `freeze copied ${fr} vs default ${def.copied}, disable ${w(out, 'disable').copied}`);
+  assert.ok(
+    fr < 0.2 * def.copied && fr < w(out, 'disable').copied + 0.05 * def.copied,
+    `freeze copied ${fr} vs default ${def.copied}, disable ${w(out, 'disable').copied}`,
+  );
   const thr = w(out, 'threshold');
   // None within the requests counts only if the requests themselves were 5x default's first.
-  assert.ok(thr.firstFullAt === null ? REQUESTS >= 5 * def.firstFullAt : thr.firstFullAt >= 5 * def.firstFullAt, `first full collection at ${thr.firstFullAt} vs default ${def.firstFullAt}`);
+  assert.ok(
+    thr.firstFullAt === null ? REQUESTS >= 5 * def.firstFullAt : thr.firstFullAt >= 5 * def.firstFullAt,
+    `first full collection at ${thr.firstFullAt} vs default ${def.firstFullAt}`,
+  );
   const dis = w(out, 'disable');
   disabledCopied = dis.copied;
   assert.equal(dis.fullCollections, 0, 'no automatic collection with the gc disabled');
   assert.ok(dis.copied < 0.2 * def.copied, `disable copied ${dis.copied}`);
-  for (const other of ['default', 'threshold', 'freeze']) assert.ok(dis.garbage > 10 * Math.max(1, w(out, other).garbage), `disable kept ${dis.garbage} cyclic objects, ${other} ${w(out, other).garbage}`);
+  for (const other of ['default', 'threshold', 'freeze'])
+    assert.ok(
+      dis.garbage > 10 * Math.max(1, w(out, other).garbage),
+      `disable kept ${dis.garbage} cyclic objects, ${other} ${w(out, other).garbage}`,
+    );
   assert.ok(dis.garbage >= REQUESTS, 'one cycle a request, never freed');
   assert.deepEqual(experimentPids(), []);
 });
@@ -65,14 +78,38 @@ test('gc disabled copies only what the interpreter writes until the enabler call
   assert.notEqual(dis.copiedAtEnable, null, 'the enabler fired during the requests');
   // Before gc.enable(): what any running interpreter writes (new objects fill free slots of the
   // parent's pages), no more than the first test's disable run copied in all its requests.
-  assert.ok(dis.copiedAtEnable < 1.2 * disabledCopied + 2 * 1048576 && dis.copiedAtEnable < 0.5 * defaultCopied, `before gc.enable(): ${dis.copiedAtEnable} vs disable ${disabledCopied}, default ${defaultCopied}`);
+  assert.ok(
+    dis.copiedAtEnable < 1.2 * disabledCopied + 2 * 1048576 && dis.copiedAtEnable < 0.5 * defaultCopied,
+    `before gc.enable(): ${dis.copiedAtEnable} vs disable ${disabledCopied}, default ${defaultCopied}`,
+  );
   assert.ok(dis.fullCollections >= 1);
   assert.ok(dis.copied > 0.6 * defaultCopied, `after gc.enable(): ${dis.copied} vs default ${defaultCopied}`);
   assert.match(run(out, 'disable').verdict, /Until the enabler called gc\.enable\(\) \(1 s\) it had copied/);
 });
 
-test('PyPy: the strategies it cannot run are skipped with the reason', { skip: !existsSync('/usr/bin/pypy3') && 'no pypy3' }, async () => {
-  const r = await runCli(['compare', '--strategies', '--python', '/usr/bin/pypy3', '--size', '50000', '--workers', '1', '--requests', '50000', '--interval', '200', '--format', 'markdown'], {}, 120_000);
+test('PyPy: the strategies it cannot run are skipped with the reason', {
+  skip: !existsSync('/usr/bin/pypy3') && 'no pypy3',
+}, async () => {
+  const r = await runCli(
+    [
+      'compare',
+      '--strategies',
+      '--python',
+      '/usr/bin/pypy3',
+      '--size',
+      '50000',
+      '--workers',
+      '1',
+      '--requests',
+      '50000',
+      '--interval',
+      '200',
+      '--format',
+      'markdown',
+    ],
+    {},
+    120_000,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\| default \| /);
   assert.match(r.stdout, /\| disable \| /);
@@ -81,29 +118,74 @@ test('PyPy: the strategies it cannot run are skipped with the reason', { skip: !
 });
 
 test('--gc in batch: the workers run the strategy, the records say which', async () => {
-  const t = await runCli(['--batch', '--duration', '1', '--size', '20000', '--workers', '1', '--interval', '200', '--gc', 'threshold:5000,20,30'], {}, 30_000);
+  const t = await runCli(
+    [
+      '--batch',
+      '--duration',
+      '1',
+      '--size',
+      '20000',
+      '--workers',
+      '1',
+      '--interval',
+      '200',
+      '--gc',
+      'threshold:5000,20,30',
+    ],
+    {},
+    30_000,
+  );
   assert.equal(t.code, 0, t.stderr);
-  const recs = t.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = t.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(recs.find((x) => x.kind === 'ready').strategy, 'threshold:5000,20,30');
   const last = recs.filter((x) => x.type === 'sample').pop();
   assert.equal(last.strategy, 'threshold:5000,20,30');
   const worker = last.processes.find((p: any) => p.role === 'worker');
   assert.deepEqual(worker.gc.threshold, [5000, 20, 30], 'gc.get_threshold() in the worker');
-  const d = await runCli(['--batch', '--duration', '1', '--size', '20000', '--workers', '1', '--interval', '200', '--gc', 'disable'], {}, 30_000);
-  const dl = d.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'sample').pop();
+  const d = await runCli(
+    ['--batch', '--duration', '1', '--size', '20000', '--workers', '1', '--interval', '200', '--gc', 'disable'],
+    {},
+    30_000,
+  );
+  const dl = d.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((x) => x.type === 'sample')
+    .pop();
   assert.equal(dl.strategy, 'disable');
-  assert.ok(dl.processes.every((p: any) => p.gc.enabled === false), 'disabled in the parent and the workers');
+  assert.ok(
+    dl.processes.every((p: any) => p.gc.enabled === false),
+    'disabled in the parent and the workers',
+  );
 });
 
 test('G cycles the strategies live; the header and the GEN0 column show each', async () => {
-  const pty = runInPty(['--size', '20000', '--workers', '2', '--interval', '200', '--workload', 'serve'], { cols: 170, rows: 40 });
+  const pty = runInPty(['--size', '20000', '--workers', '2', '--interval', '200', '--workload', 'serve'], {
+    cols: 170,
+    rows: 40,
+  });
   const header = (t: string): string => t.split('\n').slice(0, 2).join('\n');
   try {
     await pty.waitFor((t) => /FREEZE OFF/.test(header(t)) && /worker 2\s+\d+/.test(t), 30_000);
     pty.press('G');
-    await pty.waitFor((t) => /GC DISABLED/.test(header(t)) && /thresholds off/.test(header(t)) && /worker 1 .* \d+ off /.test(t) && /gc disable: gc\.disable\(\) before the heap/.test(t), 10_000);
+    await pty.waitFor(
+      (t) =>
+        /GC DISABLED/.test(header(t)) &&
+        /thresholds off/.test(header(t)) &&
+        /worker 1 .* \d+ off /.test(t) &&
+        /gc disable: gc\.disable\(\) before the heap/.test(t),
+      10_000,
+    );
     pty.press('G');
-    await pty.waitFor((t) => /GC THRESHOLD/.test(header(t)) && /thresholds 7000\/10\/10/.test(header(t)) && /worker 1 .* \d+\/7000 /.test(t), 10_000);
+    await pty.waitFor(
+      (t) =>
+        /GC THRESHOLD/.test(header(t)) && /thresholds 7000\/10\/10/.test(header(t)) && /worker 1 .* \d+\/7000 /.test(t),
+      10_000,
+    );
     pty.press('G');
     await pty.waitFor((t) => /FREEZE ON/.test(header(t)) && /thresholds 700\/10\/10/.test(header(t)), 10_000);
     pty.press('G');

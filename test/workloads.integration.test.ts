@@ -4,9 +4,28 @@ import assert from 'node:assert/strict';
 import { experimentPids, runCli } from './helpers';
 
 async function growth(workload: string, size = 200_000): Promise<{ heap: number; growth: number[]; copies: any[] }> {
-  const r = await runCli(['--batch', '--map', '--duration', '3', '--size', String(size), '--workers', '2', '--freeze', '--workload', workload, '--collect-every', '1', '--interval', '500']);
+  const r = await runCli([
+    '--batch',
+    '--map',
+    '--duration',
+    '3',
+    '--size',
+    String(size),
+    '--workers',
+    '2',
+    '--freeze',
+    '--workload',
+    workload,
+    '--collect-every',
+    '1',
+    '--interval',
+    '500',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const heap = recs.find((x) => x.kind === 'ready').heapBytes;
   const last = recs.filter((x) => x.type === 'sample').pop();
   assert.equal(last.freeze, true);
@@ -21,14 +40,20 @@ for (const workload of ['read', 'write']) {
     for (const x of g) assert.ok(x > 0.4 * heap, `${workload}: growth ${x} of heap ${heap}`);
     for (const c of copies) {
       // The pagemap's count: read > 40%, write > 90% of the heap, though frozen.
-      assert.ok(c.copied > (workload === 'write' ? 0.9 : 0.4) * heap, `${workload}: copied ${c.copied} of heap ${heap}`);
+      assert.ok(
+        c.copied > (workload === 'write' ? 0.9 : 0.4) * heap,
+        `${workload}: copied ${c.copied} of heap ${heap}`,
+      );
       // What the copied pages held: read writes refcounts of the records and their lists only;
       // write (r.tags[0] = r.id) also takes a reference to each int, so its pages are copied too.
       const k = c.copiedKinds;
       const total = Object.values(k as Record<string, number>).reduce((a, b) => a + b, 0);
       if (workload === 'read') assert.ok((k.records + k.lists) / total > 0.85, `${workload}: ${JSON.stringify(k)}`);
       else assert.ok(k.ints > 0.1 * total && k.records + k.lists > 0.5 * total, `${workload}: ${JSON.stringify(k)}`);
-      assert.ok(k['module objects'] < 0.1 * total, `${workload}: the imports' objects stay shared: ${JSON.stringify(k)}`);
+      assert.ok(
+        k['module objects'] < 0.1 * total,
+        `${workload}: the imports' objects stay shared: ${JSON.stringify(k)}`,
+      );
     }
     assert.deepEqual(experimentPids(), []);
   });
@@ -43,9 +68,27 @@ test('idle workload with freeze: no growth to speak of (the control)', async () 
 });
 
 test('--tracemalloc: USS grows by pages the collector copied while Python allocated next to nothing', async () => {
-  const r = await runCli(['--batch', '--duration', '3', '--size', '200000', '--workers', '2', '--workload', 'collect', '--collect-every', '1', '--interval', '500', '--tracemalloc']);
+  const r = await runCli([
+    '--batch',
+    '--duration',
+    '3',
+    '--size',
+    '200000',
+    '--workers',
+    '2',
+    '--workload',
+    'collect',
+    '--collect-every',
+    '1',
+    '--interval',
+    '500',
+    '--tracemalloc',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const last = recs.filter((x) => x.type === 'sample').pop();
   const workers = last.processes.filter((p: any) => p.role === 'worker' && p.alive);
   assert.equal(workers.length, 2);
@@ -53,7 +96,10 @@ test('--tracemalloc: USS grows by pages the collector copied while Python alloca
     assert.equal(typeof w.gc.traced.current, 'number');
     assert.ok(w.gc.traced.peak >= w.gc.traced.current);
     assert.ok(w.gc.traced.current < 2 * 1048576, `traced ${w.gc.traced.current}`);
-    assert.ok(w.ussGrowth > 10 * w.gc.traced.current + 10 * 1048576, `USS growth ${w.ussGrowth} vs traced ${w.gc.traced.current}`);
+    assert.ok(
+      w.ussGrowth > 10 * w.gc.traced.current + 10 * 1048576,
+      `USS growth ${w.ussGrowth} vs traced ${w.gc.traced.current}`,
+    );
   }
   assert.equal(last.processes.find((p: any) => p.role === 'parent').gc.traced, undefined, 'the parent is not traced');
 });
@@ -62,11 +108,33 @@ test('--split: half the workers forked before gc.freeze(), half after, side by s
   // 400,000 objects: a frozen worker still copies ~2 MiB of the interpreter's own pages from its
   // first sample on (sampled at its fork now), which 200,000 unfrozen objects' copies (~35 MiB)
   // left at the 5% line.
-  const r = await runCli(['--batch', '--duration', '3', '--split', '--size', '400000', '--workers', '4', '--workload', 'collect', '--collect-every', '1', '--interval', '500']);
+  const r = await runCli([
+    '--batch',
+    '--duration',
+    '3',
+    '--split',
+    '--size',
+    '400000',
+    '--workers',
+    '4',
+    '--workload',
+    'collect',
+    '--collect-every',
+    '1',
+    '--interval',
+    '500',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const forks = recs.filter((x) => x.kind === 'fork');
-  assert.deepEqual(forks.map((f) => f.freeze), [false, false, true, true], 'unfrozen first, then frozen, from one parent');
+  assert.deepEqual(
+    forks.map((f) => f.freeze),
+    [false, false, true, true],
+    'unfrozen first, then frozen, from one parent',
+  );
   const last = recs.filter((x) => x.type === 'sample').pop();
   assert.equal(last.split, true);
   const mean = (frozen: boolean): number => {

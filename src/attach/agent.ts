@@ -14,7 +14,15 @@ import * as v from 'valibot';
 import { sanitize } from '../format/sanitize';
 import { mapLimit } from '../map-limit';
 import { checkPrivateDir, readOwnedFile } from '../files/untrusted';
-import { Collection, count, GC_FIELDS, pid as pidSchema, text, type CollectionMessage, type GcMessage } from '../experiment/protocol';
+import {
+  Collection,
+  count,
+  GC_FIELDS,
+  pid as pidSchema,
+  text,
+  type CollectionMessage,
+  type GcMessage,
+} from '../experiment/protocol';
 
 export const FILE_CAP = 64 * 1024;
 /** A directory whose reads take longer than this is skipped until they finish. */
@@ -72,9 +80,33 @@ export function parseAgentFile(text: string): AgentParse {
     const r = v.safeParse(AgentFile, value);
     if (r.success) {
       const f = r.output;
-      const gc: GcMessage = { type: 'gc', pid: f.pid, enabled: f.enabled, counts: f.counts, threshold: f.threshold, stats: f.stats, frozen: f.frozen, ...(f.sinceFork ? { sinceFork: f.sinceFork } : {}) };
-      const last: CollectionMessage | null = f.last ? { type: 'collection', pid: f.pid, ...f.last, explicit: false } : null;
-      return { ok: true, state: { pid: f.pid, starttime: f.starttime, t: f.t, interval: f.interval, gc, last, implementation: f.implementation, version: f.version }, dropped };
+      const gc: GcMessage = {
+        type: 'gc',
+        pid: f.pid,
+        enabled: f.enabled,
+        counts: f.counts,
+        threshold: f.threshold,
+        stats: f.stats,
+        frozen: f.frozen,
+        ...(f.sinceFork ? { sinceFork: f.sinceFork } : {}),
+      };
+      const last: CollectionMessage | null = f.last
+        ? { type: 'collection', pid: f.pid, ...f.last, explicit: false }
+        : null;
+      return {
+        ok: true,
+        state: {
+          pid: f.pid,
+          starttime: f.starttime,
+          t: f.t,
+          interval: f.interval,
+          gc,
+          last,
+          implementation: f.implementation,
+          version: f.version,
+        },
+        dropped,
+      };
     }
     const keys = [...new Set(r.issues.map((i) => String(i.path?.[0]?.key ?? '')))];
     const fatal = keys.find((k) => REQUIRED.has(k) || k === '');
@@ -106,9 +138,20 @@ export function agentDirProblem(uid: number, env: NodeJS.ProcessEnv = process.en
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? null : sanitize(`the gc agent cannot use ${dir} (${code ?? 'error'})`);
   }
-  const what = st.isSymbolicLink() ? 'is a symbolic link' : !st.isDirectory() ? 'is not a directory' : st.uid !== uid ? `is owned by uid ${st.uid}, not by uid ${uid}: another user made it first` : st.mode & 0o077 ? `has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, and the agent writes only into a private one (0700)` : null;
+  const what = st.isSymbolicLink()
+    ? 'is a symbolic link'
+    : !st.isDirectory()
+      ? 'is not a directory'
+      : st.uid !== uid
+        ? `is owned by uid ${st.uid}, not by uid ${uid}: another user made it first`
+        : st.mode & 0o077
+          ? `has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, and the agent writes only into a private one (0700)`
+          : null;
   if (!what) return null;
-  const fix = st.isDirectory() && st.uid === uid && !st.isSymbolicLink() ? `chmod 700 ${dir}` : `remove it, or set COWTOP_AGENT_DIR to a directory of uid ${uid}`;
+  const fix =
+    st.isDirectory() && st.uid === uid && !st.isSymbolicLink()
+      ? `chmod 700 ${dir}`
+      : `remove it, or set COWTOP_AGENT_DIR to a directory of uid ${uid}`;
   return sanitize(`the gc agent writes nothing: ${dir} ${what} (${fix})`);
 }
 
@@ -128,7 +171,10 @@ export class AgentReader {
   /** Processes whose file was missing: when to ask again, and the pause that led there. */
   private readonly retryAt = new Map<string, { at: number; wait: number }>();
 
-  constructor(private readonly onNotice: (text: string) => void, private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly onNotice: (text: string) => void,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   private tell(key: string, text: string): void {
     if (this.told.has(key)) return;
@@ -171,7 +217,10 @@ export class AgentReader {
     clearTimeout(timer);
     if (results === 'late') {
       this.busy.add(dir);
-      this.tell(`busy:${dir}`, `gc agent files in ${dir} take over ${READ_DEADLINE_MS} ms to read: skipped until they answer`);
+      this.tell(
+        `busy:${dir}`,
+        `gc agent files in ${dir} take over ${READ_DEADLINE_MS} ms to read: skipped until they answer`,
+      );
       void work.finally(() => this.busy.delete(dir));
       return [];
     }
@@ -205,7 +254,11 @@ export class AgentReader {
     }
     // A file left by an earlier process with the same pid is not this one's.
     if (t.starttime !== null && s.starttime !== null && s.starttime !== t.starttime) return null;
-    if (parsed.dropped.length) this.tell(`file:${file}`, `gc agent file ${file}: ${parsed.dropped.join(', ')} dropped (wrong type or out of range)`);
+    if (parsed.dropped.length)
+      this.tell(
+        `file:${file}`,
+        `gc agent file ${file}: ${parsed.dropped.join(', ')} dropped (wrong type or out of range)`,
+      );
     return s;
   }
 }

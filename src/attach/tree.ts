@@ -34,7 +34,12 @@ export class AttachedTree implements SampleSource {
 
   private readonly agents: AgentReader;
 
-  constructor(readonly pid: number, private readonly reader: ProcReader, onNotice: (text: string) => void = () => {}, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly pid: number,
+    private readonly reader: ProcReader,
+    onNotice: (text: string) => void = () => {},
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.agents = new AgentReader(onNotice, env);
   }
 
@@ -91,7 +96,10 @@ export class AttachedTree implements SampleSource {
    * After each snapshot: mark vanished processes, forget old ones. Returns what changed since the
    * last one: pids that appeared and pids that vanished, and the full collections refresh() saw.
    */
-  async observe(snap: Snapshot, now = Date.now()): Promise<{ appeared: number[]; vanished: number[]; collections: CollectionMessage[] }> {
+  async observe(
+    snap: Snapshot,
+    now = Date.now(),
+  ): Promise<{ appeared: number[]; vanished: number[]; collections: CollectionMessage[] }> {
     const live = new Set(snap.processes.filter((p) => p.alive).map((p) => p.pid));
     const first = this.live.size === 0;
     const appeared = first ? [] : [...live].filter((p) => !this.live.has(p));
@@ -135,7 +143,9 @@ export class AttachedTree implements SampleSource {
         return { pid: p.pid, uid: this.uids.get(key)!, starttime: p.starttime };
       }),
     );
-    const states = await this.agents.readAll(targets.filter((t): t is { pid: number; uid: number; starttime: number | null } => t.uid !== null));
+    const states = await this.agents.readAll(
+      targets.filter((t): t is { pid: number; uid: number; starttime: number | null } => t.uid !== null),
+    );
     let count = 0;
     for (const s of states) {
       count++;
@@ -143,7 +153,15 @@ export class AttachedTree implements SampleSource {
       const after = s.gc.stats?.[2]?.collections;
       if (before !== undefined && after !== undefined && after > before) {
         const last = s.last?.generation === 2 ? s.last : null;
-        this.collections.push({ type: 'collection', pid: s.pid, generation: 2, duration: last?.duration ?? null, collected: last?.collected ?? null, uncollectable: last?.uncollectable ?? null, explicit: false });
+        this.collections.push({
+          type: 'collection',
+          pid: s.pid,
+          generation: 2,
+          duration: last?.duration ?? null,
+          collected: last?.collected ?? null,
+          uncollectable: last?.uncollectable ?? null,
+          explicit: false,
+        });
       }
       this.gc.set(s.pid, s.gc);
       this.gcAt.set(s.pid, s.t);

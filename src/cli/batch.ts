@@ -24,9 +24,14 @@ function openFile(file: string | null): NodeJS.WritableStream {
 export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: string): Promise<void> {
   const out = openFile(cmd.output);
   // stdout's errors are the lifecycle's (every command writes there); a file's are ours.
-  if (out !== process.stdout) out.on('error', (err: NodeJS.ErrnoException) => void lifecycle.exit(1, `cowtop: cannot write ${cmd.output}: ${err.code ?? err.message}`));
+  if (out !== process.stdout)
+    out.on(
+      'error',
+      (err: NodeJS.ErrnoException) =>
+        void lifecycle.exit(1, `cowtop: cannot write ${cmd.output}: ${err.code ?? err.message}`),
+    );
   const write = (s: string): void => {
-    out.write(s + '\n');
+    out.write(`${s}\n`);
   };
   const onEvent = (r: Report | LogLine): void => {
     const e = eventRecord(sinceStart(), r);
@@ -45,7 +50,11 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
   });
   let first = true;
   session.on('snapshot', (snap: Snapshot) => {
-    if (first && !snap.procAvailable) onEvent({ stream: 'stderr', text: `cannot read ${procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage` });
+    if (first && !snap.procAvailable)
+      onEvent({
+        stream: 'stderr',
+        text: `cannot read ${procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage`,
+      });
     first = false;
     if (cmd.format === 'json') write(safeJson(sampleRecord(snap)));
     else if (cmd.format === 'csv') csvRows(snap).forEach(write);

@@ -44,7 +44,14 @@ export interface Measured {
 }
 
 export function measured(ready: ReadyMessage, workers: number): Measured {
-  return { python: ready.executable, implementation: ready.implementation, version: ready.version, size: ready.size, heapBytes: ready.heapBytes, workers };
+  return {
+    python: ready.executable,
+    implementation: ready.implementation,
+    version: ready.version,
+    size: ready.size,
+    heapBytes: ready.heapBytes,
+    workers,
+  };
 }
 
 export interface CompareResult extends Measured {
@@ -77,14 +84,19 @@ interface Trigger {
  * Rejects as soon as a worker dies that nobody asked to stop (the OOM killer does this for real
  * in the middle of a collection): compare fails at once, naming it, instead of waiting.
  */
-export function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: string }): { promise: Promise<never>; cancel(): void } {
+export function deathOfAWorker(
+  e: Experiment,
+  reader: ProcReader,
+  phase: { now: string },
+): { promise: Promise<never>; cancel(): void } {
   const oomBefore = reader.oomKills();
   const numbers = new Map([...e.workers].map(([pid, w]) => [pid, w.index + 1]));
   let off = (): void => {};
   const promise = new Promise<never>((_, reject) => {
     const fail = (who: string, how: string): void => {
       void Promise.all([oomBefore, reader.oomKills()]).then(([a, b]) => {
-        const oom = a !== null && b !== null && b > a ? `; the kernel's OOM killer killed it (oom_kill ${a} -> ${b})` : '';
+        const oom =
+          a !== null && b !== null && b > a ? `; the kernel's OOM killer killed it (oom_kill ${a} -> ${b})` : '';
         reject(new Error(`${who} died ${phase.now}: ${how}${oom}`));
       });
     };
@@ -92,9 +104,13 @@ export function deathOfAWorker(e: Experiment, reader: ProcReader, phase: { now: 
       if (r.type === 'fork') numbers.set(r.pid, r.index + 1);
       if (r.type !== 'exit' || r.requested) return;
       const n = numbers.get(r.pid);
-      fail(n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`, r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.code ?? '?'}`));
+      fail(
+        n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`,
+        r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.code ?? '?'}`),
+      );
     };
-    const onExit = (st: { code: number | null; signal: string | null }): void => fail(`the experiment's Python parent (pid ${e.pid})`, st.signal ?? `exit code ${st.code}`);
+    const onExit = (st: { code: number | null; signal: string | null }): void =>
+      fail(`the experiment's Python parent (pid ${e.pid})`, st.signal ?? `exit code ${st.code}`);
     e.on('report', onReport);
     e.on('exit', onExit);
     off = () => {
@@ -115,7 +131,10 @@ export class WorkerGone extends Error {}
  */
 export async function explainGone(err: unknown, death: { promise: Promise<never> }): Promise<never> {
   if (!(err instanceof WorkerGone)) throw err;
-  const why = await Promise.race([death.promise.catch((d: unknown) => d), new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+  const why = await Promise.race([
+    death.promise.catch((d: unknown) => d),
+    new Promise<null>((r) => setTimeout(() => r(null), 2000)),
+  ]);
   throw why ?? err;
 }
 
@@ -131,7 +150,13 @@ async function measure(e: Experiment, reader: ProcReader, count: number, trigger
   }
 }
 
-async function measureOnce(e: Experiment, reader: ProcReader, count: number, trigger: Trigger, phase: { now: string }): Promise<CompareRun> {
+async function measureOnce(
+  e: Experiment,
+  reader: ProcReader,
+  count: number,
+  trigger: Trigger,
+  phase: { now: string },
+): Promise<CompareRun> {
   if (e.workers.size < count) {
     await e.waitFor(() => e.workers.size >= count, 30_000);
   }
@@ -141,7 +166,9 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
     const [mem, stat] = await Promise.all([reader.smapsRollup(pid), reader.stat(pid)]);
     if (!mem.ok || !stat.ok) {
       const gone = (!mem.ok && mem.error === 'gone') || (!stat.ok && stat.error === 'gone');
-      throw new (gone ? WorkerGone : Error)(`cannot read worker ${pid}: ${!mem.ok ? mem.message : !stat.ok ? stat.message : ''}`);
+      throw new (gone ? WorkerGone : Error)(
+        `cannot read worker ${pid}: ${!mem.ok ? mem.message : !stat.ok ? stat.message : ''}`,
+      );
     }
     return { uss: mem.value.uss, minflt: stat.value.minflt };
   };
@@ -169,7 +196,10 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
       ussAfter: after[i].uss,
       minfltDelta: after[i].minflt - before[i].minflt,
       gcSeconds: seconds.get(pid) ?? NaN,
-      copied: copiesAfter.get(pid) != null && copiesBefore.get(pid) != null ? copiesAfter.get(pid)! - copiesBefore.get(pid)! : null,
+      copied:
+        copiesAfter.get(pid) != null && copiesBefore.get(pid) != null
+          ? copiesAfter.get(pid)! - copiesBefore.get(pid)!
+          : null,
       copiedSinceFork: copiesAfter.get(pid) ?? null,
       copiedKinds: kinds.get(pid) ?? null,
     })),
@@ -177,22 +207,33 @@ async function measureOnce(e: Experiment, reader: ProcReader, count: number, tri
 }
 
 /** Each worker's bytes copied from the parent since fork (the copy map), null where frames are unreadable. */
-async function copiesOf(reader: ProcReader, e: Experiment, pids: number[]): Promise<{ copied: Map<number, number | null>; kinds: Map<number, Record<string, number> | null> }> {
+async function copiesOf(
+  reader: ProcReader,
+  e: Experiment,
+  pids: number[],
+): Promise<{ copied: Map<number, number | null>; kinds: Map<number, Record<string, number> | null> }> {
   const map = await readCopyMap(reader, e.pid, pids, e.kinds);
   const ok = !('error' in map) && map.privileged;
   const worker = (pid: number) => (ok ? map.workers.find((w) => w.pid === pid) : undefined);
   return {
     copied: new Map(pids.map((pid) => [pid, worker(pid)?.total.copied ?? null])),
-    kinds: new Map(pids.map((pid) => [pid, worker(pid)?.copiedKinds ? Object.fromEntries(worker(pid)!.copiedKinds!.map((k) => [k.kind, k.bytes])) : null])),
+    kinds: new Map(
+      pids.map((pid) => [
+        pid,
+        worker(pid)?.copiedKinds ? Object.fromEntries(worker(pid)!.copiedKinds!.map((k) => [k.kind, k.bytes])) : null,
+      ]),
+    ),
   };
 }
 
 /** The mean copied during the pass, or null when the map could not tell. */
-export const copiedMean = (r: CompareRun): number | null => (r.workers.every((w) => w.copied !== null) ? mean(r.workers.map((w) => w.copied!)) : null);
+export const copiedMean = (r: CompareRun): number | null =>
+  r.workers.every((w) => w.copied !== null) ? mean(r.workers.map((w) => w.copied!)) : null;
 
 export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
- const workersText = (n: number): string => `${n} worker${n === 1 ? '' : 's'}`;
-const passText = (r: CompareResult): string => (r.workload === 'collect' ? 'one gc.collect()' : `one pass of the ${r.workload} workload`);
+const workersText = (n: number): string => `${n} worker${n === 1 ? '' : 's'}`;
+const passText = (r: CompareResult): string =>
+  r.workload === 'collect' ? 'one gc.collect()' : `one pass of the ${r.workload} workload`;
 
 /** How the table names what each worker did: a collection, or a workload's pass (no collection in it). */
 function passLabels(workload: string): { took: string; after: string; copiedBy: string } {
@@ -200,7 +241,8 @@ function passLabels(workload: string): { took: string; after: string; copiedBy: 
   return { took: 'pass took', after: `USS after the ${workload} pass`, copiedBy: `the ${workload} pass` };
 }
 
-const reductionOf = (before: number, after: number | null): number | null => (after === null || before <= 0 ? null : 1 - after / before);
+const reductionOf = (before: number, after: number | null): number | null =>
+  after === null || before <= 0 ? null : 1 - after / before;
 const meanCells = (run: CompareRun): string[] => [
   formatBytes(mean(run.workers.map((w) => w.ussBefore))),
   formatBytes(mean(run.workers.map((w) => w.ussAfter))),
@@ -214,15 +256,30 @@ export const growth = (r: CompareRun): number => mean(r.workers.map((w) => w.uss
  * Without freeze, then with it: the workers do the measured thing once each time. 'collect' is
  * the original experiment; 'read' and 'write' run those workloads' single pass instead.
  */
-export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compare' }>, procRoot = cmd.procRoot, workload: PassWorkload = cmd.pass): Promise<CompareResult> {
+export async function runCompareExperiment(
+  cmd: Extract<Command, { kind: 'compare' }>,
+  procRoot = cmd.procRoot,
+  workload: PassWorkload = cmd.pass,
+): Promise<CompareResult> {
   const reader = new ProcReader(procRoot);
   if (!(await reader.available())) {
-    throw new UsageError(`cannot read ${procRoot}/PID/smaps_rollup: compare needs Linux /proc for USS; --batch shows what this system offers`);
+    throw new UsageError(
+      `cannot read ${procRoot}/PID/smaps_rollup: compare needs Linux /proc for USS; --batch shows what this system offers`,
+    );
   }
-  const trigger: Trigger = workload === 'collect' ? { cmd: 'collect', reply: 'collected' } : { cmd: 'act', reply: 'acted' };
+  const trigger: Trigger =
+    workload === 'collect' ? { cmd: 'collect', reply: 'collected' } : { cmd: 'act', reply: 'acted' };
   // The workload runs only when asked: its own period is set beyond the run.
   // serve: requests only when asked (100,000 a pass), none on its own.
-  const options = { ...cmd.experiment, gc: 'default', freeze: false, split: false, workload: workload === 'collect' ? 'idle' : workload, collectEvery: 3600, requests: workload === 'serve' ? 100_000 : null };
+  const options = {
+    ...cmd.experiment,
+    gc: 'default',
+    freeze: false,
+    split: false,
+    workload: workload === 'collect' ? 'idle' : workload,
+    collectEvery: 3600,
+    requests: workload === 'serve' ? 100_000 : null,
+  };
   const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
   const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers, trigger)];
   if (ready.freezeSupported) {
@@ -249,29 +306,45 @@ export async function runCompareExperiment(cmd: Extract<Command, { kind: 'compar
 export function compareTable(r: CompareResult): string {
   const [off, on] = r.runs;
   const lines: string[] = [];
-  lines.push(`cowtop compare: ${r.implementation} ${r.version}, ${recordsText(r.size)}, heap ${formatBytes(r.heapBytes)}, ${workersText(r.workers)}, ${passText(r)} in each`);
+  lines.push(
+    `cowtop compare: ${r.implementation} ${r.version}, ${recordsText(r.size)}, heap ${formatBytes(r.heapBytes)}, ${workersText(r.workers)}, ${passText(r)} in each`,
+  );
   lines.push(`modules imported before fork: ${r.modules.join(', ') || 'none'}`);
   lines.push('');
   const label = passLabels(r.workload);
   const head = ['worker', 'USS before', 'USS after', 'faults', label.took];
-  const cells = (w?: CompareWorker): string[] => (w ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)] : ['', '', '', '']);
+  const cells = (w?: CompareWorker): string[] =>
+    w
+      ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)]
+      : ['', '', '', ''];
   const rows: string[][] = [];
-  for (let i = 0; i < Math.max(off.workers.length, on?.workers.length ?? 0); i++) rows.push([String(i + 1), ...cells(off.workers[i]), ...cells(on?.workers[i])]);
+  for (let i = 0; i < Math.max(off.workers.length, on?.workers.length ?? 0); i++)
+    rows.push([String(i + 1), ...cells(off.workers[i]), ...cells(on?.workers[i])]);
   const avg = (run?: CompareRun): string[] => (run ? meanCells(run) : ['', '', '', '']);
   rows.push(['mean', ...avg(off), ...avg(on)]);
   const all = [[head[0], ...head.slice(1), ...head.slice(1)], ...rows];
   const widths = all[0].map((_, i) => Math.max(...all.map((row) => row[i].length)));
-  const fmt = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).map((c, i) => (i === 5 ? '   ' + c : c)).join('  ');
+  const fmt = (row: string[]): string =>
+    row
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .map((c, i) => (i === 5 ? `   ${c}` : c))
+      .join('  ');
   const leftWidth = widths.slice(0, 5).reduce((a, b) => a + b + 2, 0);
-  lines.push(`${''.padEnd(widths[0] + 2)}${'without freeze'.padEnd(leftWidth - widths[0] - 2 + 3)}${on ? 'with gc.freeze()' : 'gc.freeze() unavailable in this interpreter'}`);
+  lines.push(
+    `${''.padEnd(widths[0] + 2)}${'without freeze'.padEnd(leftWidth - widths[0] - 2 + 3)}${on ? 'with gc.freeze()' : 'gc.freeze() unavailable in this interpreter'}`,
+  );
   lines.push(fmt(all[0]));
   for (const row of rows) lines.push(fmt(row));
   lines.push('');
   const afterOff = mean(off.workers.map((w) => w.ussAfter));
   if (on) {
     const afterOn = mean(on.workers.map((w) => w.ussAfter));
-    lines.push(`${label.after}: ${formatBytes(afterOff)} -> ${formatBytes(afterOn)} per worker, ${formatReduction(r.reductionAfter)} (USS after, as the original experiment measured)`);
-    lines.push(`Memory copied by ${label.copiedBy}: ${formatBytes(growth(off))} -> ${formatBytes(growth(on))} per worker, ${formatReduction(r.reduction)} (USS growth: the headline)`);
+    lines.push(
+      `${label.after}: ${formatBytes(afterOff)} -> ${formatBytes(afterOn)} per worker, ${formatReduction(r.reductionAfter)} (USS after, as the original experiment measured)`,
+    );
+    lines.push(
+      `Memory copied by ${label.copiedBy}: ${formatBytes(growth(off))} -> ${formatBytes(growth(on))} per worker, ${formatReduction(r.reduction)} (USS growth: the headline)`,
+    );
     lines.push(copiedLine(off, on));
   } else {
     lines.push(`${label.after}: ${formatBytes(afterOff)} per worker; ${r.implementation} has no gc.freeze()`);
@@ -283,10 +356,16 @@ export function compareTable(r: CompareResult): string {
 /** The page-by-page figure beside USS growth: what the copy map saw copied during the pass. */
 function copiedLine(off: CompareRun, on?: CompareRun): string {
   const a = copiedMean(off);
-  if (a === null) return 'Pages copied from the parent (pagemap): not measurable here (frame numbers need root or CAP_SYS_ADMIN)';
+  if (a === null)
+    return 'Pages copied from the parent (pagemap): not measurable here (frame numbers need root or CAP_SYS_ADMIN)';
   const b = on ? copiedMean(on) : null;
   const k = off.workers[0]?.copiedKinds;
-  const held = k ? kindsText({ total: { copied: 1, shared: 0, new: 0, swapped: 0 }, copiedKinds: Object.entries(k).map(([kind, bytes]) => ({ kind, bytes })) }) : null;
+  const held = k
+    ? kindsText({
+        total: { copied: 1, shared: 0, new: 0, swapped: 0 },
+        copiedKinds: Object.entries(k).map(([kind, bytes]) => ({ kind, bytes })),
+      })
+    : null;
   return `Pages copied from the parent during the pass (pagemap, page by page): ${formatBytes(a)}${on ? ` -> ${formatBytes(b)}` : ''} per worker${held ? `\nWhat the copied pages held (worker 1, no freeze, since fork): ${held}` : ''}`;
 }
 
@@ -295,22 +374,44 @@ export function compareMarkdown(r: CompareResult): string {
   const [off, on] = r.runs;
   const label = passLabels(r.workload);
   const head = ['worker', 'USS before', 'USS after', 'minor faults', label.took];
-  const cells = (w?: CompareWorker): string[] => (w ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)] : ['', '', '', '']);
+  const cells = (w?: CompareWorker): string[] =>
+    w
+      ? [formatBytes(w.ussBefore), formatBytes(w.ussAfter), formatCount(w.minfltDelta), formatSeconds(w.gcSeconds)]
+      : ['', '', '', ''];
   const lines = [
     `**cowtop compare**: ${r.implementation} ${r.version}, ${recordsText(r.size)}, heap ${formatBytes(r.heapBytes)}, ${workersText(r.workers)}, ${passText(r).replace('gc.collect()', '`gc.collect()`')} in each`,
     '',
     `Modules imported before fork: ${r.modules.join(', ') || 'none'}.`,
     '',
-    `| ${head[0]} | ${head.slice(1).map((h) => `${h} (no freeze)`).join(' | ')}${on ? ` | ${head.slice(1).map((h) => `${h} (freeze)`).join(' | ')}` : ''} |`,
+    `| ${head[0]} | ${head
+      .slice(1)
+      .map((h) => `${h} (no freeze)`)
+      .join(' | ')}${
+      on
+        ? ` | ${head
+            .slice(1)
+            .map((h) => `${h} (freeze)`)
+            .join(' | ')}`
+        : ''
+    } |`,
     `| --- |${' ---: |'.repeat(on ? 8 : 4)}`,
   ];
-  for (let i = 0; i < off.workers.length; i++) lines.push(`| ${i + 1} | ${[...cells(off.workers[i]), ...(on ? cells(on.workers[i]) : [])].join(' | ')} |`);
+  for (let i = 0; i < off.workers.length; i++)
+    lines.push(`| ${i + 1} | ${[...cells(off.workers[i]), ...(on ? cells(on.workers[i]) : [])].join(' | ')} |`);
   lines.push(`| **mean** | ${[...meanCells(off), ...(on ? meanCells(on) : [])].join(' | ')} |`);
   lines.push('');
   const copied = (run: CompareRun): string => formatBytes(growth(run));
   const after = (run: CompareRun): string => formatBytes(mean(run.workers.map((w) => w.ussAfter)));
-  if (on) lines.push(`${label.after}, per worker: ${after(off)} without freeze, ${after(on)} with \`gc.freeze()\` (${formatReduction(r.reductionAfter)}; USS after, as the original experiment measured).`, '');
-  lines.push(on ? `Memory copied by ${label.copiedBy}, per worker: ${copied(off)} without freeze, ${copied(on)} with \`gc.freeze()\` (${formatReduction(r.reduction)}; USS growth: the headline).` : `Memory copied by ${label.copiedBy}, per worker: ${copied(off)}; ${r.implementation} has no \`gc.freeze()\`.`);
+  if (on)
+    lines.push(
+      `${label.after}, per worker: ${after(off)} without freeze, ${after(on)} with \`gc.freeze()\` (${formatReduction(r.reductionAfter)}; USS after, as the original experiment measured).`,
+      '',
+    );
+  lines.push(
+    on
+      ? `Memory copied by ${label.copiedBy}, per worker: ${copied(off)} without freeze, ${copied(on)} with \`gc.freeze()\` (${formatReduction(r.reduction)}; USS growth: the headline).`
+      : `Memory copied by ${label.copiedBy}, per worker: ${copied(off)}; ${r.implementation} has no \`gc.freeze()\`.`,
+  );
   lines.push('', copiedLine(off, on));
   return lines.join('\n');
 }
@@ -321,7 +422,10 @@ export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Pr
     await runStrategiesCommand(cmd);
     return;
   }
-  if (cmd.experiment.gc && cmd.experiment.gc !== 'default') throw new UsageError('compare runs without and then with gc.freeze(); --gc goes with --strategies (for its threshold run)');
+  if (cmd.experiment.gc && cmd.experiment.gc !== 'default')
+    throw new UsageError(
+      'compare runs without and then with gc.freeze(); --gc goes with --strategies (for its threshold run)',
+    );
   if (cmd.experiment.enabler) throw new UsageError('--enabler goes with compare --strategies');
   if (cmd.matrix) {
     const { runMatrix } = require('./matrix.js') as typeof import('./matrix.js');
@@ -329,6 +433,11 @@ export async function runCompare(cmd: Extract<Command, { kind: 'compare' }>): Pr
     return;
   }
   const result = await runCompareExperiment(cmd);
-  const text = cmd.format === 'json' ? safeJson(result) : cmd.format === 'markdown' ? compareMarkdown(result) : compareTable(result);
-  process.stdout.write(text + '\n');
+  const text =
+    cmd.format === 'json'
+      ? safeJson(result)
+      : cmd.format === 'markdown'
+        ? compareMarkdown(result)
+        : compareTable(result);
+  process.stdout.write(`${text}\n`);
 }

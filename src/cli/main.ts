@@ -24,10 +24,15 @@ async function withMetrics(monitor: Monitor, p: Prometheus | null, name: string)
 // Each command loads what it needs when it runs: a start pays only for its own (issue 14, target
 // 5). By require, not import(): import() of a CommonJS file goes through the ESM loader, which
 // parses the source again to find its exports.
-const runBatch: typeof import('./batch').runBatch = (...a) => (require('./batch.js') as typeof import('./batch.js')).runBatch(...a);
+const runBatch: typeof import('./batch').runBatch = (...a) =>
+  (require('./batch.js') as typeof import('./batch.js')).runBatch(...a);
 
 /** attach, and run (which is attach to a tree it started): a dashboard or --batch. */
-async function watch(monitor: Monitor, cmd: { batch: BatchOptions | null; screen: DashboardOptions; prometheus: Prometheus | null; procRoot: string }, name: string): Promise<void> {
+async function watch(
+  monitor: Monitor,
+  cmd: { batch: BatchOptions | null; screen: DashboardOptions; prometheus: Prometheus | null; procRoot: string },
+  name: string,
+): Promise<void> {
   await withMetrics(monitor, cmd.prometheus, name);
   if (cmd.batch) {
     await runBatch(monitor, cmd.batch, cmd.procRoot);
@@ -46,7 +51,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         await runBatch(await withMetrics(new Session(cmd), cmd.prometheus, 'experiment'), cmd, cmd.procRoot);
         return;
       case 'attach': {
-        const { AttachSession } = require('../session/attach-session.js') as typeof import('../session/attach-session.js');
+        const { AttachSession } =
+          require('../session/attach-session.js') as typeof import('../session/attach-session.js');
         await watch(new AttachSession(cmd), cmd, `pid${cmd.pid}`);
         return;
       }
@@ -62,7 +68,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         return;
       }
       case 'agent-path':
-        process.stdout.write(AGENT_DIR + '\n');
+        process.stdout.write(`${AGENT_DIR}\n`);
         await lifecycle.exit(0);
         return;
       case 'compare': {
@@ -74,7 +80,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'dashboard': {
         // The dashboard is loaded only when needed: batch and compare never pay for blessed.
         const { runDashboard } = require('../ui/dashboard.js') as typeof import('../ui/dashboard.js');
-        await runDashboard(await withMetrics(new Session({ ...cmd, sampleBuild: true }), cmd.prometheus, 'experiment'), cmd.screen);
+        await runDashboard(
+          await withMetrics(new Session({ ...cmd, sampleBuild: true }), cmd.prometheus, 'experiment'),
+          cmd.screen,
+        );
         return;
       }
     }

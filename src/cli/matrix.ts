@@ -46,7 +46,8 @@ export function managedInterpreters(env: NodeJS.ProcessEnv = process.env): strin
       continue; // not installed
     }
     for (const v of versions) {
-      for (const exe of ['python3', 'pypy3', 'python']) { // python: a 2.7 has no python3, and is said to be left out
+      for (const exe of ['python3', 'pypy3', 'python']) {
+        // python: a 2.7 has no python3, and is said to be left out
         const path = join(root, v, 'bin', exe);
         if (existsSync(path)) {
           out.push(path);
@@ -94,7 +95,9 @@ export function systemInterpreters(dirs: readonly string[]): string[] {
     } catch {
       continue;
     }
-    for (const n of names.filter((x) => /^(python3|pypy3)(\.\d+)?$/.test(x)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
+    for (const n of names
+      .filter((x) => /^(python3|pypy3)(\.\d+)?$/.test(x))
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
       const path = join(dir, n);
       try {
         accessSync(path, constants.X_OK);
@@ -109,18 +112,26 @@ export function systemInterpreters(dirs: readonly string[]): string[] {
 
 /** By implementation (CPython first), then version, oldest first. */
 const byVersion = (a: PythonInfo, b: PythonInfo): number =>
-  (a.implementation === 'CPython' ? 0 : 1) - (b.implementation === 'CPython' ? 0 : 1) || a.implementation.localeCompare(b.implementation) || a.version.localeCompare(b.version, 'en', { numeric: true });
+  (a.implementation === 'CPython' ? 0 : 1) - (b.implementation === 'CPython' ? 0 : 1) ||
+  a.implementation.localeCompare(b.implementation) ||
+  a.version.localeCompare(b.version, 'en', { numeric: true });
 
 /**
  * The interpreters to compare: those given, or every one found on PATH, in the system's
  * directories and in pyenv/uv/asdf, once each by real path and by version, sorted by version.
  */
-export async function findInterpreters(given: string[], env: NodeJS.ProcessEnv = process.env, systemDirs: readonly string[] = SYSTEM_DIRS): Promise<Found> {
+export async function findInterpreters(
+  given: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  systemDirs: readonly string[] = SYSTEM_DIRS,
+): Promise<Found> {
   const seen = new Set<string>();
   const found: Array<{ name: string; info: PythonInfo }> = [];
   const skipped: Found['skipped'] = [];
   const managed = given.length ? [] : managedInterpreters(env);
-  const candidates = given.length ? given : [...CANDIDATES.flatMap((n) => onPath(n, env)), ...systemInterpreters(systemDirs), ...managed];
+  const candidates = given.length
+    ? given
+    : [...CANDIDATES.flatMap((n) => onPath(n, env)), ...systemInterpreters(systemDirs), ...managed];
   for (const name of candidates) {
     try {
       const info = await probePython(name, 10_000);
@@ -146,13 +157,20 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
   const found = await findInterpreters(cmd.pythons).catch((err: Error) => lifecycle.exit(2, `cowtop: ${err.message}`));
   const pythons = found.pythons;
   // Left out, each in one line on stderr: the table stays a table.
-  for (const s of found.skipped) process.stderr.write(`cowtop: left out ${s.python}: ${s.why.replace(/^.*? is /, 'it is ')}\n`);
+  for (const s of found.skipped)
+    process.stderr.write(`cowtop: left out ${s.python}: ${s.why.replace(/^.*? is /, 'it is ')}\n`);
   const rows: MatrixRow[] = [];
   const started = Date.now();
-  process.stderr.write(`cowtop: ${pythons.length} interpreter${pythons.length === 1 ? '' : 's'} x ${WORKLOADS.join(', ')}, without and with gc.freeze(): each is said as it finishes\n`);
+  process.stderr.write(
+    `cowtop: ${pythons.length} interpreter${pythons.length === 1 ? '' : 's'} x ${WORKLOADS.join(', ')}, without and with gc.freeze(): each is said as it finishes\n`,
+  );
   for (const [i, python] of pythons.entries()) {
     for (const workload of WORKLOADS) {
-      const r = await runCompareExperiment({ ...cmd, experiment: { ...cmd.experiment, python } }, cmd.procRoot, workload);
+      const r = await runCompareExperiment(
+        { ...cmd, experiment: { ...cmd.experiment, python } },
+        cmd.procRoot,
+        workload,
+      );
       rows.push({
         python,
         implementation: r.implementation,
@@ -166,23 +184,37 @@ export async function runMatrix(cmd: Extract<Command, { kind: 'compare' }>): Pro
     }
     // Progress on stderr, one line an interpreter: the table on stdout stays whole.
     const mine = rows.slice(-WORKLOADS.length);
-    process.stderr.write(`cowtop: [${i + 1}/${pythons.length}, ${Math.round((Date.now() - started) / 1000)} s] ${mine[0].implementation} ${mine[0].version} (${python}): ${mine.map((m) => `${m.workload} ${formatReduction(m.reduction)}`).join(', ')}\n`);
+    process.stderr.write(
+      `cowtop: [${i + 1}/${pythons.length}, ${Math.round((Date.now() - started) / 1000)} s] ${mine[0].implementation} ${mine[0].version} (${python}): ${mine.map((m) => `${m.workload} ${formatReduction(m.reduction)}`).join(', ')}\n`,
+    );
   }
   const size = cmd.experiment.size;
   if (cmd.format === 'json') {
-    process.stdout.write(safeJson({ type: 'matrix', size, workers: cmd.experiment.workers, rows, skipped: found.skipped }) + '\n');
+    process.stdout.write(
+      `${safeJson({ type: 'matrix', size, workers: cmd.experiment.workers, rows, skipped: found.skipped })}\n`,
+    );
   } else {
-    process.stdout.write(matrixText(rows, size, cmd.experiment.workers, cmd.format) + '\n');
+    process.stdout.write(`${matrixText(rows, size, cmd.experiment.workers, cmd.format)}\n`);
   }
 }
 
 /** The matrix as a person reads it (or as Markdown, to paste). */
 export function matrixText(rows: MatrixRow[], size: number, workers: number, format: 'table' | 'markdown'): string {
   const head = ['interpreter', 'workload', 'copied without freeze', 'copied with freeze', 'change'];
-  const cells = rows.map((r) => [`${r.implementation} ${r.version}`, r.workload, formatBytes(r.copiedWithout), r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith), formatReduction(r.reduction)]);
+  const cells = rows.map((r) => [
+    `${r.implementation} ${r.version}`,
+    r.workload,
+    formatBytes(r.copiedWithout),
+    r.copiedWith === null ? 'no gc.freeze()' : formatBytes(r.copiedWith),
+    formatReduction(r.reduction),
+  ]);
   const title = `${recordsText(size)}, ${workers} worker${workers === 1 ? '' : 's'}; memory copied per worker by one pass`;
   if (format === 'markdown') {
-    const lines = [`| ${head.join(' | ')} |`, '| --- | --- | ---: | ---: | ---: |', ...cells.map((c) => `| ${c.join(' | ')} |`)];
+    const lines = [
+      `| ${head.join(' | ')} |`,
+      '| --- | --- | ---: | ---: | ---: |',
+      ...cells.map((c) => `| ${c.join(' | ')} |`),
+    ];
     return `**cowtop compare --matrix**: ${title}\n\n${lines.join('\n')}`;
   }
   const all = [head, ...cells];

@@ -67,7 +67,12 @@ async function runOne(e: Experiment, reader: ProcReader, count: number): Promise
   const before = await Promise.all(pids.map(rollup));
   const peak = [...before];
   const poll = setInterval(() => {
-    pids.forEach((pid, i) => void reader.smapsRollup(pid).then((m) => m.ok && (peak[i] = Math.max(peak[i], m.value.uss))));
+    pids.forEach(
+      (pid, i) =>
+        void reader.smapsRollup(pid).then((m) => {
+          if (m.ok) peak[i] = Math.max(peak[i], m.value.uss);
+        }),
+    );
   }, PEAK_EVERY_MS);
   const atEnable = new Map<number, Promise<number | null>>();
   // The worker waits (SIGCONT) before gc.enable(): its pages are read while nothing moves them.
@@ -88,7 +93,10 @@ async function runOne(e: Experiment, reader: ProcReader, count: number): Promise
   const death = deathOfAWorker(e, reader, phase);
   try {
     const acted = new Map<number, CollectedMessage>();
-    const served = e.waitFor((r: Report) => r.type === 'acted' && pids.includes(r.pid) && acted.set(r.pid, r).size === pids.length, ACT_TIMEOUT_MS);
+    const served = e.waitFor(
+      (r: Report) => r.type === 'acted' && pids.includes(r.pid) && acted.set(r.pid, r).size === pids.length,
+      ACT_TIMEOUT_MS,
+    );
     phase.now = 'while serving requests';
     e.send({ cmd: 'act' });
     await Promise.race([served, death.promise]);
@@ -102,7 +110,10 @@ async function runOne(e: Experiment, reader: ProcReader, count: number): Promise
     };
     e.on('report', onCollection);
     const waiting = new Set(pids);
-    const collected = e.waitFor((r: Report) => r.type === 'collected' && waiting.delete(r.pid) && waiting.size === 0, ACT_TIMEOUT_MS);
+    const collected = e.waitFor(
+      (r: Report) => r.type === 'collected' && waiting.delete(r.pid) && waiting.size === 0,
+      ACT_TIMEOUT_MS,
+    );
     phase.now = 'during the final gc.collect()';
     e.send({ cmd: 'collect' });
     await Promise.race([collected, death.promise]);
@@ -150,17 +161,28 @@ export function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number |
   const full = avg(run, (w) => w.fullCollections) ?? 0;
   const garbage = avg(run, (w) => w.garbage);
   const first = avg(run, (w) => w.firstFullAt);
-  const vsBase = base && base !== run && copied !== null && copiedOf(base) ? ` (${formatReduction(1 - copied / copiedOf(base)!)} against default)` : '';
-  const collections = full ? `${formatCount(full)} full collection${full === 1 ? '' : 's'} (${formatSeconds(avg(run, (w) => w.fullSeconds))})` : 'no full collection';
+  const vsBase =
+    base && base !== run && copied !== null && copiedOf(base)
+      ? ` (${formatReduction(1 - copied / copiedOf(base)!)} against default)`
+      : '';
+  const collections = full
+    ? `${formatCount(full)} full collection${full === 1 ? '' : 's'} (${formatSeconds(avg(run, (w) => w.fullSeconds))})`
+    : 'no full collection';
   switch (name) {
     case 'default':
       return `the baseline: ${collections} in ${formatCount(avg(run, (w) => w.requests))} requests copied ${formatBytes(copied)} per worker of the parent's heap.`;
     case 'disable': {
       const atEnable = avg(run, (w) => w.copiedAtEnable);
-      const then = enabler !== null && atEnable !== null ? ` Until the enabler called gc.enable() (${enabler} s) it had copied ${formatBytes(atEnable)}; then collections ran (${collections}) and copied like default.` : '';
+      const then =
+        enabler !== null && atEnable !== null
+          ? ` Until the enabler called gc.enable() (${enabler} s) it had copied ${formatBytes(atEnable)}; then collections ran (${collections}) and copied like default.`
+          : '';
       const frozen = runs.find((r) => r.strategy === 'freeze' && !r.skipped);
       const growth = (r: StrategyRun): number | null => avg(r, (w) => w.ussAfter - w.ussBefore);
-      const kept = frozen && growth(run) !== null && growth(frozen) !== null && growth(run)! > growth(frozen)! ? `, holding ~${formatBytes(growth(run)! - growth(frozen)!)} per worker that freeze's workers freed` : '';
+      const kept =
+        frozen && growth(run) !== null && growth(frozen) !== null && growth(run)! > growth(frozen)!
+          ? `, holding ~${formatBytes(growth(run)! - growth(frozen)!)} per worker that freeze's workers freed`
+          : '';
       return `copies ${formatBytes(copied)} per worker${vsBase}, but never frees a reference cycle: ${formatCount(garbage)} objects of garbage were still there at the end${kept}.${then}`;
     }
     case 'threshold': {
@@ -168,9 +190,22 @@ export function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number |
       const ratio = first !== null && baseFirst ? first / baseFirst : null;
       const baseFull = base ? (avg(base, (w) => w.fullCollections) ?? 0) : null;
       // What was measured against default: fewer, as many, or more full collections; later or not.
-      const fewer = baseFull === null ? 'the same collections, held back' : full < baseFull ? `fewer full collections than default's ${formatCount(baseFull)}` : full === baseFull ? `as many full collections as default` : `more full collections than default's ${formatCount(baseFull)}`;
-      if (first === null) return `the same collections, later and fewer: none within these requests${baseFirst ? ` (default's first came at request ${formatCount(baseFirst)})` : ''}, so it copied only ${formatBytes(copied)} per worker${vsBase}: the copying is postponed, not prevented.`;
-      const later = ratio === null ? '' : ratio > 1 ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default` : ` at request ${formatCount(first)}, no later than default's`;
+      const fewer =
+        baseFull === null
+          ? 'the same collections, held back'
+          : full < baseFull
+            ? `fewer full collections than default's ${formatCount(baseFull)}`
+            : full === baseFull
+              ? `as many full collections as default`
+              : `more full collections than default's ${formatCount(baseFull)}`;
+      if (first === null)
+        return `the same collections, later and fewer: none within these requests${baseFirst ? ` (default's first came at request ${formatCount(baseFirst)})` : ''}, so it copied only ${formatBytes(copied)} per worker${vsBase}: the copying is postponed, not prevented.`;
+      const later =
+        ratio === null
+          ? ''
+          : ratio > 1
+            ? ` at request ${formatCount(first)}, ${ratio.toFixed(1)}x later than default`
+            : ` at request ${formatCount(first)}, no later than default's`;
       return `${fewer}: ${collections}, the first${later}; copies ${formatBytes(copied)} per worker${vsBase} once it comes.`;
     }
     case 'freeze':
@@ -180,13 +215,25 @@ export function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number |
 
 export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>): Promise<StrategiesResult> {
   const reader = new ProcReader(cmd.procRoot);
-  if (!(await reader.available())) throw new UsageError(`cannot read ${cmd.procRoot}/PID/smaps_rollup: compare needs Linux /proc`);
+  if (!(await reader.available()))
+    throw new UsageError(`cannot read ${cmd.procRoot}/PID/smaps_rollup: compare needs Linux /proc`);
   const requests = cmd.requests ?? DEFAULT_REQUESTS;
   const given = cmd.experiment.gc && cmd.experiment.gc !== 'default' ? parseStrategy(cmd.experiment.gc) : null;
-  const options = { ...cmd.experiment, gc: 'default', freeze: false, split: false, workload: 'serve', requests, collectEvery: 3600, enablerAck: true };
+  const options = {
+    ...cmd.experiment,
+    gc: 'default',
+    freeze: false,
+    split: false,
+    workload: 'serve',
+    requests,
+    collectEvery: 3600,
+    enablerAck: true,
+  };
   const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
   const wanted = new Set(cmd.strategies ?? []);
-  const cycle = strategyCycle(given, ready.defaultThreshold, ready.unsupported).filter((s) => wanted.has(s.split(':')[0] as StrategyName));
+  const cycle = strategyCycle(given, ready.defaultThreshold, ready.unsupported).filter((s) =>
+    wanted.has(s.split(':')[0] as StrategyName),
+  );
   const runs: StrategyRun[] = [];
   for (const spec of cycle) {
     if (spec !== e.gcStrategy) {
@@ -197,7 +244,9 @@ export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>):
     runs.push({ strategy: spec, skipped: null, workers: await runOne(e, reader, cmd.experiment.workers), verdict: '' });
   }
   await lifecycle.untrack(e);
-  for (const [name, why] of Object.entries(ready.unsupported)) if (wanted.has(name as StrategyName)) runs.push({ strategy: name, skipped: why, workers: [], verdict: `skipped: ${why}.` });
+  for (const [name, why] of Object.entries(ready.unsupported))
+    if (wanted.has(name as StrategyName))
+      runs.push({ strategy: name, skipped: why, workers: [], verdict: `skipped: ${why}.` });
   for (const r of runs) if (!r.skipped) r.verdict = verdict(r, runs, cmd.experiment.enabler ?? null);
   const pagemap = runs.every((r) => r.workers.every((w) => w.copied !== null));
   return {
@@ -206,12 +255,23 @@ export async function runStrategies(cmd: Extract<Command, { kind: 'compare' }>):
     requests,
     enabler: cmd.experiment.enabler ?? null,
     copiedFrom: pagemap ? 'pagemap' : 'uss',
-    note: pagemap ? null : 'page frame numbers could not be read (root or CAP_SYS_ADMIN is needed): "copied" is USS growth, which also counts what the requests allocated',
+    note: pagemap
+      ? null
+      : 'page frame numbers could not be read (root or CAP_SYS_ADMIN is needed): "copied" is USS growth, which also counts what the requests allocated',
     runs,
   };
 }
 
-const HEAD = ['strategy', 'copied/worker', 'USS growth', 'peak USS', 'full colls', 'full gc time', 'first full at', 'garbage kept'];
+const HEAD = [
+  'strategy',
+  'copied/worker',
+  'USS growth',
+  'peak USS',
+  'full colls',
+  'full gc time',
+  'first full at',
+  'garbage kept',
+];
 
 function cells(r: StrategyRun): string[] {
   if (r.skipped) return [r.strategy, 'skipped', '', '', '', '', '', ''];
@@ -243,7 +303,12 @@ export function strategiesTable(r: StrategiesResult): string {
 }
 
 export function strategiesMarkdown(r: StrategiesResult): string {
-  const out = [`**cowtop compare --strategies**: ${title(r)}`, '', `| ${HEAD.join(' | ')} |`, `| --- |${' ---: |'.repeat(HEAD.length - 1)}`];
+  const out = [
+    `**cowtop compare --strategies**: ${title(r)}`,
+    '',
+    `| ${HEAD.join(' | ')} |`,
+    `| --- |${' ---: |'.repeat(HEAD.length - 1)}`,
+  ];
   for (const run of r.runs) out.push(`| ${cells(run).join(' | ')} |`);
   out.push('');
   for (const run of r.runs) out.push(`- **${run.strategy}**: ${run.verdict}`);
@@ -253,5 +318,8 @@ export function strategiesMarkdown(r: StrategiesResult): string {
 
 export async function runStrategiesCommand(cmd: Extract<Command, { kind: 'compare' }>): Promise<void> {
   const r = await runStrategies(cmd);
-  process.stdout.write((cmd.format === 'json' ? safeJson(r) : cmd.format === 'markdown' ? strategiesMarkdown(r) : strategiesTable(r)) + '\n');
+  process.stdout.write(
+    (cmd.format === 'json' ? safeJson(r) : cmd.format === 'markdown' ? strategiesMarkdown(r) : strategiesTable(r)) +
+      '\n',
+  );
 }

@@ -42,7 +42,10 @@ export interface LogLine {
 
 export class ExperimentExited extends Error {
   /** The errno of a spawn that failed (ENOENT, EACCES), if that is what happened. */
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -107,28 +110,43 @@ export class Experiment extends EventEmitter {
     this.gcStrategy = options.gc ?? (options.freeze ? 'freeze' : 'default');
     this.workload = options.workload;
     const args = [
-      '-u', ...EXPERIMENT_ARGS,
-      '--size', String(options.size),
-      '--workers', String(options.workers),
+      '-u',
+      ...EXPERIMENT_ARGS,
+      '--size',
+      String(options.size),
+      '--workers',
+      String(options.workers),
       options.freeze ? '--freeze' : '--no-freeze',
-      '--workload', options.workload,
-      '--collect-every', String(options.collectEvery),
-      '--interval', String(options.interval),
+      '--workload',
+      options.workload,
+      '--collect-every',
+      String(options.collectEvery),
+      '--interval',
+      String(options.interval),
       ...(options.tracemalloc ? ['--tracemalloc'] : []),
       ...(options.split ? ['--split'] : []),
-      '--gc', options.gc ?? (options.freeze ? 'freeze' : 'default'),
+      '--gc',
+      options.gc ?? (options.freeze ? 'freeze' : 'default'),
       ...(options.enabler ? ['--enabler', String(options.enabler)] : []),
       ...(options.enabler && options.enablerAck ? ['--enabler-ack'] : []),
       ...(options.requests ? ['--requests', String(options.requests)] : []),
       ...(options.guard ? ['--guard'] : []),
-      '--report-fd', '3',
-      '--command-fd', '4',
+      '--report-fd',
+      '3',
+      '--command-fd',
+      '4',
     ];
     // Its own process group: a terminal's Ctrl-C reaches cowtop only, and one kill(-pgid) ends
     // the parent and every worker.
     // It runs from the package's directory: a relative path the user gave is theirs, from theirs.
-    const python = options.python.includes('/') && !isAbsolute(options.python) ? resolvePath(options.python) : options.python;
-    this.child = spawn(python, args, { cwd: EXPERIMENT_CWD, env: experimentEnv(), stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    const python =
+      options.python.includes('/') && !isAbsolute(options.python) ? resolvePath(options.python) : options.python;
+    this.child = spawn(python, args, {
+      cwd: EXPERIMENT_CWD,
+      env: experimentEnv(),
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     // Niced: when the workers collect on a small machine, the screen they are watched on must
     // still answer keys at once. Workers inherit it across fork; memory behaviour is the same.
     if (this.child.pid !== undefined) nice(this.child.pid);
@@ -154,8 +172,14 @@ export class Experiment extends EventEmitter {
     const until = <T>(type: string, before: string): Promise<T> => {
       const p = new Promise<T>((resolve, reject) => {
         this.once(type, resolve);
-        this.child.once('error', (err) => reject(new ExperimentExited(`cannot start ${options.python}: ${err.message}`, (err as NodeJS.ErrnoException).code)));
-        void this.exited.then((s) => reject(new ExperimentExited(`the experiment exited before ${before} (${s.signal ?? `code ${s.code}`})`)));
+        this.child.once('error', (err) =>
+          reject(
+            new ExperimentExited(`cannot start ${options.python}: ${err.message}`, (err as NodeJS.ErrnoException).code),
+          ),
+        );
+        void this.exited.then((s) =>
+          reject(new ExperimentExited(`the experiment exited before ${before} (${s.signal ?? `code ${s.code}`})`)),
+        );
       });
       p.catch(() => {}); // the caller awaits it; an unobserved rejection must not crash
       return p;
@@ -183,7 +207,7 @@ export class Experiment extends EventEmitter {
     if (cmd.cmd === 'stop') this.expectedWorkers = 0;
     if (cmd.cmd === 'refork' && cmd.workers !== undefined) this.expectedWorkers = cmd.workers;
     if (cmd.cmd === 'interval') this.options.interval = cmd.ms;
-    if (this.alive && this.commands.writable) this.commands.write(JSON.stringify(cmd) + '\n');
+    if (this.alive && this.commands.writable) this.commands.write(`${JSON.stringify(cmd)}\n`);
   }
 
   /** Resolves with the first report that matches, or rejects after timeoutMs or on exit. */
@@ -245,7 +269,10 @@ export class Experiment extends EventEmitter {
     if (!r && resync > 0) {
       // A half line glued to a whole one: keep the whole one, report the rest.
       r = parseReport(line.slice(resync));
-      this.emit('log', { stream: 'report', text: `unreadable report line: ${sanitize(line.slice(0, Math.min(resync, 200)))}` });
+      this.emit('log', {
+        stream: 'report',
+        text: `unreadable report line: ${sanitize(line.slice(0, Math.min(resync, 200)))}`,
+      });
       if (!r) return;
     } else if (!r) {
       // Garbage or a half line on the report pipe is shown, never trusted.
@@ -278,7 +305,13 @@ export class Experiment extends EventEmitter {
           this.exits.clear();
           this.generation = r.generation;
         }
-        this.workers.set(r.pid, { pid: r.pid, index: r.index, generation: r.generation, freeze: r.freeze, workload: r.workload });
+        this.workers.set(r.pid, {
+          pid: r.pid,
+          index: r.index,
+          generation: r.generation,
+          freeze: r.freeze,
+          workload: r.workload,
+        });
         if (!r.split) this.freeze = r.freeze;
         this.workload = r.workload;
         break;

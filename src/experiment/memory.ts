@@ -14,7 +14,8 @@ export interface MemoryRoom {
 
 /** What the machine (or the cgroup, when tighter) can still give. */
 export function availableBytes(room: MemoryRoom): number | null {
-  const cg = room.cgroupLimit !== null && room.cgroupUsage !== null ? Math.max(0, room.cgroupLimit - room.cgroupUsage) : null;
+  const cg =
+    room.cgroupLimit !== null && room.cgroupUsage !== null ? Math.max(0, room.cgroupLimit - room.cgroupUsage) : null;
   if (room.memAvailable === null) return cg;
   return cg === null ? room.memAvailable : Math.min(room.memAvailable, cg);
 }
@@ -34,8 +35,10 @@ export function checkMemory(bytesPerObject: number, size: number, workers: numbe
   const heap = bytesPerObject * size;
   const worst = (1 + workers) * heap;
   const available = availableBytes(room);
-  if (available === null || worst <= GUARD_SHARE * available) return { ok: true, heap, worst, available, message: null };
-  const where = room.cgroupLimit !== null && available < (room.memAvailable ?? Infinity) ? 'left in this cgroup' : 'available';
+  if (available === null || worst <= GUARD_SHARE * available)
+    return { ok: true, heap, worst, available, message: null };
+  const where =
+    room.cgroupLimit !== null && available < (room.memAvailable ?? Infinity) ? 'left in this cgroup' : 'available';
   return {
     ok: false,
     heap,

@@ -22,8 +22,10 @@ export const MAX_WORKERS = 64;
 /** What each workload makes the screen show: in --help, the help overlay and the README. */
 export const WORKLOAD_HELP: Record<(typeof WORKLOADS)[number], string> = {
   idle: 'workers only report and wait: USS stays flat until you press g',
-  collect: "gc.collect() every --collect-every s: without freeze each worker's USS jumps to most of the heap at the first collection; with freeze it stays flat",
-  serve: "requests that make garbage and a slowly growing cache, no explicit collect: once the interpreter's own thresholds run a full collection, unfrozen workers' USS climbs; frozen ones grow only with their cache",
+  collect:
+    "gc.collect() every --collect-every s: without freeze each worker's USS jumps to most of the heap at the first collection; with freeze it stays flat",
+  serve:
+    "requests that make garbage and a slowly growing cache, no explicit collect: once the interpreter's own thresholds run a full collection, unfrozen workers' USS climbs; frozen ones grow only with their cache",
   read: 'walks the shared data every --collect-every s, only reading: refcount writes copy the pages even with gc.freeze(), the limit of freezing',
   write: 'mutates every shared record every --collect-every s: every page is copied, freeze or not (the upper bound)',
 };

@@ -41,10 +41,16 @@ const Gc = v.object({
   /** --tracemalloc: bytes Python itself allocated since the worker started (current, peak). */
   traced: v.optional(v.tuple([count, count])),
   /** PyPy has no generations: collections from gc.hooks, memory from gc.get_stats(). */
-  pypy: v.optional(v.object({
-    minor: count, majorSteps: count, major: count,
-    minorSeconds: v.optional(seconds), gcMemory: v.optional(count), allocatedMemory: v.optional(count),
-  })),
+  pypy: v.optional(
+    v.object({
+      minor: count,
+      majorSteps: count,
+      major: count,
+      minorSeconds: v.optional(seconds),
+      gcMemory: v.optional(count),
+      allocatedMemory: v.optional(count),
+    }),
+  ),
 });
 
 /** The experiment's first line, before its imports: which interpreter this is (checkPython judges it). */
@@ -87,27 +93,50 @@ const Ready = v.object({
 });
 
 const Fork = v.object({
-  type: v.literal('fork'), pid, parent: pid, index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(65_535)),
-  freeze: v.boolean(), workload: text(32), generation: count, split: v.optional(v.boolean()), gc: v.optional(text(64), 'default'),
+  type: v.literal('fork'),
+  pid,
+  parent: pid,
+  index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(65_535)),
+  freeze: v.boolean(),
+  workload: text(32),
+  generation: count,
+  split: v.optional(v.boolean()),
+  gc: v.optional(text(64), 'default'),
 });
 const Exit = v.object({
-  type: v.literal('exit'), pid, requested: v.boolean(),
+  type: v.literal('exit'),
+  pid,
+  requested: v.boolean(),
   code: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
   signal: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(128))),
   signalName: v.optional(text(32)),
 });
 const CollectionReport = v.object({ type: v.literal('collection'), pid, ...Collection.entries, explicit: v.boolean() });
 const Collected = v.object({
-  type: v.picklist(['collected', 'acted']), pid, seconds,
+  type: v.picklist(['collected', 'acted']),
+  pid,
+  seconds,
   /** acted: requests served, automatic full collections (count, seconds), request of the first. */
-  requests: v.optional(count), full: v.optional(count), fullSeconds: v.optional(seconds), firstFull: v.optional(v.nullable(count)),
+  requests: v.optional(count),
+  full: v.optional(count),
+  fullSeconds: v.optional(seconds),
+  firstFull: v.optional(v.nullable(count)),
 });
 /** --enabler: a worker called gc.enable() after running with the gc disabled. */
 const Enabled = v.object({ type: v.literal('enabled'), pid, after: seconds, served: count });
 /** --enabler-ack: the worker is about to call gc.enable() and waits for SIGCONT. */
 const Enabling = v.object({ type: v.literal('enabling'), pid, after: seconds, served: count });
 const pids = v.pipe(v.array(pid), v.maxLength(4096));
-const Refork = v.object({ type: v.literal('refork'), freeze: v.boolean(), split: v.optional(v.boolean()), gc: v.optional(text(64), 'default'), workload: text(32), workers: pids, generation: count, seconds });
+const Refork = v.object({
+  type: v.literal('refork'),
+  freeze: v.boolean(),
+  split: v.optional(v.boolean()),
+  gc: v.optional(text(64), 'default'),
+  workload: text(32),
+  workers: pids,
+  generation: count,
+  seconds,
+});
 const Scale = v.object({ type: v.literal('scale'), workers: pids });
 const ErrorReport = v.object({ type: v.literal('error'), message: text(2000) });
 const Written = v.object({ type: v.literal('written'), pid });
@@ -119,9 +148,17 @@ const Asked = v.object({ type: v.literal('asked'), cmd: v.picklist(['collect', '
  */
 function areKindRuns(x: unknown): boolean {
   if (!Array.isArray(x) || x.length > 1000) return false;
-  const whole = (n: unknown, min: number, max: number): boolean => Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= max;
+  const whole = (n: unknown, min: number, max: number): boolean =>
+    Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= max;
   for (const r of x) {
-    if (!Array.isArray(r) || r.length !== 3 || !whole(r[0], 0, Number.MAX_SAFE_INTEGER) || !whole(r[1], 1, 1 << 24) || !whole(r[2], 0, 7)) return false;
+    if (
+      !Array.isArray(r) ||
+      r.length !== 3 ||
+      !whole(r[0], 0, Number.MAX_SAFE_INTEGER) ||
+      !whole(r[1], 1, 1 << 24) ||
+      !whole(r[2], 0, 7)
+    )
+      return false;
   }
   return true;
 }
@@ -130,15 +167,37 @@ function areKindRuns(x: unknown): boolean {
  * of [first page number, pages, kind index into names], in address order, sent in chunks.
  */
 const Kinds = v.object({
-  type: v.literal('kinds'), pid,
+  type: v.literal('kinds'),
+  pid,
   names: v.pipe(v.array(text(32)), v.maxLength(8)),
-  runs: v.custom<Array<[number, number, number]>>(areKindRuns, 'runs of [page, 1..2^24 pages, kind 0..7], at most 1,000'),
+  runs: v.custom<Array<[number, number, number]>>(
+    areKindRuns,
+    'runs of [page, 1..2^24 pages, kind 0..7], at most 1,000',
+  ),
   last: v.boolean(),
 });
 /** The gc report interval in force, after {"cmd": "interval"}. */
 const Interval = v.object({ type: v.literal('interval'), ms: count });
 
-const ReportSchema = v.variant('type', [Hello, Measured, Gc, Ready, Fork, Exit, CollectionReport, Collected, Enabled, Refork, Scale, ErrorReport, Written, Interval, Kinds, Enabling, Asked]);
+const ReportSchema = v.variant('type', [
+  Hello,
+  Measured,
+  Gc,
+  Ready,
+  Fork,
+  Exit,
+  CollectionReport,
+  Collected,
+  Enabled,
+  Refork,
+  Scale,
+  ErrorReport,
+  Written,
+  Interval,
+  Kinds,
+  Enabling,
+  Asked,
+]);
 
 export type GcGenStats = v.InferOutput<typeof GenStats>;
 export type GcMessage = v.InferOutput<typeof Gc>;
@@ -193,7 +252,10 @@ export const MAX_LOG_LINE = 4096;
 export class LineSplitter {
   private tail = '';
   private cutBytes = 0;
-  constructor(private readonly maxLine = 1 << 20, private readonly cut = false) {}
+  constructor(
+    private readonly maxLine = 1 << 20,
+    private readonly cut = false,
+  ) {}
 
   push(chunk: string): string[] {
     if (!this.cut) return this.pushWhole(chunk);

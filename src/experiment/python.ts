@@ -31,8 +31,12 @@ export interface PythonSays {
 
 /** Checks what the interpreter said: a Python cowtop can run, or a PythonError saying why not. */
 export function checkPython(python: string, info: PythonSays | null): PythonInfo {
-  const version = Array.isArray(info?.version) && info!.version.length === 3 && info!.version.every((n) => Number.isInteger(n)) ? (info!.version as number[]) : null;
-  if (!info || typeof info.implementation !== 'string' || !version) throw new PythonError(`not a working Python interpreter: ${python}`);
+  const version =
+    Array.isArray(info?.version) && info!.version.length === 3 && info!.version.every((n) => Number.isInteger(n))
+      ? (info!.version as number[])
+      : null;
+  if (!info || typeof info.implementation !== 'string' || !version)
+    throw new PythonError(`not a working Python interpreter: ${python}`);
   const [major, minor] = version;
   const impl = sanitize(info.implementation.slice(0, 64));
   if (major !== 3 || (impl === 'CPython' && minor < 7)) {

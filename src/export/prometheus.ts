@@ -23,11 +23,20 @@ export class MetricsServer {
   private latest: Snapshot | null = null;
   private server: Server | null = null;
 
-  constructor(readonly host: string, readonly port: number, readonly name = 'cowtop') {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly name = 'cowtop',
+  ) {
     this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
     const live = (): ProcessSample[] => this.latest?.processes.filter((p) => p.alive) ?? [];
     // worker: 1-based as on screen; the master and the experiment's parent have none ("").
-    const labels = (p: ProcessSample) => ({ name, pid: String(p.pid), role: p.role, worker: p.index === null ? '' : String(p.index + 1) });
+    const labels = (p: ProcessSample) => ({
+      name,
+      pid: String(p.pid),
+      role: p.role,
+      worker: p.index === null ? '' : String(p.index + 1),
+    });
     // Per copy map, once: a scrape of a big tree must not search the workers for every row.
     const byPid = new WeakMap<object, Map<number, number>>();
     const copied = (p: ProcessSample): number | null => {
@@ -38,10 +47,18 @@ export class MetricsServer {
       return m.get(p.pid) ?? null;
     };
     /** One series per live process: a Gauge is set, a Counter (cumulative in /proc) is reset and raised to it. */
-    const perProcess = (kind: 'gauge' | 'counter', name: string, help: string, get: (p: ProcessSample) => number | null): void => {
+    const perProcess = (
+      kind: 'gauge' | 'counter',
+      name: string,
+      help: string,
+      get: (p: ProcessSample) => number | null,
+    ): void => {
       const Metric = kind === 'gauge' ? Gauge : Counter;
       new Metric({
-        name, help, labelNames: PROCESS_LABELS, registers: [this.registry],
+        name,
+        help,
+        labelNames: PROCESS_LABELS,
+        registers: [this.registry],
         collect(this: Gauge | Counter) {
           this.reset();
           for (const p of live()) {
@@ -53,32 +70,70 @@ export class MetricsServer {
         },
       } as never);
     };
-    perProcess('gauge', 'cowtop_process_uss_bytes', 'Unique set size: Private_Clean + Private_Dirty from smaps_rollup', (p) => p.uss);
+    perProcess(
+      'gauge',
+      'cowtop_process_uss_bytes',
+      'Unique set size: Private_Clean + Private_Dirty from smaps_rollup',
+      (p) => p.uss,
+    );
     perProcess('gauge', 'cowtop_process_pss_bytes', 'Proportional set size (Pss from smaps_rollup)', (p) => p.pss);
     perProcess('gauge', 'cowtop_process_rss_bytes', 'Resident set size (Rss from smaps_rollup, or stat)', (p) => p.rss);
     perProcess('gauge', 'cowtop_process_swap_bytes', 'Swap from smaps_rollup', (p) => p.swap);
-    perProcess('gauge', 'cowtop_process_copied_bytes', 'Pages of the parent this worker no longer shares: a different frame in pagemap (the copy map; needs CAP_SYS_ADMIN, read every 10 s)', copied);
-    perProcess('gauge', 'cowtop_gc_frozen_objects', 'gc.get_freeze_count(): objects in the permanent generation', (p) => p.gc?.frozen ?? null);
-    perProcess('counter', 'cowtop_process_minor_faults', 'Minor page faults since the process started (stat field 10)', (p) => p.minflt);
-    perProcess('counter', 'cowtop_process_major_faults', 'Major page faults since the process started (stat field 12)', (p) => p.majflt);
+    perProcess(
+      'gauge',
+      'cowtop_process_copied_bytes',
+      'Pages of the parent this worker no longer shares: a different frame in pagemap (the copy map; needs CAP_SYS_ADMIN, read every 10 s)',
+      copied,
+    );
+    perProcess(
+      'gauge',
+      'cowtop_gc_frozen_objects',
+      'gc.get_freeze_count(): objects in the permanent generation',
+      (p) => p.gc?.frozen ?? null,
+    );
+    perProcess(
+      'counter',
+      'cowtop_process_minor_faults',
+      'Minor page faults since the process started (stat field 10)',
+      (p) => p.minflt,
+    );
+    perProcess(
+      'counter',
+      'cowtop_process_major_faults',
+      'Major page faults since the process started (stat field 12)',
+      (p) => p.majflt,
+    );
     new Gauge({
-      name: 'cowtop_gc_count', help: 'gc.get_count() per generation: allocations less deallocations since its last collection', labelNames: [...PROCESS_LABELS, 'generation'], registers: [this.registry],
+      name: 'cowtop_gc_count',
+      help: 'gc.get_count() per generation: allocations less deallocations since its last collection',
+      labelNames: [...PROCESS_LABELS, 'generation'],
+      registers: [this.registry],
       collect() {
         this.reset();
-        for (const p of live()) p.gc?.counts?.forEach((c, g) => this.set({ ...labels(p), generation: String(g) }, c));
+        for (const p of live()) {
+          for (const [g, c] of (p.gc?.counts ?? []).entries()) this.set({ ...labels(p), generation: String(g) }, c);
+        }
       },
     });
     new Counter({
-      name: 'cowtop_gc_collections', help: 'Collections per generation (gc.get_stats)', labelNames: [...PROCESS_LABELS, 'generation'], registers: [this.registry],
+      name: 'cowtop_gc_collections',
+      help: 'Collections per generation (gc.get_stats)',
+      labelNames: [...PROCESS_LABELS, 'generation'],
+      registers: [this.registry],
       collect() {
         this.reset();
-        for (const p of live()) p.gc?.stats?.forEach((s, g) => this.inc({ ...labels(p), generation: String(g) }, s.collections));
+        for (const p of live())
+          for (const [g, s] of (p.gc?.stats ?? []).entries())
+            this.inc({ ...labels(p), generation: String(g) }, s.collections);
       },
     });
     const tree = (metric: string, help: string, get: (s: Snapshot) => number | null): void => {
       const snap = (): Snapshot | null => this.latest;
       new Gauge({
-        name: metric, help, labelNames: ['name'], registers: [this.registry],
+        name: metric,
+        help,
+        labelNames: ['name'],
+        registers: [this.registry],
         collect() {
           this.reset();
           const s = snap();
@@ -91,8 +146,16 @@ export class MetricsServer {
     tree('cowtop_tree_pss_bytes', 'Sum of PSS over the tree: its real footprint', (s) => s.totals.pss);
     tree('cowtop_tree_rss_bytes', 'Sum of RSS over the tree: what top suggests', (s) => s.totals.rss);
     tree('cowtop_tree_processes', 'Live processes in the tree', (s) => s.processes.filter((p) => p.alive).length);
-    tree('cowtop_tree_frozen', '1 when a process of the tree has frozen objects (gc.freeze() was called), else 0', (s) => frozenOf(s));
-    tree('cowtop_tree_copied_bytes', "Sum over the workers of the parent's pages they no longer share (the copy map)", (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : null));
+    tree(
+      'cowtop_tree_frozen',
+      '1 when a process of the tree has frozen objects (gc.freeze() was called), else 0',
+      (s) => frozenOf(s),
+    );
+    tree(
+      'cowtop_tree_copied_bytes',
+      "Sum over the workers of the parent's pages they no longer share (the copy map)",
+      (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : null),
+    );
   }
 
   update(snap: Snapshot): void {
@@ -112,7 +175,9 @@ export class MetricsServer {
       );
     });
     return new Promise((resolve, reject) => {
-      this.server!.once('error', (err: NodeJS.ErrnoException) => reject(new UsageError(`cannot serve metrics on ${this.host}:${this.port}: ${err.code ?? err.message}`)));
+      this.server!.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new UsageError(`cannot serve metrics on ${this.host}:${this.port}: ${err.code ?? err.message}`)),
+      );
       this.server!.listen(this.port, this.host, () => resolve());
     });
   }

@@ -8,11 +8,25 @@
  * directories; here it is refused everywhere), and a file is truncated only once it is known to
  * be ours.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, accessSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  accessSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import * as path from 'node:path';
 
 export class OutputError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`cannot write ${file}: ${reason}`);
   }
 }
@@ -68,13 +82,30 @@ export function openOutputFile(file: string): Output {
   try {
     // O_EXCL when it did not exist: a name planted since then is refused, not written into.
     // O_NONBLOCK: a FIFO planted since then fails (ENXIO) or opens at once, never waits.
-    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | (before ? 0 : constants.O_EXCL), 0o644);
+    fd = openSync(
+      file,
+      constants.O_WRONLY |
+        constants.O_CREAT |
+        constants.O_NOFOLLOW |
+        constants.O_NONBLOCK |
+        (before ? 0 : constants.O_EXCL),
+      0o644,
+    );
   } catch (err) {
     const c = code(err);
-    throw new OutputError(file, c === 'ELOOP' ? 'it is a symbolic link (not followed)' : c === 'ENXIO' ? 'it is a FIFO (only a regular file is written)' : c);
+    throw new OutputError(
+      file,
+      c === 'ELOOP'
+        ? 'it is a symbolic link (not followed)'
+        : c === 'ENXIO'
+          ? 'it is a FIFO (only a regular file is written)'
+          : c,
+    );
   }
   const st = fstatSync(fd);
-  const why = refusal(st) ?? (before && (st.ino !== before.ino || st.dev !== before.dev) ? 'it was replaced while being opened' : null);
+  const why =
+    refusal(st) ??
+    (before && (st.ino !== before.ino || st.dev !== before.dev) ? 'it was replaced while being opened' : null);
   if (why) {
     closeSync(fd);
     throw new OutputError(file, why);

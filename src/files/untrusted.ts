@@ -49,7 +49,11 @@ export async function readOwnedFile(file: string, uid: number, cap: number): Pro
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, missing: true, why: 'is gone' };
-    return { ok: false, missing: false, why: code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code ?? 'error'})` };
+    return {
+      ok: false,
+      missing: false,
+      why: code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code ?? 'error'})`,
+    };
   }
   try {
     const st = await fh.stat();

@@ -59,7 +59,11 @@ export function sampleRecord(s: Snapshot) {
     })),
     totals: s.totals,
     tickMs: Math.round(s.tickMs * 100) / 100,
-    ...(s.copies !== undefined && s.copies !== null ? { map: mapRecord(s.copies) } : s.copiesNote ? { map: { error: s.copiesNote } } : {}),
+    ...(s.copies !== undefined && s.copies !== null
+      ? { map: mapRecord(s.copies) }
+      : s.copiesNote
+        ? { map: { error: s.copiesNote } }
+        : {}),
   };
 }
 
@@ -68,14 +72,27 @@ function copiesRecord(map: CopyMap, pid: number) {
   const w = map.workers.find((x) => x.pid === pid);
   if (!map.privileged || !w) {
     const f = map.fallback.find((x) => x.pid === pid);
-    return { sharedWithParent: null, copied: null, newSinceFork: null, swapped: null, mappings: (f?.mappings ?? []).map((m) => ({ label: m.label, private: m.private, shared: m.shared })) };
+    return {
+      sharedWithParent: null,
+      copied: null,
+      newSinceFork: null,
+      swapped: null,
+      mappings: (f?.mappings ?? []).map((m) => ({ label: m.label, private: m.private, shared: m.shared })),
+    };
   }
   return {
     sharedWithParent: w.total.shared,
     copied: w.total.copied,
     newSinceFork: w.total.new,
     swapped: w.total.swapped,
-    mappings: w.mappings.map((m) => ({ label: m.label, size: m.size, sharedWithParent: m.shared, copied: m.copied, newSinceFork: m.new, swapped: m.swapped })),
+    mappings: w.mappings.map((m) => ({
+      label: m.label,
+      size: m.size,
+      sharedWithParent: m.shared,
+      copied: m.copied,
+      newSinceFork: m.new,
+      swapped: m.swapped,
+    })),
     ...(w.copiedKinds ? { copiedKinds: Object.fromEntries(w.copiedKinds.map((k) => [k.kind, k.bytes])) } : {}),
   };
 }
@@ -106,15 +123,66 @@ function eventFields(t: number, r: Report | LogLine) {
   if ('stream' in r) return { type: 'event', kind: 'log', t, stream: r.stream, text: r.text };
   switch (r.type) {
     case 'ready':
-      return { type: 'event', kind: 'ready', t, pid: r.pid, implementation: r.implementation, version: r.version, size: r.size, freeze: r.freeze, strategy: r.gc, freezeSupported: r.freezeSupported, buildSeconds: r.buildSeconds, heapBytes: r.heapBytes, modules: r.modules, importSeconds: r.importSeconds ?? null };
+      return {
+        type: 'event',
+        kind: 'ready',
+        t,
+        pid: r.pid,
+        implementation: r.implementation,
+        version: r.version,
+        size: r.size,
+        freeze: r.freeze,
+        strategy: r.gc,
+        freezeSupported: r.freezeSupported,
+        buildSeconds: r.buildSeconds,
+        heapBytes: r.heapBytes,
+        modules: r.modules,
+        importSeconds: r.importSeconds ?? null,
+      };
     case 'fork':
-      return { type: 'event', kind: 'fork', t, pid: r.pid, index: r.index, freeze: r.freeze, strategy: r.gc, workload: r.workload };
+      return {
+        type: 'event',
+        kind: 'fork',
+        t,
+        pid: r.pid,
+        index: r.index,
+        freeze: r.freeze,
+        strategy: r.gc,
+        workload: r.workload,
+      };
     case 'exit':
-      return { type: 'event', kind: 'exit', t, pid: r.pid, code: r.code ?? null, signal: r.signalName ?? r.signal ?? null, requested: r.requested };
+      return {
+        type: 'event',
+        kind: 'exit',
+        t,
+        pid: r.pid,
+        code: r.code ?? null,
+        signal: r.signalName ?? r.signal ?? null,
+        requested: r.requested,
+      };
     case 'collection':
-      return { type: 'event', kind: 'collect', t, pid: r.pid, generation: r.generation, duration: r.duration, collected: r.collected, uncollectable: r.uncollectable, explicit: r.explicit };
+      return {
+        type: 'event',
+        kind: 'collect',
+        t,
+        pid: r.pid,
+        generation: r.generation,
+        duration: r.duration,
+        collected: r.collected,
+        uncollectable: r.uncollectable,
+        explicit: r.explicit,
+      };
     case 'refork':
-      return { type: 'event', kind: 'freeze', t, freeze: r.freeze, strategy: r.gc, workload: r.workload, workers: r.workers, seconds: r.seconds };
+      return {
+        type: 'event',
+        kind: 'freeze',
+        t,
+        freeze: r.freeze,
+        strategy: r.gc,
+        workload: r.workload,
+        workers: r.workers,
+        seconds: r.seconds,
+      };
     case 'enabled':
       return { type: 'event', kind: 'enabled', t, pid: r.pid, after: r.after, served: r.served };
     case 'error':
@@ -124,15 +192,40 @@ function eventFields(t: number, r: Report | LogLine) {
   }
 }
 
-export const CSV_HEADER = 't,freeze,pid,role,alive,rss,pss,uss,swap,minflt,majflt,minfltDelta,majfltDelta,cpu,gc0,gc1,gc2,collections0,collections1,collections2,frozen';
+export const CSV_HEADER =
+  't,freeze,pid,role,alive,rss,pss,uss,swap,minflt,majflt,minfltDelta,majfltDelta,cpu,gc0,gc1,gc2,collections0,collections1,collections2,frozen';
 
 export function csvRows(s: Snapshot): string[] {
-  const v = (x: unknown): string => (x === null || x === undefined ? '' : typeof x === 'number' ? String(Math.round(x * 100) / 100) : String(x));
+  const v = (x: unknown): string =>
+    x === null || x === undefined ? '' : typeof x === 'number' ? String(Math.round(x * 100) / 100) : String(x);
   return s.processes.map((p) => {
     const counts = p.gc?.counts ?? [];
     const colls = p.gc?.stats?.map((g) => g.collections) ?? [];
-    return [s.t, s.freeze, p.pid, p.role, p.alive, p.rss, p.pss, p.uss, p.swap, p.minflt, p.majflt, p.minfltDelta, p.majfltDelta, p.cpu,
-      counts[0], counts[1], counts[2], colls[0], colls[1], colls[2], p.gc?.frozen].map(v).join(',');
+    return [
+      s.t,
+      s.freeze,
+      p.pid,
+      p.role,
+      p.alive,
+      p.rss,
+      p.pss,
+      p.uss,
+      p.swap,
+      p.minflt,
+      p.majflt,
+      p.minfltDelta,
+      p.majfltDelta,
+      p.cpu,
+      counts[0],
+      counts[1],
+      counts[2],
+      colls[0],
+      colls[1],
+      colls[2],
+      p.gc?.frozen,
+    ]
+      .map(v)
+      .join(',');
   });
 }
 
@@ -154,7 +247,8 @@ export function tableBlock(s: Snapshot): string {
     formatCount(p.gc?.frozen),
   ]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]): string => '  ' + r.map((c, i) => (i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (r: string[]): string =>
+    `  ${r.map((c, i) => (i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`;
   return [head, line(cols), ...rows.map(line)].join('\n');
 }
 
@@ -177,7 +271,10 @@ export function eventLine(e: ReturnType<typeof eventRecord>): string {
       return `${t}  log       [${e.stream}] ${e.text}`;
     default: {
       const { type: _t, kind, t: _tt, time: _time, ...rest } = e as Record<string, unknown>;
-      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest).filter(([, val]) => val !== undefined).map(([k, val]) => `${k}=${fieldText(k, val)}`).join(' ')}`;
+      return `${t}  ${String(kind).padEnd(8)}  ${Object.entries(rest)
+        .filter(([, val]) => val !== undefined)
+        .map(([k, val]) => `${k}=${fieldText(k, val)}`)
+        .join(' ')}`;
     }
   }
 }

@@ -38,7 +38,10 @@ export class HeldFiles {
   private readonly byPid = new Map<number, Map<string, HeldFile>>();
   private count = 0;
 
-  constructor(private readonly root: string, private readonly capacity = heldCapacity(readLimits())) {}
+  constructor(
+    private readonly root: string,
+    private readonly capacity = heldCapacity(readLimits()),
+  ) {}
 
   get size(): number {
     return this.count;

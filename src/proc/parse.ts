@@ -18,18 +18,44 @@ export interface SmapsRollup {
 }
 
 /** The rollup's lines cowtop reads, in the order their figures are kept. */
-const FIELD_NAMES = ['Rss', 'Pss', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Pss_Anon', 'Pss_File', 'Pss_Shmem', 'Pss_Dirty', 'Swap', 'SwapPss'] as const;
+const FIELD_NAMES = [
+  'Rss',
+  'Pss',
+  'Shared_Clean',
+  'Shared_Dirty',
+  'Private_Clean',
+  'Private_Dirty',
+  'Pss_Anon',
+  'Pss_File',
+  'Pss_Shmem',
+  'Pss_Dirty',
+  'Swap',
+  'SwapPss',
+] as const;
 
 /** Which of FIELD_NAMES text[at, at + length) is, or -1: compared in place, no string made. */
 function fieldAt(text: string, at: number, length: number): number {
-  for (let f = 0; f < FIELD_NAMES.length; f++) if (FIELD_NAMES[f].length === length && text.startsWith(FIELD_NAMES[f], at)) return f;
+  for (let f = 0; f < FIELD_NAMES.length; f++)
+    if (FIELD_NAMES[f].length === length && text.startsWith(FIELD_NAMES[f], at)) return f;
   return -1;
 }
 const REQUIRED_FIELDS = 6; // the first six: every kernel since 4.14 prints them
 
 /** JavaScript's \s, by character code: the parsers below scan text instead of splitting it. */
 function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 || c === 8239 || c === 8287 || c === 12288 || c === 65279;
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 160 ||
+    c === 5760 ||
+    (c >= 8192 && c <= 8202) ||
+    c === 8232 ||
+    c === 8233 ||
+    c === 8239 ||
+    c === 8287 ||
+    c === 12288 ||
+    c === 65279
+  );
 }
 
 /** The decimal integer text[from, to) (an optional '-', then digits), or NaN for anything else. */
@@ -65,7 +91,11 @@ export function parseSmapsRollup(text: string): SmapsRollup | null {
     if (eol < 0) eol = n;
     // ^([A-Za-z_]+):\s+(\d+) kB\s*$
     let i = at;
-    for (let c = text.charCodeAt(i); i < eol && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95); c = text.charCodeAt(++i));
+    for (
+      let c = text.charCodeAt(i);
+      i < eol && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95);
+      c = text.charCodeAt(++i)
+    );
     const field = i > at && text.charCodeAt(i) === 58 ? fieldAt(text, at, i - at) : -1;
     if (field >= 0) {
       let j = i + 1;
@@ -80,7 +110,15 @@ export function parseSmapsRollup(text: string): SmapsRollup | null {
     at = eol + 1;
   }
   for (let f = 0; f < REQUIRED_FIELDS; f++) if (Number.isNaN(figures[f])) return null;
-  const out: SmapsRollup = { rss: figures[0], pss: figures[1], uss: figures[4] + figures[5], sharedClean: figures[2], sharedDirty: figures[3], privateClean: figures[4], privateDirty: figures[5] };
+  const out: SmapsRollup = {
+    rss: figures[0],
+    pss: figures[1],
+    uss: figures[4] + figures[5],
+    sharedClean: figures[2],
+    sharedDirty: figures[3],
+    privateClean: figures[4],
+    privateDirty: figures[5],
+  };
   if (!Number.isNaN(figures[6])) out.pssAnon = figures[6];
   if (!Number.isNaN(figures[7])) out.pssFile = figures[7];
   if (!Number.isNaN(figures[8])) out.pssShmem = figures[8];
@@ -156,13 +194,17 @@ export function parseStat(text: string): ProcStat | null {
 }
 
 const statFields = new Float64Array(25);
-const STAT_WANTED = [4, 9, 10, 11, 12, 13, 14, 15, 20, 22, 23, 24].reduce((w, i) => ((w[i] = true), w), new Array<boolean>(25).fill(false));
+const STAT_WANTED = new Array<boolean>(25).fill(false);
+for (const i of [4, 9, 10, 11, 12, 13, 14, 15, 20, 22, 23, 24]) STAT_WANTED[i] = true;
 
 export const PF_KTHREAD = 0x00200000;
 
 /** /proc/PID/task/TID/children: space-separated pids. */
 export function parseChildren(text: string): number[] {
-  return text.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
+  return text
+    .split(/\s+/)
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
 }
 
 /** MemAvailable and MemTotal from /proc/meminfo, in bytes. */
@@ -211,7 +253,10 @@ export function parseVmstatField(text: string, field: string): number | null {
 export const KERNEL_MOVES = ['pgmigrate_success', 'thp_collapse_alloc', 'pswpout', 'zswpout', 'pglazyfreed'] as const;
 
 export function kernelMovesPrint(vmstat: string, ksmFullScans: string | null): string {
-  return [...KERNEL_MOVES.map((f) => parseVmstatField(vmstat, f) ?? '-'), ksmFullScans === null ? '-' : ksmFullScans.trim()].join(' ');
+  return [
+    ...KERNEL_MOVES.map((f) => parseVmstatField(vmstat, f) ?? '-'),
+    ksmFullScans === null ? '-' : ksmFullScans.trim(),
+  ].join(' ');
 }
 
 /** One line of /proc/PID/maps. */

@@ -14,7 +14,20 @@ import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
 import { nextTurn } from '../next-turn';
 import { HeldFiles } from './held-files';
-import { kernelMovesPrint, parseMaps, parseVmstatField, parseCgroupLimit, parseCgroupPaths, parseChildren, parseMeminfo, parseSmapsRollup, parseStat, type Mapping, type ProcStat, type SmapsRollup } from './parse';
+import {
+  kernelMovesPrint,
+  parseMaps,
+  parseVmstatField,
+  parseCgroupLimit,
+  parseCgroupPaths,
+  parseChildren,
+  parseMeminfo,
+  parseSmapsRollup,
+  parseStat,
+  type Mapping,
+  type ProcStat,
+  type SmapsRollup,
+} from './parse';
 
 export type ReadError = 'gone' | 'denied' | 'unreadable';
 
@@ -35,7 +48,10 @@ export const PAGE_SIZE = 4096; // pagemap has one entry per 4 KiB page, huge pag
 const PAGEMAP_GAP = 1048576;
 
 /** Groups of ranges (by index) read as one span: ranges in address order, gaps up to maxGap. */
-export function coalesce(ranges: ReadonlyArray<readonly [number, number]>, maxGap: number): Array<{ start: number; end: number; members: number[] }> {
+export function coalesce(
+  ranges: ReadonlyArray<readonly [number, number]>,
+  maxGap: number,
+): Array<{ start: number; end: number; members: number[] }> {
   const order = ranges.map((_, i) => i).sort((a, b) => ranges[a][0] - ranges[b][0]);
   const groups: Array<{ start: number; end: number; members: number[] }> = [];
   for (const i of order) {
@@ -77,7 +93,10 @@ export class ProcReader {
   private readonly held: HeldFiles | null;
 
   /** hold: keep the tree's files open (a number: at most that many). */
-  constructor(readonly root = '/proc', options: { hold?: boolean | number } = {}) {
+  constructor(
+    readonly root = '/proc',
+    options: { hold?: boolean | number } = {},
+  ) {
     this.held = options.hold === true ? new HeldFiles(root) : options.hold ? new HeldFiles(root, options.hold) : null;
   }
 
@@ -109,7 +128,9 @@ export class ProcReader {
   private childrenText(pid: number, tid: number): string {
     const more = (n: number): boolean => n > SEQ_PAGE - 16;
     // Empty is an answer here (no children), not a sign of a dead fd.
-    return tid === pid ? this.readHeldNow(pid, 'task/' + tid + '/children', more, true) : this.readNow(more, [pid, 'task', tid, 'children']);
+    return tid === pid
+      ? this.readHeldNow(pid, `task/${tid}/children`, more, true)
+      : this.readNow(more, [pid, 'task', tid, 'children']);
   }
 
   private readonly scratch = Buffer.allocUnsafe(8192);
@@ -143,7 +164,12 @@ export class ProcReader {
    * an answer) is dropped and the path opened afresh, whose answer (the process is gone, or the
    * text of what now has the pid) is the one returned. An open error is thrown as it comes.
    */
-  private readHeldNow(pid: number, name: string, untilEof: boolean | ((n: number) => boolean), emptyOk = false): string {
+  private readHeldNow(
+    pid: number,
+    name: string,
+    untilEof: boolean | ((n: number) => boolean),
+    emptyOk = false,
+  ): string {
     const file = this.held?.acquire(pid, name);
     if (file) {
       try {
@@ -167,7 +193,9 @@ export class ProcReader {
         // A buffer from a small pool: a new 8 KiB one per read was a thousand a second at 2,000 processes.
         const buf = this.buffers.pop() ?? Buffer.allocUnsafe(8192);
         const text = await new Promise<string>((resolve, reject) => {
-          fsc.read(file.fd, buf, 0, buf.length, 0, (err, n) => (err ? reject(err) : n === buf.length ? reject(new Error('long')) : resolve(buf.toString('latin1', 0, n))));
+          fsc.read(file.fd, buf, 0, buf.length, 0, (err, n) =>
+            err ? reject(err) : n === buf.length ? reject(new Error('long')) : resolve(buf.toString('latin1', 0, n)),
+          );
         }).finally(() => this.buffers.length < 4 && this.buffers.push(buf));
         if (text) return text;
       } catch {
@@ -309,7 +337,12 @@ export class ProcReader {
       for (let i = 0, spans = 0; i < frames.length; ) {
         if (++spans % KPAGE_SLICE === 0) await nextTurn();
         let j = i + 1;
-        while (j < frames.length && frames[j] - frames[j - 1] <= KPAGE_GAP && frames[j] - frames[i] < this.scratch.length / 8) j++;
+        while (
+          j < frames.length &&
+          frames[j] - frames[j - 1] <= KPAGE_GAP &&
+          frames[j] - frames[i] < this.scratch.length / 8
+        )
+          j++;
         const first = frames[i];
         const bytes = (frames[j - 1] - first + 1) * 8;
         const n = fsc.readSync(fd, this.scratch, 0, bytes, first * 8);
@@ -443,11 +476,17 @@ export class ProcReader {
   /** MemAvailable, MemTotal and this process's cgroup memory limit and usage (v2 or v1). */
   async memoryRoom(cgroupRoot = '/sys/fs/cgroup'): Promise<import('../experiment/memory').MemoryRoom> {
     const mem = await this.meminfo();
-    const room = { memAvailable: mem?.MemAvailable ?? null, memTotal: mem?.MemTotal ?? null, cgroupLimit: null as number | null, cgroupUsage: null as number | null };
+    const room = {
+      memAvailable: mem?.MemAvailable ?? null,
+      memTotal: mem?.MemTotal ?? null,
+      cgroupLimit: null as number | null,
+      cgroupUsage: null as number | null,
+    };
     const read = (p: string): Promise<string | null> => fs.readFile(p, 'utf8').catch(() => null);
     const paths = parseCgroupPaths((await read(path.join(this.root, 'self', 'cgroup'))) ?? '');
     const tries: Array<[string, string]> = [];
-    if (paths.v2 !== null) tries.push([path.join(cgroupRoot, paths.v2, 'memory.max'), path.join(cgroupRoot, paths.v2, 'memory.current')]);
+    if (paths.v2 !== null)
+      tries.push([path.join(cgroupRoot, paths.v2, 'memory.max'), path.join(cgroupRoot, paths.v2, 'memory.current')]);
     if (paths.v1Memory !== null) {
       // Inside a container the v1 hierarchy is often mounted at its own root.
       for (const dir of [path.join(cgroupRoot, 'memory', paths.v1Memory), path.join(cgroupRoot, 'memory')]) {

@@ -7,7 +7,19 @@ import { constants } from 'node:os';
 import type { ProcReader } from './read';
 
 /** The signals `k` offers, htop's F9 list cut to what a pre-fork server answers to. */
-export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTTIN', 'SIGTTOU', 'SIGSTOP', 'SIGCONT'] as const;
+export const SIGNALS = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGKILL',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGTTIN',
+  'SIGTTOU',
+  'SIGSTOP',
+  'SIGCONT',
+] as const;
 export type SignalName = (typeof SIGNALS)[number];
 
 /** What a signal does to the servers cowtop watches: shown beside it in the confirm box. */
@@ -26,16 +38,25 @@ export const SIGNAL_HELP: Record<SignalName, string> = {
 };
 
 /** Returns one line for the event log: what was done, or why not. */
-export async function signalProcess(reader: Pick<ProcReader, 'stat'>, pid: number, starttime: number | null, signal: SignalName): Promise<{ ok: boolean; text: string }> {
+export async function signalProcess(
+  reader: Pick<ProcReader, 'stat'>,
+  pid: number,
+  starttime: number | null,
+  signal: SignalName,
+): Promise<{ ok: boolean; text: string }> {
   if (starttime !== null) {
     const st = await reader.stat(pid);
-    if (!st.ok || st.value.starttime !== starttime) return { ok: false, text: `${signal} not sent: pid ${pid} is no longer the process that was shown` };
+    if (!st.ok || st.value.starttime !== starttime)
+      return { ok: false, text: `${signal} not sent: pid ${pid} is no longer the process that was shown` };
   }
   try {
     process.kill(pid, constants.signals[signal]);
     return { ok: true, text: `sent ${signal} to pid ${pid}` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, text: `${signal} to pid ${pid} failed: ${code === 'EPERM' ? 'not permitted (another user\'s process)' : code === 'ESRCH' ? 'it is gone' : (code ?? (err as Error).message)}` };
+    return {
+      ok: false,
+      text: `${signal} to pid ${pid} failed: ${code === 'EPERM' ? "not permitted (another user's process)" : code === 'ESRCH' ? 'it is gone' : (code ?? (err as Error).message)}`,
+    };
   }
 }

@@ -96,7 +96,10 @@ export function classifyRange(
   const w = words(worker);
   const p = parent ? words(parent) : null;
   let frames = false;
-  let shared = 0, copied = 0, fresh = 0, swapped = 0;
+  let shared = 0,
+    copied = 0,
+    fresh = 0,
+    swapped = 0;
   for (let i = 0, page = 0; i + 1 < w.length; i += 2, page++) {
     const whi = w[i + 1];
     if (whi & SWAPPED) {
@@ -134,7 +137,9 @@ export function classifyRange(
 
 /** Little-endian 32-bit words over a pagemap buffer (x86 and arm64 are little-endian; the entries are host-endian u64). */
 export function words(b: Buffer): Uint32Array {
-  return b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : new Uint32Array(Uint8Array.from(b).buffer);
+  return b.byteOffset % 4 === 0
+    ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2)
+    : new Uint32Array(Uint8Array.from(b).buffer);
 }
 
 /** [start, end) pieces of w, each with the parent mapping under it (or none). */
@@ -153,13 +158,21 @@ function overlaps(w: Mapping, parent: readonly Mapping[]): Array<{ start: number
 }
 
 /** A whole map pass. Reads run on libuv's pool, two processes at a time. */
-export async function readCopyMap(reader: ProcReader, parentPid: number, workerPids: readonly number[], kinds: PageKinds | null = null): Promise<CopyMap | { error: string }> {
+export async function readCopyMap(
+  reader: ProcReader,
+  parentPid: number,
+  workerPids: readonly number[],
+  kinds: PageKinds | null = null,
+): Promise<CopyMap | { error: string }> {
   const started = Date.now();
   const t0 = process.hrtime.bigint();
   const pm = await reader.maps(parentPid);
   if (!pm.ok) return { error: `parent ${parentPid}: ${pm.message}` };
   const parentMaps = pm.value.filter(isPrivateWritable).sort((a, b) => a.start - b.start);
-  const pp = await reader.pagemap(parentPid, parentMaps.map((m) => [m.start, m.end] as const));
+  const pp = await reader.pagemap(
+    parentPid,
+    parentMaps.map((m) => [m.start, m.end] as const),
+  );
   if (!pp.ok) return { error: `parent pagemap: ${pp.message}` };
   // The grid's pages: the parent's present anonymous pages, in address order.
   const pageIndex = parentMaps.map((m, i) => {
@@ -184,9 +197,17 @@ export async function readCopyMap(reader: ProcReader, parentPid: number, workerP
   const sharers = new Uint8Array(count);
   const base = { at: started, parentPid, sharers, workerCount: workerPids.length };
   if (!parentFrames && count > 0) {
-    const fallback = await mapLimit(workerPids, 2, async (pid) => ({ pid, mappings: await smapsBreakdown(reader, pid) }));
+    const fallback = await mapLimit(workerPids, 2, async (pid) => ({
+      pid,
+      mappings: await smapsBreakdown(reader, pid),
+    }));
     return {
-      ...base, privileged: false, workers: [], sharers: new Uint8Array(0), fallback, tookMs: Number(process.hrtime.bigint() - t0) / 1e6,
+      ...base,
+      privileged: false,
+      workers: [],
+      sharers: new Uint8Array(0),
+      fallback,
+      tookMs: Number(process.hrtime.bigint() - t0) / 1e6,
       why: 'page frame numbers read as zero: telling copied pages from shared ones needs root or CAP_SYS_ADMIN; per mapping, smaps gives private and shared bytes instead',
     };
   }
@@ -196,7 +217,10 @@ export async function readCopyMap(reader: ProcReader, parentPid: number, workerP
       if (!wm.ok) return null;
       const mine = wm.value.filter(isPrivateWritable);
       const pieces = mine.flatMap((w) => overlaps(w, parentMaps).map((p) => ({ ...p, label: mappingLabel(w) })));
-      const wp = await reader.pagemap(pid, pieces.map((p) => [p.start, p.end] as const));
+      const wp = await reader.pagemap(
+        pid,
+        pieces.map((p) => [p.start, p.end] as const),
+      );
       if (!wp.ok) return null;
       const byLabel = new Map<string, MappingCopies>();
       const total = emptySplit();
@@ -217,19 +241,39 @@ export async function readCopyMap(reader: ProcReader, parentPid: number, workerP
             since = 0;
             await new Promise((r) => setImmediate(r));
           }
-          const parentBuf = piece.parent >= 0 ? pp.value[piece.parent].subarray((first + from) * 8, (first + to) * 8) : null;
-          const share = piece.parent >= 0 ? { counts: sharers, index: pageIndex[piece.parent].index, offset: first + from } : undefined;
-          const kindsHere = kinds && kindCounts && piece.parent >= 0 ? { table: kinds, firstPage: piece.start / PAGE_SIZE + from, counts: kindCounts } : undefined;
+          const parentBuf =
+            piece.parent >= 0 ? pp.value[piece.parent].subarray((first + from) * 8, (first + to) * 8) : null;
+          const share =
+            piece.parent >= 0
+              ? { counts: sharers, index: pageIndex[piece.parent].index, offset: first + from }
+              : undefined;
+          const kindsHere =
+            kinds && kindCounts && piece.parent >= 0
+              ? { table: kinds, firstPage: piece.start / PAGE_SIZE + from, counts: kindCounts }
+              : undefined;
           classifyRange(parentBuf, wp.value[i].subarray(from * 8, to * 8), into, share, kindsHere);
         }
       }
-      for (const m of byLabel.values()) for (const k of ['shared', 'copied', 'new', 'swapped'] as const) total[k] += m[k];
-      const mappings = [...byLabel.values()].filter((m) => m.shared + m.copied + m.new + m.swapped > 0).sort((a, b) => b.copied - a.copied || b.new - a.new);
-      const copiedKinds = kinds && kindCounts ? [...kinds.names, 'other'].map((kind, k) => ({ kind, bytes: kindCounts[k] * PAGE_SIZE })) : null;
+      for (const m of byLabel.values())
+        for (const k of ['shared', 'copied', 'new', 'swapped'] as const) total[k] += m[k];
+      const mappings = [...byLabel.values()]
+        .filter((m) => m.shared + m.copied + m.new + m.swapped > 0)
+        .sort((a, b) => b.copied - a.copied || b.new - a.new);
+      const copiedKinds =
+        kinds && kindCounts
+          ? [...kinds.names, 'other'].map((kind, k) => ({ kind, bytes: kindCounts[k] * PAGE_SIZE }))
+          : null;
       return { pid, total, mappings, copiedKinds };
     })
   ).filter((w): w is WorkerCopies => w !== null);
-  return { ...base, privileged: true, workers, fallback: [], why: null, tookMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+  return {
+    ...base,
+    privileged: true,
+    workers,
+    fallback: [],
+    why: null,
+    tookMs: Number(process.hrtime.bigint() - t0) / 1e6,
+  };
 }
 
 /** Per mapping label, Private and Shared bytes from /proc/PID/smaps (readable by the process's owner). */

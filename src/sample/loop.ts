@@ -11,7 +11,12 @@ export interface SamplingLoop {
   readonly intervalMs: number;
 }
 
-export function startSampling(sampler: Sampler, intervalMs: number, onSnapshot: (s: Snapshot) => void, onError: (err: unknown) => void): SamplingLoop {
+export function startSampling(
+  sampler: Sampler,
+  intervalMs: number,
+  onSnapshot: (s: Snapshot) => void,
+  onError: (err: unknown) => void,
+): SamplingLoop {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running = false;

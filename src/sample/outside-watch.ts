@@ -43,7 +43,11 @@ export function presentFrames(buffers: readonly Buffer[]): Float64Array {
 }
 
 /** Pure: whether a process's counts are the same in a reading of (ascending) frames. */
-export function sameCounts(base: { frames: Float64Array; counts: Float64Array }, frames: Float64Array, counts: Float64Array): boolean {
+export function sameCounts(
+  base: { frames: Float64Array; counts: Float64Array },
+  frames: Float64Array,
+  counts: Float64Array,
+): boolean {
   let j = 0;
   for (let i = 0; i < base.frames.length; i++) {
     while (j < frames.length && frames[j] < base.frames[i]) j++;
@@ -57,7 +61,10 @@ export function unionOf(lists: Iterable<Float64Array>): Float64Array {
   const parts = [...lists];
   const all = new Float64Array(parts.reduce((n, l) => n + l.length, 0));
   let at = 0;
-  for (const l of parts) (all.set(l, at), (at += l.length));
+  for (const l of parts) {
+    all.set(l, at);
+    at += l.length;
+  }
   all.sort();
   let n = 0;
   for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[n++] = all[i];
@@ -85,7 +92,10 @@ export class OutsideWatch {
   checks = 0;
   vouched = 0;
 
-  constructor(private readonly reader: ProcReader, private readonly minRss = WATCH_MIN_RSS) {}
+  constructor(
+    private readonly reader: ProcReader,
+    private readonly minRss = WATCH_MIN_RSS,
+  ) {}
 
   /** Once per root: the privilege, and whether the root's memory came from an exec. */
   async prepare(root: number): Promise<void> {
@@ -111,7 +121,12 @@ export class OutsideWatch {
   /** Whether a baseline may be taken for this process: privileged, closed, big enough to be worth it. */
   eligible(stat: ProcStat): boolean {
     if (this.baselines.size >= WATCH_MAX && !this.baselines.has(stat.pid)) return false;
-    return this.privileged === true && this.closedRoot?.closed === true && !this.escaped && stat.rssPages * PAGE_SIZE >= this.minRss;
+    return (
+      this.privileged === true &&
+      this.closedRoot?.closed === true &&
+      !this.escaped &&
+      stat.rssPages * PAGE_SIZE >= this.minRss
+    );
   }
 
   has(pid: number): boolean {
@@ -131,7 +146,10 @@ export class OutsideWatch {
     for (const pid of pids) {
       const maps = await this.reader.maps(pid);
       if (!maps.ok) continue;
-      const pm = await this.reader.pagemap(pid, maps.value.filter((m) => m.inode !== 0).map((m) => [m.start, m.end] as const));
+      const pm = await this.reader.pagemap(
+        pid,
+        maps.value.filter((m) => m.inode !== 0).map((m) => [m.start, m.end] as const),
+      );
       if (pm.ok) framesOf.set(pid, presentFrames(pm.value));
     }
     const union = unionOf(framesOf.values());
@@ -142,7 +160,10 @@ export class OutsideWatch {
     for (const [pid, frames] of framesOf) {
       if (this.baselines.size >= WATCH_MAX) break;
       const base = { frames, counts: countsOf(frames, union, before) };
-      if (sameCounts(base, union, after)) (this.baselines.set(pid, { ...base, kernel: kernel! }), this.captures++);
+      if (sameCounts(base, union, after)) {
+        this.baselines.set(pid, { ...base, kernel: kernel! });
+        this.captures++;
+      }
     }
     return value;
   }

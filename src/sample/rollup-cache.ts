@@ -19,7 +19,14 @@ export const BIG_TREE_REFRESH_MS = 2_000;
 
 /** Whether stat says the same about a process's memory as before: what would change if its memory changed. */
 export function samePrint(a: ProcStat | undefined, b: ProcStat): boolean {
-  return a !== undefined && a.starttime === b.starttime && a.minflt === b.minflt && a.majflt === b.majflt && a.rssPages === b.rssPages && a.vsize === b.vsize;
+  return (
+    a !== undefined &&
+    a.starttime === b.starttime &&
+    a.minflt === b.minflt &&
+    a.majflt === b.majflt &&
+    a.rssPages === b.rssPages &&
+    a.vsize === b.vsize
+  );
 }
 
 /**
@@ -52,7 +59,12 @@ export class RollupCache {
    * gapMs: the time between ticks. A quiet tree re-reads its oldest n*gap/STALE_MS rollups (so
    * the reads spread evenly), and any that would be older than STALE_MS at the next tick.
    */
-  plan(stats: readonly ProcStat[], now: number, gapMs: number, vouchable: (pid: number) => boolean = () => false): ReadPlan {
+  plan(
+    stats: readonly ProcStat[],
+    now: number,
+    gapMs: number,
+    vouchable: (pid: number) => boolean = () => false,
+  ): ReadPlan {
     const moved = this.mustRead(stats);
     if (moved && (stats.length <= BIG_TREE || !this.enabled)) return { all: true };
     // A big tree whose processes all fault every second would cost a core a tick: each row is
@@ -63,7 +75,11 @@ export class RollupCache {
     const rank = stats.map((s) => {
       const print = this.prints.get(s.pid);
       const at = this.readAt.get(s.pid);
-      return { pid: s.pid, changed: !samePrint(print, s), age: at !== undefined && print?.starttime === s.starttime ? now - at : Infinity };
+      return {
+        pid: s.pid,
+        changed: !samePrint(print, s),
+        age: at !== undefined && print?.starttime === s.starttime ? now - at : Infinity,
+      };
     });
     // Vouched for together (one read of kpagecount covers them all) when the oldest is due; only a quiet tree.
     const watched = moved ? [] : rank.filter((r) => vouchable(r.pid));
@@ -81,7 +97,13 @@ export class RollupCache {
   }
 
   /** all: every process was read (the tree's figures start over); else only those in `rollups`. */
-  store(stats: readonly ProcStat[], rollups: ReadonlyMap<number, Read<SmapsRollup>>, now: number, all = true, vouched: Iterable<number> = []): void {
+  store(
+    stats: readonly ProcStat[],
+    rollups: ReadonlyMap<number, Read<SmapsRollup>>,
+    now: number,
+    all = true,
+    vouched: Iterable<number> = [],
+  ): void {
     if (all) {
       this.prints = new Map(stats.map((s) => [s.pid, s]));
       this.rollups = new Map(rollups);
@@ -92,7 +114,11 @@ export class RollupCache {
     this.reusedTicks++;
     const byPid = new Map(stats.map((s) => [s.pid, s]));
     // As read now: nothing in the process or outside it moved since its rollup was read.
-    for (const pid of vouched) if (this.rollups.has(pid)) (this.readAt.set(pid, now), this.vouchedReads++);
+    for (const pid of vouched) {
+      if (!this.rollups.has(pid)) continue;
+      this.readAt.set(pid, now);
+      this.vouchedReads++;
+    }
     for (const [pid, r] of rollups) {
       this.rollups.set(pid, r);
       this.readAt.set(pid, now);
@@ -101,7 +127,12 @@ export class RollupCache {
       this.partialReads++;
     }
     // Processes gone from the tree are forgotten; the rest keep the print of their last read.
-    for (const pid of [...this.prints.keys()]) if (!byPid.has(pid)) (this.prints.delete(pid), this.rollups.delete(pid), this.readAt.delete(pid));
+    for (const pid of [...this.prints.keys()]) {
+      if (byPid.has(pid)) continue;
+      this.prints.delete(pid);
+      this.rollups.delete(pid);
+      this.readAt.delete(pid);
+    }
   }
 
   reuse(pid: number): Read<SmapsRollup> {

@@ -82,7 +82,11 @@ export class Sampler {
   private mapNote: string | null = null;
 
   /** watchMinRss: the smallest process the outside watch takes a baseline for (tests lower it). */
-  constructor(private readonly reader: ProcReader, private readonly source: SampleSource, options: { reuseRollups?: boolean; map?: MapWish; watchMinRss?: number } = {}) {
+  constructor(
+    private readonly reader: ProcReader,
+    private readonly source: SampleSource,
+    options: { reuseRollups?: boolean; map?: MapWish; watchMinRss?: number } = {},
+  ) {
     this.map = options.map ?? { wanted: false, minGapMs: 500 };
     this.reuse = options.reuseRollups ?? true;
     this.rollups = new RollupCache(this.reuse);
@@ -109,7 +113,9 @@ export class Sampler {
     }
     // The previous live rows by pid, once per tick: a linear search per row is O(n^2) on big trees.
     const before = new Map((this.prev?.processes ?? []).filter((p) => p.alive).map((p) => [p.pid, p]));
-    const live = this.procAvailable ? await this.readProc(await this.reader.tree(root), before, elapsedMs) : await this.readPidusage([root, ...this.source.workers.keys()]);
+    const live = this.procAvailable
+      ? await this.readProc(await this.reader.tree(root), before, elapsedMs)
+      : await this.readPidusage([root, ...this.source.workers.keys()]);
     const livePids = new Set(live.map((p) => p.pid));
     const exited: ProcessSample[] = [];
     for (const [pid, exit] of this.source.exits) {
@@ -175,7 +181,11 @@ export class Sampler {
     return { role: 'grandchild', index: null };
   }
 
-  private async readProc(tree: Map<number, Read<ProcStat>>, prev: ReadonlyMap<number, ProcessSample>, elapsedMs: number): Promise<ProcessSample[]> {
+  private async readProc(
+    tree: Map<number, Read<ProcStat>>,
+    prev: ReadonlyMap<number, ProcessSample>,
+    elapsedMs: number,
+  ): Promise<ProcessSample[]> {
     // stat for everyone (cheap, read with the tree); the rollups only when the tree's memory may
     // have changed, two at a time so that the kernel's page-table walks leave a core free.
     const stats: ProcStat[] = [];
@@ -214,7 +224,9 @@ export class Sampler {
     for (const s of toRead) this.watch.forget(s.pid);
     this.movedRun = plan.all && !joined ? this.movedRun + 1 : 0;
     const [rollups] = await Promise.all([
-      this.watch.around(capture, () => mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const)),
+      this.watch.around(capture, () =>
+        mapLimit(toRead, ROLLUP_CONCURRENCY, async (s) => [s.pid, await this.reader.smapsRollup(s.pid)] as const),
+      ),
       this.source.refresh?.(stats),
     ]);
     const fresh = new Map(rollups);
@@ -229,13 +241,29 @@ export class Sampler {
       const mem = mems.get(stat.pid)!;
       if (!mem.ok && mem.error === 'gone') continue; // exiting: its memory is already torn down
       const p = prev.get(stat.pid);
-      out.push(this.liveRow(stat.pid, stat, mem, p?.starttime === stat.starttime ? p : undefined, elapsedMs, commands.get(stat.pid) ?? null));
+      out.push(
+        this.liveRow(
+          stat.pid,
+          stat,
+          mem,
+          p?.starttime === stat.starttime ? p : undefined,
+          elapsedMs,
+          commands.get(stat.pid) ?? null,
+        ),
+      );
     }
     return out;
   }
 
   /** before: the same process (pid and start time) in the previous snapshot, if it was there. */
-  private liveRow(pid: number, stat: ProcStat, mem: Read<SmapsRollup>, before: ProcessSample | undefined, elapsedMs: number, command: string | null): ProcessSample {
+  private liveRow(
+    pid: number,
+    stat: ProcStat,
+    mem: Read<SmapsRollup>,
+    before: ProcessSample | undefined,
+    elapsedMs: number,
+    command: string | null,
+  ): ProcessSample {
     const { role, index } = this.role(pid, stat.ppid);
     let base = this.baselines.get(pid);
     if (!base || base.starttime !== stat.starttime) {
@@ -291,11 +319,30 @@ export class Sampler {
           const s = await pidusage(pid);
           const { role, index } = this.role(pid);
           out.push({
-            pid, role, index, frozen: this.frozenOf(pid), alive: true, exit: null, state: null,
-            rss: s.memory, pss: null, uss: null, shared: null, swap: null, ussGrowth: null,
-            minflt: null, majflt: null, minfltDelta: null, majfltDelta: null, cpuTicks: null, cpu: s.cpu,
-            gc: this.source.gc.get(pid) ?? null, gcAge: this.source.gcAge?.(pid, Date.now()) ?? null, lastCollection: this.source.lastCollection.get(pid) ?? null,
-            error: null, starttime: null,
+            pid,
+            role,
+            index,
+            frozen: this.frozenOf(pid),
+            alive: true,
+            exit: null,
+            state: null,
+            rss: s.memory,
+            pss: null,
+            uss: null,
+            shared: null,
+            swap: null,
+            ussGrowth: null,
+            minflt: null,
+            majflt: null,
+            minfltDelta: null,
+            majfltDelta: null,
+            cpuTicks: null,
+            cpu: s.cpu,
+            gc: this.source.gc.get(pid) ?? null,
+            gcAge: this.source.gcAge?.(pid, Date.now()) ?? null,
+            lastCollection: this.source.lastCollection.get(pid) ?? null,
+            error: null,
+            starttime: null,
           });
         } catch {
           // gone
@@ -309,11 +356,32 @@ export class Sampler {
     const { index } = this.role(pid);
     const last = this.prev?.processes.find((p) => p.pid === pid);
     return {
-      pid, role: last?.role ?? 'worker', index: last?.index ?? index, frozen: last?.frozen ?? null, alive: false, exit, state: null,
-      rss: null, pss: null, uss: null, shared: null, swap: null, ussGrowth: last?.ussGrowth ?? null,
-      minflt: last?.minflt ?? null, majflt: last?.majflt ?? null, minfltDelta: null, majfltDelta: null, cpuTicks: null, cpu: null,
-      gc: last?.gc ?? null, lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,
-      error: null, starttime: last?.starttime ?? null, ppid: last?.ppid ?? null, command: last?.command ?? null, rollup: null,
+      pid,
+      role: last?.role ?? 'worker',
+      index: last?.index ?? index,
+      frozen: last?.frozen ?? null,
+      alive: false,
+      exit,
+      state: null,
+      rss: null,
+      pss: null,
+      uss: null,
+      shared: null,
+      swap: null,
+      ussGrowth: last?.ussGrowth ?? null,
+      minflt: last?.minflt ?? null,
+      majflt: last?.majflt ?? null,
+      minfltDelta: null,
+      majfltDelta: null,
+      cpuTicks: null,
+      cpu: null,
+      gc: last?.gc ?? null,
+      lastCollection: this.source.lastCollection.get(pid) ?? last?.lastCollection ?? null,
+      error: null,
+      starttime: last?.starttime ?? null,
+      ppid: last?.ppid ?? null,
+      command: last?.command ?? null,
+      rollup: null,
     };
   }
 
@@ -330,8 +398,12 @@ const ROLLUP_CONCURRENCY = 2;
 /** Rows made between two turns of the event loop (~3 ms at 2,000 processes). */
 const ROW_SLICE = 256;
 
-
 const ROLE_ORDER: Record<Role, number> = { parent: 0, master: 0, worker: 1, grandchild: 2 };
 function byRoleThenIndex(a: ProcessSample, b: ProcessSample): number {
-  return ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || Number(b.alive) - Number(a.alive) || (a.index ?? 1e9) - (b.index ?? 1e9) || a.pid - b.pid;
+  return (
+    ROLE_ORDER[a.role] - ROLE_ORDER[b.role] ||
+    Number(b.alive) - Number(a.alive) ||
+    (a.index ?? 1e9) - (b.index ?? 1e9) ||
+    a.pid - b.pid
+  );
 }

@@ -30,12 +30,16 @@ export class AttachSession extends SampledMonitor implements Monitor {
 
   async start(): Promise<void> {
     const { pid } = this.options;
-    if (!(await this.reader.available())) throw new UsageError(`cannot read ${this.options.procRoot}: attach needs Linux /proc`);
+    if (!(await this.reader.available()))
+      throw new UsageError(`cannot read ${this.options.procRoot}: attach needs Linux /proc`);
     const stat = await this.reader.stat(pid);
     if (!stat.ok) {
-      throw new UsageError(stat.error === 'gone' ? `no process with pid ${pid}` : `cannot read process ${pid}: ${stat.message}`);
+      throw new UsageError(
+        stat.error === 'gone' ? `no process with pid ${pid}` : `cannot read process ${pid}: ${stat.message}`,
+      );
     }
-    if (stat.value.flags & PF_KTHREAD) throw new UsageError(`pid ${pid} (${stat.value.comm}) is a kernel thread: it has no user memory to watch`);
+    if (stat.value.flags & PF_KTHREAD)
+      throw new UsageError(`pid ${pid} (${stat.value.comm}) is a kernel thread: it has no user memory to watch`);
     const command = (await this.reader.cmdline(pid)) || stat.value.comm;
     this.attached = { pid, command, agents: 0, implementation: null };
     const tree = (this.tree = new AttachedTree(pid, this.reader, (text) => this.emit('notice', text), this.agentEnv));
@@ -65,7 +69,15 @@ export class AttachSession extends SampledMonitor implements Monitor {
     const byPid = appeared.length ? new Map(snap.processes.map((p) => [p.pid, p])) : null; // 2,000 appear at once
     for (const pid of appeared) {
       const p = byPid!.get(pid)!;
-      this.emit('report', { type: 'fork', pid, parent: this.options.pid, index: p.index ?? -1, freeze: tree.freeze, workload: 'attached', generation: 0 });
+      this.emit('report', {
+        type: 'fork',
+        pid,
+        parent: this.options.pid,
+        index: p.index ?? -1,
+        freeze: tree.freeze,
+        workload: 'attached',
+        generation: 0,
+      });
     }
     for (const c of collections) this.emit('report', c);
     this.attached = { ...this.attached!, agents: tree.agentCount, implementation: tree.implementation };
@@ -73,17 +85,26 @@ export class AttachSession extends SampledMonitor implements Monitor {
     if (snap.denied > 0 && !this.toldDenied) {
       this.toldDenied = true;
       const uid = await this.reader.uid(this.options.pid);
-      this.emit('notice', `USS and PSS of ${snap.denied} processes are missing: permission denied (they belong to uid ${uid}); run as that user or as root. RSS and faults come from stat.`);
+      this.emit(
+        'notice',
+        `USS and PSS of ${snap.denied} processes are missing: permission denied (they belong to uid ${uid}); run as that user or as root. RSS and faults come from stat.`,
+      );
     }
     const stale = snap.processes.filter((p) => p.alive && p.gcAge?.stale);
     if (stale.length && !this.toldStale) {
       this.toldStale = true;
       const oldest = Math.max(...stale.map((p) => p.gcAge!.ms));
-      this.emit('notice', `gc data of ${stale.length === 1 ? `pid ${stale[0].pid}` : `${stale.length} processes`} is ${Math.round(oldest / 1000)} s old: its agent has stopped writing (a full or read-only file system?); shown dimmed with its age until it writes again`);
+      this.emit(
+        'notice',
+        `gc data of ${stale.length === 1 ? `pid ${stale[0].pid}` : `${stale.length} processes`} is ${Math.round(oldest / 1000)} s old: its agent has stopped writing (a full or read-only file system?); shown dimmed with its age until it writes again`,
+      );
     }
     if (tree.agentCount === 0 && !this.toldNoAgent && snap.seq >= 3) {
       this.toldNoAgent = true;
-      this.emit('log', { stream: 'stdout', text: 'no gc agent answered: memory and faults only (see cowtop agent --path)' });
+      this.emit('log', {
+        stream: 'stdout',
+        text: 'no gc agent answered: memory and faults only (see cowtop agent --path)',
+      });
     }
     if (!this.gone && !snap.processes.some((p) => p.pid === this.options.pid && p.alive)) {
       this.gone = true;

@@ -62,7 +62,8 @@ export class Session extends SampledMonitor implements Monitor {
           this.python = python;
           e.on('report', (r: Report) => this.onReport(r));
           e.on('exit', (st) => {
-            if (!lifecycle.isEnding && this.experiment === e) this.emit('died', `the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
+            if (!lifecycle.isEnding && this.experiment === e)
+              this.emit('died', `the experiment's Python parent exited (${st.signal ?? `code ${st.code}`})`);
           });
           // Called once the memory guard let the build go: the parent is all the tree there is.
           if (this.options.sampleBuild) this.startLoop(e);
@@ -116,7 +117,10 @@ export class Session extends SampledMonitor implements Monitor {
   private async blameOom(pid: number): Promise<void> {
     const now = await this.reader.oomKills();
     if (now !== null && this.oomKills !== null && now > this.oomKills) {
-      this.emit('log', { stream: 'stderr', text: `worker ${pid} was killed by the kernel's OOM killer (oom_kill ${this.oomKills} -> ${now})` });
+      this.emit('log', {
+        stream: 'stderr',
+        text: `worker ${pid} was killed by the kernel's OOM killer (oom_kill ${this.oomKills} -> ${now})`,
+      });
     }
     this.oomKills = now;
   }

@@ -14,17 +14,24 @@ export interface RunOptions extends ServerOptions {
   name: string | null; // --name: the server's label in Prometheus and the records
 }
 
-const pidList = (pids: number[]): string => (pids.length > 12 ? `pids ${pids.slice(0, 12).join(', ')} and ${pids.length - 12} more` : `pid${pids.length === 1 ? '' : 's'} ${pids.join(', ')}`);
+const pidList = (pids: number[]): string =>
+  pids.length > 12
+    ? `pids ${pids.slice(0, 12).join(', ')} and ${pids.length - 12} more`
+    : `pid${pids.length === 1 ? '' : 's'} ${pids.join(', ')}`;
 
 export class RunSession extends AttachSession {
   server: ServerProcess | null = null;
 
-  constructor(readonly run: RunOptions, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly run: RunOptions,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     super({ pid: 0, interval: run.interval, procRoot: run.procRoot });
   }
 
   override async start(): Promise<void> {
-    if (!(await this.reader.available())) throw new UsageError(`cannot read ${this.options.procRoot}: run needs Linux /proc`);
+    if (!(await this.reader.available()))
+      throw new UsageError(`cannot read ${this.options.procRoot}: run needs Linux /proc`);
     const server = await ServerProcess.start(this.run, this.env);
     this.server = server;
     this.agentEnv = this.env;
@@ -33,9 +40,15 @@ export class RunSession extends AttachSession {
       // those that left its process group (a daemon).
       process.on('exit', () => {
         const others = server.tagged();
-        if (server.alive) process.stderr.write(`cowtop: left running: pid ${server.pid} (process group ${server.pid}); cowtop attach ${server.pid} watches it, kill -TERM -${server.pid} stops it\n`);
+        if (server.alive)
+          process.stderr.write(
+            `cowtop: left running: pid ${server.pid} (process group ${server.pid}); cowtop attach ${server.pid} watches it, kill -TERM -${server.pid} stops it\n`,
+          );
         const outside = others.filter((pid) => processGroup('/proc', pid) !== server.pid);
-        if (outside.length) process.stderr.write(`cowtop: left running outside its process group: ${pidList(outside)}; kill -TERM ${outside.join(' ')} stops them\n`);
+        if (outside.length)
+          process.stderr.write(
+            `cowtop: left running outside its process group: ${pidList(outside)}; kill -TERM ${outside.join(' ')} stops them\n`,
+          );
       });
     } else {
       lifecycle.track(server);
@@ -50,10 +63,19 @@ export class RunSession extends AttachSession {
       throw err;
     }
     // The command as the user gave it (its first process may be a launcher, a pyenv shim).
-    this.attached = { ...this.attached!, command: sanitize(this.run.command.join(' ')), run: { freeze: this.run.freeze, keep: this.run.keep } };
+    this.attached = {
+      ...this.attached!,
+      command: sanitize(this.run.command.join(' ')),
+      run: { freeze: this.run.freeze, keep: this.run.keep },
+    };
     // Asked for, not yet seen: the header and the records say frozen once the workers report it.
-    const mode = this.run.freeze ? 'asking for the freeze recipe (gc off in the master, gc.freeze() before each fork, gc on in each worker)' : 'as it is (gc untouched)';
-    this.emit('log', { stream: 'stdout', text: `started pid ${server.pid} ${mode}${this.run.keep ? '; --keep: its output is not captured, and it stays when cowtop ends' : ''}` });
+    const mode = this.run.freeze
+      ? 'asking for the freeze recipe (gc off in the master, gc.freeze() before each fork, gc on in each worker)'
+      : 'as it is (gc untouched)';
+    this.emit('log', {
+      stream: 'stdout',
+      text: `started pid ${server.pid} ${mode}${this.run.keep ? '; --keep: its output is not captured, and it stays when cowtop ends' : ''}`,
+    });
   }
 
   protected override async rootGone(): Promise<string> {

@@ -75,7 +75,10 @@ class Watch {
   private readonly sampler: Sampler;
   snap: Snapshot | null = null;
 
-  constructor(reader: ProcReader, readonly root: number) {
+  constructor(
+    reader: ProcReader,
+    readonly root: number,
+  ) {
     this.tree = new AttachedTree(root, reader);
     this.sampler = new Sampler(reader, this.tree, { reuseRollups: false });
   }
@@ -87,7 +90,9 @@ class Watch {
   }
 
   workers(): ProcessSample[] {
-    return (this.snap?.processes ?? []).filter((p) => p.alive && p.role === 'worker').sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    return (this.snap?.processes ?? [])
+      .filter((p) => p.alive && p.role === 'worker')
+      .sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   }
 
   close(): void {
@@ -109,9 +114,14 @@ async function settle(w: Watch, server: ServerProcess, tail: string[]): Promise<
   for (;;) {
     if (!server.alive) {
       const s = await server.exited;
-      throw new UsageError(`the server stopped before its workers came up (${s.signal ?? `exit code ${s.code}`})${tail.length ? `: ${tail.slice(-3).join(' | ')}` : ''}`);
+      throw new UsageError(
+        `the server stopped before its workers came up (${s.signal ?? `exit code ${s.code}`})${tail.length ? `: ${tail.slice(-3).join(' | ')}` : ''}`,
+      );
     }
-    if (Date.now() > deadline) throw new UsageError(`no workers with the gc agent after ${READY_TIMEOUT_MS / 1000} s: is COMMAND a Python pre-fork server?`);
+    if (Date.now() > deadline)
+      throw new UsageError(
+        `no workers with the gc agent after ${READY_TIMEOUT_MS / 1000} s: is COMMAND a Python pre-fork server?`,
+      );
     await w.tick();
     const workers = w.workers();
     const key = workers.map((p) => p.pid).join(',');
@@ -134,11 +144,15 @@ function quiet(s: Snapshot): boolean {
 async function copiedOf(reader: ProcReader, root: number, pids: number[]): Promise<Map<number, number | null>> {
   const map = await readCopyMap(reader, root, pids);
   const ok = !('error' in map) && map.privileged;
-  return new Map(pids.map((pid) => [pid, ok ? map.workers.find((x) => x.pid === pid)?.total.copied ?? null : null]));
+  return new Map(pids.map((pid) => [pid, ok ? (map.workers.find((x) => x.pid === pid)?.total.copied ?? null) : null]));
 }
 
 /** N requests over loopback, `concurrency` at a time on kept-alive connections. */
-export async function sendRequests(url: string, requests: number, concurrency: number): Promise<{ ok: number; failed: number }> {
+export async function sendRequests(
+  url: string,
+  requests: number,
+  concurrency: number,
+): Promise<{ ok: number; failed: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   let next = 0;
   let ok = 0;
@@ -189,7 +203,11 @@ function runLoadCommand(command: string[]): Promise<{ ok: number; failed: number
     }, LOAD_TIMEOUT_MS);
     child.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new UsageError(`cannot run --load-cmd ${command[0]}: ${err.code === 'ENOENT' ? 'not found' : err.code ?? err.message}`));
+      reject(
+        new UsageError(
+          `cannot run --load-cmd ${command[0]}: ${err.code === 'ENOENT' ? 'not found' : (err.code ?? err.message)}`,
+        ),
+      );
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -198,7 +216,13 @@ function runLoadCommand(command: string[]): Promise<{ ok: number; failed: number
   });
 }
 
-export async function serverPass(run: RunOptions, freeze: boolean, load: LoadOptions, reader: ProcReader, onLine: (text: string) => void = () => {}): Promise<ServerPass> {
+export async function serverPass(
+  run: RunOptions,
+  freeze: boolean,
+  load: LoadOptions,
+  reader: ProcReader,
+  onLine: (text: string) => void = () => {},
+): Promise<ServerPass> {
   // A pass needs the workers' agents: a directory they cannot write is said now, not after a minute.
   const problem = agentDirProblem(process.geteuid?.() ?? 0);
   if (problem) throw new UsageError(`${problem}; run --compare needs the gc agent's data`);
@@ -217,9 +241,13 @@ export async function serverPass(run: RunOptions, freeze: boolean, load: LoadOpt
     const before = new Map(workers.map((p) => [p.pid, figures(p, copiedBefore.get(p.pid) ?? null, p.pid)]));
     const masterBefore = figures(master(), null, server.pid);
     const totalsBefore = w.snap!.totals;
-    onLine(`${freeze ? 'with the freeze recipe' : 'as it is'}: pid ${server.pid}, ${workers.length} workers; sending the load`);
+    onLine(
+      `${freeze ? 'with the freeze recipe' : 'as it is'}: pid ${server.pid}, ${workers.length} workers; sending the load`,
+    );
     const started = Date.now();
-    const sent = load.command ? await runLoadCommand(load.command) : await sendRequests(load.url!, load.requests, load.concurrency ?? workers.length);
+    const sent = load.command
+      ? await runLoadCommand(load.command)
+      : await sendRequests(load.url!, load.requests, load.concurrency ?? workers.length);
     const seconds = (Date.now() - started) / 1000;
     // The agents write once a second: wait for a report written after the load ended. A
     // snapshot's rows carry the agent state read after the tick before it: one tick more.
@@ -231,14 +259,29 @@ export async function serverPass(run: RunOptions, freeze: boolean, load: LoadOpt
     }
     await w.tick();
     const alive = w.workers().filter((p) => pids.includes(p.pid));
-    const copiedAfter = await copiedOf(reader, server.pid, alive.map((p) => p.pid));
+    const copiedAfter = await copiedOf(
+      reader,
+      server.pid,
+      alive.map((p) => p.pid),
+    );
     const result: ServerPass = {
       freeze,
       implementation: w.tree.implementation,
       master: { pid: server.pid, before: masterBefore, after: figures(master(), null, server.pid) },
-      workers: alive.map((p) => ({ index: (p.index ?? 0) + 1, pid: p.pid, before: before.get(p.pid)!, after: figures(p, copiedAfter.get(p.pid) ?? null, p.pid) })),
+      workers: alive.map((p) => ({
+        index: (p.index ?? 0) + 1,
+        pid: p.pid,
+        before: before.get(p.pid)!,
+        after: figures(p, copiedAfter.get(p.pid) ?? null, p.pid),
+      })),
       replaced: pids.length - alive.length,
-      load: { requests: load.command ? 0 : load.requests, ok: sent.ok, failed: sent.failed, seconds, command: load.command ? load.command.join(' ') : null },
+      load: {
+        requests: load.command ? 0 : load.requests,
+        ok: sent.ok,
+        failed: sent.failed,
+        seconds,
+        command: load.command ? load.command.join(' ') : null,
+      },
       pss: { before: totalsBefore.pss, after: w.snap!.totals.pss },
       rss: { before: totalsBefore.rss, after: w.snap!.totals.rss },
     };

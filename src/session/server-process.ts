@@ -25,7 +25,11 @@ export interface ServerOptions {
 export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
 
 /** The environment the command runs in: the agent on the path, the recipe and the watch pipe asked for. */
-export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freeze' | 'keep' | 'graceMs'>, tag: string): NodeJS.ProcessEnv {
+export function serverEnv(
+  base: NodeJS.ProcessEnv,
+  o: Pick<ServerOptions, 'freeze' | 'keep' | 'graceMs'>,
+  tag: string,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Every process the server starts inherits it: found again wherever it went (setsid, --daemon).
   env[RUN_TAG] = tag;
@@ -54,7 +58,8 @@ export function serverEnv(base: NodeJS.ProcessEnv, o: Pick<ServerOptions, 'freez
     ['UWSGI_PY_CALL_UWSGI_FORK_HOOKS', '1'],
     ['UWSGI_PY_CALL_OSAFTERFORK', '1'], // uWSGI before 2.0.21: the child's hooks at least
     ['UWSGI_DIE_ON_TERM', '1'],
-  ]) env[k] ??= v;
+  ])
+    env[k] ??= v;
   return env;
 }
 
@@ -78,11 +83,19 @@ export class ServerProcess extends EventEmitter {
   /** The agent's refusal to run the server as asked (run --freeze where there is no gc.freeze()). */
   refusal: string | null = null;
 
-  private constructor(readonly options: ServerOptions, env: NodeJS.ProcessEnv, private readonly tag: string) {
+  private constructor(
+    readonly options: ServerOptions,
+    env: NodeJS.ProcessEnv,
+    private readonly tag: string,
+  ) {
     super();
     const [file, ...args] = options.command;
     const out = options.keep ? 'ignore' : 'pipe';
-    this.child = spawn(file, args, { env, detached: true, stdio: ['ignore', out, out, options.keep ? 'ignore' : 'pipe'] });
+    this.child = spawn(file, args, {
+      env,
+      detached: true,
+      stdio: ['ignore', out, out, options.keep ? 'ignore' : 'pipe'],
+    });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.leftAtExit = this.tagged();
@@ -101,7 +114,8 @@ export class ServerProcess extends EventEmitter {
     await new Promise<void>((resolve, reject) => {
       s.child.once('spawn', resolve);
       s.child.once('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message);
+        const why =
+          err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message);
         reject(new UsageError(`cannot run ${sanitize(options.command[0])}: ${why}`));
       });
     });
@@ -181,7 +195,8 @@ export class ServerProcess extends EventEmitter {
     stream.setEncoding('utf8');
     const onLine = (line: string): void => {
       const text = sanitize(line);
-      if (kind === 'stderr' && this.refusal === null && text.startsWith(REFUSAL)) this.refusal = text.slice('cowtop: '.length);
+      if (kind === 'stderr' && this.refusal === null && text.startsWith(REFUSAL))
+        this.refusal = text.slice('cowtop: '.length);
       this.emit('log', { stream: kind, text });
     };
     stream.on('data', (chunk: string) => split.push(chunk).forEach(onLine));

@@ -31,12 +31,19 @@ const WHEEL_ROWS = 3; // rows the selection moves per wheel notch
 
 /** The dashboard needs a terminal on both sides; anything else is told to use --batch. */
 export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }, stdout: { isTTY?: boolean }): void {
-  if (!stdout.isTTY) throw new UsageError('the dashboard needs a terminal, and stdout is not one: use --batch for records on stdout');
+  if (!stdout.isTTY)
+    throw new UsageError('the dashboard needs a terminal, and stdout is not one: use --batch for records on stdout');
   if (!stdin.isTTY) throw new UsageError('the dashboard reads keys, and stdin is not a terminal: use --batch');
-  if (!env.TERM || env.TERM === 'dumb') throw new UsageError(`TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`);
+  if (!env.TERM || env.TERM === 'dumb')
+    throw new UsageError(
+      `TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`,
+    );
 }
 
-export async function runDashboard(session: Monitor, opts: DashboardOptions = { record: null, exportFile: null }): Promise<void> {
+export async function runDashboard(
+  session: Monitor,
+  opts: DashboardOptions = { record: null, exportFile: null },
+): Promise<void> {
   checkTerminal(process.env, process.stdin, process.stdout);
   // Checked before anything starts: a file that cannot be written is bad input, exit 2.
   if (opts.exportFile) {
@@ -175,7 +182,8 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     },
     select(move) {
       const s = model.shown;
-      if (s) model.moveSelection(rowOrder(s, model.view, model.ready?.heapBytes ?? null, model.attached !== null), move);
+      if (s)
+        model.moveSelection(rowOrder(s, model.view, model.ready?.heapBytes ?? null, model.attached !== null), move);
     },
     togglePause() {
       model.setPaused(!model.view.paused);
@@ -192,7 +200,12 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
       const p = selectedProcess();
       if (!p) return say('k: select a row first (arrows, or click it)');
       if (!p.alive) return say(`k: pid ${p.pid} has exited`);
-      model.askSignal({ key: rowKey(p), pid: p.pid, starttime: p.starttime, what: p.role === 'worker' ? roleText(p) : p.role });
+      model.askSignal({
+        key: rowKey(p),
+        pid: p.pid,
+        starttime: p.starttime,
+        what: p.role === 'worker' ? roleText(p) : p.role,
+      });
     },
     openDetail() {
       const p = selectedProcess();
@@ -230,10 +243,13 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
         {
           collect: () => controller.collect(),
           freeze: (on) => {
-            if (experiment()?.freeze !== on || experiment()?.split) refork({ freeze: on, split: false }, on ? 'with gc.freeze()' : 'without freeze');
+            if (experiment()?.freeze !== on || experiment()?.split)
+              refork({ freeze: on, split: false }, on ? 'with gc.freeze()' : 'without freeze');
           },
-          workload: (name) => refork({ workload: name, freeze: experiment()?.freeze ?? false, split: false }, `with workload ${name}`),
-          split: (on) => refork({ freeze: true, split: on, workload: 'collect' }, 'half before, half after gc.freeze()'),
+          workload: (name) =>
+            refork({ workload: name, freeze: experiment()?.freeze ?? false, split: false }, `with workload ${name}`),
+          split: (on) =>
+            refork({ freeze: true, split: on, workload: 'collect' }, 'half before, half after gc.freeze()'),
           map: (open) => {
             if (open && model.view.mode !== 'map') model.toggleMap();
             if (!open && model.view.mode === 'map') model.closeOverlay();
@@ -247,12 +263,14 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
         },
       )
     : null;
-  if (tour) setInterval(() => {
-    tour.advance(model);
-    scheduleDraw();
-  }, 250).unref();
+  if (tour)
+    setInterval(() => {
+      tour.advance(model);
+      scheduleDraw();
+    }, 250).unref();
   /** The selected row's process in what is on screen, if any. */
-  const selectedProcess = (): ProcessSample | null => model.shown?.processes.find((p) => rowKey(p) === model.view.table.selected) ?? null;
+  const selectedProcess = (): ProcessSample | null =>
+    model.shown?.processes.find((p) => rowKey(p) === model.view.table.selected) ?? null;
 
   /** k's Enter: the signal goes only if the pid still names the process that was shown. */
   const sendSignal = (): void => {
@@ -269,11 +287,14 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
   const unavailable = (need: Need): string | null => {
     if (session.kind === 'attach') {
       if (need === 'restart') return null;
-      return session.attached?.run ? `cowtop run watches the server: start it ${session.attached.run.freeze ? 'without' : 'with'} --freeze to compare, or use run --compare` : 'not for a process cowtop did not start (attach only watches)';
+      return session.attached?.run
+        ? `cowtop run watches the server: start it ${session.attached.run.freeze ? 'without' : 'with'} --freeze to compare, or use run --compare`
+        : 'not for a process cowtop did not start (attach only watches)';
     }
     if (need === 'restart') return null; // only offered once the experiment has died
     if (!session.experiment?.alive) return 'the experiment is not running: R restarts it';
-    if (need === 'freeze') return `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'} ${model.ready?.version ?? ''}`.trim();
+    if (need === 'freeze')
+      return `gc.freeze() is not available in ${model.ready?.implementation ?? 'this interpreter'} ${model.ready?.version ?? ''}`.trim();
     return null;
   };
 
@@ -281,12 +302,19 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
     const snap = model.latest;
     if (!snap) return;
     const file = opts.exportFile ?? `cowtop-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    const text = /\.csv$/i.test(file) ? [CSV_HEADER, ...csvRows(snap)].join('\n') + '\n' : safeJson(sampleRecord(snap), 2) + '\n';
+    const text = /\.csv$/i.test(file)
+      ? `${[CSV_HEADER, ...csvRows(snap)].join('\n')}\n`
+      : `${safeJson(sampleRecord(snap), 2)}\n`;
     try {
       writeOutput(file, text);
       model.addEvent('info', `exported the snapshot of ${formatDuration(snap.t)} to ${file}`);
     } catch (err) {
-      model.addEvent('error', err instanceof OutputError ? `cannot export: ${err.message}` : `cannot export to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      model.addEvent(
+        'error',
+        err instanceof OutputError
+          ? `cannot export: ${err.message}`
+          : `cannot export to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   };
 
@@ -297,7 +325,9 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
   const onModeKey = (ch: string | undefined, full: string): boolean => {
     const v = model.view;
     const page = Math.max(1, Math.floor((ui?.rows ?? 24) * 0.9) - 3);
-    const scroll = ({ up: -1, down: 1, pageup: -page, pagedown: page, home: 'home', end: 'end' } as const)[full as 'up'];
+    const scroll = ({ up: -1, down: 1, pageup: -page, pagedown: page, home: 'home', end: 'end' } as const)[
+      full as 'up'
+    ];
     switch (v.mode) {
       case 'normal':
         return false;
@@ -384,7 +414,9 @@ export async function runDashboard(session: Monitor, opts: DashboardOptions = { 
       }
       if (onModeKey(ch, key?.full ?? '')) return draw();
       // blessed names a shifted letter "S-r"; the table names it by what was typed.
-      const binding = KEYS.find((k) => k.keys.includes(key?.full ?? '') || (ch !== undefined && ch.length === 1 && k.keys.includes(ch)));
+      const binding = KEYS.find(
+        (k) => k.keys.includes(key?.full ?? '') || (ch !== undefined && ch.length === 1 && k.keys.includes(ch)),
+      );
       if (!binding) return;
       if (binding.needs && !controller.can(binding.needs)) {
         // A key that does nothing here says why, rather than nothing at all.

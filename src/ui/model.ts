@@ -16,7 +16,24 @@ export const HISTORY = 600; // samples kept for the charts: 10 minutes at the de
 export const EVENTS = 500;
 const MARK_RANK = ['', 'f', 'F', 'w', 'g', 'x'];
 
-export type ColumnId = 'role' | 'pid' | 'command' | 'rss' | 'pss' | 'uss' | 'copied' | 'traced' | 'shared' | 'growth' | 'minflt' | 'majflt' | 'gc' | 'gen0' | 'colls' | 'last' | 'cpu';
+export type ColumnId =
+  | 'role'
+  | 'pid'
+  | 'command'
+  | 'rss'
+  | 'pss'
+  | 'uss'
+  | 'copied'
+  | 'traced'
+  | 'shared'
+  | 'growth'
+  | 'minflt'
+  | 'majflt'
+  | 'gc'
+  | 'gen0'
+  | 'colls'
+  | 'last'
+  | 'cpu';
 export type Units = 'MiB' | 'KiB' | 'heap';
 export type ChartId = 'uss' | 'footprint' | 'faults';
 export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];
@@ -100,8 +117,18 @@ export class DashboardModel {
   intervalMs = 1000; // the sampling interval in force ([ and ] change it)
   caption: string | null = null; // cowtop demo: the tour's caption band, above the footer
   view: ViewState = {
-    sort: { column: 'role', desc: false }, units: 'MiB', paused: false, mode: 'normal', chart: 'uss', pending: null, notice: null,
-    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false }, helpScroll: 0, helpAtEnd: false, confirm: null, detail: null,
+    sort: { column: 'role', desc: false },
+    units: 'MiB',
+    paused: false,
+    mode: 'normal',
+    chart: 'uss',
+    pending: null,
+    notice: null,
+    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false },
+    helpScroll: 0,
+    helpAtEnd: false,
+    confirm: null,
+    detail: null,
   };
   private marker = '';
   private lastWorkload: string | null = null;
@@ -119,7 +146,7 @@ export class DashboardModel {
       this.toldMapFallback = true; // said once, in words, with what would enable it
       this.addEvent('error', `copy map: ${s.copies.why ?? 'frame numbers unreadable'}`, s.at);
     }
-    if (this.awaiting && this.awaiting.every((pid) => s.processes.some((p) => p.pid === pid))) {
+    if (this.awaiting?.every((pid) => s.processes.some((p) => p.pid === pid))) {
       this.awaiting = null;
       this.view.pending = null; // the new workers are on screen with their own figures
     }
@@ -307,7 +334,11 @@ export class DashboardModel {
       case 'ready':
         this.ready = r;
         this.lastWorkload = r.workload;
-        this.addEvent('info', `${r.implementation} ${r.version}: built ${recordsText(r.size)} in ${formatSeconds(r.buildSeconds)}${r.importSeconds !== undefined ? `, after ${formatSeconds(r.importSeconds)} of imports` : ''}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`, now);
+        this.addEvent(
+          'info',
+          `${r.implementation} ${r.version}: built ${recordsText(r.size)} in ${formatSeconds(r.buildSeconds)}${r.importSeconds !== undefined ? `, after ${formatSeconds(r.importSeconds)} of imports` : ''}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`,
+          now,
+        );
         this.explainWorkload(r.workload, now);
         this.explainStrategy(r.gc, now);
         break;
@@ -315,12 +346,24 @@ export class DashboardModel {
         if (r.cmd === 'collect') this.addEvent('info', `gc.collect() asked of ${r.pids.length} workers`, now);
         break;
       case 'fork':
-        this.addEvent('fork', r.workload === 'attached' ? `new process pid ${r.pid}` : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`, now);
+        this.addEvent(
+          'fork',
+          r.workload === 'attached'
+            ? `new process pid ${r.pid}`
+            : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`,
+          now,
+        );
         break;
       case 'exit': {
         if (this.awaiting) this.awaiting = this.awaiting.filter((pid) => pid !== r.pid); // it will not show
-        const how = r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : r.code !== undefined ? `code ${r.code}` : 'gone');
-        this.addEvent(r.requested ? 'exit' : 'error', `exit pid ${r.pid}: ${how}${r.requested ? '' : ' (unexpected)'}`, now);
+        const how =
+          r.signalName ??
+          (r.signal !== undefined ? `signal ${r.signal}` : r.code !== undefined ? `code ${r.code}` : 'gone');
+        this.addEvent(
+          r.requested ? 'exit' : 'error',
+          `exit pid ${r.pid}: ${how}${r.requested ? '' : ' (unexpected)'}`,
+          now,
+        );
         if (!r.requested) this.mark('x');
         break;
       }
@@ -329,8 +372,15 @@ export class DashboardModel {
         // log names the full ones and every collection someone asked for.
         if (r.generation === 2 || r.explicit) {
           // An agent may know only that a collection happened: say what is known, no "-, -".
-          const known = [r.duration !== null ? formatSeconds(r.duration) : null, r.collected !== null ? `${formatCount(r.collected)} collected` : null].filter(Boolean);
-          this.addEvent('collect', `gc gen ${r.generation} pid ${r.pid}${known.length ? `: ${known.join(', ')}` : ''}${r.explicit ? ' (asked)' : ''}`, now);
+          const known = [
+            r.duration !== null ? formatSeconds(r.duration) : null,
+            r.collected !== null ? `${formatCount(r.collected)} collected` : null,
+          ].filter(Boolean);
+          this.addEvent(
+            'collect',
+            `gc gen ${r.generation} pid ${r.pid}${known.length ? `: ${known.join(', ')}` : ''}${r.explicit ? ' (asked)' : ''}`,
+            now,
+          );
           if (r.generation === 2) this.mark('g');
         }
         break;
@@ -338,7 +388,11 @@ export class DashboardModel {
         // Not done until a sample shows the new workers: no 'frozen 0' from the old state.
         this.awaiting = r.workers;
         this.view.pending = r.workers.length ? 're-forked: reading the new workers...' : null;
-        this.addEvent('freeze', `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : r.gc === 'default' ? 'without freeze' : `with gc strategy ${r.gc}`}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`, now);
+        this.addEvent(
+          'freeze',
+          `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : r.gc === 'default' ? 'without freeze' : `with gc strategy ${r.gc}`}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`,
+          now,
+        );
         // A re-fork for a new workload is a w; one that changed the freeze mode an F or f.
         this.mark(this.lastWorkload !== null && r.workload !== this.lastWorkload ? 'w' : r.freeze ? 'F' : 'f');
         this.lastWorkload = r.workload;
@@ -346,7 +400,11 @@ export class DashboardModel {
         this.explainStrategy(r.gc, now);
         break;
       case 'enabled':
-        this.addEvent('freeze', `pid ${r.pid}: gc.enable() after ${formatSeconds(r.after)} with the gc disabled (the enabler), ${formatCount(r.served)} requests served: collections start now`, now);
+        this.addEvent(
+          'freeze',
+          `pid ${r.pid}: gc.enable() after ${formatSeconds(r.after)} with the gc disabled (the enabler), ${formatCount(r.served)} requests served: collections start now`,
+          now,
+        );
         break;
       case 'interval':
         this.addEvent('info', `the experiment now reports gc every ${formatSeconds(r.ms / 1000)}`, now);
@@ -372,7 +430,8 @@ export class DashboardModel {
 
   private explainStrategy(spec: string, now: number): void {
     const name = spec.split(':')[0] as StrategyName;
-    if (name !== 'default' && name !== 'freeze' && STRATEGY_HELP[name]) this.addEvent('workload', `gc ${spec}: ${STRATEGY_HELP[name]}`, now);
+    if (name !== 'default' && name !== 'freeze' && STRATEGY_HELP[name])
+      this.addEvent('workload', `gc ${spec}: ${STRATEGY_HELP[name]}`, now);
   }
 
   onLog(l: LogLine, now = Date.now()): void {

@@ -20,14 +20,27 @@ export class CastRecorder {
   private readonly started = process.hrtime.bigint();
   private stopped = false;
 
-  constructor(readonly file: string, width: number, height: number, private readonly onStop: (why: string) => void, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly file: string,
+    width: number,
+    height: number,
+    private readonly onStop: (why: string) => void,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     try {
       checkOutput(file);
     } catch (err) {
       if (err instanceof OutputError) throw new UsageError(`cannot write --record ${err.file}: ${err.reason}`);
       throw err;
     }
-    const header = { version: 2, width, height, timestamp: Math.floor(Date.now() / 1000), title: 'cowtop', env: { TERM: env.TERM ?? 'xterm-256color', SHELL: env.SHELL ?? '/bin/sh' } };
+    const header = {
+      version: 2,
+      width,
+      height,
+      timestamp: Math.floor(Date.now() / 1000),
+      title: 'cowtop',
+      env: { TERM: env.TERM ?? 'xterm-256color', SHELL: env.SHELL ?? '/bin/sh' },
+    };
     this.line(JSON.stringify(header));
   }
 
@@ -54,13 +67,14 @@ export class CastRecorder {
   private line(l: string): void {
     if (this.stopped) return;
     if (this.pending) {
-      this.pending.push(l + '\n');
+      this.pending.push(`${l}\n`);
       this.pendingBytes += l.length + 1;
-      if (this.pendingBytes > MAX_PENDING) this.stop(`the first ${MAX_PENDING >> 20} MiB of frames came before the experiment was ready`);
+      if (this.pendingBytes > MAX_PENDING)
+        this.stop(`the first ${MAX_PENDING >> 20} MiB of frames came before the experiment was ready`);
       return;
     }
     try {
-      writeSync(this.fd!, l.endsWith('\n') ? l : l + '\n');
+      writeSync(this.fd!, l.endsWith('\n') ? l : `${l}\n`);
     } catch (err) {
       this.stop(`cannot write ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

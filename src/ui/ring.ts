@@ -28,7 +28,8 @@ export class Ring<T> {
 
   /** The newest n items (all by default), oldest first. */
   last(n = this.items.length): T[] {
-    const all = this.start === 0 ? this.items.slice() : [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
+    const all =
+      this.start === 0 ? this.items.slice() : [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
     return all.slice(Math.max(0, all.length - n));
   }
 }

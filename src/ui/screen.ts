@@ -40,7 +40,12 @@ export class DashboardScreen {
   private readonly caption: blessed.Widgets.BoxElement;
   private readonly help: blessed.Widgets.BoxElement;
   private readonly tooSmall: blessed.Widgets.BoxElement;
-  private charts: Array<{ key: string; widget: Line; label: string; drawn: { maxY: number; nth: number; series: Series[] } | null }> = [];
+  private charts: Array<{
+    key: string;
+    widget: Line;
+    label: string;
+    drawn: { maxY: number; nth: number; series: Series[] } | null;
+  }> = [];
   private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
@@ -159,7 +164,11 @@ export class DashboardScreen {
     }
     charts.forEach((c, i) => {
       const entry = this.charts[i];
-      const w = entry.widget as unknown as { options: { maxY: number; showNthLabel: number }; setData(d: unknown): void; setLabel(t: string): void };
+      const w = entry.widget as unknown as {
+        options: { maxY: number; showNthLabel: number };
+        setData(d: unknown): void;
+        setLabel(t: string): void;
+      };
       w.options.maxY = c.maxY;
       w.options.showNthLabel = c.showNthLabel;
       if (entry.label !== c.label) {
@@ -168,7 +177,11 @@ export class DashboardScreen {
       }
       // setData clears and redraws the braille canvas point by point, most of a frame's cost:
       // a frame with the same data (a key, the clock) keeps the canvas as it is.
-      const same = entry.drawn && entry.drawn.maxY === c.maxY && entry.drawn.nth === c.showNthLabel && sameSeries(entry.drawn.series, c.series);
+      const same =
+        entry.drawn &&
+        entry.drawn.maxY === c.maxY &&
+        entry.drawn.nth === c.showNthLabel &&
+        sameSeries(entry.drawn.series, c.series);
       if (c.series.length && c.series[0].x.length >= 2 && !same) {
         w.setData(c.series);
         entry.drawn = { maxY: c.maxY, nth: c.showNthLabel, series: c.series };
@@ -187,7 +200,8 @@ function sameSeries(a: readonly Series[], b: readonly Series[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((s, i) => {
     const t = b[i];
-    if (s.title !== t.title || s.style.line !== t.style.line || s.x.length !== t.x.length || s.y.length !== t.y.length) return false;
+    if (s.title !== t.title || s.style.line !== t.style.line || s.x.length !== t.x.length || s.y.length !== t.y.length)
+      return false;
     for (let k = 0; k < s.y.length; k++) if (s.y[k] !== t.y[k]) return false;
     for (let k = 0; k < s.x.length; k++) if (s.x[k] !== t.x[k]) return false;
     return true;

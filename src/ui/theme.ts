@@ -24,7 +24,8 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
   const tag = (open: string, s: string): string => (color ? `{${open}}${s}{/${open}}` : s);
   return {
     color,
-    freezeOn: (s) => (color ? `{black-fg}{green-bg}{bold}${s}{/bold}{/green-bg}{/black-fg}` : `{bold}{inverse}${s}{/inverse}{/bold}`),
+    freezeOn: (s) =>
+      color ? `{black-fg}{green-bg}{bold}${s}{/bold}{/green-bg}{/black-fg}` : `{bold}{inverse}${s}{/inverse}{/bold}`,
     freezeOff: (s) => (color ? `{white-fg}{red-bg}{bold}${s}{/bold}{/red-bg}{/white-fg}` : `{bold}${s}{/bold}`),
     dim: (s) => tag('gray-fg', s),
     bold: (s) => `{bold}${s}{/bold}`,
@@ -33,12 +34,25 @@ export function makeTheme(env: NodeJS.ProcessEnv = process.env): Theme {
     selected: (s) => `{inverse}${s}{/inverse}`, // no colour needed: reads the same under NO_COLOR
     caption: (s) => (color ? `{bold}{yellow-fg}${s}{/yellow-fg}{/bold}` : `{bold}${s}{/bold}`),
     // 256-colour warm scale (yellow, orange, red); blessed maps it down on 8-colour terminals.
-    heat: (level, s) => (level === 0 ? s : tag(['', '#d7d700-fg', '#ff8700-fg', '#ff2020-fg'][level], level === 3 ? `{bold}${s}{/bold}` : s)),
+    heat: (level, s) =>
+      level === 0
+        ? s
+        : tag(['', '#d7d700-fg', '#ff8700-fg', '#ff2020-fg'][level], level === 3 ? `{bold}${s}{/bold}` : s),
     frozenGroup: (s) => tag('green-fg', s),
     unfrozenGroup: (s) => tag('red-fg', s),
     sortMark: (s) => (color ? `{cyan-fg}{bold}${s}{/bold}{/cyan-fg}` : `{bold}${s}{/bold}`),
     eventKind: (kind, s) => {
-      const c = { fork: 'cyan-fg', exit: 'gray-fg', collect: 'yellow-fg', freeze: 'green-fg', workload: 'green-fg', error: 'red-fg', log: 'gray-fg', info: 'white-fg' }[kind] ?? 'white-fg';
+      const c =
+        {
+          fork: 'cyan-fg',
+          exit: 'gray-fg',
+          collect: 'yellow-fg',
+          freeze: 'green-fg',
+          workload: 'green-fg',
+          error: 'red-fg',
+          log: 'gray-fg',
+          info: 'white-fg',
+        }[kind] ?? 'white-fg';
       return tag(c, s);
     },
     series: color ? ['yellow', 'cyan', 'magenta', 'green', 'red', 'blue', 'white'] : ['white'],

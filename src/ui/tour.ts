@@ -42,7 +42,8 @@ const later = (s: Snapshot, at: StepStart, ticks = 2): boolean => s.seq >= at.se
 /** Every live worker is one forked since the step began, and sampled. */
 const reforked = (m: DashboardModel, s: Snapshot, at: StepStart): boolean =>
   !m.view.pending && workers(s).length > 0 && workers(s).every((p) => !at.workers.includes(p.pid) && p.uss !== null);
-const grown = (s: Snapshot, share: number, h: number): boolean => workers(s).length > 0 && workers(s).every((p) => (p.ussGrowth ?? 0) > share * h);
+const grown = (s: Snapshot, share: number, h: number): boolean =>
+  workers(s).length > 0 && workers(s).every((p) => (p.ussGrowth ?? 0) > share * h);
 const meanUss = (s: Snapshot, frozen: boolean): number => {
   const ws = workers(s).filter((p) => p.frozen === frozen && p.uss !== null);
   return ws.length ? ws.reduce((a, p) => a + p.uss!, 0) / ws.length : 0;
@@ -64,7 +65,8 @@ export const TOUR: TourStep[] = [
   {
     id: 2,
     name: 'collect',
-    caption: () => 'g: every worker runs gc.collect(). Watch USS per worker jump and the faults/s spike: the collector writes into every object it scans, so each page it touches is copied.',
+    caption: () =>
+      'g: every worker runs gc.collect(). Watch USS per worker jump and the faults/s spike: the collector writes into every object it scans, so each page it touches is copied.',
     start: (a) => a.collect(),
     done: (m, s, at) => later(s, at) && grown(s, 0.3, heap(m)),
     holdMs: 6000,
@@ -72,7 +74,8 @@ export const TOUR: TourStep[] = [
   {
     id: 3,
     name: 'map',
-    caption: () => "m: the copy map. Each cell is a run of the parent's pages; red where every worker holds its own copy. The collector's writes copied them, and the line under the grid says what they held.",
+    caption: () =>
+      "m: the copy map. Each cell is a run of the parent's pages; red where every worker holds its own copy. The collector's writes copied them, and the line under the grid says what they held.",
     start: (a) => a.map(true),
     done: (_m, s, at) => later(s, at, 1) && !!s.copies,
     holdMs: 7000,
@@ -82,7 +85,8 @@ export const TOUR: TourStep[] = [
     id: 4,
     name: 'freeze',
     needsFreeze: true,
-    caption: () => "f: the workers are forked again, this time after gc.freeze(): the parent's objects move to a permanent generation that the collector never scans.",
+    caption: () =>
+      "f: the workers are forked again, this time after gc.freeze(): the parent's objects move to a permanent generation that the collector never scans.",
     start: (a) => a.freeze(true),
     done: (m, s, at) => s.freeze === true && reforked(m, s, at),
     holdMs: 4000,
@@ -91,7 +95,8 @@ export const TOUR: TourStep[] = [
     id: 5,
     name: 'collect frozen',
     needsFreeze: true,
-    caption: () => 'g again: the same collection in every worker. USS stays flat and no page is copied: the frozen heap is never written.',
+    caption: () =>
+      'g again: the same collection in every worker. USS stays flat and no page is copied: the frozen heap is never written.',
     start: (a) => a.collect(),
     done: (_m, s, at) => later(s, at, 3) && workers(s).every((p) => (p.gc?.sinceFork?.[2] ?? 0) >= 1),
     holdMs: 6000,
@@ -100,7 +105,8 @@ export const TOUR: TourStep[] = [
     id: 6,
     name: 'read',
     needsFreeze: true,
-    caption: () => 'The read workload: the workers only read the shared data, and still copy it, frozen or not: reading an object writes its reference count. The limit of gc.freeze().',
+    caption: () =>
+      'The read workload: the workers only read the shared data, and still copy it, frozen or not: reading an object writes its reference count. The limit of gc.freeze().',
     start: (a) => a.workload('read'),
     done: (m, s, at) => reforked(m, s, at) && grown(s, 0.2, heap(m)),
     holdMs: 6000,
@@ -109,7 +115,8 @@ export const TOUR: TourStep[] = [
     id: 7,
     name: 'split',
     needsFreeze: true,
-    caption: () => 'The split view: half the workers forked before gc.freeze() (no-frz), half after (frozen), all collecting, side by side.',
+    caption: () =>
+      'The split view: half the workers forked before gc.freeze() (no-frz), half after (frozen), all collecting, side by side.',
     start: (a) => a.split(true),
     done: (m, s, at) => s.split && reforked(m, s, at) && meanUss(s, false) > meanUss(s, true) + 0.3 * heap(m),
     holdMs: 5000,
@@ -119,7 +126,8 @@ export const TOUR: TourStep[] = [
     name: 'verdict',
     caption: (m) => {
       const s = m.latest;
-      if (!s || !s.split) return 'Verdict: a full collection in each worker copies most of the heap into it; gc.freeze() before fork keeps it shared.';
+      if (!s?.split)
+        return 'Verdict: a full collection in each worker copies most of the heap into it; gc.freeze() before fork keeps it shared.';
       const a = meanUss(s, false);
       const b = meanUss(s, true);
       return `Verdict: gc.freeze() kept ${formatBytes(a - b)} per worker shared. Unfrozen workers hold ${formatBytes(a)} each, frozen ones ${formatBytes(b)} (${formatReduction(a > 0 ? 1 - b / a : null)}).`;
@@ -133,11 +141,15 @@ export const TOUR: TourStep[] = [
 /** --steps 1,2,4: the steps in the order given; an unknown id is an error (one line). */
 export function pickSteps(list: string | null): TourStep[] | string {
   if (list === null) return TOUR;
-  const ids = list.split(',').map((x) => x.trim()).filter(Boolean);
+  const ids = list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const out: TourStep[] = [];
   for (const id of ids) {
     const step = /^\d+$/.test(id) ? TOUR.find((s) => s.id === Number(id)) : undefined;
-    if (!step) return `--steps: no step ${JSON.stringify(id)}; the steps are ${TOUR.map((s) => `${s.id} ${s.name}`).join(', ')}`;
+    if (!step)
+      return `--steps: no step ${JSON.stringify(id)}; the steps are ${TOUR.map((s) => `${s.id} ${s.name}`).join(', ')}`;
     out.push(step);
   }
   return out.length ? out : '--steps needs at least one step';
@@ -183,7 +195,9 @@ export class Tour {
     const text = this.note || this.steps[i].caption(m);
     if (over) return `${head}  ${text}  (tour over: the keyboard is yours; q quits)`;
     // The pause is said first: the caption may be cut at two lines.
-    return this.paused ? `${head}  (tour paused: space resumes; any other key takes over)  ${text}` : `${head}  ${text}`;
+    return this.paused
+      ? `${head}  (tour paused: space resumes; any other key takes over)  ${text}`
+      : `${head}  ${text}`;
   }
 
   togglePause(now = Date.now()): void {

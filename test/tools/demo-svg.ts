@@ -16,11 +16,44 @@ const ROWS = 32;
 (async () => {
   const cast = join(mkdtempSync(join(tmpdir(), 'cowtop-demo-')), 'demo.cast');
   const speed = process.env.DEMO_SPEED ?? '1.5';
-  const run = runInPty(['demo', '--size', '1000000', '--workers', '4', '--collect-every', '2', '--interval', '500', '--speed', speed, '--record', cast], { cols: COLS, rows: ROWS });
+  const run = runInPty(
+    [
+      'demo',
+      '--size',
+      '1000000',
+      '--workers',
+      '4',
+      '--collect-every',
+      '2',
+      '--interval',
+      '500',
+      '--speed',
+      speed,
+      '--record',
+      cast,
+    ],
+    { cols: COLS, rows: ROWS },
+  );
   const e = await run.exited;
   if (e.exitCode !== 0) throw new Error(`cowtop demo exited ${e.exitCode}:\n${run.text()}`);
   const out = join(ROOT, 'screenshots', 'demo.svg');
-  const r = spawnSync('npx', ['--yes', 'svg-term-cli@2.1.1', '--in', cast, '--out', out, '--window', '--width', String(COLS), '--height', String(ROWS)], { stdio: 'inherit' });
+  const r = spawnSync(
+    'npx',
+    [
+      '--yes',
+      'svg-term-cli@2.1.1',
+      '--in',
+      cast,
+      '--out',
+      out,
+      '--window',
+      '--width',
+      String(COLS),
+      '--height',
+      String(ROWS),
+    ],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) throw new Error(`svg-term-cli failed (${r.status ?? r.signal})`);
   console.log(`screenshots/demo.svg from ${cast}`);
 })().catch((err) => {

@@ -20,7 +20,15 @@ export interface RecordedItem {
   const out = process.argv[2] ?? 'test/fixtures/session.json';
   const startedAt = Date.now();
   const items: RecordedItem[] = [];
-  const e = new Experiment({ python: 'python3', size: 200000, workers: 3, freeze: false, workload: 'idle', collectEvery: 5, interval: 500 });
+  const e = new Experiment({
+    python: 'python3',
+    size: 200000,
+    workers: 3,
+    freeze: false,
+    workload: 'idle',
+    collectEvery: 5,
+    interval: 500,
+  });
   e.on('report', (r: Report) => r.type !== 'gc' && items.push({ at: Date.now(), kind: 'report', data: r }));
   e.on('log', (l) => items.push({ at: Date.now(), kind: 'log', data: l }));
   await e.ready;

@@ -21,10 +21,26 @@ interface Shot {
   ready(run: ReturnType<typeof runInPty>): Promise<void>;
 }
 
-const BIG = ['--size', '1000000', '--workers', '4', '--workload', 'collect', '--collect-every', '4', '--interval', '500'];
+const BIG = [
+  '--size',
+  '1000000',
+  '--workers',
+  '4',
+  '--workload',
+  'collect',
+  '--collect-every',
+  '4',
+  '--interval',
+  '500',
+];
 
 async function afterCollections(run: ReturnType<typeof runInPty>, n: number): Promise<void> {
-  await run.waitFor((t) => readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && r['LAST GC']?.startsWith('g2')).length === 4, 60_000);
+  await run.waitFor(
+    (t) =>
+      readTable(t.split('\n')).filter((r) => r.ROLE.startsWith('worker') && r['LAST GC']?.startsWith('g2')).length ===
+      4,
+    60_000,
+  );
   await sleep(n * 4000 + 1200);
 }
 
@@ -34,19 +50,25 @@ const SHOTS: Shot[] = [
   {
     file: 'no-freeze-after-collections.svg',
     title: 'cowtop --workload collect (no freeze): each collection copies the heap into every worker',
-    args: BIG, cols: 160, rows: 48,
+    args: BIG,
+    cols: 160,
+    rows: 48,
     ready: (run) => afterCollections(run, 2),
   },
   {
     file: 'freeze-after-collections.svg',
     title: 'cowtop --workload collect --freeze: the same collections, and the pages stay shared',
-    args: [...BIG, '--freeze'], cols: 160, rows: 48,
+    args: [...BIG, '--freeze'],
+    cols: 160,
+    rows: 48,
     ready: (run) => afterCollections(run, 2),
   },
   {
     file: 'freeze-toggle-80x24.svg',
     title: 'cowtop at 80x24: g, then f (re-fork frozen), then g again',
-    args: ['--size', '1000000', '--workers', '3', '--interval', '500'], cols: 80, rows: 24,
+    args: ['--size', '1000000', '--workers', '3', '--interval', '500'],
+    cols: 80,
+    rows: 24,
     async ready(run) {
       await run.waitFor(/worker 3\s+\d+\s+[\d.]+/, 60_000);
       await sleep(1500);
@@ -62,7 +84,9 @@ const SHOTS: Shot[] = [
   {
     file: 'sixteen-workers-scrolled-80x24.svg',
     title: 'cowtop --workers 16 at 80x24: the table scrolls with the selection (End), and says which rows it shows',
-    args: ['--size', '200000', '--workers', '16', '--interval', '500'], cols: 80, rows: 24,
+    args: ['--size', '200000', '--workers', '16', '--interval', '500'],
+    cols: 80,
+    rows: 24,
     async ready(run) {
       await run.waitFor(/rows 1-\d+ of 17/, 60_000);
       await sleep(1500);
@@ -74,7 +98,9 @@ const SHOTS: Shot[] = [
   {
     file: 'detail-pane.svg',
     title: 'cowtop: Enter on a worker shows its smaps_rollup, faults and gc state in full',
-    args: ['--size', '1000000', '--workers', '3', '--interval', '500'], cols: 120, rows: 40,
+    args: ['--size', '1000000', '--workers', '3', '--interval', '500'],
+    cols: 120,
+    rows: 40,
     async ready(run) {
       await run.waitFor(/worker 3\s+\d+\s+[\d.]+/, 60_000);
       run.press('g');
@@ -94,9 +120,14 @@ const SHOTS: Shot[] = [
     async args() {
       const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
       const g = await startGunicorn('gunicorn.nofreeze.conf.py', agentDir);
-      return { args: ['attach', String(g.master), '--interval', '500'], env: { COWTOP_AGENT_DIR: agentDir }, stop: () => stopGunicorn(g) };
+      return {
+        args: ['attach', String(g.master), '--interval', '500'],
+        env: { COWTOP_AGENT_DIR: agentDir },
+        stop: () => stopGunicorn(g),
+      };
     },
-    cols: 140, rows: 32,
+    cols: 140,
+    rows: 32,
     async ready(run) {
       await run.waitFor(/gc agent 4\/4/, 30_000);
       run.press('t');
@@ -106,12 +137,32 @@ const SHOTS: Shot[] = [
   },
   {
     file: 'run-gunicorn-freeze.svg',
-    title: 'cowtop run --freeze -- gunicorn --preload: the recipe injected, 2,000 requests later the workers still share the catalogue',
+    title:
+      'cowtop run --freeze -- gunicorn --preload: the recipe injected, 2,000 requests later the workers still share the catalogue',
     async args() {
       runPort = await freePort();
-      return { args: ['run', '--freeze', '--interval', '500', '--', '/usr/bin/gunicorn', '--preload', '-w', '3', '-b', `127.0.0.1:${runPort}`, '--chdir', join(FIXTURES, 'gunicorn'), 'app:app'], stop: async () => {} };
+      return {
+        args: [
+          'run',
+          '--freeze',
+          '--interval',
+          '500',
+          '--',
+          '/usr/bin/gunicorn',
+          '--preload',
+          '-w',
+          '3',
+          '-b',
+          `127.0.0.1:${runPort}`,
+          '--chdir',
+          join(FIXTURES, 'gunicorn'),
+          'app:app',
+        ],
+        stop: async () => {},
+      };
     },
-    cols: 140, rows: 36,
+    cols: 140,
+    rows: 36,
     async ready(run) {
       await run.waitFor(/gc agent 4\/4/, 30_000);
       await sendRequests(`http://127.0.0.1:${runPort}/report`, 2000, 3);
@@ -120,8 +171,10 @@ const SHOTS: Shot[] = [
   },
   {
     file: 'map-before-g.svg',
-    title: 'cowtop --map: the parent\'s heap right after fork, every page still shared by the 4 workers',
-    args: ['--size', '1000000', '--workers', '4', '--interval', '500', '--map'], cols: 120, rows: 40,
+    title: "cowtop --map: the parent's heap right after fork, every page still shared by the 4 workers",
+    args: ['--size', '1000000', '--workers', '4', '--interval', '500', '--map'],
+    cols: 120,
+    rows: 40,
     async ready(run) {
       await run.waitFor(/hot \d+%/, 60_000);
       await sleep(1500);
@@ -130,7 +183,9 @@ const SHOTS: Shot[] = [
   {
     file: 'map-after-g.svg',
     title: 'cowtop --map after g: one gc.collect() in each worker copied most of the heap into every one of them',
-    args: ['--size', '1000000', '--workers', '4', '--interval', '500', '--map'], cols: 120, rows: 40,
+    args: ['--size', '1000000', '--workers', '4', '--interval', '500', '--map'],
+    cols: 120,
+    rows: 40,
     async ready(run) {
       await run.waitFor(/hot \d+%/, 60_000);
       run.press('g');
@@ -141,7 +196,9 @@ const SHOTS: Shot[] = [
   {
     file: 'help.svg',
     title: 'cowtop: ? opens the help, made from the same key table as the footer',
-    args: ['--size', '200000', '--workers', '2'], cols: 120, rows: 40,
+    args: ['--size', '200000', '--workers', '2'],
+    cols: 120,
+    rows: 40,
     async ready(run) {
       await run.waitFor(/worker 2\s+\d+\s+[\d.]+/, 60_000);
       run.press('?');
@@ -155,7 +212,8 @@ const SHOTS: Shot[] = [
   mkdirSync(dir, { recursive: true });
   const only = process.argv[2];
   for (const shot of SHOTS.filter((s) => !only || s.file.includes(only))) {
-    const setup = typeof shot.args === 'function' ? await shot.args() : { args: shot.args, env: undefined, stop: async () => {} };
+    const setup =
+      typeof shot.args === 'function' ? await shot.args() : { args: shot.args, env: undefined, stop: async () => {} };
     const run = runInPty(setup.args, { cols: shot.cols, rows: shot.rows, env: setup.env });
     try {
       await shot.ready(run);

@@ -44,7 +44,7 @@ export const MAX_LINES = 6;
 export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const step = (v * 1.05) / Y_LABELS; // headroom: a line at the very top hides under the border
-  const p = Math.pow(10, Math.floor(Math.log10(step)));
+  const p = 10 ** Math.floor(Math.log10(step));
   for (const m of [1, 2, 5, 10]) if (m * p >= step) return Math.max(0.04, Number((m * p * Y_LABELS).toPrecision(6)));
   return 10 * p * Y_LABELS;
 }
@@ -83,7 +83,8 @@ export function xLabels(points: readonly HistoryPoint[], width: number, maxY: nu
 }
 
 /** The median of a sorted list. */
-const median = (v: number[]): number => (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2);
+const median = (v: number[]): number =>
+  v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 
 /**
  * A sample's spread of the workers, computed once per sample: a history point's maps never change,
@@ -101,7 +102,12 @@ function spreadOf(m: ReadonlyMap<number, number>): { min: number; median: number
   return s;
 }
 
-export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme: Theme, width: number): Omit<ChartFrame, 'rect'> {
+export function chartSeries(
+  id: ChartId,
+  points: readonly HistoryPoint[],
+  theme: Theme,
+  width: number,
+): Omit<ChartFrame, 'rect'> {
   const mib = (b: number): number => b / 1048576;
   const colour = (i: number): string => theme.series[i % theme.series.length];
   let series: Array<Omit<Series, 'x'>>;
@@ -143,22 +149,38 @@ export function chartSeries(id: ChartId, points: readonly HistoryPoint[], theme:
       ];
     }
   }
-  legendItems = [...series.map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line })), ...unknown];
+  legendItems = [
+    ...series.map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line })),
+    ...unknown,
+  ];
   if (id !== 'footprint' && series.length && series[0].title === 'max' && points.length) {
     // Which worker is the max now: the one to look at in the table.
-    const last = [...(id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).entries()].sort((a, b) => b[1] - a[1])[0];
+    const last = [...(id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).entries()].sort(
+      (a, b) => b[1] - a[1],
+    )[0];
     if (last) legendItems[0].name = `max w${last[0] + 1}`;
   }
   const maxY = niceMax(Math.max(0, ...series.flatMap((s) => s.y)));
   const { x, nth } = xLabels(points, width, maxY);
-  return { id, label: chartLegend(title, legendItems, width - 4, theme), maxY, series: series.map((s) => ({ ...s, x })), showNthLabel: nth };
+  return {
+    id,
+    label: chartLegend(title, legendItems, width - 4, theme),
+    maxY,
+    series: series.map((s) => ({ ...s, x })),
+    showNthLabel: nth,
+  };
 }
 
 /**
  * The title line: the chart's name and unit, then each line's name and newest value in its colour
  * (gtop's live legend), names only if values do not fit, the name alone if nothing fits.
  */
-export function chartLegend(title: string, items: ReadonlyArray<{ name: string; value: string; colour: string }>, room: number, theme: Theme): string {
+export function chartLegend(
+  title: string,
+  items: ReadonlyArray<{ name: string; value: string; colour: string }>,
+  room: number,
+  theme: Theme,
+): string {
   const paint = (text: string, colour: string): string => (theme.color ? `{${colour}-fg}${text}{/${colour}-fg}` : text);
   for (const withValue of [true, false]) {
     const parts = items.map((it) => (withValue ? `${it.name} ${it.value}` : it.name));
@@ -176,7 +198,12 @@ const RANK = ['', 'f', 'F', 'w', 'g', 'x'];
  * chart draws the sample, so a g sits under the jump it caused. Where two samples share a column
  * the stronger mark wins (an unexpected exit above all).
  */
-export function timelineText(points: readonly HistoryPoint[], charts: ReadonlyArray<Pick<ChartFrame, 'rect' | 'maxY'>>, width: number, theme: Theme): string {
+export function timelineText(
+  points: readonly HistoryPoint[],
+  charts: ReadonlyArray<Pick<ChartFrame, 'rect' | 'maxY'>>,
+  width: number,
+  theme: Theme,
+): string {
   const cells = new Array<string>(width).fill(' ');
   const label = 'ev';
   for (const c of charts) {
@@ -186,7 +213,8 @@ export function timelineText(points: readonly HistoryPoint[], charts: ReadonlyAr
     points.forEach((p, i) => {
       if (!p.marker) return;
       const x = c.rect.left + col(i);
-      if (x >= 0 && x < width && RANK.indexOf(p.marker) > RANK.indexOf(cells[x] === '·' ? '' : cells[x])) cells[x] = p.marker;
+      if (x >= 0 && x < width && RANK.indexOf(p.marker) > RANK.indexOf(cells[x] === '·' ? '' : cells[x]))
+        cells[x] = p.marker;
     });
   }
   if (charts.length && charts[0].rect.left + chartGeometry(charts[0].rect.width, charts[0].maxY, 1)(0) > label.length) {
@@ -194,5 +222,12 @@ export function timelineText(points: readonly HistoryPoint[], charts: ReadonlyAr
     cells[1] = label[1];
   }
   const text = cells.join('');
-  return theme.dim(text.slice(0, 2)) + text.slice(2).replace(new RegExp(`[${MARKS}·]`, 'g'), (m) => (m === '·' ? theme.dim(m) : m === 'x' ? theme.warn(m) : theme.good(m)));
+  return (
+    theme.dim(text.slice(0, 2)) +
+    text
+      .slice(2)
+      .replace(new RegExp(`[${MARKS}·]`, 'g'), (m) =>
+        m === '·' ? theme.dim(m) : m === 'x' ? theme.warn(m) : theme.good(m),
+      )
+  );
 }

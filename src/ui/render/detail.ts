@@ -14,16 +14,31 @@ import { roleText } from './table';
 
 /** smaps_rollup's lines in the kernel's order, with the field each is parsed into. */
 const ROLLUP: Array<[string, keyof NonNullable<ProcessSample['rollup']>]> = [
-  ['Rss', 'rss'], ['Pss', 'pss'], ['Pss_Anon', 'pssAnon'], ['Pss_File', 'pssFile'], ['Pss_Shmem', 'pssShmem'], ['Pss_Dirty', 'pssDirty'],
-  ['Shared_Clean', 'sharedClean'], ['Shared_Dirty', 'sharedDirty'], ['Private_Clean', 'privateClean'], ['Private_Dirty', 'privateDirty'],
-  ['Swap', 'swap'], ['SwapPss', 'swapPss'],
+  ['Rss', 'rss'],
+  ['Pss', 'pss'],
+  ['Pss_Anon', 'pssAnon'],
+  ['Pss_File', 'pssFile'],
+  ['Pss_Shmem', 'pssShmem'],
+  ['Pss_Dirty', 'pssDirty'],
+  ['Shared_Clean', 'sharedClean'],
+  ['Shared_Dirty', 'sharedDirty'],
+  ['Private_Clean', 'privateClean'],
+  ['Private_Dirty', 'privateDirty'],
+  ['Swap', 'swap'],
+  ['SwapPss', 'swapPss'],
 ];
 
 const kb = (bytes: number): string => `${formatCount(bytes / 1024)} kB`;
-const row = (name: string, value: string, note = ''): string => `  {bold}${name.padEnd(16)}{/bold}${value.padStart(14)}${note ? `  ${note}` : ''}`;
+const row = (name: string, value: string, note = ''): string =>
+  `  {bold}${name.padEnd(16)}{/bold}${value.padStart(14)}${note ? `  ${note}` : ''}`;
 
 export function detailLines(p: ProcessSample | null, key: string, model: DashboardModel, theme: Theme): string[] {
-  if (!p) return [theme.warn(`The process ${esc(key.split(':')[0])} is gone: it is no longer in the tree.`), '', 'Esc closes this pane.'];
+  if (!p)
+    return [
+      theme.warn(`The process ${esc(key.split(':')[0])} is gone: it is no longer in the tree.`),
+      '',
+      'Esc closes this pane.',
+    ];
   const lines: string[] = [];
   const head = [`{bold}${esc(roleText(p))}{/bold}`, `pid ${p.pid}`];
   if (p.ppid) head.push(`ppid ${p.ppid}`);
@@ -41,31 +56,88 @@ export function detailLines(p: ProcessSample | null, key: string, model: Dashboa
     }
     lines.push(row('USS', kb(r.uss), theme.dim(`${formatBytes(r.uss)} = Private_Clean + Private_Dirty (smem's USS)`)));
   } else {
-    lines.push(theme.dim(`  ${p.error ? esc(p.error) : p.alive ? 'not read (no /proc, or not permitted)' : 'the process exited'}`));
+    lines.push(
+      theme.dim(
+        `  ${p.error ? esc(p.error) : p.alive ? 'not read (no /proc, or not permitted)' : 'the process exited'}`,
+      ),
+    );
   }
   lines.push(...copyLines(p, model, theme));
-  if (p.ussGrowth !== null) lines.push(row('USS growth', formatBytes(p.ussGrowth), theme.dim(model.attached ? 'since cowtop attached' : 'since the first sample after fork: pages no longer shared')));
+  if (p.ussGrowth !== null)
+    lines.push(
+      row(
+        'USS growth',
+        formatBytes(p.ussGrowth),
+        theme.dim(
+          model.attached ? 'since cowtop attached' : 'since the first sample after fork: pages no longer shared',
+        ),
+      ),
+    );
   lines.push('', `{bold}Page faults{/bold}  /proc/${p.pid}/stat`);
-  const rate = (d: number | null): string => (d === null || !model.shown ? '' : theme.dim(`${formatCount((d * 1000) / model.shown.elapsedMs)}/s now`));
-  lines.push(row('minflt', formatCount(p.minflt), rate(p.minfltDelta)), row('majflt', formatCount(p.majflt), rate(p.majfltDelta)));
+  const rate = (d: number | null): string =>
+    d === null || !model.shown ? '' : theme.dim(`${formatCount((d * 1000) / model.shown.elapsedMs)}/s now`);
+  lines.push(
+    row('minflt', formatCount(p.minflt), rate(p.minfltDelta)),
+    row('majflt', formatCount(p.majflt), rate(p.majfltDelta)),
+  );
   if (p.cpu !== null) lines.push(row('CPU', `${p.cpu.toFixed(1)}%`, theme.dim('of one core, last interval')));
-  lines.push('', `{bold}Python gc{/bold}  ${p.gc ? (model.attached ? 'from the gc agent' : 'reported by the experiment') : ''}`);
+  lines.push(
+    '',
+    `{bold}Python gc{/bold}  ${p.gc ? (model.attached ? 'from the gc agent' : 'reported by the experiment') : ''}`,
+  );
   const g = p.gc;
   if (!g) {
-    lines.push(theme.dim(model.attached ? '  no gc agent in this process (see cowtop agent --path)' : '  not reported yet'));
+    lines.push(
+      theme.dim(model.attached ? '  no gc agent in this process (see cowtop agent --path)' : '  not reported yet'),
+    );
   } else {
     lines.push(row('enabled', String(g.enabled)));
-    if (g.counts) lines.push(row('get_count()', g.counts.join(' / '), theme.dim('objects per generation since its last collection')));
+    if (g.counts)
+      lines.push(
+        row('get_count()', g.counts.join(' / '), theme.dim('objects per generation since its last collection')),
+      );
     if (g.threshold) lines.push(row('get_threshold()', g.threshold.join(' / ')));
-    if (g.frozen !== null) lines.push(row('get_freeze_count()', formatCount(g.frozen), theme.dim('objects in the permanent generation')));
-    if (g.sinceFork) lines.push(row('since fork', g.sinceFork.join(' / '), theme.dim('collections per generation in this process')));
-    (g.stats ?? []).forEach((st, i) => lines.push(row(`gen ${i}`, `${formatCount(st.collections)} colls`, theme.dim(`${formatCount(st.collected)} collected, ${formatCount(st.uncollectable)} uncollectable (gc.get_stats)`))));
-    if (g.traced) lines.push(row('tracemalloc', formatBytes(g.traced[0]), theme.dim(`peak ${formatBytes(g.traced[1])}`)));
-    if (g.pypy) lines.push(row('PyPy gc', `${formatCount(g.pypy.minor)}/${formatCount(g.pypy.majorSteps)}/${formatCount(g.pypy.major)}`, theme.dim('minor / major steps / major collections')));
+    if (g.frozen !== null)
+      lines.push(row('get_freeze_count()', formatCount(g.frozen), theme.dim('objects in the permanent generation')));
+    if (g.sinceFork)
+      lines.push(row('since fork', g.sinceFork.join(' / '), theme.dim('collections per generation in this process')));
+    for (const [i, st] of (g.stats ?? []).entries())
+      lines.push(
+        row(
+          `gen ${i}`,
+          `${formatCount(st.collections)} colls`,
+          theme.dim(
+            `${formatCount(st.collected)} collected, ${formatCount(st.uncollectable)} uncollectable (gc.get_stats)`,
+          ),
+        ),
+      );
+    if (g.traced)
+      lines.push(row('tracemalloc', formatBytes(g.traced[0]), theme.dim(`peak ${formatBytes(g.traced[1])}`)));
+    if (g.pypy)
+      lines.push(
+        row(
+          'PyPy gc',
+          `${formatCount(g.pypy.minor)}/${formatCount(g.pypy.majorSteps)}/${formatCount(g.pypy.major)}`,
+          theme.dim('minor / major steps / major collections'),
+        ),
+      );
   }
   const c = p.lastCollection;
-  if (c) lines.push(row('last collection', `gen ${c.generation ?? '?'}`, theme.dim(`${formatSeconds(c.duration)}, ${formatCount(c.collected)} collected`)));
-  if (p.exit) lines.push('', theme.warn(`exited: ${esc(p.exit.signalName ?? (p.exit.signal !== undefined ? `signal ${p.exit.signal}` : `code ${p.exit.code ?? '?'}`))}${p.exit.requested ? '' : ' (unexpected)'}`));
+  if (c)
+    lines.push(
+      row(
+        'last collection',
+        `gen ${c.generation ?? '?'}`,
+        theme.dim(`${formatSeconds(c.duration)}, ${formatCount(c.collected)} collected`),
+      ),
+    );
+  if (p.exit)
+    lines.push(
+      '',
+      theme.warn(
+        `exited: ${esc(p.exit.signalName ?? (p.exit.signal !== undefined ? `signal ${p.exit.signal}` : `code ${p.exit.code ?? '?'}`))}${p.exit.requested ? '' : ' (unexpected)'}`,
+      ),
+    );
   lines.push('', theme.dim('k sends this process a signal; Esc closes this pane'));
   return lines;
 }
@@ -77,7 +149,12 @@ export function confirmFrame(c: Confirm, cols: number, rows: number, theme: Them
     const text = `${name.padEnd(8)} ${SIGNAL_HELP[name]}`.slice(0, width - 6);
     return i === c.signal ? `{inverse} > ${text}{/inverse}` : `   ${text}`;
   });
-  const all = [`Send ${SIGNALS[c.signal]} to ${esc(c.what)} (pid ${c.pid})?`, ...items, '', theme.dim('↑/↓ pick a signal   Enter sends   Esc cancels')];
+  const all = [
+    `Send ${SIGNALS[c.signal]} to ${esc(c.what)} (pid ${c.pid})?`,
+    ...items,
+    '',
+    theme.dim('↑/↓ pick a signal   Enter sends   Esc cancels'),
+  ];
   const height = Math.min(rows - 2, all.length + 2);
   // Too short a screen: keep the picked signal in view.
   const inner = height - 2;
@@ -98,17 +175,39 @@ function copyLines(p: ProcessSample, model: DashboardModel, theme: Theme): strin
   if (!map) return ['', head, theme.dim(model.shown?.copiesNote ? `  ${esc(model.shown.copiesNote)}` : '  reading...')];
   if (!map.privileged) {
     const f = map.fallback.find((x) => x.pid === p.pid);
-    return ['', head, theme.warn(`  ${esc(map.why ?? '')}`), ...(f?.mappings ?? []).slice(0, 6).map((m) => row(m.label.slice(0, 16), kb(m.private), theme.dim(`private (smaps); ${formatBytes(m.shared)} shared`)))];
+    return [
+      '',
+      head,
+      theme.warn(`  ${esc(map.why ?? '')}`),
+      ...(f?.mappings ?? [])
+        .slice(0, 6)
+        .map((m) =>
+          row(m.label.slice(0, 16), kb(m.private), theme.dim(`private (smaps); ${formatBytes(m.shared)} shared`)),
+        ),
+    ];
   }
   const w = map.workers.find((x) => x.pid === p.pid);
   if (!w) return ['', head, theme.dim('  not in the last map yet')];
   const out = ['', head];
   out.push(row('shared', kb(w.total.shared), theme.dim(`${formatBytes(w.total.shared)} still the parent's pages`)));
-  out.push(row('copied', kb(w.total.copied), theme.dim(`${formatBytes(w.total.copied)} copied from the parent (copy-on-write)`)));
+  out.push(
+    row(
+      'copied',
+      kb(w.total.copied),
+      theme.dim(`${formatBytes(w.total.copied)} copied from the parent (copy-on-write)`),
+    ),
+  );
   out.push(row('new since fork', kb(w.total.new), theme.dim(formatBytes(w.total.new))));
   if (w.total.swapped) out.push(row('swapped', kb(w.total.swapped)));
   const held = kindsText(w);
   if (held) out.push(`  {bold}${'copies held'.padEnd(16)}{/bold}${esc(held)}`);
-  for (const m of w.mappings.slice(0, 5)) out.push(row(`  ${m.label.slice(0, 14)}`, kb(m.copied), theme.dim(`copied of ${formatBytes(m.size)}; ${formatBytes(m.shared)} shared, ${formatBytes(m.new)} new`)));
+  for (const m of w.mappings.slice(0, 5))
+    out.push(
+      row(
+        `  ${m.label.slice(0, 14)}`,
+        kb(m.copied),
+        theme.dim(`copied of ${formatBytes(m.size)}; ${formatBytes(m.shared)} shared, ${formatBytes(m.new)} new`),
+      ),
+    );
   return out;
 }

@@ -38,7 +38,14 @@ export interface ColumnSpan {
 export interface Frame {
   tooSmall: string | null;
   header: { rect: Rect; text: string };
-  table: { rect: Rect; text: string; scrollTop: number; visibleRows: number; columns: ColumnSpan[]; keys: readonly string[] };
+  table: {
+    rect: Rect;
+    text: string;
+    scrollTop: number;
+    visibleRows: number;
+    columns: ColumnSpan[];
+    keys: readonly string[];
+  };
   charts: ChartFrame[];
   timeline: { rect: Rect; text: string } | null;
   log: { rect: Rect; lines: string[] };
@@ -67,7 +74,13 @@ export function wrapTagged(line: string, width: number): string[] {
 }
 
 /** The help (or a detail) in a box of 90% of the screen: wrapped to its width, the scroll clamped to its lines. */
-function helpFrame(lines: string[], cols: number, rows: number, scroll: number, title = 'help'): NonNullable<Frame['help']> {
+function helpFrame(
+  lines: string[],
+  cols: number,
+  rows: number,
+  scroll: number,
+  title = 'help',
+): NonNullable<Frame['help']> {
   const width = Math.floor(cols * 0.9);
   const height = Math.floor(rows * 0.9);
   const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
@@ -76,11 +89,20 @@ function helpFrame(lines: string[], cols: number, rows: number, scroll: number, 
   const top = Math.max(0, Math.min(scroll, wrapped.length - inner));
   const end = Math.min(wrapped.length, top + inner);
   const where = wrapped.length > inner ? `lines ${top + 1}-${end} of ${wrapped.length}, arrows scroll, ` : '';
-  return { rect, lines: wrapped.slice(top, end), label: ` ${title}: ${where}${title === 'help' ? 'any other key closes' : 'Esc closes'} `, scroll: top, kind: title === 'help' ? 'help' : 'detail' };
+  return {
+    rect,
+    lines: wrapped.slice(top, end),
+    label: ` ${title}: ${where}${title === 'help' ? 'any other key closes' : 'Esc closes'} `,
+    scroll: top,
+    kind: title === 'help' ? 'help' : 'detail',
+  };
 }
 
 /** What the attached header counts in a snapshot: once per snapshot, not per frame (2,000 rows). */
-const countsCache = new WeakMap<Snapshot, { workers: number; live: number; masterGc: boolean; frozen: number | null }>();
+const countsCache = new WeakMap<
+  Snapshot,
+  { workers: number; live: number; masterGc: boolean; frozen: number | null }
+>();
 function treeCounts(s: Snapshot): { workers: number; live: number; masterGc: boolean; frozen: number | null } {
   let counts = countsCache.get(s);
   if (!counts) {
@@ -102,27 +124,33 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   const counts = s ? treeCounts(s) : null;
   const workers = counts?.workers ?? 0;
   const live = counts?.live ?? 0;
-  const first = fitParts([
-    [a.run ? '{bold}cowtop run{/bold}' : '{bold}cowtop attach{/bold}', 0],
-    [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
-    [`workers ${workers}`, 0],
-    [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
-    [a.implementation ? esc(a.implementation) : '', 2],
-    [`sizes in ${unitSuffix(model.view.units)}`, 1],
-    [everyText(model.intervalMs), 2],
-    [`up ${formatDuration(now - model.startedAt)}`, 3],
-  ].filter(([t]) => t) as Array<[string, number]>, width);
+  const first = fitParts(
+    [
+      [a.run ? '{bold}cowtop run{/bold}' : '{bold}cowtop attach{/bold}', 0],
+      [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
+      [`workers ${workers}`, 0],
+      [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
+      [a.implementation ? esc(a.implementation) : '', 2],
+      [`sizes in ${unitSuffix(model.view.units)}`, 1],
+      [everyText(model.intervalMs), 2],
+      [`up ${formatDuration(now - model.startedAt)}`, 3],
+    ].filter(([t]) => t) as Array<[string, number]>,
+    width,
+  );
   // The most any process froze: the recipe's workers freeze too (uWSGI runs no before-fork hook).
   const frozen = counts?.frozen ?? null;
   // What the processes report (the workers' frozen counts), never what cowtop run asked for.
   const observed = s?.freeze ?? null;
   const mode =
-    observed === null ? theme.dim(a.run && !counts?.masterGc ? ' gc: no agent yet ' : ' gc: no agent ')
-    : observed ? theme.freezeOn(' FREEZE ON ')
-    : theme.freezeOff(' FREEZE OFF ');
+    observed === null
+      ? theme.dim(a.run && !counts?.masterGc ? ' gc: no agent yet ' : ' gc: no agent ')
+      : observed
+        ? theme.freezeOn(' FREEZE ON ')
+        : theme.freezeOff(' FREEZE OFF ');
   const parts: Array<[string, number]> = [[mode, 0]];
   if (a.run?.freeze && observed === false) parts.push([theme.warn('--freeze asked, but the workers froze nothing'), 0]);
-  else if (a.run) parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
+  else if (a.run)
+    parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
   if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
   // cowtop saw nothing before it attached: growth is from then, not from the fork.
   parts.push([theme.dim(a.run ? 'GROWTH since first seen' : 'GROWTH since attach'), 2]);
@@ -140,18 +168,21 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   const up = formatDuration(now - model.startedAt);
   const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
   const first = r
-    ? fitParts([
-        ['{bold}cowtop{/bold}', 2], // the terminal's title says what runs: the figures keep their room first
-        [`${esc(r.implementation)} ${esc(r.version)}`, 1],
-        [`records ${formatCount(r.size)}`, 0],
-        [`(${formatCount(r.size * TRACKED_PER_RECORD)} gc-tracked)`, 3],
-        [`heap ${formatBytes(r.heapBytes)}`, 2],
-        [`workers ${workers}`, 0],
-        [`workload ${esc(s?.workload ?? r.workload)}`, 0],
-        [`sizes in ${unitSuffix(model.view.units)}`, 1],
-        [everyText(model.intervalMs), 2],
-        [`up ${up}`, 3],
-      ], width)
+    ? fitParts(
+        [
+          ['{bold}cowtop{/bold}', 2], // the terminal's title says what runs: the figures keep their room first
+          [`${esc(r.implementation)} ${esc(r.version)}`, 1],
+          [`records ${formatCount(r.size)}`, 0],
+          [`(${formatCount(r.size * TRACKED_PER_RECORD)} gc-tracked)`, 3],
+          [`heap ${formatBytes(r.heapBytes)}`, 2],
+          [`workers ${workers}`, 0],
+          [`workload ${esc(s?.workload ?? r.workload)}`, 0],
+          [`sizes in ${unitSuffix(model.view.units)}`, 1],
+          [everyText(model.intervalMs), 2],
+          [`up ${up}`, 3],
+        ],
+        width,
+      )
     : `{bold}cowtop{/bold}  ${STARTING}  up ${up}`;
   const freeze = s?.freeze ?? r?.freeze ?? false;
   const split = s?.split ?? false;
@@ -189,7 +220,12 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
 /** Σ USS, Σ PSS, Σ RSS and shared, with their priorities; a sum nobody could read is '?'. */
 function totalParts(t: Snapshot['totals']): Array<[string, number]> {
   const size = (b: number | null): string => (b === null ? '?' : formatBytes(b));
-  return [[`Σ USS ${size(t.uss)}`, 1], [`Σ PSS ${size(t.pss)}`, 1], [`Σ RSS ${size(t.rss)}`, 2], [`shared ${size(t.shared)}`, 3]];
+  return [
+    [`Σ USS ${size(t.uss)}`, 1],
+    [`Σ PSS ${size(t.pss)}`, 1],
+    [`Σ RSS ${size(t.rss)}`, 2],
+    [`shared ${size(t.shared)}`, 3],
+  ];
 }
 
 /** The thresholds the workers run with (gc.get_threshold()), or 'off' when their gc is disabled. */
@@ -225,20 +261,36 @@ export function everyText(ms: number): string {
   return `every ${ms < 1000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 100) / 10)}s`;
 }
 
-export function buildFrame(model: DashboardModel, cols: number, rows: number, theme: Theme, can: Controller['can'], wallNow: number): Frame {
+export function buildFrame(
+  model: DashboardModel,
+  cols: number,
+  rows: number,
+  theme: Theme,
+  can: Controller['can'],
+  wallNow: number,
+): Frame {
   const now = model.shownTime(wallNow); // paused: the whole screen stays at that moment
   const empty: Rect = { top: 0, left: 0, width: 0, height: 0 };
   if (cols < MIN_COLS || rows < MIN_ROWS) {
     return {
       tooSmall: `terminal too small: ${cols}x${rows}, cowtop needs ${MIN_COLS}x${MIN_ROWS} (q quits)`,
-      header: { rect: empty, text: '' }, table: { rect: empty, text: '', scrollTop: 0, visibleRows: 0, columns: [], keys: [] }, charts: [], timeline: null,
-      log: { rect: empty, lines: [] }, footer: { rect: empty, text: '' }, help: null, caption: null,
+      header: { rect: empty, text: '' },
+      table: { rect: empty, text: '', scrollTop: 0, visibleRows: 0, columns: [], keys: [] },
+      charts: [],
+      timeline: null,
+      log: { rect: empty, lines: [] },
+      footer: { rect: empty, text: '' },
+      help: null,
+      caption: null,
     };
   }
   const s = model.shown;
   const view = model.view;
   const header = { rect: { top: 0, left: 0, width: cols, height: 2 }, text: headerText(model, s, cols, theme, now) };
-  const footer = { rect: { top: rows - 1, left: 0, width: cols, height: 1 }, text: view.mode === 'filter' ? filterLine(view.table.filter, cols, theme) : footerText(cols, can, cols >= 150) };
+  const footer = {
+    rect: { top: rows - 1, left: 0, width: cols, height: 1 },
+    text: view.mode === 'filter' ? filterLine(view.table.filter, cols, theme) : footerText(cols, can, cols >= 150),
+  };
 
   // The tour's caption: two lines at most, the rest cut with an ellipsis.
   let caption: Frame['caption'] = null;
@@ -246,7 +298,10 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
     const all = wrapTagged(model.caption, cols);
     const lines = all.slice(0, 2);
     if (all.length > 2) lines[1] = `${lines[1].slice(0, cols - 1)}…`;
-    caption = { rect: { top: rows - 1 - lines.length, left: 0, width: cols, height: lines.length }, text: lines.map((l) => theme.caption(esc(l))).join('\n') };
+    caption = {
+      rect: { top: rows - 1 - lines.length, left: 0, width: cols, height: lines.length },
+      text: lines.map((l) => theme.caption(esc(l))).join('\n'),
+    };
   }
   const heap = model.ready?.heapBytes ?? null;
   const count = s?.processes.length ?? 1;
@@ -258,15 +313,22 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
   const room = markRoom(count, visibleRows, view.table.filter) + (view.table.tree ? 6 : 0);
   let t = s ? tableLines(s, view, cols - 1 - room, heap, theme, model.attached !== null) : null;
   // The sorted column did not fit: make room to say the sort beside the titles instead.
-  if (s && t?.hiddenSort) t = tableLines(s, view, cols - 1 - room - t.hiddenSort.length - 2, heap, theme, model.attached !== null);
-  const scrollTop = t ? windowTop(t.count, t.keys.indexOf(view.table.selected ?? ''), view.table.scrollTop, visibleRows) : 0;
+  if (s && t?.hiddenSort)
+    t = tableLines(s, view, cols - 1 - room - t.hiddenSort.length - 2, heap, theme, model.attached !== null);
+  const scrollTop = t
+    ? windowTop(t.count, t.keys.indexOf(view.table.selected ?? ''), view.table.scrollTop, visibleRows)
+    : 0;
   const marks: string[] = [];
-  if (t && t.count > visibleRows) marks.push(`rows ${scrollTop + 1}-${Math.min(t.count, scrollTop + visibleRows)} of ${t.count}`);
+  if (t && t.count > visibleRows)
+    marks.push(`rows ${scrollTop + 1}-${Math.min(t.count, scrollTop + visibleRows)} of ${t.count}`);
   if (view.table.filter) marks.push(`/${view.table.filter}: ${t?.count ?? 0} of ${count}`);
   if (t?.hiddenSort) marks.push(t.hiddenSort);
   if (view.table.tree) marks.push('tree');
   const position = marks.length ? theme.dim(` ${esc(marks.join('  '))}`) : '';
-  const body = t && t.count === 0 ? [theme.dim(view.table.filter ? `no row matches /${esc(view.table.filter)} (Esc clears it)` : 'no process')] : (t?.render(scrollTop, scrollTop + visibleRows) ?? []);
+  const body =
+    t && t.count === 0
+      ? [theme.dim(view.table.filter ? `no row matches /${esc(view.table.filter)} (Esc clears it)` : 'no process')]
+      : (t?.render(scrollTop, scrollTop + visibleRows) ?? []);
   const tableText = t ? [t.header + position, ...body].join('\n') : theme.dim('waiting for the first sample...');
   let x = 0;
   const columns = (t?.columns ?? []).map((c, i) => {
@@ -274,7 +336,14 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
     x += t!.widths[i] + 1;
     return span;
   });
-  const table = { rect: { top: 2, left: 0, width: cols, height: tableHeight }, text: tableText, scrollTop, visibleRows, columns, keys: t?.keys.slice(scrollTop, scrollTop + visibleRows) ?? [] };
+  const table = {
+    rect: { top: 2, left: 0, width: cols, height: tableHeight },
+    text: tableText,
+    scrollTop,
+    visibleRows,
+    columns,
+    keys: t?.keys.slice(scrollTop, scrollTop + visibleRows) ?? [],
+  };
 
   let rest = avail - tableHeight;
   let top = 2 + tableHeight;
@@ -291,16 +360,34 @@ export function buildFrame(model: DashboardModel, cols: number, rows: number, th
     const points = model.shownHistory(Math.max(2, chartWidth - 7));
     ids.forEach((id, i) => {
       const width = i === n - 1 ? cols - chartWidth * i : chartWidth;
-      charts.push({ ...chartSeries(id, points, theme, width), rect: { top, left: chartWidth * i, width, height: chartHeight } });
+      charts.push({
+        ...chartSeries(id, points, theme, width),
+        rect: { top, left: chartWidth * i, width, height: chartHeight },
+      });
     });
     top += chartHeight;
     timeline = { rect: { top, left: 0, width: cols, height: 1 }, text: timelineText(points, charts, cols, theme) };
     top += 1;
     rest = logHeight;
   }
-  const logLines = model.shownEvents(Math.max(1, rest)).map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
+  const logLines = model
+    .shownEvents(Math.max(1, rest))
+    .map((e) => `${theme.dim(formatDuration(e.t).padStart(6))} ${theme.eventKind(e.kind, esc(e.text))}`);
   const log = { rect: { top, left: 0, width: cols, height: rest }, lines: logLines };
-  return { tooSmall: null, header, table, charts, timeline, log, footer, caption, help: view.mode === 'map' ? mapFrame(model, s, cols, rows - (caption?.rect.height ?? 0), theme, wallNow) : overlay(model, s, cols, rows, theme, can) };
+  return {
+    tooSmall: null,
+    header,
+    table,
+    charts,
+    timeline,
+    log,
+    footer,
+    caption,
+    help:
+      view.mode === 'map'
+        ? mapFrame(model, s, cols, rows - (caption?.rect.height ?? 0), theme, wallNow)
+        : overlay(model, s, cols, rows, theme, can),
+  };
 }
 
 /** Room the table keeps at the right of its title line for the marks after it. */
@@ -316,7 +403,14 @@ function filterLine(filter: string, cols: number, theme: Theme): string {
   return `{bold}filter /{/bold}${esc(filter.slice(-(cols - 10 - hint.length)))}{inverse} {/inverse}${theme.dim(hint)}`;
 }
 
-function overlay(model: DashboardModel, s: Snapshot | null, cols: number, rows: number, theme: Theme, can: Controller['can']): Frame['help'] {
+function overlay(
+  model: DashboardModel,
+  s: Snapshot | null,
+  cols: number,
+  rows: number,
+  theme: Theme,
+  can: Controller['can'],
+): Frame['help'] {
   const v = model.view;
   const scroll = v.helpAtEnd ? Number.MAX_SAFE_INTEGER : v.helpScroll;
   if (v.mode === 'help') return helpFrame(helpLines(can), cols, rows, scroll);

@@ -42,25 +42,54 @@ const mib = (b: number): string => (b / 1048576).toFixed(1).padStart(8);
 
 function mappingTable(w: WorkerCopies, what: string, rows: number): string[] {
   const held = kindsText(w);
-  const out = [`{bold}${esc(what)}, pid ${w.pid}{/bold}: shared ${formatBytes(w.total.shared)}, {bold}copied ${formatBytes(w.total.copied)}{/bold}${held ? ` (${esc(held)})` : ''}, new since fork ${formatBytes(w.total.new)}${w.total.swapped ? `, swapped ${formatBytes(w.total.swapped)}` : ''}`];
-  out.push(`{bold}${'mapping'.padEnd(28)}${'size MiB'.padStart(9)}${'shared'.padStart(9)}${'copied'.padStart(9)}${'new'.padStart(9)}${'swapped'.padStart(9)}{/bold}`);
+  const out = [
+    `{bold}${esc(what)}, pid ${w.pid}{/bold}: shared ${formatBytes(w.total.shared)}, {bold}copied ${formatBytes(w.total.copied)}{/bold}${held ? ` (${esc(held)})` : ''}, new since fork ${formatBytes(w.total.new)}${w.total.swapped ? `, swapped ${formatBytes(w.total.swapped)}` : ''}`,
+  ];
+  out.push(
+    `{bold}${'mapping'.padEnd(28)}${'size MiB'.padStart(9)}${'shared'.padStart(9)}${'copied'.padStart(9)}${'new'.padStart(9)}${'swapped'.padStart(9)}{/bold}`,
+  );
   // The mappings that say something: copies or new pages in them, or a sizeable share.
   for (const m of w.mappings.filter((x) => x.copied + x.new > 0 || x.size >= 1048576).slice(0, Math.max(1, rows - 2))) {
     const name = m.label.length > 27 ? `${m.label.slice(0, 26)}…` : m.label;
-    out.push(`${esc(name).padEnd(28)} ${mib(m.size)} ${mib(m.shared)} ${mib(m.copied)} ${mib(m.new)} ${mib(m.swapped)}`);
+    out.push(
+      `${esc(name).padEnd(28)} ${mib(m.size)} ${mib(m.shared)} ${mib(m.copied)} ${mib(m.new)} ${mib(m.swapped)}`,
+    );
   }
   return out;
 }
 
-export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number, rows: number, theme: Theme, now: number): NonNullable<Frame['help']> {
+export function mapFrame(
+  model: DashboardModel,
+  s: Snapshot | null,
+  cols: number,
+  rows: number,
+  theme: Theme,
+  now: number,
+): NonNullable<Frame['help']> {
   // Between the header (the mode, a re-fork under way) and the footer: both stay in view.
   const rect = { top: 2, left: 0, width: cols, height: rows - 3 };
   const width = rect.width;
   const height = rect.height;
   const inner = { w: width - 2, h: height - 2 };
   const map: CopyMap | null | undefined = s?.copies;
-  const frame = (lines: string[], label: string): NonNullable<Frame['help']> => ({ rect, lines: lines.slice(0, inner.h), label, scroll: 0, kind: 'detail' });
-  if (!map) return frame([theme.dim(s?.copiesNote ? `no copy map: ${esc(s.copiesNote)}` : 'reading the copy map (pagemap of the parent and every worker)...')], ' copy map: m or Esc closes ');
+  const frame = (lines: string[], label: string): NonNullable<Frame['help']> => ({
+    rect,
+    lines: lines.slice(0, inner.h),
+    label,
+    scroll: 0,
+    kind: 'detail',
+  });
+  if (!map)
+    return frame(
+      [
+        theme.dim(
+          s?.copiesNote
+            ? `no copy map: ${esc(s.copiesNote)}`
+            : 'reading the copy map (pagemap of the parent and every worker)...',
+        ),
+      ],
+      ' copy map: m or Esc closes ',
+    );
   const selected = s!.processes.find((p) => rowKey(p) === model.view.table.selected && p.role === 'worker');
   const age = formatDuration(Math.max(0, now - map.at));
   if (!map.privileged) {
@@ -68,9 +97,14 @@ export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number
     const f = map.fallback.find((x) => x.pid === selected?.pid) ?? map.fallback[0];
     if (f) {
       const p = s!.processes.find((x) => x.pid === f.pid);
-      lines.push(`{bold}${esc(p ? roleText(p) : 'worker')}, pid ${f.pid}{/bold}: per mapping, from /proc/${f.pid}/smaps (copied and new since fork are one figure here)`);
+      lines.push(
+        `{bold}${esc(p ? roleText(p) : 'worker')}, pid ${f.pid}{/bold}: per mapping, from /proc/${f.pid}/smaps (copied and new since fork are one figure here)`,
+      );
       lines.push(`{bold}${'mapping'.padEnd(28)}${'private MiB'.padStart(12)}${'shared MiB'.padStart(12)}{/bold}`);
-      for (const m of f.mappings.slice(0, inner.h - 5)) lines.push(`${esc(m.label.slice(0, 27)).padEnd(28)}${(m.private / 1048576).toFixed(1).padStart(12)}${(m.shared / 1048576).toFixed(1).padStart(12)}`);
+      for (const m of f.mappings.slice(0, inner.h - 5))
+        lines.push(
+          `${esc(m.label.slice(0, 27)).padEnd(28)}${(m.private / 1048576).toFixed(1).padStart(12)}${(m.shared / 1048576).toFixed(1).padStart(12)}`,
+        );
     }
     return frame(lines, ` copy map (smaps fallback), read ${age} ago: m or Esc closes `);
   }
@@ -102,13 +136,24 @@ export function mapFrame(model: DashboardModel, s: Snapshot | null, cols: number
     grid.push(line);
   }
   const hot = hotShare(cells);
-  const legend = LEVELS.map((l) => (theme.color ? `{${l.colour}-fg}${l.ch}{/${l.colour}-fg} ${l.words}` : `${l.ch} ${l.words}`)).join('  ');
+  const legend = LEVELS.map((l) =>
+    theme.color ? `{${l.colour}-fg}${l.ch}{/${l.colour}-fg} ${l.words}` : `${l.ch} ${l.words}`,
+  ).join('  ');
   const lines = [
     `{bold}hot ${(hot * 100).toFixed(0)}%{/bold} of the parent's anonymous memory (pid ${map.parentPid}, ${formatBytes(map.sharers.length * 4096)}: pymalloc arenas, [heap]), ${map.workerCount} workers, ${cells.length} cells of ${perCell.toFixed(1)} pages`,
     ...grid,
     legend,
     '',
-    ...(w ? mappingTable(w, s!.processes.find((p) => p.pid === w.pid) ? roleText(s!.processes.find((p) => p.pid === w.pid)!) : 'worker', tableRows) : [theme.dim('no worker')]),
+    ...(w
+      ? mappingTable(
+          w,
+          s!.processes.find((p) => p.pid === w.pid) ? roleText(s!.processes.find((p) => p.pid === w.pid)!) : 'worker',
+          tableRows,
+        )
+      : [theme.dim('no worker')]),
   ];
-  return frame(lines, ` copy map, read ${age} ago in ${map.tookMs.toFixed(0)} ms: arrows pick the worker, m or Esc closes `);
+  return frame(
+    lines,
+    ` copy map, read ${age} ago in ${map.tookMs.toFixed(0)} ms: arrows pick the worker, m or Esc closes `,
+  );
 }

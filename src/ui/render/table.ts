@@ -37,8 +37,23 @@ export function sizeText(bytes: number | null, c: CellContext): string {
   return (bytes / 1048576).toFixed(1);
 }
 
-const size = (id: ColumnId, title: string, priority: number, sortKey: string, help: string, get: (p: ProcessSample) => number | null): Column => ({
-  id, title, width: 9, priority, sortKey, help, size: true, value: get, text: (p, c) => sizeText(get(p), c),
+const size = (
+  id: ColumnId,
+  title: string,
+  priority: number,
+  sortKey: string,
+  help: string,
+  get: (p: ProcessSample) => number | null,
+): Column => ({
+  id,
+  title,
+  width: 9,
+  priority,
+  sortKey,
+  help,
+  size: true,
+  value: get,
+  text: (p, c) => sizeText(get(p), c),
 });
 
 /** A column's title with its unit: units are always on screen, whatever the header has room for. */
@@ -54,27 +69,156 @@ export function columnWidth(col: Column, units: Units, c?: CellContext): number 
 }
 
 export const COLUMNS: Column[] = [
-  { id: 'role', title: 'ROLE', width: 9, left: true, priority: 0, help: 'parent, or worker number', value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)), text: (p) => (p.role === 'worker' && p.index !== null ? `${p.frozen === true ? 'frozen' : p.frozen === false ? 'no-frz' : 'worker'} ${p.index + 1}` : p.role) },
-  { id: 'pid', title: 'PID', width: 7, priority: 0, sortKey: '1', help: 'process id', value: (p) => p.pid, text: (p) => String(p.pid) },
+  {
+    id: 'role',
+    title: 'ROLE',
+    width: 9,
+    left: true,
+    priority: 0,
+    help: 'parent, or worker number',
+    value: (p) => (p.role === 'parent' || p.role === 'master' ? -1 : (p.index ?? 999)),
+    text: (p) =>
+      p.role === 'worker' && p.index !== null
+        ? `${p.frozen === true ? 'frozen' : p.frozen === false ? 'no-frz' : 'worker'} ${p.index + 1}`
+        : p.role,
+  },
+  {
+    id: 'pid',
+    title: 'PID',
+    width: 7,
+    priority: 0,
+    sortKey: '1',
+    help: 'process id',
+    value: (p) => p.pid,
+    text: (p) => String(p.pid),
+  },
   size('uss', 'USS', 0, '4', 'unique set size: memory only this process holds', (p) => p.uss),
-  { ...size('copied', 'COPIED', 1, '', 'bytes copied from the parent since fork, page by page (pagemap; the copy map, while it is read: m, Enter, attach)', () => null), value: (p, c) => c.copied?.get(p.pid) ?? null, text: (p, c) => sizeText(c.copied?.get(p.pid) ?? null, c), sortKey: undefined, optional: true },
-  { ...size('traced', 'TRACED', 1, '', 'tracemalloc current (--tracemalloc): what Python allocated in the worker; USS above it is copied pages', (p) => p.gc?.traced?.[0] ?? null), sortKey: undefined, optional: true },
-  size('growth', 'GROWTH', 1, '6', 'USS growth since the first sample after fork: pages no longer shared', (p) => p.ussGrowth),
+  {
+    ...size(
+      'copied',
+      'COPIED',
+      1,
+      '',
+      'bytes copied from the parent since fork, page by page (pagemap; the copy map, while it is read: m, Enter, attach)',
+      () => null,
+    ),
+    value: (p, c) => c.copied?.get(p.pid) ?? null,
+    text: (p, c) => sizeText(c.copied?.get(p.pid) ?? null, c),
+    sortKey: undefined,
+    optional: true,
+  },
+  {
+    ...size(
+      'traced',
+      'TRACED',
+      1,
+      '',
+      'tracemalloc current (--tracemalloc): what Python allocated in the worker; USS above it is copied pages',
+      (p) => p.gc?.traced?.[0] ?? null,
+    ),
+    sortKey: undefined,
+    optional: true,
+  },
+  size(
+    'growth',
+    'GROWTH',
+    1,
+    '6',
+    'USS growth since the first sample after fork: pages no longer shared',
+    (p) => p.ussGrowth,
+  ),
   size('pss', 'PSS', 1, '3', 'proportional set size: shared pages divided among their sharers', (p) => p.pss),
   size('rss', 'RSS', 2, '2', 'resident set size: what top shows', (p) => p.rss),
   size('shared', 'SHARED', 4, '5', 'RSS minus USS: pages shared with other processes', (p) => p.shared),
-  { id: 'minflt', title: 'MINFLT/s', width: 9, priority: 2, sortKey: '7', help: 'minor page faults per second: each copy-on-write break is one', value: (p, c) => perSecond(p.minfltDelta, c), text: (p, c) => formatCount(perSecond(p.minfltDelta, c)) },
-  { id: 'majflt', title: 'MAJFLT/s', width: 9, priority: 6, sortKey: '8', help: 'major page faults per second (read from disk)', value: (p, c) => perSecond(p.majfltDelta, c), text: (p, c) => formatCount(perSecond(p.majfltDelta, c)) },
-  { id: 'gc', title: 'GC 0/1/2', width: 13, priority: 3, help: 'gc.get_count(): objects in each generation since its last collection', value: (p) => p.gc?.counts?.[0] ?? null, text: (p) => (p.gc?.counts ? p.gc.counts.join('/') : '-') },
-  { id: 'gen0', title: 'GEN0/THR', width: 11, priority: 4, help: 'gen-0 count against its threshold: how close the next collection is (off: gc disabled)', value: (p) => gen0Share(p), text: (p) => gen0Text(p) },
-  { id: 'colls', title: 'COLLS 0/1/2', width: 13, priority: 5, sortKey: '9', help: "collections per generation (gc.get_stats): a worker's own since fork, the parent's since it started; PyPy: minor / major steps / major (gc.hooks)", value: (p) => ownCollections(p)?.[2] ?? p.gc?.pypy?.major ?? null, text: (p) => (ownCollections(p) ? ownCollections(p)!.join('/') : p.gc?.pypy ? `${p.gc.pypy.minor}/${p.gc.pypy.majorSteps}/${p.gc.pypy.major}` : '-') },
-  { id: 'last', title: 'LAST GC', width: 11, priority: 4, help: 'the last collection: generation and how long it took', value: (p) => p.lastCollection?.duration ?? null, text: (p) => (p.lastCollection ? `g${p.lastCollection.generation ?? '?'} ${formatSeconds(p.lastCollection.duration)}` : '-') },
-  { id: 'cpu', title: 'CPU%', width: 6, priority: 3, sortKey: '0', help: 'CPU use over the last interval, % of one core', value: (p) => p.cpu, text: (p) => (p.cpu === null ? '-' : p.cpu.toFixed(1)) },
-  { id: 'command', title: 'COMMAND', width: 12, left: true, fill: true, priority: 7, help: 'the command line (/proc/PID/cmdline), cut with … where it does not fit; t nests it as a tree', value: (p) => p.command ?? null, text: (p) => p.command ?? '-' },
+  {
+    id: 'minflt',
+    title: 'MINFLT/s',
+    width: 9,
+    priority: 2,
+    sortKey: '7',
+    help: 'minor page faults per second: each copy-on-write break is one',
+    value: (p, c) => perSecond(p.minfltDelta, c),
+    text: (p, c) => formatCount(perSecond(p.minfltDelta, c)),
+  },
+  {
+    id: 'majflt',
+    title: 'MAJFLT/s',
+    width: 9,
+    priority: 6,
+    sortKey: '8',
+    help: 'major page faults per second (read from disk)',
+    value: (p, c) => perSecond(p.majfltDelta, c),
+    text: (p, c) => formatCount(perSecond(p.majfltDelta, c)),
+  },
+  {
+    id: 'gc',
+    title: 'GC 0/1/2',
+    width: 13,
+    priority: 3,
+    help: 'gc.get_count(): objects in each generation since its last collection',
+    value: (p) => p.gc?.counts?.[0] ?? null,
+    text: (p) => (p.gc?.counts ? p.gc.counts.join('/') : '-'),
+  },
+  {
+    id: 'gen0',
+    title: 'GEN0/THR',
+    width: 11,
+    priority: 4,
+    help: 'gen-0 count against its threshold: how close the next collection is (off: gc disabled)',
+    value: (p) => gen0Share(p),
+    text: (p) => gen0Text(p),
+  },
+  {
+    id: 'colls',
+    title: 'COLLS 0/1/2',
+    width: 13,
+    priority: 5,
+    sortKey: '9',
+    help: "collections per generation (gc.get_stats): a worker's own since fork, the parent's since it started; PyPy: minor / major steps / major (gc.hooks)",
+    value: (p) => ownCollections(p)?.[2] ?? p.gc?.pypy?.major ?? null,
+    text: (p) =>
+      ownCollections(p)
+        ? ownCollections(p)!.join('/')
+        : p.gc?.pypy
+          ? `${p.gc.pypy.minor}/${p.gc.pypy.majorSteps}/${p.gc.pypy.major}`
+          : '-',
+  },
+  {
+    id: 'last',
+    title: 'LAST GC',
+    width: 11,
+    priority: 4,
+    help: 'the last collection: generation and how long it took',
+    value: (p) => p.lastCollection?.duration ?? null,
+    text: (p) =>
+      p.lastCollection ? `g${p.lastCollection.generation ?? '?'} ${formatSeconds(p.lastCollection.duration)}` : '-',
+  },
+  {
+    id: 'cpu',
+    title: 'CPU%',
+    width: 6,
+    priority: 3,
+    sortKey: '0',
+    help: 'CPU use over the last interval, % of one core',
+    value: (p) => p.cpu,
+    text: (p) => (p.cpu === null ? '-' : p.cpu.toFixed(1)),
+  },
+  {
+    id: 'command',
+    title: 'COMMAND',
+    width: 12,
+    left: true,
+    fill: true,
+    priority: 7,
+    help: 'the command line (/proc/PID/cmdline), cut with … where it does not fit; t nests it as a tree',
+    value: (p) => p.command ?? null,
+    text: (p) => p.command ?? '-',
+  },
 ];
 
 /** attach: what runs matters more than gc columns that may have no agent to fill them. */
-const priorityOf = (col: Column, c?: CellContext): number => (col.id === 'command' && (c?.attached || c?.tree) ? 1 : col.priority);
+const priorityOf = (col: Column, c?: CellContext): number =>
+  col.id === 'command' && (c?.attached || c?.tree) ? 1 : col.priority;
 
 /** A worker's collections since fork (not its parent's history), else what gc.get_stats says. */
 function ownCollections(p: ProcessSample): number[] | null {
@@ -107,7 +251,7 @@ export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c
   let used = 0;
   const units = c?.units ?? 'MiB';
   const filled = c ? filledColumns(rows, c) : null;
-  const present = (col: Column): boolean => !col.optional || (filled !== null && filled.has(col.id));
+  const present = (col: Column): boolean => !col.optional || filled?.has(col.id) === true;
   for (const col of [...COLUMNS].filter(present).sort((a, b) => priorityOf(a, c) - priorityOf(b, c))) {
     const need = columnWidth(col, units, c) + (chosen.size ? 1 : 0);
     if (used + need > width) continue;
@@ -121,11 +265,16 @@ export function fitColumns(width: number, rows: readonly ProcessSample[] = [], c
  * The optional columns some row has a value for. Per snapshot (its rows array) and copy map, not
  * per frame: at 2,000 rows the scans were a tenth of a frame.
  */
-const filledCache = new WeakMap<readonly ProcessSample[], { copied: CellContext['copied']; ids: ReadonlySet<ColumnId> }>();
+const filledCache = new WeakMap<
+  readonly ProcessSample[],
+  { copied: CellContext['copied']; ids: ReadonlySet<ColumnId> }
+>();
 function filledColumns(rows: readonly ProcessSample[], c: CellContext): ReadonlySet<ColumnId> {
   const hit = filledCache.get(rows);
   if (hit && hit.copied === c.copied) return hit.ids;
-  const ids = new Set(COLUMNS.filter((col) => col.optional && rows.some((p) => col.value(p, c) !== null)).map((col) => col.id));
+  const ids = new Set(
+    COLUMNS.filter((col) => col.optional && rows.some((p) => col.value(p, c) !== null)).map((col) => col.id),
+  );
   filledCache.set(rows, { copied: c.copied, ids });
   return ids;
 }
@@ -162,7 +311,12 @@ export function roleText(p: ProcessSample): string {
 export function matchesFilter(p: ProcessSample, filter: string): boolean {
   if (!filter) return true;
   const f = filter.toLowerCase();
-  return String(p.pid).includes(f) || roleText(p).toLowerCase().includes(f) || p.role.includes(f) || (p.command ?? '').toLowerCase().includes(f);
+  return (
+    String(p.pid).includes(f) ||
+    roleText(p).toLowerCase().includes(f) ||
+    p.role.includes(f) ||
+    (p.command ?? '').toLowerCase().includes(f)
+  );
 }
 
 export interface ShownRow {
@@ -198,7 +352,7 @@ export function orderRows(rows: readonly ProcessSample[], view: ViewState, c: Ce
     out.push({ p, prefix: lead + branch });
     const children = kids.get(p.pid) ?? [];
     const below = lead + (branch === '' ? '' : branch === '├─ ' ? '│  ' : '   ');
-    children.forEach((k, i) => walk(k, below, i === children.length - 1 ? '└─ ' : '├─ '));
+    for (const [i, k] of children.entries()) walk(k, below, i === children.length - 1 ? '└─ ' : '├─ ');
   };
   for (const r of roots) walk(r, '', '');
   return out;
@@ -247,8 +401,20 @@ export function copiedOf(s: Snapshot): ReadonlyMap<number, number> | undefined {
  * frame without sorting 2,000 rows again.
  */
 const orderCache = new WeakMap<Snapshot, { by: string; shown: readonly ShownRow[]; keys: readonly string[] }>();
-function orderedOf(s: Snapshot, view: ViewState, c: CellContext): { shown: readonly ShownRow[]; keys: readonly string[] } {
-  const by = JSON.stringify([view.sort.column, view.sort.desc, view.table.filter, view.table.tree, c.units, c.heapBytes, c.attached ?? false]);
+function orderedOf(
+  s: Snapshot,
+  view: ViewState,
+  c: CellContext,
+): { shown: readonly ShownRow[]; keys: readonly string[] } {
+  const by = JSON.stringify([
+    view.sort.column,
+    view.sort.desc,
+    view.table.filter,
+    view.table.tree,
+    c.units,
+    c.heapBytes,
+    c.attached ?? false,
+  ]);
   const hit = orderCache.get(s);
   if (hit && hit.by === by) return hit;
   const shown = orderRows(s.processes, view, c);
@@ -262,7 +428,14 @@ export const rowKey = (p: ProcessSample): string => `${p.pid}:${p.starttime ?? '
 
 /** The rows' keys in screen order: what the selection moves along. */
 export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): readonly string[] {
-  return orderedOf(s, view, { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree, copied: copiedOf(s) }).keys;
+  return orderedOf(s, view, {
+    units: view.units,
+    heapBytes,
+    elapsedMs: s.elapsedMs,
+    attached,
+    tree: view.table.tree,
+    copied: copiedOf(s),
+  }).keys;
 }
 
 /**
@@ -283,7 +456,9 @@ export function tableRow(row: ShownRow, cols: Column[], widths: number[], c: Cel
   };
   if (!p.alive) {
     const e = p.exit;
-    const how = e ? (e.signalName ?? (e.signal !== undefined ? `signal ${e.signal}` : e.code !== undefined ? `code ${e.code}` : '')) : '';
+    const how = e
+      ? (e.signalName ?? (e.signal !== undefined ? `signal ${e.signal}` : e.code !== undefined ? `code ${e.code}` : ''))
+      : '';
     const text = `exited${how ? `: ${how}` : ''}${e && !e.requested ? ' (unexpected)' : ''}`;
     const head = cols.slice(0, 2).map(cell).join(' ');
     return (e && !e.requested ? theme.warn : theme.dim)(`${head} ${esc(text)}`);
@@ -312,8 +487,22 @@ export interface TableLines {
   hiddenSort: string | null;
 }
 
-export function tableLines(s: Snapshot, view: ViewState, width: number, heapBytes: number | null, theme: Theme, attached = false): TableLines {
-  const c: CellContext = { units: view.units, heapBytes, elapsedMs: s.elapsedMs, attached, tree: view.table.tree, copied: copiedOf(s) };
+export function tableLines(
+  s: Snapshot,
+  view: ViewState,
+  width: number,
+  heapBytes: number | null,
+  theme: Theme,
+  attached = false,
+): TableLines {
+  const c: CellContext = {
+    units: view.units,
+    heapBytes,
+    elapsedMs: s.elapsedMs,
+    attached,
+    tree: view.table.tree,
+    copied: copiedOf(s),
+  };
   const cols = fitColumns(width, s.processes, c);
   const widths = columnWidths(cols, width, view.units, c);
   const { shown, keys } = orderedOf(s, view, c);

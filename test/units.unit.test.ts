@@ -32,15 +32,25 @@ test('run --compare renders a recorded gunicorn pass pair as a table and as Mark
   const r = JSON.parse(readFileSync(join(FIXTURES, 'run-compare.gunicorn.json'), 'utf8')) as ServerCompare;
   const table = serverCompareTable(r).split('\n');
   assert.match(table[0], /^cowtop run --compare: gunicorn --preload -w 3 /);
-  assert.match(table[1], /^CPython 3\.\d+\.\d+, 3 workers, the same load each pass: 1,500 requests to http:\/\/127\.0\.0\.1:\d+\/report$/);
+  assert.match(
+    table[1],
+    /^CPython 3\.\d+\.\d+, 3 workers, the same load each pass: 1,500 requests to http:\/\/127\.0\.0\.1:\d+\/report$/,
+  );
   assert.match(table[3], /^ +as it is +with the freeze recipe$/);
   const rows = table.filter((l) => /^(\d|mean)/.test(l));
   assert.equal(rows.length, 4, 'three workers and the mean');
-  for (const l of rows.slice(0, 3)) assert.match(l, /^\d +[\d.]+ MiB +[\d.]+ MiB +[\d.]+ MiB +[\d.]+ MiB +\d+\/\d+\/\d+ +[\d.]+ MiB/);
+  for (const l of rows.slice(0, 3))
+    assert.match(l, /^\d +[\d.]+ MiB +[\d.]+ MiB +[\d.]+ MiB +[\d.]+ MiB +\d+\/\d+\/\d+ +[\d.]+ MiB/);
   const line = table.find((l) => l.startsWith('Memory copied since fork'))!;
-  assert.equal(line, `Memory copied since fork, per worker: ${formatBytes(r.copied.without!)} -> ${formatBytes(r.copied.with!)} with the freeze recipe, ${formatReduction(r.copied.reduction)}`);
+  assert.equal(
+    line,
+    `Memory copied since fork, per worker: ${formatBytes(r.copied.without!)} -> ${formatBytes(r.copied.with!)} with the freeze recipe, ${formatReduction(r.copied.reduction)}`,
+  );
   const md = serverCompareMarkdown(r).split('\n');
   assert.match(md[0], /^\*\*cowtop run --compare\*\*: `gunicorn --preload/);
   assert.equal(md[2].split('|').length - 2, 11, 'worker + 5 columns a pass');
-  assert.match(md.find((l) => l.startsWith('Memory copied'))!, /as it is, [\d.]+ \w+ with the freeze recipe \(-\d+\.\d%\)\.$/);
+  assert.match(
+    md.find((l) => l.startsWith('Memory copied'))!,
+    /as it is, [\d.]+ \w+ with the freeze recipe \(-\d+\.\d%\)\.$/,
+  );
 });

@@ -9,7 +9,11 @@ test('terminal controls become visible text', () => {
   assert.equal(sanitize('\x1b[30;40m\x1b[8mhidden'), '\\x1b[30;40m\\x1b[8mhidden');
   assert.equal(sanitize('a\nb\tc\x7f\x9bd'), 'a\\x0ab\\x09c\\x7f\\x9bd');
   assert.equal(sanitize('abc\u202etxt.exe'), 'abc\\u202etxt.exe');
-  assert.equal(sanitize('gunicorn: worker [app] é ✓'), 'gunicorn: worker [app] é ✓', 'printable text, any script, is kept');
+  assert.equal(
+    sanitize('gunicorn: worker [app] é ✓'),
+    'gunicorn: worker [app] é ✓',
+    'printable text, any script, is kept',
+  );
   assert.ok(isClean(sanitize('\x00\x01\x1f\x80\x9f\u2066')));
 });
 

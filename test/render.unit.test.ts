@@ -18,11 +18,16 @@ import { splash } from '../src/ui/splash';
 
 function golden(name: string, text: string): void {
   const file = join(FIXTURES, 'screens', name);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text + '\n');
-  assert.equal(text + '\n', readFileSync(file, 'utf8'), `screen ${name} changed (UPDATE_GOLDEN=1 to accept)`);
+  // A missing fixture is a failure, not a pass that writes it: only UPDATE_GOLDEN=1 writes.
+  if (process.env.UPDATE_GOLDEN) writeFileSync(file, `${text}\n`);
+  else assert.ok(existsSync(file), `screen ${name} has no golden file (UPDATE_GOLDEN=1 writes it)`);
+  assert.equal(`${text}\n`, readFileSync(file, 'utf8'), `screen ${name} changed (UPDATE_GOLDEN=1 to accept)`);
 }
 
-for (const [cols, rows] of [[80, 24], [160, 48]]) {
+for (const [cols, rows] of [
+  [80, 24],
+  [160, 48],
+]) {
   test(`recorded session at ${cols}x${rows} draws the same screen`, () => {
     const { model, end } = replaySession();
     const text = renderText(model, cols, rows, end + 500);
@@ -52,7 +57,14 @@ test('mid-session, before the re-fork: FREEZE OFF and workers grown by the colle
   const refork = items.find((i: any) => i.kind === 'report' && i.data.type === 'refork').at;
   // The last snapshot before the re-fork with all three workers alive (during a re-fork the
   // dying workers are rightly left out).
-  const before = items.filter((i: any) => i.kind === 'snapshot' && i.at < refork && i.data.processes.filter((p: any) => p.role === 'worker' && p.alive).length === 3).pop();
+  const before = items
+    .filter(
+      (i: any) =>
+        i.kind === 'snapshot' &&
+        i.at < refork &&
+        i.data.processes.filter((p: any) => p.role === 'worker' && p.alive).length === 3,
+    )
+    .pop();
   const { model, end } = replaySession(undefined, before.at);
   assert.ok(end > startedAt);
   const text = renderText(model, 160, 48, end);
@@ -88,34 +100,60 @@ test('the help overlay and the footer come from the key table', () => {
   model.view.mode = 'help';
   const text = renderText(model, 100, 40, end);
   assert.match(text, /help: .*any other key closes/);
-  for (const k of KEYS.filter((x) => !/^\d$/.test(x.label))) assert.ok(helpLines(() => true).some((l) => l.includes(k.help)), k.help);
-  assert.match(footerText(200, () => true), /f.*freeze.*g.*collect.*\+\/-.*workers.*w.*workload.*space.*pause.*1-0.*sort.*u.*units.*\?.*help.*q.*quit/);
+  for (const k of KEYS.filter((x) => !/^\d$/.test(x.label)))
+    assert.ok(
+      helpLines(() => true).some((l) => l.includes(k.help)),
+      k.help,
+    );
+  assert.match(
+    footerText(200, () => true),
+    /f.*freeze.*g.*collect.*\+\/-.*workers.*w.*workload.*space.*pause.*1-0.*sort.*u.*units.*\?.*help.*q.*quit/,
+  );
   const narrow = footerText(50, () => true).replace(/\{\/?bold\}/g, '');
   assert.ok(narrow.length <= 50);
   assert.match(narrow, /\? help/);
   assert.match(narrow, /q quit/);
-  assert.doesNotMatch(footerText(200, (w) => w !== 'freeze'), /freeze/, 'the footer shows only what works');
+  assert.doesNotMatch(
+    footerText(200, (w) => w !== 'freeze'),
+    /freeze/,
+    'the footer shows only what works',
+  );
   // At 80 columns one chart shows: c, the key to the others, is kept before the rest.
   const eighty = footerText(80, () => true).replace(/\{\/?bold\}/g, '');
   assert.ok(eighty.length <= 80, eighty);
-  for (const k of ['f freeze', 'g collect', 'c chart', '? help', 'q quit']) assert.ok(eighty.includes(k), `${k} in: ${eighty}`);
+  for (const k of ['f freeze', 'g collect', 'c chart', '? help', 'q quit'])
+    assert.ok(eighty.includes(k), `${k} in: ${eighty}`);
   assert.match(footerText(14, () => true).replace(/\{\/?bold\}/g, ''), /^\? help {2}q quit$/, '? always fits');
-  assert.doesNotMatch(footerText(200, () => true, true), /c chart/, 'all charts shown: no c');
+  assert.doesNotMatch(
+    footerText(200, () => true, true),
+    /c chart/,
+    'all charts shown: no c',
+  );
 });
 
 test('columns fit the width by priority; helpers', () => {
   const w80 = fitColumns(79).map((c) => c.id);
   assert.deepEqual(w80.slice(0, 3), ['role', 'pid', 'uss']);
   assert.ok(fitColumns(79).reduce((a, c) => a + c.width + 1, -1) <= 79);
-  assert.equal(fitColumns(200).length, COLUMNS.filter((c) => !c.optional).length, "TRACED only with --tracemalloc");
+  assert.equal(fitColumns(200).length, COLUMNS.filter((c) => !c.optional).length, 'TRACED only with --tracemalloc');
   assert.equal(niceMax(0), 1);
   assert.equal(niceMax(121), 200);
   assert.equal(niceMax(9.6), 20);
   assert.equal(niceMax(978), 2000);
   assert.equal(niceMax(50), 80);
-  assert.equal(fitParts([['a', 0], ['bbbb', 3], ['c', 1]], 4), 'a  c');
+  assert.equal(
+    fitParts(
+      [
+        ['a', 0],
+        ['bbbb', 3],
+        ['c', 1],
+      ],
+      4,
+    ),
+    'a  c',
+  );
   const r = new Ring<number>(3);
-  [1, 2, 3, 4, 5].forEach((n) => r.push(n));
+  for (const n of [1, 2, 3, 4, 5]) r.push(n);
   assert.deepEqual(r.last(), [3, 4, 5]);
   assert.deepEqual(r.last(2), [4, 5]);
   assert.equal(r.length, 3);
@@ -125,14 +163,28 @@ test('columns fit the width by priority; helpers', () => {
 function spikeModel(n: number, at: number, workers = 3): DashboardModel {
   const m = new DashboardModel(0);
   for (let i = 0; i < n; i++) {
-    const uss = new Map(Array.from({ length: workers }, (_, w) => [w, (i === at ? 50 : 10) * 1048576] as [number, number]));
-    m.history.push({ t: i * 1000, uss, faults: new Map(), pss: 1, rss: 1, frozenSlots: new Set(), marker: i === at ? 'g' : '' });
+    const uss = new Map(
+      Array.from({ length: workers }, (_, w) => [w, (i === at ? 50 : 10) * 1048576] as [number, number]),
+    );
+    m.history.push({
+      t: i * 1000,
+      uss,
+      faults: new Map(),
+      pss: 1,
+      rss: 1,
+      frozenSlots: new Set(),
+      marker: i === at ? 'g' : '',
+    });
   }
   return m;
 }
 
 test('a timeline mark sits in the column where the charts draw its sample, at 80x24 and 200x60', () => {
-  for (const [cols, rows, n, at] of [[80, 24, 30, 11], [200, 60, 50, 37], [200, 60, 12, 9]]) {
+  for (const [cols, rows, n, at] of [
+    [80, 24, 30, 11],
+    [200, 60, 50, 37],
+    [200, 60, 12, 9],
+  ]) {
     const text = renderText(spikeModel(n, at), cols, rows, n * 1000).split('\n');
     const timeline = text.find((l) => l.startsWith('ev '))!;
     assert.ok(timeline, `events line at ${cols}x${rows}`);
@@ -142,9 +194,16 @@ test('a timeline mark sits in the column where the charts draw its sample, at 80
     const chartTop = text.findIndex((l) => l.startsWith('┌─ USS MiB'));
     const right = text[chartTop].indexOf('┐');
     const axis = [...text[chartTop + 1]].findIndex((ch) => ch >= '\u2801' && ch <= '\u28ff');
-    const braille = (l: string): number => [...l].findIndex((ch, i) => i > axis && i < right && ch >= '\u2801' && ch <= '\u28ff');
-    const spike = text.slice(chartTop + 1).map(braille).find((i) => i > 0)!;
-    assert.ok(Math.abs(spike - marks[0]) <= 1, `${cols}x${rows}: g at ${marks[0]}, spike at ${spike}\n${text.join('\n')}`);
+    const braille = (l: string): number =>
+      [...l].findIndex((ch, i) => i > axis && i < right && ch >= '\u2801' && ch <= '\u28ff');
+    const spike = text
+      .slice(chartTop + 1)
+      .map(braille)
+      .find((i) => i > 0)!;
+    assert.ok(
+      Math.abs(spike - marks[0]) <= 1,
+      `${cols}x${rows}: g at ${marks[0]}, spike at ${spike}\n${text.join('\n')}`,
+    );
   }
 });
 
@@ -154,11 +213,23 @@ test('chart labels: y steps are exact, x labels distinct, the legend is in the t
     assert.ok(max >= v * 1.05, `${v} -> ${max}`);
     for (let i = 0; i < Y_LABELS; i++) {
       const value = (max / Y_LABELS) * i;
-      assert.equal(Number(yLabel(value, max)), Number(value.toFixed(6)), `label ${yLabel(value, max)} for ${value} (max ${max})`);
+      assert.equal(
+        Number(yLabel(value, max)),
+        Number(value.toFixed(6)),
+        `label ${yLabel(value, max)} for ${value} (max ${max})`,
+      );
     }
   }
   // Samples 100 ms apart: whole seconds would repeat, so tenths are shown.
-  const points = Array.from({ length: 70 }, (_, i) => ({ t: i * 100, uss: new Map(), faults: new Map(), pss: 0, rss: 0, frozenSlots: new Set<number>(), marker: '' }));
+  const points = Array.from({ length: 70 }, (_, i) => ({
+    t: i * 100,
+    uss: new Map(),
+    faults: new Map(),
+    pss: 0,
+    rss: 0,
+    frozenSlots: new Set<number>(),
+    marker: '',
+  }));
   const { x } = xLabels(points, 80, 40);
   const shown = x.filter((l) => l);
   assert.equal(new Set(shown).size, shown.length, shown.join(' '));
@@ -172,7 +243,10 @@ test('with many workers the charts draw max / median / min, and say which worker
   const m = spikeModel(30, 29, 12);
   m.history.last(1)[0].uss.set(7, 90 * 1048576);
   const frame = chartSeries('uss', m.history.last(30), makeTheme({}), 100);
-  assert.deepEqual(frame.series.map((s) => s.title), ['max', 'median', 'min']);
+  assert.deepEqual(
+    frame.series.map((s) => s.title),
+    ['max', 'median', 'min'],
+  );
   assert.equal(frame.series[0].y.at(-1), 90);
   assert.equal(frame.series[1].y.at(-1), 50);
   assert.match(frame.label, /max w8 90\.0/);
@@ -205,7 +279,9 @@ test('the sort is said in the title line when its column does not fit; the detai
   assert.doesNotMatch(title, /^ROLE.*MAJFLT\/s▼ /, 'MAJFLT/s does not fit at 80 columns');
   assert.match(title, /sort MAJFLT\/s▼$/);
   assert.ok(title.length <= 80);
-  const wide = renderText(model, 200, 50, end).split('\n').find((l) => l.startsWith('ROLE'))!;
+  const wide = renderText(model, 200, 50, end)
+    .split('\n')
+    .find((l) => l.startsWith('ROLE'))!;
   assert.match(wide, /MAJFLT\/s▼/);
   assert.doesNotMatch(wide, /sort MAJFLT/);
   const w = model.latest!.processes.find((p) => p.role === 'worker')!;
@@ -234,10 +310,15 @@ test('the splash: the alternate screen and the header before blessed is loaded, 
   assert.equal(splash(w, undefined), null);
   assert.equal(out.length, 0);
   const s = splash(w, 'xterm-256color')!;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence the splash writes
   assert.match(out.join(''), /^\x1b\[\?1049h.*cowtop.*starting the experiment: building the heap\.\.\./);
   s.restore();
   s.restore();
-  assert.equal(out.filter((x) => x.includes('\x1b[?1049l')).length, 1, 'a failed start leaves the alternate screen once');
+  assert.equal(
+    out.filter((x) => x.includes('\x1b[?1049l')).length,
+    1,
+    'a failed start leaves the alternate screen once',
+  );
   out.length = 0;
   const t = splash(w, 'tmux-256color')!;
   t.handedOver();
@@ -251,7 +332,15 @@ test('a frame with the same chart data keeps the canvas, and new data redraws it
   const snaps = items.filter((i: any) => i.kind === 'snapshot');
   const early = replaySession(undefined, snaps[snaps.length - 2].at);
   const late = replaySession(undefined, snaps[snaps.length - 1].at);
-  const [a, again, b] = renderFrames([{ model: early.model, now: early.end }, { model: early.model, now: early.end }, { model: late.model, now: late.end }], 160, 48);
+  const [a, again, b] = renderFrames(
+    [
+      { model: early.model, now: early.end },
+      { model: early.model, now: early.end },
+      { model: late.model, now: late.end },
+    ],
+    160,
+    48,
+  );
   assert.equal(again, a, 'the same data twice: the same screen');
   assert.equal(b, renderText(late.model, 160, 48, late.end), 'after new data, what a fresh screen draws');
   assert.notEqual(a, b);

@@ -17,7 +17,10 @@ test('LineSplitter does not grow without bound on a line that never ends', () =>
 });
 
 test('parseReport accepts known messages and rejects garbage', () => {
-  assert.equal(parseReport('{"type":"fork","pid":3,"parent":1,"index":0,"freeze":false,"workload":"idle","generation":0}')?.type, 'fork');
+  assert.equal(
+    parseReport('{"type":"fork","pid":3,"parent":1,"index":0,"freeze":false,"workload":"idle","generation":0}')?.type,
+    'fork',
+  );
   assert.equal(parseReport('not json'), null);
   assert.equal(parseReport('{"type":"fork","pid":"3"}'), null);
   assert.equal(parseReport('{"type":"nonsense"}'), null);
@@ -27,10 +30,21 @@ test('parseReport accepts known messages and rejects garbage', () => {
 });
 
 test('parseReport checks every run of a kinds message: whole numbers in range, three to a run, at most 1,000', () => {
-  const kinds = (runs: unknown): string => JSON.stringify({ type: 'kinds', pid: 7, names: ['records', 'lists'], runs, last: true });
-  const ok = parseReport(kinds([[0, 1, 0], [4503599627370495, 1 << 24, 7], [12, 3, 1]]));
+  const kinds = (runs: unknown): string =>
+    JSON.stringify({ type: 'kinds', pid: 7, names: ['records', 'lists'], runs, last: true });
+  const ok = parseReport(
+    kinds([
+      [0, 1, 0],
+      [4503599627370495, 1 << 24, 7],
+      [12, 3, 1],
+    ]),
+  );
   assert.equal(ok?.type, 'kinds');
-  assert.deepEqual(ok?.type === 'kinds' && ok.runs, [[0, 1, 0], [4503599627370495, 1 << 24, 7], [12, 3, 1]]);
+  assert.deepEqual(ok?.type === 'kinds' && ok.runs, [
+    [0, 1, 0],
+    [4503599627370495, 1 << 24, 7],
+    [12, 3, 1],
+  ]);
   assert.equal(parseReport(kinds(Array.from({ length: 1000 }, (_, i) => [i, 1, 0])))?.type, 'kinds');
   for (const bad of [
     Array.from({ length: 1001 }, (_, i) => [i, 1, 0]), // too many
@@ -47,5 +61,6 @@ test('parseReport checks every run of a kinds message: whole numbers in range, t
     [null],
     { 0: [12, 3, 1] },
     'runs',
-  ]) assert.equal(parseReport(kinds(bad)), null, JSON.stringify(bad).slice(0, 60));
+  ])
+    assert.equal(parseReport(kinds(bad)), null, JSON.stringify(bad).slice(0, 60));
 });
