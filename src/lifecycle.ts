@@ -16,8 +16,6 @@ export interface Owned {
   readonly exitGraceMs?: number;
 }
 
-export class UsageError extends Error {}
-
 type Restore = () => void;
 
 class Lifecycle {

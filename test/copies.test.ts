@@ -6,7 +6,7 @@ import { decodePageEntry, parseMaps, parseSmapsMappings } from '../src/proc/pars
 import { ProcReader } from '../src/proc/read';
 import { copiedFromParent } from '../src/sample/copies';
 import { classifyRange, heatCells, isAnonymous, kindsText, mappingLabel } from '../src/sample/copy-map';
-import { kindOf, pageKinds } from '../src/sample/page-kinds';
+import { kindOf, pageKinds } from '../src/experiment/page-kinds';
 import { waitUntil } from './helpers';
 
 /** One pagemap entry: present/swapped bits and a frame number, as the kernel writes it. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { defaultName, parseArgs } from '../src/cli/args';
 import { compareMarkdown, compareTable } from '../src/cli/compare';
 import { verdict } from '../src/cli/strategies';
-import { tableBlock } from '../src/format/records';
+import { tableBlock } from '../src/export/records';
 import { summarize, serverCompareMarkdown, serverCompareTable, type ServerCompare } from '../src/cli/run-compare';
 import { AgentReader, agentDirProblem } from '../src/attach/agent';
 import { AttachedTree } from '../src/attach/tree';

@@ -12,7 +12,7 @@ import { lstatSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import * as v from 'valibot';
 import { sanitize } from '../format/sanitize';
-import { mapLimit } from '../map-limit';
+import { mapLimit } from '../util/map-limit';
 import { checkPrivateDir, readOwnedFile } from '../files/untrusted';
 import {
   Collection,

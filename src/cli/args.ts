@@ -11,7 +11,7 @@ import {
   WORKLOADS,
   type ExperimentOptions,
 } from '../experiment/options';
-import { UsageError } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import type { RunOptions } from '../session/run-session';
 import { parseStrategy, STRATEGY_HELP, strategySpec, type StrategyName } from '../experiment/strategy';
 

@@ -1,5 +1,6 @@
 /** Entry point: parse, run the command, and let the lifecycle own every way out. */
-import { lifecycle, UsageError } from '../lifecycle';
+import { lifecycle } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { parseArgs, type BatchOptions, type Prometheus } from './args';
 import type { DashboardOptions } from '../ui/dashboard-options';
 import type { Monitor } from '../session/monitor';

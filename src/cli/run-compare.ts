@@ -4,7 +4,7 @@
  */
 import { safeJson, sanitize } from '../format/sanitize';
 import { formatBytes, formatCount, formatReduction } from '../format/units';
-import { UsageError } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { ProcReader } from '../proc/read';
 import { serverPass, type PassWorker, type ServerPass } from '../session/server-pass';
 import type { Command } from './args';

@@ -13,7 +13,8 @@ import type { CollectedMessage, CollectionMessage, Report } from '../experiment/
 import { parseStrategy, strategyCycle, type StrategyName } from '../experiment/strategy';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
 import { safeJson } from '../format/sanitize';
-import { lifecycle, UsageError } from '../lifecycle';
+import { lifecycle } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { ProcReader } from '../proc/read';
 import { copiedFromParent } from '../sample/copies';
 import type { Command } from './args';

@@ -52,7 +52,7 @@ export class ExperimentExited extends Error {
 
 const EXPERIMENT_NICE = 10;
 
-import { pageKinds, type PageKinds } from '../sample/page-kinds';
+import { pageKinds, type PageKinds } from './page-kinds';
 
 /**
  * Its own session (detached) puts the experiment in its own scheduler autogroup where the kernel

@@ -4,13 +4,9 @@
  * experiment measures them, then waits); while running, notice when memory runs short.
  */
 import { formatBytes, formatCount } from '../format/units';
+import type { MemoryRoom } from '../proc/machine';
 
-export interface MemoryRoom {
-  memAvailable: number | null; // /proc/meminfo MemAvailable
-  memTotal: number | null;
-  cgroupLimit: number | null; // memory.max (v2) or memory.limit_in_bytes (v1), null = none
-  cgroupUsage: number | null;
-}
+export type { MemoryRoom };
 
 /** What the machine (or the cgroup, when tighter) can still give. */
 export function availableBytes(room: MemoryRoom): number | null {

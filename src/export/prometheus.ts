@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { UsageError } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
 
 /** Every series carries the server's name, so one Prometheus can hold a fleet of them. */

@@ -12,14 +12,15 @@ import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
-import { nextTurn } from '../next-turn';
+import { nextTurn } from '../util/next-turn';
+import { readKpagecount, readPagemap } from './frames';
 import { HeldFiles } from './held-files';
+import { memoryRoomOf, type MemoryRoom } from './machine';
+import { classify, type Read } from './read-result';
 import {
   kernelMovesPrint,
   parseMaps,
   parseVmstatField,
-  parseCgroupLimit,
-  parseCgroupPaths,
   parseChildren,
   parseMeminfo,
   parseSmapsRollup,
@@ -29,43 +30,8 @@ import {
   type SmapsRollup,
 } from './parse';
 
-export type ReadError = 'gone' | 'denied' | 'unreadable';
-
-export type Read<T> = { ok: true; value: T } | { ok: false; error: ReadError; message: string };
-
-function classify(err: unknown): { error: ReadError; message: string } {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ESRCH') return { error: 'gone', message: 'process exited' };
-  if (code === 'EACCES' || code === 'EPERM') {
-    return { error: 'denied', message: 'permission denied: run as the process owner or as root' };
-  }
-  return { error: 'unreadable', message: String((err as Error)?.message ?? err) };
-}
-
-export const PAGE_SIZE = 4096; // pagemap has one entry per 4 KiB page, huge pages included
-
-/** Ranges closer than this are read from pagemap together: 1 MiB of gap costs 2 KiB of entries. */
-const PAGEMAP_GAP = 1048576;
-
-/** Groups of ranges (by index) read as one span: ranges in address order, gaps up to maxGap. */
-export function coalesce(
-  ranges: ReadonlyArray<readonly [number, number]>,
-  maxGap: number,
-): Array<{ start: number; end: number; members: number[] }> {
-  const order = ranges.map((_, i) => i).sort((a, b) => ranges[a][0] - ranges[b][0]);
-  const groups: Array<{ start: number; end: number; members: number[] }> = [];
-  for (const i of order) {
-    const [start, end] = ranges[i];
-    const last = groups[groups.length - 1];
-    if (last && start - last.end <= maxGap) {
-      last.end = Math.max(last.end, end);
-      last.members.push(i);
-    } else {
-      groups.push({ start, end, members: [i] });
-    }
-  }
-  return groups;
-}
+export type { Read, ReadError } from './read-result';
+export { coalesce, PAGE_SIZE } from './frames';
 
 /** Whether a read of n bytes into a buffer of size calls for another: the buffer filled, or the file is read to its end. */
 function readsOn(n: number, size: number, untilEof: boolean | ((n: number) => boolean)): boolean {
@@ -75,10 +41,6 @@ function readsOn(n: number, size: number, untilEof: boolean | ((n: number) => bo
 
 /** Processes whose stat and children files are read between two turns of the event loop (~2 ms). */
 const TREE_SLICE = 64;
-
-/** kpagecount: frames this close are read together (a gap of 16 costs 128 bytes); spans read between turns. */
-const KPAGE_GAP = 16;
-const KPAGE_SLICE = 256;
 
 /** A seq_file hands out at most this much per read. */
 const SEQ_PAGE = 4096;
@@ -280,84 +242,14 @@ export class ProcReader {
     }
   }
 
-  /**
-   * The raw pagemap entries (8 bytes a page) of each [start, end) range of pid's address space.
-   * Ranges in address order that lie close together are read in one go (the gap's entries read as
-   * zero and cost 8 bytes a page): a Python process has hundreds of small mappings, and each read
-   * is a trip through libuv's thread pool. Needs ptrace access; frame numbers read as zero without
-   * CAP_SYS_ADMIN.
-   */
-  async pagemap(pid: number, ranges: ReadonlyArray<readonly [number, number]>): Promise<Read<Buffer[]>> {
-    let fh: fs.FileHandle;
-    try {
-      fh = await fs.open(path.join(this.root, String(pid), 'pagemap'), 'r');
-    } catch (err) {
-      return { ok: false, ...classify(err) };
-    }
-    try {
-      const out = new Array<Buffer>(ranges.length);
-      for (const group of coalesce(ranges, PAGEMAP_GAP)) {
-        const buf = Buffer.alloc(((group.end - group.start) / PAGE_SIZE) * 8);
-        let n = 0;
-        while (n < buf.length) {
-          const { bytesRead } = await fh.read(buf, n, buf.length - n, (group.start / PAGE_SIZE) * 8 + n);
-          if (bytesRead === 0) break;
-          n += bytesRead;
-        }
-        for (const i of group.members) {
-          const [start, end] = ranges[i];
-          const from = ((start - group.start) / PAGE_SIZE) * 8;
-          out[i] = buf.subarray(from, from + ((end - start) / PAGE_SIZE) * 8);
-        }
-      }
-      return { ok: true, value: out };
-    } catch (err) {
-      return { ok: false, ...classify(err) };
-    } finally {
-      await fh.close().catch(() => {});
-    }
+  /** The raw pagemap entries of each [start, end) range of pid's address space (frames.ts). */
+  pagemap(pid: number, ranges: ReadonlyArray<readonly [number, number]>): Promise<Read<Buffer[]>> {
+    return readPagemap(path.join(this.root, String(pid), 'pagemap'), ranges);
   }
 
-  /**
-   * How many page tables map each frame (frames ascending), from /proc/kpagecount: 8 bytes a frame,
-   * at frame * 8. Null without CAP_SYS_ADMIN (the file is root's, mode 0400). Read at once, frames
-   * closer than KPAGE_GAP in one read: a tree's ~5,000 library frames lie in ~900 such spans,
-   * ~2 ms; each through the thread pool would cost ~100 us of this thread. A slice of spans
-   * between turns of the event loop.
-   */
-  async kpagecount(frames: ArrayLike<number>): Promise<Float64Array | null> {
-    let fd: number;
-    try {
-      fd = fsc.openSync(path.join(this.root, 'kpagecount'), 'r');
-    } catch {
-      return null;
-    }
-    const out = new Float64Array(frames.length);
-    try {
-      for (let i = 0, spans = 0; i < frames.length; ) {
-        if (++spans % KPAGE_SLICE === 0) await nextTurn();
-        let j = i + 1;
-        while (
-          j < frames.length &&
-          frames[j] - frames[j - 1] <= KPAGE_GAP &&
-          frames[j] - frames[i] < this.scratch.length / 8
-        )
-          j++;
-        const first = frames[i];
-        const bytes = (frames[j - 1] - first + 1) * 8;
-        const n = fsc.readSync(fd, this.scratch, 0, bytes, first * 8);
-        for (let k = i; k < j; k++) {
-          const at = (frames[k] - first) * 8;
-          out[k] = at + 8 <= n ? this.scratch.readUInt32LE(at) + this.scratch.readUInt32LE(at + 4) * 4294967296 : -1;
-        }
-        i = j;
-      }
-      return out;
-    } catch {
-      return null;
-    } finally {
-      fsc.closeSync(fd);
-    }
+  /** How many page tables map each frame (frames ascending), or null without CAP_SYS_ADMIN (frames.ts). */
+  kpagecount(frames: ArrayLike<number>): Promise<Float64Array | null> {
+    return readKpagecount(path.join(this.root, 'kpagecount'), frames, this.scratch);
   }
 
   /** The machine-wide counters of what the kernel does to pages on its own (parse.ts, KERNEL_MOVES). */
@@ -473,35 +365,9 @@ export class ProcReader {
     return byParent;
   }
 
-  /** MemAvailable, MemTotal and this process's cgroup memory limit and usage (v2 or v1). */
-  async memoryRoom(cgroupRoot = '/sys/fs/cgroup'): Promise<import('../experiment/memory').MemoryRoom> {
-    const mem = await this.meminfo();
-    const room = {
-      memAvailable: mem?.MemAvailable ?? null,
-      memTotal: mem?.MemTotal ?? null,
-      cgroupLimit: null as number | null,
-      cgroupUsage: null as number | null,
-    };
-    const read = (p: string): Promise<string | null> => fs.readFile(p, 'utf8').catch(() => null);
-    const paths = parseCgroupPaths((await read(path.join(this.root, 'self', 'cgroup'))) ?? '');
-    const tries: Array<[string, string]> = [];
-    if (paths.v2 !== null)
-      tries.push([path.join(cgroupRoot, paths.v2, 'memory.max'), path.join(cgroupRoot, paths.v2, 'memory.current')]);
-    if (paths.v1Memory !== null) {
-      // Inside a container the v1 hierarchy is often mounted at its own root.
-      for (const dir of [path.join(cgroupRoot, 'memory', paths.v1Memory), path.join(cgroupRoot, 'memory')]) {
-        tries.push([path.join(dir, 'memory.limit_in_bytes'), path.join(dir, 'memory.usage_in_bytes')]);
-      }
-    }
-    for (const [limitFile, usageFile] of tries) {
-      const limit = await read(limitFile);
-      if (limit === null) continue;
-      room.cgroupLimit = parseCgroupLimit(limit);
-      const usage = await read(usageFile);
-      room.cgroupUsage = usage === null ? null : Number(usage.trim());
-      break;
-    }
-    return room;
+  /** MemAvailable, MemTotal and this process's cgroup memory limit and usage (v2 or v1): machine.ts. */
+  async memoryRoom(cgroupRoot = '/sys/fs/cgroup'): Promise<MemoryRoom> {
+    return memoryRoomOf(await this.meminfo(), path.join(this.root, 'self', 'cgroup'), cgroupRoot);
   }
 
   /** How many processes the OOM killer has killed since boot (Linux 4.13+). */

@@ -6,7 +6,7 @@
 import type { ProcStat } from '../proc/parse';
 import type { ProcReader } from '../proc/read';
 import { sanitize } from '../format/sanitize';
-import { nextTurn } from '../next-turn';
+import { nextTurn } from '../util/next-turn';
 
 export const REREAD_MS = 5000;
 const SLICE = 64;

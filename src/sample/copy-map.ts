@@ -11,8 +11,8 @@
  */
 import { parseSmapsMappings, type Mapping } from '../proc/parse';
 import { PAGE_SIZE, type ProcReader } from '../proc/read';
-import { mapLimit } from '../map-limit';
-import { kindOf, type PageKinds } from './page-kinds';
+import { mapLimit } from '../util/map-limit';
+import { kindOf, type PageKinds } from '../experiment/page-kinds';
 
 export interface CopySplit {
   shared: number; // bytes still mapped to the parent's frame

@@ -1,7 +1,8 @@
 /** `cowtop attach <pid>`: sample a running tree, with gc state from the agent where it runs. */
 import type { AttachInfo, Monitor } from './monitor';
 import { SampledMonitor } from './sampled-monitor';
-import { lifecycle, UsageError } from '../lifecycle';
+import { lifecycle } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { PF_KTHREAD } from '../proc/parse';
 import { startSampling, type SamplingLoop } from '../sample/loop';
 import { Sampler } from '../sample/sampler';

@@ -3,7 +3,8 @@
  * Instagram's recipe), then watches it as `attach` does; a way out stops it as a supervisor would.
  */
 import { sanitize } from '../format/sanitize';
-import { lifecycle, UsageError } from '../lifecycle';
+import { lifecycle } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { processGroup } from '../proc/tagged';
 import { AttachSession } from './attach-session';
 import { ServerProcess, type ServerOptions } from './server-process';

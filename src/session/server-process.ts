@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { AGENT_DIR } from '../experiment/options';
 import { LineSplitter, MAX_LOG_LINE } from '../experiment/protocol';
 import { sanitize } from '../format/sanitize';
-import { UsageError } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { RUN_TAG, taggedPids } from '../proc/tagged';
 
 export interface ServerOptions {

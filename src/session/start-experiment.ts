@@ -7,7 +7,8 @@ import { Experiment, ExperimentExited, type LogLine } from '../experiment/experi
 import type { ExperimentOptions } from '../experiment/options';
 import type { ReadyMessage } from '../experiment/protocol';
 import { checkPython, PythonError, startError, type PythonInfo } from '../experiment/python';
-import { lifecycle, UsageError } from '../lifecycle';
+import { lifecycle } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 import { checkMemory } from '../experiment/memory';
 import type { ProcReader } from '../proc/read';
 

@@ -9,7 +9,7 @@
  */
 import { closeSync, writeSync } from 'node:fs';
 import { checkOutput, openOutput, OutputError } from '../files/output';
-import { UsageError } from '../lifecycle';
+import { UsageError } from '../util/usage-error';
 
 const MAX_PENDING = 16 * 1024 * 1024; // bytes of frames kept before the file is open
 

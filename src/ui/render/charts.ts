@@ -7,23 +7,9 @@
 import { formatDuration } from '../../format/units';
 import type { ChartId, HistoryPoint } from '../model';
 import type { Theme } from '../theme';
-import type { Rect } from './frame';
+import type { ChartFrame, Series } from './types';
 
-export interface Series {
-  title: string;
-  x: string[];
-  y: number[];
-  style: { line: string };
-}
-
-export interface ChartFrame {
-  id: ChartId;
-  rect: Rect;
-  label: string; // the title line: what is drawn, in which unit, and the legend (with tags)
-  maxY: number;
-  series: Series[];
-  showNthLabel: number; // x labels every this many samples (those between are empty)
-}
+export type { ChartFrame, Series } from './types';
 
 /** The y axis has this many labels: 0, step, 2 step, 3 step under a top of 4 steps. */
 export const Y_LABELS = 4;

@@ -9,7 +9,7 @@ import { kindsText } from '../../sample/copy-map';
 import type { ProcessSample } from '../../sample/snapshot';
 import type { Confirm, DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
-import type { Frame } from './frame';
+import type { Frame } from './types';
 import { roleText } from './table';
 
 /** smaps_rollup's lines in the kernel's order, with the field each is parsed into. */

@@ -10,7 +10,8 @@ import type { Snapshot } from '../../sample/snapshot';
 import { footerText, helpLines, type Controller } from '../keys';
 import { CHARTS, type DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
-import { chartSeries, timelineText, type ChartFrame } from './charts';
+import { chartSeries, timelineText } from './charts';
+import type { ChartFrame, Frame, Rect } from './types';
 export { niceMax } from './charts';
 import { confirmFrame, detailLines } from './detail';
 import { mapFrame } from './map';
@@ -19,42 +20,7 @@ import { rowKey, tableLines, unitSuffix, windowTop } from './table';
 export const MIN_COLS = 40;
 export const MIN_ROWS = 12;
 
-export interface Rect {
-  top: number;
-  left: number;
-  width: number;
-  height: number;
-}
-
-export type { ChartFrame, Series } from './charts';
-
-/** Where each column of the table sits, for a click on its title (x from the table's left). */
-export interface ColumnSpan {
-  id: import('../model').ColumnId;
-  x: number;
-  width: number;
-}
-
-export interface Frame {
-  tooSmall: string | null;
-  header: { rect: Rect; text: string };
-  table: {
-    rect: Rect;
-    text: string;
-    scrollTop: number;
-    visibleRows: number;
-    columns: ColumnSpan[];
-    keys: readonly string[];
-  };
-  charts: ChartFrame[];
-  timeline: { rect: Rect; text: string } | null;
-  log: { rect: Rect; lines: string[] };
-  footer: { rect: Rect; text: string };
-  /** cowtop demo: the tour's caption, one or two lines above the footer. */
-  caption: { rect: Rect; text: string } | null;
-  /** An overlay (help, a process's detail, k's question): its box, the lines that fit (scrolled). */
-  help: { rect: Rect; lines: string[]; label: string; scroll: number; kind: 'help' | 'detail' | 'confirm' } | null;
-}
+export type { ChartFrame, ColumnSpan, Frame, Rect, Series } from './types';
 
 /** Wraps a line with blessed tags at width visible characters, on spaces where it can. */
 export function wrapTagged(line: string, width: number): string[] {

@@ -8,7 +8,7 @@ import { heatCells, kindsText, type CopyMap, type WorkerCopies } from '../../sam
 import type { Snapshot } from '../../sample/snapshot';
 import type { DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
-import type { Frame } from './frame';
+import type { Frame } from './types';
 import { rowKey, roleText } from './table';
 
 /** A cell's look by its heat (the share of workers that copied its pages): characters carry it without colour. */

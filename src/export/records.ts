@@ -3,8 +3,8 @@ import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
 import type { CopyMap } from '../sample/copy-map';
-import { isoTime } from '../clock';
-import { formatBytes, formatCount, formatSeconds } from './units';
+import { isoTime } from '../util/clock';
+import { formatBytes, formatCount, formatSeconds } from '../format/units';
 
 export function gcRecord(p: ProcessSample) {
   if (!p.gc) return null;
