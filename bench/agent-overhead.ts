@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sendRequests } from '../src/session/server-pass';
+import { sendRequests } from '../src/measure/server-pass';
 import { serverEnv } from '../src/session/server-process';
 
 const APP = join(__dirname, '..', '..', 'test', 'fixtures', 'gunicorn');

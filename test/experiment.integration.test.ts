@@ -13,7 +13,7 @@ import type { Report } from '../src/experiment/protocol';
 import { parseSmapsRollup, parseStat } from '../src/proc/parse';
 import { ProcReader } from '../src/proc/read';
 import { Sampler } from '../src/sample/sampler';
-import type { CompareResult } from '../src/cli/compare';
+import type { CompareResult } from '../src/measure/compare';
 import { alive, BIN, experimentPids, finished, ROOT, runCli, waitUntil } from './helpers';
 
 const PAGE = 4096;

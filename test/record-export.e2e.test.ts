@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Terminal } from '@xterm/headless';
 import { FIXTURES, runCli } from './helpers';
-import { findInterpreters, matrixText } from '../src/cli/matrix';
+import { findInterpreters } from '../src/experiment/interpreters';
+import { matrixText } from '../src/measure/matrix-report';
 
 /** The real file behind a command on PATH. */
 const execPathOf = (name: string): string =>

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSmapsRollup } from '../src/proc/parse';
-import { sendRequests } from '../src/session/server-pass';
+import { sendRequests } from '../src/measure/server-pass';
 import { alive, BIN, FIXTURES, finished, freePort, ROOT, waitUntil } from './helpers';
 import { children, get } from './gunicorn';
 import { readTable, runInPty } from './pty';

@@ -9,10 +9,11 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultName, parseArgs } from '../src/cli/args';
-import { compareMarkdown, compareTable } from '../src/cli/compare';
-import { verdict } from '../src/cli/strategies';
+import { compareMarkdown, compareTable } from '../src/measure/compare-report';
+import { verdict } from '../src/measure/strategies-report';
 import { tableBlock } from '../src/export/records';
-import { summarize, serverCompareMarkdown, serverCompareTable, type ServerCompare } from '../src/cli/run-compare';
+import { summarize, type ServerCompare } from '../src/measure/server-compare';
+import { serverCompareMarkdown, serverCompareTable } from '../src/measure/server-compare-report';
 import { AgentReader, agentDirProblem } from '../src/attach/agent';
 import { AttachedTree } from '../src/attach/tree';
 import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol';

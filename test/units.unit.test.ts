@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes, formatCount, formatDuration, formatReduction, formatSeconds } from '../src/format/units';
-import { serverCompareMarkdown, serverCompareTable, type ServerCompare } from '../src/cli/run-compare';
+import type { ServerCompare } from '../src/measure/server-compare';
+import { serverCompareMarkdown, serverCompareTable } from '../src/measure/server-compare-report';
 import { FIXTURES } from './helpers';
 
 test('formatBytes', () => {

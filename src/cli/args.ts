@@ -12,7 +12,7 @@ import {
   type ExperimentOptions,
 } from '../experiment/options';
 import { UsageError } from '../util/usage-error';
-import type { RunOptions } from '../session/run-session';
+import type { LoadOptions, RunOptions } from '../session/run-session';
 import { parseStrategy, STRATEGY_HELP, strategySpec, type StrategyName } from '../experiment/strategy';
 
 const STRATEGY_NAMES: StrategyName[] = ['default', 'disable', 'threshold', 'freeze'];
@@ -80,14 +80,6 @@ export type Command =
     }
   | { kind: 'run-compare'; run: RunOptions; load: LoadOptions; format: 'table' | 'json' | 'markdown' }
   | { kind: 'agent-path' };
-
-/** run --compare: the same load sent to the server without and then with the freeze recipe. */
-export interface LoadOptions {
-  url: string | null; // --load URL: requests over loopback, from a bounded loop built in
-  requests: number;
-  concurrency: number | null; // null: one connection per worker
-  command: string[] | null; // --load-cmd: any load generator, run once per pass
-}
 
 /** run's options that take a value: the command starts at the first word that is none of them. */
 const RUN_VALUED = new Set([

@@ -15,6 +15,14 @@ export interface RunOptions extends ServerOptions {
   name: string | null; // --name: the server's label in Prometheus and the records
 }
 
+/** run --compare: the same load sent to the server without and then with the freeze recipe. */
+export interface LoadOptions {
+  url: string | null; // --load URL: requests over loopback, from a bounded loop built in
+  requests: number;
+  concurrency: number | null; // null: one connection per worker
+  command: string[] | null; // --load-cmd: any load generator, run once per pass
+}
+
 const pidList = (pids: number[]): string =>
   pids.length > 12
     ? `pids ${pids.slice(0, 12).join(', ')} and ${pids.length - 12} more`

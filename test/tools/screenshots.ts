@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGunicorn, stopGunicorn } from '../gunicorn';
 import { FIXTURES, freePort, ROOT, sleep } from '../helpers';
-import { sendRequests } from '../../src/session/server-pass';
+import { sendRequests } from '../../src/measure/server-pass';
 import { readTable, runInPty } from '../pty';
 import { terminalSvg } from './svg';
 

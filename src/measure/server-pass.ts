@@ -13,9 +13,8 @@ import type { ProcReader } from '../proc/read';
 import { readCopyMap } from '../sample/copy-map';
 import { Sampler } from '../sample/sampler';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
-import type { LoadOptions } from '../cli/args';
-import type { RunOptions } from './run-session';
-import { ServerProcess } from './server-process';
+import type { LoadOptions, RunOptions } from '../session/run-session';
+import { ServerProcess } from '../session/server-process';
 
 const READY_TIMEOUT_MS = 60_000;
 const LOAD_TIMEOUT_MS = 600_000; // the load is bounded in time as well as in count
