@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseReport, type Report } from '../src/experiment/protocol';
 import { DashboardModel } from '../src/ui/model';
-import { orderRows, windowTop } from '../src/ui/render/table';
+import { windowTop } from '../src/ui/render/table';
+import { orderRows } from '../src/ui/rows';
 import { SIGNALS } from '../src/proc/signal';
 import type { ProcessSample } from '../src/sample/snapshot';
 

@@ -20,7 +20,8 @@ import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol'
 import { sanitize, safeJson } from '../src/format/sanitize';
 import { totalsOf, type ProcessSample } from '../src/sample/snapshot';
 import { chartSeries } from '../src/ui/render/charts';
-import { COLUMNS, tableRow } from '../src/ui/render/table';
+import { COLUMNS } from '../src/ui/columns';
+import { tableRow } from '../src/ui/render/table';
 import { makeTheme } from '../src/ui/theme';
 import { FIXTURES } from './helpers';
 

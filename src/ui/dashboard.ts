@@ -19,7 +19,7 @@ import { KEYS, type Controller, type Need } from './keys';
 import { parseStrategy, strategyCycle } from '../experiment/strategy';
 import { DashboardModel, type ColumnId } from './model';
 import { buildFrame, everyText } from './render/frame';
-import { roleText, rowKey, rowOrder } from './render/table';
+import { roleText, rowKey, rowOrder } from './rows';
 import { SIGNALS } from '../proc/signal';
 import { Tour } from './tour';
 import type { ProcessSample } from '../sample/snapshot';

@@ -3,7 +3,7 @@
  * so they cannot drift from what the keys do.
  */
 import type { ColumnId, Move } from './model';
-import { COLUMNS } from './render/table';
+import { COLUMNS } from './columns';
 import { WORKLOAD_HELP } from '../experiment/options';
 import { STRATEGY_HELP } from '../experiment/strategy';
 

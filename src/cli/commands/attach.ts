@@ -12,12 +12,10 @@ export function attachCommand<T>(y: Argv<T>, ctx: CommandContext): Argv<T> {
     'attach [pid]',
     'watch a running process and all its descendants (a gunicorn, uWSGI or Celery master)',
     (c) =>
-      c
-        .positional('pid', { type: 'string', describe: 'the master process' })
-        .options({
-          ...OUTPUT_OPTIONS,
-          interval: valued('sample interval in ms (100 to 3600000)', undefined, DEFAULTS.interval),
-        }),
+      c.positional('pid', { type: 'string', describe: 'the master process' }).options({
+        ...OUTPUT_OPTIONS,
+        interval: valued('sample interval in ms (100 to 3600000)', undefined, DEFAULTS.interval),
+      }),
     (a) => {
       if (a.pid === undefined) throw new UsageError('attach needs a pid: cowtop attach PID');
       const pid = wholeNumber('pid', a.pid, 'attach: the pid');

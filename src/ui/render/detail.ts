@@ -10,7 +10,7 @@ import type { ProcessSample } from '../../sample/snapshot';
 import type { Confirm, DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
 import type { Frame } from './types';
-import { roleText } from './table';
+import { roleText } from '../rows';
 
 /** smaps_rollup's lines in the kernel's order, with the field each is parsed into. */
 const ROLLUP: Array<[string, keyof NonNullable<ProcessSample['rollup']>]> = [

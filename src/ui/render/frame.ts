@@ -15,7 +15,9 @@ import type { ChartFrame, Frame, Rect } from './types';
 export { niceMax } from './charts';
 import { confirmFrame, detailLines } from './detail';
 import { mapFrame } from './map';
-import { rowKey, tableLines, unitSuffix, windowTop } from './table';
+import { unitSuffix } from '../columns';
+import { rowKey } from '../rows';
+import { tableLines, windowTop } from './table';
 
 export const MIN_COLS = 40;
 export const MIN_ROWS = 12;

@@ -9,7 +9,7 @@ import type { Snapshot } from '../../sample/snapshot';
 import type { DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
 import type { Frame } from './types';
-import { rowKey, roleText } from './table';
+import { rowKey, roleText } from '../rows';
 
 /** A cell's look by its heat (the share of workers that copied its pages): characters carry it without colour. */
 const LEVELS: Array<{ below: number; ch: string; colour: string; words: string }> = [
