@@ -22,6 +22,8 @@ import {
   type HelloMessage,
   type MeasuredMessage,
   type ReadyMessage,
+  type ReforkChange,
+  type ReforkMessage,
   type Report,
   gcAgeOf,
   type GcAge,
@@ -229,6 +231,37 @@ export class Experiment extends EventEmitter {
       this.on('report', onReport);
       this.on('exit', onExit);
     });
+  }
+
+  /**
+   * Re-forks the workers from the same parent (with or without gc.freeze(), another gc strategy,
+   * workload or count); resolves with the parent's report once they are forked.
+   */
+  refork(change: ReforkChange = {}, timeoutMs = 60_000): Promise<ReforkMessage> {
+    const done = this.waitFor((r: Report): r is ReforkMessage => r.type === 'refork', timeoutMs);
+    this.send({ cmd: 'refork', ...change });
+    return done;
+  }
+
+  /** Asks for n workers (1 to MAX_WORKERS); resolves once the parent reports the new set. */
+  scale(workers: number, timeoutMs = 60_000): Promise<Report> {
+    const done = this.waitFor((r: Report) => r.type === 'scale', timeoutMs);
+    this.send({ cmd: 'scale', workers });
+    return done;
+  }
+
+  /** gc.collect() in every worker (or one): resolves with whom the parent signalled. */
+  collect(pid?: number, timeoutMs = 10_000): Promise<Report> {
+    const done = this.waitFor((r: Report) => r.type === 'asked' && r.cmd === 'collect', timeoutMs);
+    this.send(pid === undefined ? { cmd: 'collect' } : { cmd: 'collect', pid });
+    return done;
+  }
+
+  /** One pass of the workers' workload (act()) in every worker: resolves with whom the parent signalled. */
+  act(timeoutMs = 10_000): Promise<Report> {
+    const done = this.waitFor((r: Report) => r.type === 'asked' && r.cmd === 'act', timeoutMs);
+    this.send({ cmd: 'act' });
+    return done;
   }
 
   /** Asks Python to quit and stop its workers; kills the whole group if it does not in time. */

@@ -208,6 +208,8 @@ export type ForkMessage = v.InferOutput<typeof Fork>;
 export type ExitMessage = v.InferOutput<typeof Exit>;
 export type CollectionMessage = v.InferOutput<typeof CollectionReport>;
 export type CollectedMessage = v.InferOutput<typeof Collected>;
+/** What a re-fork may change: freeze, the gc strategy, the workload, the count, the split view. */
+export type ReforkChange = Omit<Extract<Command, { cmd: 'refork' }>, 'cmd'>;
 export type ReforkMessage = v.InferOutput<typeof Refork>;
 export type ScaleMessage = v.InferOutput<typeof Scale>;
 export type ErrorMessage = v.InferOutput<typeof ErrorReport>;

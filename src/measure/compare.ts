@@ -278,9 +278,7 @@ export async function runCompareExperiment(
   const { experiment: e, ready } = await startExperiment(options, { force: cmd.force, reader });
   const runs: CompareRun[] = [await measure(e, reader, cmd.experiment.workers, trigger)];
   if (ready.freezeSupported) {
-    const reforked = e.waitFor((r: Report) => r.type === 'refork', 60_000);
-    e.send({ cmd: 'refork', freeze: true });
-    await reforked;
+    await e.refork({ freeze: true });
     runs.push(await measure(e, reader, cmd.experiment.workers, trigger));
   }
   await lifecycle.untrack(e);

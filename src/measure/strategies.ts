@@ -185,11 +185,7 @@ export async function runStrategies(cmd: StrategiesOptions): Promise<StrategiesR
   );
   const runs: StrategyRun[] = [];
   for (const spec of cycle) {
-    if (spec !== e.gcStrategy) {
-      const reforked = e.waitFor((r: Report) => r.type === 'refork', 60_000);
-      e.send({ cmd: 'refork', gc: spec, split: false });
-      await reforked;
-    }
+    if (spec !== e.gcStrategy) await e.refork({ gc: spec, split: false });
     runs.push({ strategy: spec, skipped: null, workers: await runOne(e, reader, cmd.experiment.workers), verdict: '' });
   }
   await lifecycle.untrack(e);

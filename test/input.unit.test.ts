@@ -1,0 +1,112 @@
+/** The dashboard's keys and clicks in every mode, on the model alone: no pty, no blessed. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dispatchKey, hitTest, type KeyContext, WHEEL_ROWS } from '../src/ui/input';
+import { DashboardModel } from '../src/ui/model';
+import type { Frame } from '../src/ui/render/types';
+
+const ctx = (over: Partial<KeyContext> = {}): KeyContext => ({
+  can: () => true,
+  unavailable: () => null,
+  page: 10,
+  signals: 3,
+  ...over,
+});
+const press = (m: DashboardModel, full: string, ch?: string, c = ctx()) => dispatchKey(m, { full, ch }, c);
+
+test('normal mode: a key of the table runs its binding; one that cannot run says why, or nothing', () => {
+  const m = new DashboardModel(0);
+  const f = press(m, 'f', 'f');
+  assert.equal(f.do, 'run');
+  assert.ok(f.do === 'run' && f.binding.keys.includes('f'));
+  assert.equal(press(m, 'S-g', 'G').do, 'run', 'a shifted letter by what was typed');
+  const refused = press(m, 'f', 'f', ctx({ can: (w) => w !== 'freeze', unavailable: () => 'not in PyPy 3.9' }));
+  assert.deepEqual(refused, { do: 'say', text: 'f: not in PyPy 3.9' });
+  assert.deepEqual(
+    press(m, 'f', 'f', ctx({ can: () => false })),
+    { do: 'nothing' },
+    'silent when there is no reason to give',
+  );
+  assert.deepEqual(press(m, 'x', 'x'), { do: 'nothing' });
+  assert.deepEqual(press(m, 'return'), { do: 'nothing' }, "blessed's second name for Enter");
+});
+
+test('Ctrl-C quits from every mode', () => {
+  for (const open of [
+    () => {},
+    (m: DashboardModel) => m.toggleHelp(),
+    (m: DashboardModel) => m.startFilter(),
+    (m: DashboardModel) => m.askSignal({ key: '1:1', pid: 1, starttime: 1, what: 'worker 1' }),
+  ]) {
+    const m = new DashboardModel(0);
+    open(m);
+    assert.deepEqual(press(m, 'C-c'), { do: 'quit' }, m.view.mode);
+  }
+});
+
+test('help and detail: arrows and pages scroll, k in a detail asks for its process, any other key closes', () => {
+  const m = new DashboardModel(0);
+  m.toggleHelp();
+  assert.equal(m.view.mode, 'help');
+  assert.deepEqual(press(m, 'pagedown'), { do: 'draw' });
+  assert.equal(m.view.mode, 'help', 'still open');
+  assert.deepEqual(press(m, 'f', 'f'), { do: 'draw' });
+  assert.equal(m.view.mode, 'normal', 'closed, and f did not run');
+  m.openDetail('42:7');
+  assert.equal(m.view.mode, 'detail');
+  assert.deepEqual(press(m, 'k', 'k'), { do: 'ask-signal' });
+  assert.equal(m.view.table.selected, '42:7', 'the detail was of the process k asks about');
+});
+
+test("k's box: arrows pick, Enter sends, Esc, q and n cancel; other keys do nothing", () => {
+  const m = new DashboardModel(0);
+  m.askSignal({ key: '1:1', pid: 1, starttime: 1, what: 'worker 1' });
+  press(m, 'down');
+  assert.equal(m.view.confirm?.signal, 1);
+  press(m, 'up');
+  press(m, 'up');
+  assert.equal(m.view.confirm?.signal, 2, 'wraps');
+  assert.deepEqual(press(m, 'enter'), { do: 'send-signal' });
+  assert.deepEqual(press(m, 'g', 'g'), { do: 'draw' });
+  assert.equal(m.view.mode, 'confirm', 'g does not collect behind the box');
+  for (const [full, ch] of [['escape'], ['q', 'q'], ['n', 'n']] as const) {
+    m.askSignal({ key: '1:1', pid: 1, starttime: 1, what: 'worker 1' });
+    press(m, full, ch);
+    assert.equal(m.view.mode, 'normal', full);
+  }
+});
+
+test('the filter line takes every key; the map lets keys through but Esc', () => {
+  const m = new DashboardModel(0);
+  m.startFilter();
+  assert.deepEqual(press(m, 'f', 'f'), { do: 'draw' });
+  assert.equal(m.view.table.filter, 'f', 'f typed, not freeze');
+  press(m, 'enter');
+  assert.equal(m.view.mode, 'normal');
+  m.toggleMap();
+  assert.equal(press(m, 'g', 'g').do, 'run', 'g collects under the map');
+  assert.deepEqual(press(m, 'escape'), { do: 'draw' });
+  assert.equal(m.view.mode, 'normal');
+});
+
+test('the mouse: a title sorts, a row selects, the wheel moves; nothing outside the table or under an overlay', () => {
+  const table = {
+    rect: { top: 2, left: 0, width: 80, height: 5 },
+    text: '',
+    scrollTop: 0,
+    visibleRows: 4,
+    columns: [
+      { id: 'pid', x: 10, width: 7 },
+      { id: 'uss', x: 18, width: 9 },
+    ],
+    keys: ['10:1', '11:1'],
+  } as unknown as Frame['table'];
+  assert.deepEqual(hitTest(table, 'normal', { action: 'mousedown', x: 20, y: 2 }), { do: 'sort', column: 'uss' });
+  assert.deepEqual(hitTest(table, 'normal', { action: 'mousedown', x: 5, y: 2 }), { do: 'nothing' }, 'between titles');
+  assert.deepEqual(hitTest(table, 'normal', { action: 'mousedown', x: 5, y: 4 }), { do: 'select', key: '11:1' });
+  assert.deepEqual(hitTest(table, 'normal', { action: 'mousedown', x: 5, y: 5 }), { do: 'nothing' }, 'below the rows');
+  assert.deepEqual(hitTest(table, 'normal', { action: 'wheeldown', x: 5, y: 3 }), { do: 'move', by: WHEEL_ROWS });
+  assert.deepEqual(hitTest(table, 'normal', { action: 'wheelup', x: 5, y: 9 }), { do: 'nothing' }, 'outside the table');
+  assert.deepEqual(hitTest(table, 'help', { action: 'mousedown', x: 20, y: 2 }), { do: 'nothing' });
+  assert.deepEqual(hitTest(null, 'normal', { action: 'mousedown', x: 20, y: 2 }), { do: 'nothing' });
+});
