@@ -30,6 +30,13 @@ import sys
 import threading
 import time
 
+try:  # the gc figures, read by the same code as the experiment's: the package beside this file
+    from cowtop_experiment.gc_state import CollectionLog, gc_state
+
+    _LOG = CollectionLog()
+except ImportError:
+    _LOG = None
+
 __all__ = ["enable", "disable", "directory", "post_fork", "when_ready", "apply_freeze_recipe"]
 
 _state = {
@@ -37,8 +44,6 @@ _state = {
     "interval": 1.0,
     "thread": None,
     "stop": None,
-    "last": None,  # last collection: generation, duration (s), collected
-    "started": None,
     "pid": None,
     "dirfd": None,
     "writes": 0,
@@ -107,36 +112,14 @@ def _starttime():
         return None
 
 
-def _on_gc(phase, info):
-    try:
-        if phase == "start":
-            _state["started"] = time.perf_counter()
-        elif _state["started"] is not None:
-            _state["last"] = {"generation": info.get("generation"),
-                              "duration": time.perf_counter() - _state["started"],
-                              "collected": info.get("collected"),
-                              "uncollectable": info.get("uncollectable"),
-                              "at": time.time()}
-    except Exception:
-        pass
-
-
 def _snapshot():
     s = {"pid": os.getpid(), "starttime": _state["starttime"], "t": time.time(), "interval": _state["interval"],
          "implementation": sys.implementation.name, "version": "%d.%d.%d" % sys.version_info[:3],
-         "last": _state["last"]}
+         "last": _LOG.last if _LOG else None}
     # The same figures the experiment reports, read by the same code. at_fork: in a forked worker,
     # its own collections are counted apart from its master's history.
-    s.update(_gc_state(_state.get("at_fork")))
+    s.update(gc_state(_state.get("at_fork")))
     return s
-
-
-def _gc_state(at_fork):
-    try:
-        from cowtop_experiment.report import gc_state
-    except ImportError:  # the agent copied alone, without the package beside it
-        return {"enabled": gc.isenabled(), "counts": list(gc.get_count()) if hasattr(gc, "get_count") else None}
-    return gc_state(at_fork)
 
 
 def _dirfd():
@@ -166,6 +149,7 @@ def _write():
     name = "%d.json" % pid
     tmp = ".%d.tmp" % pid
     data = json.dumps(_snapshot(), separators=(",", ":")).encode()
+    _LOG.take()  # only the last collection is published: the log is not kept
     try:
         os.unlink(tmp, dir_fd=fd)  # a leftover of ours, or a name someone else put there
     except FileNotFoundError:
@@ -268,7 +252,7 @@ def _start_thread():
 def _after_fork_in_child():
     # Threads do not survive fork: the worker gets its own writer, and its own file.
     if _state["enabled"]:
-        _state["last"] = None
+        _LOG.last = None
         try:
             _state["at_fork"] = [g.get("collections", 0) for g in gc.get_stats()] if sys.implementation.name == "cpython" else None
         except Exception:
@@ -296,8 +280,9 @@ def enable(interval=None):
         _state["dirfd"] = _open_dir(directory())
         if _state["dirfd"] is None:
             return False
-        if hasattr(gc, "callbacks"):
-            gc.callbacks.append(_on_gc)
+        if _LOG is None:
+            return False  # the package is not beside the agent: nothing to read gc with
+        _LOG.install()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=_after_fork_in_child)
         import atexit
@@ -325,134 +310,18 @@ def when_ready(server=None):
     enable()
 
 
-def _frozen_changed():
-    # The frozen count is kept between reports (report.FrozenCount: counting walks the frozen
-    # objects); after our own freeze it is read again at the next report. Not imported yet: no
-    # count is kept.
-    report = sys.modules.get("cowtop_experiment.report")
-    if report is not None:
-        report.FROZEN.changed()
-
-
-def _freeze_before_fork():
-    gc.freeze()
-    _frozen_changed()
-
-
-def _freeze_in_child():
-    # The recipe's child half. gc.freeze() here too (it is O(1): it links the generation lists
-    # into the permanent one) for servers whose fork skips the before-fork hooks (uWSGI before
-    # 2.0.21 runs only the child's, through py-call-osafterfork): nothing the child collects was
-    # inherited.
-    try:
-        gc.freeze()
-        _frozen_changed()
-        gc.enable()
-    except Exception:
-        pass
-
-
 def apply_freeze_recipe():
-    """Instagram's recipe, for `cowtop run --freeze`: gc off in this first process (no
-    collection leaves holes that later allocations fill, dirtying pages), gc.freeze() right
-    before each fork, gc on in each child. The master keeps gc off, as in the recipe."""
-    if not (hasattr(gc, "freeze") and hasattr(os, "register_at_fork")):
-        return False
-    gc.disable()
-    os.register_at_fork(before=_freeze_before_fork, after_in_child=_freeze_in_child)
-    return True
-
-
-def _tagged(tag):
-    """The other processes of this user whose environment carries cowtop run's tag: what the
-    server started, also what left its process group (setsid, a daemon's double fork)."""
-    want = ("COWTOP_RUN_ID=%s" % tag).encode()
-    me = os.getpid()
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return found
-    for name in names:
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            with open("/proc/%s/environ" % name, "rb") as f:
-                if want in f.read(1 << 20).split(b"\0"):
-                    found.append(int(name))
-        except OSError:
-            pass
-    return found
-
-
-def _watch(fd, grace):
-    # cowtop holds the other end of this pipe: EOF means it is gone, even by SIGKILL. Stop
-    # all it started, as it would have: TERM, then KILL after the grace period, to the group and
-    # to every process carrying the run's tag outside it.
-    import signal
-    try:
-        while os.read(fd, 64):
-            pass
-    except OSError:
-        pass
-    tag = os.environ.get("COWTOP_RUN_ID")
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0)):
-        for pid in _tagged(tag) if tag else ():
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
-        try:
-            os.killpg(os.getpgrp(), sig)
-        except OSError:
-            pass
-        time.sleep(wait)
-
-
-def _claimed():
-    """Whether this process is the server cowtop run started: the first Python process of each
-    line of descent claims it (a shell in front is no Python), and keeps it through exec, which
-    keeps the pid: a wrapper that execs the server (ddtrace-run, opentelemetry-instrument,
-    newrelic-admin run-program, a script ending in os.execvp) hands it on. A worker, or a program
-    the server starts, has another pid and applies nothing."""
-    me = str(os.getpid())
-    claim = os.environ.get("COWTOP_RUN_PID")
-    if claim is None:
-        os.environ["COWTOP_RUN_PID"] = claim = me
-    return claim == me
-
-
-def _run_hooks():
-    """Set by `cowtop run`: the freeze recipe and the watch pipe, in the process that forks the
-    workers (_claimed). The variables stay in the environment so that an exec reaches them."""
-    if not _claimed():
-        return
-    if os.environ.get("COWTOP_FREEZE") == "1":
-        if not (hasattr(gc, "freeze") and hasattr(os, "register_at_fork")):
-            # Asked for and impossible here (CPython 3.6, PyPy): the server must not run as if
-            # it were frozen. Nothing has started yet; one line says why.
-            import platform
-            sys.stderr.write("cowtop: run --freeze: %s %s has no gc.freeze() (CPython 3.7+): not started\n"
-                             % (platform.python_implementation(), platform.python_version()))
-            sys.stderr.flush()
-            os._exit(2)
-        try:
-            apply_freeze_recipe()
-        except Exception:
-            pass
-    fd = os.environ.get("COWTOP_RUN_WATCH_FD")
-    if fd is not None and fd.isdigit():
-        try:
-            os.fstat(int(fd))  # kept open across exec: the pipe is inheritable, as Node gave it
-        except OSError:
-            return
-        grace = _interval(os.environ.get("COWTOP_RUN_GRACE") or 10)
-        threading.Thread(target=_watch, args=(int(fd), grace), name="cowtop-watch", daemon=True).start()
+    """Instagram's recipe in this process (cowtop_run.apply_freeze_recipe): for a server that
+    wants it without cowtop run."""
+    import cowtop_run
+    return cowtop_run.apply_freeze_recipe()
 
 
 if os.environ.get("COWTOP_FREEZE") or os.environ.get("COWTOP_RUN_WATCH_FD"):
     try:
-        _run_hooks()
+        import cowtop_run
+
+        cowtop_run.run_hooks()
     except Exception:
         pass
 if os.environ.get("COWTOP_AGENT") == "1":

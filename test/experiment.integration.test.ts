@@ -281,14 +281,14 @@ test('a command sent while the memory guard holds the build is run once the work
 test('after a fork the experiment settles its loops at once, then an idle frozen tree copies no page', async (t) => {
   // CPython 3.11+ specializes code after a few runs, writing into code objects, dicts and types
   // shared with the parent; the allocators' first reuses after fork write into shared pages too.
-  // The experiment does both before its loops run at their pace (fork.py, warm_up), so a fault
+  // The experiment does both before its loops run at their pace (parent.py, warm_up), so a fault
   // after that is the workload's or the collector's, never the reports'. Here there is neither:
   // any minor fault in the window below is the experiment's own, and would make cowtop read
   // every process of the tree again. That includes the kernel's: the first time a process moves
   // to another CPU after the fork, the kernel writes the CPU into its rseq area (glibc 2.35+),
   // a fault on that page; it came in ~1 run of 4 on 2 cores, so each process moves once at its
-  // start (fork.py, move_across_cpus).
-  const SETTLE = 16; // fork.py SETTLE_TURNS: the first turns after a fork run at once, a report each
+  // start (signals.py, move_across_cpus).
+  const SETTLE = 16; // worker.py SETTLE_TURNS: the first turns after a fork run at once, a report each
   const WINDOW = 16; // turns at their pace after those: code that only they run shows in the first
   const interval = 500;
   const e = new Experiment({ ...base, interval, size: 100_000, workers: 2, freeze: true });
@@ -349,7 +349,7 @@ test("the frozen count: the experiment's is refreshed by its own freeze and unfr
   const script = `
 import gc, json, sys, time
 sys.path.insert(0, sys.argv[1])
-from cowtop_experiment.report import FrozenCount
+from cowtop_experiment.gc_state import FrozenCount
 keep = [[] for _ in range(100000)]
 out = {}
 f = FrozenCount()

@@ -409,7 +409,7 @@ test('running the experiment and the agent writes no bytecode into the package',
       'python3',
       [
         '-c',
-        'import cowtop_agent, cowtop_experiment.main, cowtop_experiment.fork, cowtop_experiment.report; print("imported")',
+        'import cowtop_agent, cowtop_experiment.main, cowtop_experiment.parent, cowtop_experiment.worker, cowtop_run; print("imported")',
       ],
       { env, encoding: 'utf8', cwd: tmpdir() },
     );

@@ -61,7 +61,7 @@ for (const workload of ['read', 'write']) {
 
 test('idle workload with freeze: no growth to speak of (the control)', async () => {
   // 400,000 objects: a frozen worker's start copies ~2 MiB of the interpreter's own pages, all in
-  // its first turns (fork.py settles them at once), and its first sample can come before them:
+  // its first turns (worker.py settles them at once), and its first sample can come before them:
   // 5% of a 200,000-object heap is 1.7 MiB.
   const { heap, growth: g } = await growth('idle', 400_000);
   for (const x of g) assert.ok(x < 0.05 * heap, `idle growth ${x} of heap ${heap}`);

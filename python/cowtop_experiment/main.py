@@ -18,9 +18,11 @@ import os
 import signal
 import sys
 
-from . import fork
-from .fork import MAX_WORKERS, PARENT_OOM_SCORE, Parent, prefer_as_oom_victim
-from .report import FROZEN, Reporter, ReportInterval
+from . import report
+from .gc_state import FROZEN
+from .parent import MAX_WORKERS, Parent
+from .report import Reporter, ReportInterval
+from .signals import PARENT_OOM_SCORE, prefer_as_oom_victim, set_parent_death_signal
 from .workloads import WORKLOADS, parse_strategy
 
 
@@ -56,7 +58,7 @@ def parse_args(argv):
 
 def main(argv=None):
     options = parse_args(sys.argv[1:] if argv is None else argv)
-    fork.INTERVAL = ReportInterval(options.interval)
+    report.INTERVAL = ReportInterval(options.interval)
     # cowtop owns the lifecycle: a terminal's Ctrl-C goes to cowtop, which asks us to quit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     FROZEN.exact = True  # only the experiment freezes and unfreezes here, and refreshes the count when it does
@@ -67,7 +69,7 @@ def main(argv=None):
         raise SystemExit(0)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
-    set_parent_death_signal_term()
+    set_parent_death_signal(signal.SIGTERM)
     prefer_as_oom_victim(PARENT_OOM_SCORE)
     try:
         parent.start()
@@ -77,15 +79,3 @@ def main(argv=None):
     finally:
         parent.shutdown()
     os._exit(0)  # skip interpreter teardown: it would walk the whole heap for nothing
-
-
-def set_parent_death_signal_term():
-    """The parent gets SIGTERM when cowtop dies, then stops its workers (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
-    except Exception:
-        pass

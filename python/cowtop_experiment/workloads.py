@@ -7,7 +7,7 @@ import platform
 import signal
 import time
 
-from .report import FREEZE_SUPPORTED, SERVED, THRESHOLD_SUPPORTED
+from .gc_state import FREEZE_SUPPORTED, SERVED, THRESHOLD_SUPPORTED
 
 
 # ---------------------------------------------------------------- gc strategies

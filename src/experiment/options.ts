@@ -30,7 +30,7 @@ export const WORKLOAD_HELP: Record<(typeof WORKLOADS)[number], string> = {
   write: 'mutates every shared record every --collect-every s: every page is copied, freeze or not (the upper bound)',
 };
 /**
- * What --size counts: records, each a small object that holds a list (cowtop_experiment.fork's
+ * What --size counts: records, each a small object that holds a list (cowtop_experiment.heap's
  * Record), so 2 objects the gc tracks. The parent's frozen count is that and the interpreter's own.
  */
 export const TRACKED_PER_RECORD = 2;

@@ -3,6 +3,7 @@
  * parent and heap, re-forked): read each worker's USS and minor faults, gc.collect() in every
  * worker (or a workload's pass), read them again. compare, --matrix and --strategies stand on it.
  */
+import { exitReason } from '../experiment/exit-reason';
 import type { Experiment } from '../experiment/experiment';
 import type { ExperimentOptions } from '../experiment/options';
 import type { CollectedMessage, ReadyMessage, Report } from '../experiment/protocol';
@@ -117,10 +118,7 @@ export function deathOfAWorker(
       if (r.type === 'fork') numbers.set(r.pid, r.index + 1);
       if (r.type !== 'exit' || r.requested) return;
       const n = numbers.get(r.pid);
-      fail(
-        n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`,
-        r.signalName ?? (r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.code ?? '?'}`),
-      );
+      fail(n ? `worker ${n} (pid ${r.pid})` : `worker pid ${r.pid}`, exitReason(r, 'exit code') ?? 'exit code ?');
     };
     const onExit = (st: { code: number | null; signal: string | null }): void =>
       fail(`the experiment's Python parent (pid ${e.pid})`, st.signal ?? `exit code ${st.code}`);

@@ -63,7 +63,7 @@ export function serverEnv(
   return env;
 }
 
-/** How the agent starts the line it prints when it will not run the server as asked (cowtop_agent._run_hooks). */
+/** How the agent starts the line it prints when it will not run the server as asked (cowtop_run.run_hooks). */
 const REFUSAL = 'cowtop: run --freeze: ';
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {

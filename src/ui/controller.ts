@@ -201,8 +201,14 @@ export class DashboardController implements Controller {
 
   askSignal(): void {
     const p = this.selected();
-    if (!p) return this.say('k: select a row first (arrows, or click it)');
-    if (!p.alive) return this.say(`k: pid ${p.pid} has exited`);
+    if (!p) {
+      this.say('k: select a row first (arrows, or click it)');
+      return;
+    }
+    if (!p.alive) {
+      this.say(`k: pid ${p.pid} has exited`);
+      return;
+    }
     this.model.askSignal({
       key: rowKey(p),
       pid: p.pid,
@@ -224,7 +230,10 @@ export class DashboardController implements Controller {
 
   openDetail(): void {
     const p = this.selected();
-    if (!p) return this.say('Enter: select a row first (arrows, or click it)');
+    if (!p) {
+      this.say('Enter: select a row first (arrows, or click it)');
+      return;
+    }
     this.model.openDetail(rowKey(p));
   }
 

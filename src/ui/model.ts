@@ -6,9 +6,7 @@
 import type { AttachInfo } from '../session/monitor';
 import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
-import { recordsText, WORKLOAD_HELP } from '../experiment/options';
-import { STRATEGY_HELP, type StrategyName } from '../experiment/strategy';
-import { formatCount, formatSeconds } from '../format/units';
+import { reportEvents, type UiEvent } from './report-events';
 import type { Snapshot } from '../sample/snapshot';
 import { Ring } from './ring';
 
@@ -38,11 +36,7 @@ export type Units = 'MiB' | 'KiB' | 'heap';
 export type ChartId = 'uss' | 'footprint' | 'faults';
 export const CHARTS: ChartId[] = ['uss', 'footprint', 'faults'];
 
-export interface UiEvent {
-  t: number; // ms since start
-  kind: 'fork' | 'exit' | 'collect' | 'freeze' | 'workload' | 'log' | 'error' | 'info';
-  text: string;
-}
+export type { UiEvent } from './report-events';
 
 /** One point of history: what the charts draw. Worker series are keyed by worker slot. */
 export interface HistoryPoint {
@@ -329,109 +323,36 @@ export class DashboardModel {
   }
 
   /** Reports become events; gc samples only feed snapshots. */
+  /** A report changes what the model knows (ready, what a re-fork waits for) and says itself in the log. */
   onReport(r: Report, now = Date.now()): void {
+    for (const [kind, text] of reportEvents(r)) this.addEvent(kind, text, now);
     switch (r.type) {
       case 'ready':
         this.ready = r;
         this.lastWorkload = r.workload;
-        this.addEvent(
-          'info',
-          `${r.implementation} ${r.version}: built ${recordsText(r.size)} in ${formatSeconds(r.buildSeconds)}${r.importSeconds !== undefined ? `, after ${formatSeconds(r.importSeconds)} of imports` : ''}${r.freezeSupported ? '' : ' (no gc.freeze in this interpreter)'}`,
-          now,
-        );
-        this.explainWorkload(r.workload, now);
-        this.explainStrategy(r.gc, now);
         break;
-      case 'asked':
-        if (r.cmd === 'collect') this.addEvent('info', `gc.collect() asked of ${r.pids.length} workers`, now);
-        break;
-      case 'fork':
-        this.addEvent(
-          'fork',
-          r.workload === 'attached'
-            ? `new process pid ${r.pid}`
-            : `fork worker ${r.index + 1} pid ${r.pid}${r.freeze ? ' (frozen)' : ''}, workload ${r.workload}`,
-          now,
-        );
-        break;
-      case 'exit': {
+      case 'exit':
         if (this.awaiting) this.awaiting = this.awaiting.filter((pid) => pid !== r.pid); // it will not show
-        const how =
-          r.signalName ??
-          (r.signal !== undefined ? `signal ${r.signal}` : r.code !== undefined ? `code ${r.code}` : 'gone');
-        this.addEvent(
-          r.requested ? 'exit' : 'error',
-          `exit pid ${r.pid}: ${how}${r.requested ? '' : ' (unexpected)'}`,
-          now,
-        );
         if (!r.requested) this.mark('x');
         break;
-      }
       case 'collection':
-        // Young collections happen many times a second under load: the table counts them; the
-        // log names the full ones and every collection someone asked for.
-        if (r.generation === 2 || r.explicit) {
-          // An agent may know only that a collection happened: say what is known, no "-, -".
-          const known = [
-            r.duration !== null ? formatSeconds(r.duration) : null,
-            r.collected !== null ? `${formatCount(r.collected)} collected` : null,
-          ].filter(Boolean);
-          this.addEvent(
-            'collect',
-            `gc gen ${r.generation} pid ${r.pid}${known.length ? `: ${known.join(', ')}` : ''}${r.explicit ? ' (asked)' : ''}`,
-            now,
-          );
-          if (r.generation === 2) this.mark('g');
-        }
+        if (r.generation === 2) this.mark('g');
         break;
       case 'refork':
         // Not done until a sample shows the new workers: no 'frozen 0' from the old state.
         this.awaiting = r.workers;
         this.view.pending = r.workers.length ? 're-forked: reading the new workers...' : null;
-        this.addEvent(
-          'freeze',
-          `re-forked ${r.workers.length} workers ${r.split ? 'SPLIT: half before gc.freeze(), half after' : r.freeze ? 'WITH gc.freeze()' : r.gc === 'default' ? 'without freeze' : `with gc strategy ${r.gc}`}, workload ${r.workload}, in ${formatSeconds(r.seconds)}`,
-          now,
-        );
         // A re-fork for a new workload is a w; one that changed the freeze mode an F or f.
         this.mark(this.lastWorkload !== null && r.workload !== this.lastWorkload ? 'w' : r.freeze ? 'F' : 'f');
         this.lastWorkload = r.workload;
-        this.explainWorkload(r.workload, now);
-        this.explainStrategy(r.gc, now);
-        break;
-      case 'enabled':
-        this.addEvent(
-          'freeze',
-          `pid ${r.pid}: gc.enable() after ${formatSeconds(r.after)} with the gc disabled (the enabler), ${formatCount(r.served)} requests served: collections start now`,
-          now,
-        );
-        break;
-      case 'interval':
-        this.addEvent('info', `the experiment now reports gc every ${formatSeconds(r.ms / 1000)}`, now);
         break;
       case 'scale':
-        this.view.pending = null;
-        this.addEvent('info', `${r.workers.length} workers`, now);
-        break;
       case 'error':
         this.view.pending = null;
-        this.addEvent('error', r.message, now);
         break;
       default:
         break;
     }
-  }
-
-  /** What to expect from the workload, said where the user is looking when it starts. */
-  private explainWorkload(w: string, now: number): void {
-    const text = (WORKLOAD_HELP as Record<string, string>)[w];
-    if (text) this.addEvent('workload', `${w}: ${text}`, now);
-  }
-
-  private explainStrategy(spec: string, now: number): void {
-    const name = spec.split(':')[0] as StrategyName;
-    if (name !== 'default' && name !== 'freeze' && STRATEGY_HELP[name])
-      this.addEvent('workload', `gc ${spec}: ${STRATEGY_HELP[name]}`, now);
   }
 
   onLog(l: LogLine, now = Date.now()): void {
