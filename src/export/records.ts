@@ -1,4 +1,5 @@
 /** Snapshots and reports as batch records: JSON lines, CSV rows or a plain table. */
+import { textTable } from '../format/tables';
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
@@ -246,10 +247,7 @@ export function tableBlock(s: Snapshot): string {
     p.gc?.counts ? p.gc.counts.join('/') : '-',
     formatCount(p.gc?.frozen),
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]): string =>
-    `  ${r.map((c, i) => (i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`;
-  return [head, line(cols), ...rows.map(line)].join('\n');
+  return [head, ...textTable([cols, ...rows], 1, [], '  ').lines].join('\n');
 }
 
 /** A field of an event as a person reads it: seconds and bytes with their unit, lists joined. */

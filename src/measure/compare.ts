@@ -9,10 +9,10 @@ import type { ExperimentOptions } from '../experiment/options';
 import type { CollectedMessage, ReadyMessage, Report } from '../experiment/protocol';
 import { lifecycle } from '../lifecycle';
 import { ProcReader } from '../proc/read';
-import { readCopyMap } from '../sample/copy-map';
 import { startExperiment } from '../session/start-experiment';
 import { mean } from '../util/stats';
 import { UsageError } from '../util/usage-error';
+import { copiedSinceFork } from './copied';
 
 export { mean };
 
@@ -184,7 +184,7 @@ async function measureOnce(
     return { uss: mem.value.uss, minflt: stat.value.minflt };
   };
   const before = await Promise.all(pids.map(read));
-  const copiesBefore = (await copiesOf(reader, e, pids)).copied;
+  const copiesBefore = (await copiedSinceFork(reader, e.pid, pids, e.kinds)).copied;
   const waiting = new Set(pids);
   const seconds = new Map<number, number>();
   const done = e.waitFor((r: Report) => {
@@ -198,7 +198,7 @@ async function measureOnce(
   await done;
   phase.now = 'after the measurement';
   const after = await Promise.all(pids.map(read));
-  const { copied: copiesAfter, kinds } = await copiesOf(reader, e, pids);
+  const { copied: copiesAfter, kinds } = await copiedSinceFork(reader, e.pid, pids, e.kinds);
   return {
     freeze: e.freeze,
     workers: pids.map((pid, i) => ({
@@ -214,26 +214,6 @@ async function measureOnce(
       copiedSinceFork: copiesAfter.get(pid) ?? null,
       copiedKinds: kinds.get(pid) ?? null,
     })),
-  };
-}
-
-/** Each worker's bytes copied from the parent since fork (the copy map), null where frames are unreadable. */
-async function copiesOf(
-  reader: ProcReader,
-  e: Experiment,
-  pids: number[],
-): Promise<{ copied: Map<number, number | null>; kinds: Map<number, Record<string, number> | null> }> {
-  const map = await readCopyMap(reader, e.pid, pids, e.kinds);
-  const ok = !('error' in map) && map.privileged;
-  const worker = (pid: number) => (ok ? map.workers.find((w) => w.pid === pid) : undefined);
-  return {
-    copied: new Map(pids.map((pid) => [pid, worker(pid)?.total.copied ?? null])),
-    kinds: new Map(
-      pids.map((pid) => [
-        pid,
-        worker(pid)?.copiedKinds ? Object.fromEntries(worker(pid)!.copiedKinds!.map((k) => [k.kind, k.bytes])) : null,
-      ]),
-    ),
   };
 }
 

@@ -10,7 +10,7 @@ import { AttachedTree } from '../attach/tree';
 import { lifecycle } from '../lifecycle';
 import { UsageError } from '../util/usage-error';
 import type { ProcReader } from '../proc/read';
-import { readCopyMap } from '../sample/copy-map';
+import { copiedSinceFork } from './copied';
 import { Sampler } from '../sample/sampler';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
 import type { LoadOptions, RunOptions } from '../session/run-session';
@@ -141,12 +141,6 @@ function quiet(s: Snapshot): boolean {
   return live.every((p) => p.cpu !== null) && live.reduce((a, p) => a + p.cpu!, 0) < QUIET_CPU;
 }
 
-async function copiedOf(reader: ProcReader, root: number, pids: number[]): Promise<Map<number, number | null>> {
-  const map = await readCopyMap(reader, root, pids);
-  const ok = !('error' in map) && map.privileged;
-  return new Map(pids.map((pid) => [pid, ok ? (map.workers.find((x) => x.pid === pid)?.total.copied ?? null) : null]));
-}
-
 /** N requests over loopback, `concurrency` at a time on kept-alive connections. */
 export async function sendRequests(
   url: string,
@@ -237,7 +231,7 @@ export async function serverPass(
     const workers = await settle(w, server, tail);
     const pids = workers.map((p) => p.pid);
     const master = () => w.snap!.processes.find((p) => p.pid === server.pid);
-    const copiedBefore = await copiedOf(reader, server.pid, pids);
+    const copiedBefore = (await copiedSinceFork(reader, server.pid, pids)).copied;
     const before = new Map(workers.map((p) => [p.pid, figures(p, copiedBefore.get(p.pid) ?? null, p.pid)]));
     const masterBefore = figures(master(), null, server.pid);
     const totalsBefore = w.snap!.totals;
@@ -259,11 +253,13 @@ export async function serverPass(
     }
     await w.tick();
     const alive = w.workers().filter((p) => pids.includes(p.pid));
-    const copiedAfter = await copiedOf(
-      reader,
-      server.pid,
-      alive.map((p) => p.pid),
-    );
+    const copiedAfter = (
+      await copiedSinceFork(
+        reader,
+        server.pid,
+        alive.map((p) => p.pid),
+      )
+    ).copied;
     const result: ServerPass = {
       freeze,
       implementation: w.tree.implementation,

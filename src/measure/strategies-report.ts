@@ -3,18 +3,18 @@ import { recordsText } from '../experiment/options';
 import type { StrategyName } from '../experiment/strategy';
 import { markdownTable, textTable } from '../format/tables';
 import { formatBytes, formatCount, formatReduction, formatSeconds } from '../format/units';
-import { avg, copiedOf, type StrategiesResult, type StrategyRun } from './strategies';
+import { avg, strategyCopied, type StrategiesResult, type StrategyRun } from './strategies';
 
 export function verdict(run: StrategyRun, runs: StrategyRun[], enabler: number | null): string {
   const base = runs.find((r) => r.strategy === 'default');
   const name = run.strategy.split(':')[0] as StrategyName;
-  const copied = copiedOf(run);
+  const copied = strategyCopied(run);
   const full = avg(run, (w) => w.fullCollections) ?? 0;
   const garbage = avg(run, (w) => w.garbage);
   const first = avg(run, (w) => w.firstFullAt);
   const vsBase =
-    base && base !== run && copied !== null && copiedOf(base)
-      ? ` (${formatReduction(1 - copied / copiedOf(base)!)} against default)`
+    base && base !== run && copied !== null && strategyCopied(base)
+      ? ` (${formatReduction(1 - copied / strategyCopied(base)!)} against default)`
       : '';
   const collections = full
     ? `${formatCount(full)} full collection${full === 1 ? '' : 's'} (${formatSeconds(avg(run, (w) => w.fullSeconds))})`
@@ -88,7 +88,7 @@ function cells(r: StrategyRun): string[] {
   const first = avg(r, (w) => w.firstFullAt);
   return [
     r.strategy,
-    formatBytes(copiedOf(r)),
+    formatBytes(strategyCopied(r)),
     formatBytes(avg(r, (w) => w.ussAfter - w.ussBefore)),
     formatBytes(avg(r, (w) => w.ussPeak)),
     formatCount(avg(r, (w) => w.fullCollections)),

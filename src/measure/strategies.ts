@@ -160,7 +160,8 @@ export const avg = (run: StrategyRun, f: (w: StrategyWorker) => number | null): 
   return xs.length ? mean(xs) : null;
 };
 /** Memory copied per worker: from pagemap where it could be read, else USS growth. */
-export const copiedOf = (run: StrategyRun): number | null => avg(run, (w) => w.copied ?? w.ussAfter - w.ussBefore);
+export const strategyCopied = (run: StrategyRun): number | null =>
+  avg(run, (w) => w.copied ?? w.ussAfter - w.ussBefore);
 
 export async function runStrategies(cmd: StrategiesOptions): Promise<StrategiesResult> {
   const reader = new ProcReader(cmd.procRoot);

@@ -81,7 +81,7 @@ export function orderRows(rows: readonly ProcessSample[], view: ViewState, c: Ce
 
 /** Each worker's copied bytes from the snapshot's copy map, when it has an exact one. */
 const copiedCache = new WeakMap<Snapshot, ReadonlyMap<number, number> | undefined>();
-export function copiedOf(s: Snapshot): ReadonlyMap<number, number> | undefined {
+export function copiedByPid(s: Snapshot): ReadonlyMap<number, number> | undefined {
   if (!s.copies?.privileged) return undefined;
   if (!copiedCache.has(s)) copiedCache.set(s, new Map(s.copies.workers.map((w) => [w.pid, w.total.copied])));
   return copiedCache.get(s);
@@ -126,6 +126,6 @@ export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null,
     elapsedMs: s.elapsedMs,
     attached,
     tree: view.table.tree,
-    copied: copiedOf(s),
+    copied: copiedByPid(s),
   }).keys;
 }

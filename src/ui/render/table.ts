@@ -3,7 +3,7 @@ import { exitReason } from '../../experiment/exit-reason';
 import type { Snapshot } from '../../sample/snapshot';
 import { type CellContext, type Column, COLUMNS, columnTitle, columnWidths, fitColumns, GC_COLUMNS } from '../columns';
 import type { ViewState } from '../model';
-import { copiedOf, orderedOf, rowKey, type ShownRow } from '../rows';
+import { copiedByPid, orderedOf, rowKey, type ShownRow } from '../rows';
 import { esc, type Theme } from '../theme';
 
 /** Cuts text to w visible characters, with … where it was cut (left columns) or plain (numbers). */
@@ -92,7 +92,7 @@ export function tableLines(
     elapsedMs: s.elapsedMs,
     attached,
     tree: view.table.tree,
-    copied: copiedOf(s),
+    copied: copiedByPid(s),
   };
   const cols = fitColumns(width, s.processes, c);
   const widths = columnWidths(cols, width, view.units, c);
