@@ -1,7 +1,8 @@
 /** The dashboard's keys and clicks in every mode, on the model alone: no pty, no blessed. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dispatchKey, hitTest, type KeyContext, WHEEL_ROWS } from '../src/ui/input';
+import { dispatchKey, hitTest, type KeyContext, tourKey, WHEEL_ROWS } from '../src/ui/input';
+import { MODE_KEYS } from '../src/ui/keys';
 import { DashboardModel } from '../src/ui/model';
 import type { Frame } from '../src/ui/render/types';
 
@@ -109,4 +110,22 @@ test('the mouse: a title sorts, a row selects, the wheel moves; nothing outside 
   assert.deepEqual(hitTest(table, 'normal', { action: 'wheelup', x: 5, y: 9 }), { do: 'nothing' }, 'outside the table');
   assert.deepEqual(hitTest(table, 'help', { action: 'mousedown', x: 20, y: 2 }), { do: 'nothing' });
   assert.deepEqual(hitTest(null, 'normal', { action: 'mousedown', x: 20, y: 2 }), { do: 'nothing' });
+});
+
+test("the tour's keys: space pauses it, q quits as always, any other key ends it and does its job", () => {
+  const running = { finished: false };
+  assert.equal(tourKey(running, 'normal', { full: 'space', ch: ' ' }), 'pause');
+  assert.equal(tourKey(running, 'normal', { full: 'g', ch: 'g' }), 'end');
+  assert.equal(tourKey(running, 'normal', { full: 'q', ch: 'q' }), 'pass');
+  assert.equal(tourKey(running, 'normal', { full: 'C-c' }), 'pass');
+  assert.equal(tourKey(running, 'help', { full: 'down' }), 'pass', "the help's keys are the help's");
+  assert.equal(tourKey({ finished: true }, 'normal', { full: 'g', ch: 'g' }), 'pass');
+  assert.equal(tourKey(null, 'normal', { full: 'space', ch: ' ' }), 'pass');
+});
+
+test('every overlay mode has its keys in the table, and each listed key does something there', () => {
+  for (const [mode, table] of Object.entries(MODE_KEYS)) {
+    assert.ok(table.bindings.length > 0, mode);
+    for (const b of table.bindings) assert.ok(b.keys.length > 0, `${mode}: ${b.action}`);
+  }
 });

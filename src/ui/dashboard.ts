@@ -10,6 +10,7 @@ import type { Snapshot } from '../sample/snapshot';
 import type { Monitor } from '../session/monitor';
 import { UsageError } from '../util/usage-error';
 import { DashboardController } from './controller';
+import { tourKey } from './input';
 import type { DashboardOptions } from './dashboard-options';
 import { DashboardModel } from './model';
 import { CastRecorder, teeStdout } from './record';
@@ -127,16 +128,14 @@ export async function runDashboard(
     captureStderr(model, scheduleDraw);
     screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => {
       const full = key?.full ?? '';
-      if (tour && !tour.finished && model.view.mode !== 'help' && full !== 'C-c') {
-        // The tour: space pauses it, q quits as always, any other key ends it and does its job.
-        if (full === 'space') {
-          tour.togglePause();
-          return draw();
-        }
-        if (ch !== 'q') {
-          tour.stop();
-          model.addEvent('info', 'tour ended: the keyboard is yours');
-        }
+      const t = tourKey(tour, model.view.mode, { ch, full });
+      if (t === 'pause') {
+        tour!.togglePause();
+        return draw();
+      }
+      if (t === 'end') {
+        tour!.stop();
+        model.addEvent('info', 'tour ended: the keyboard is yours');
       }
       const page = Math.max(1, Math.floor((ui?.rows ?? 24) * 0.9) - 3);
       if (controller.key({ ch, full }, page)) draw();

@@ -3,7 +3,7 @@
  * returning what to redo). They change view-state through the model's methods and say what
  * must happen outside it (run a binding, send the signal, quit); the controller does that.
  */
-import { type Controller, KEYS, type KeyBinding, type Need } from './keys';
+import { type Controller, KEYS, type KeyBinding, MODE_KEYS, type Need } from './keys';
 import type { DashboardModel } from './model';
 import type { Frame } from './render/types';
 
@@ -48,43 +48,57 @@ export function dispatchKey(model: DashboardModel, key: Key, ctx: KeyContext): K
   return { do: 'run', binding };
 }
 
-/**
- * Keys while an overlay or the filter line is up; null in the normal mode (and for what the map
- * lets through). Keys a mode does not know close it (help, detail) or are ignored (confirm, filter).
- */
+/** Keys while an overlay or the filter line is up (MODE_KEYS); null in the normal mode, and for what the map lets through. */
 function modeKey(model: DashboardModel, key: Key, ctx: KeyContext): KeyOutcome | null {
   const v = model.view;
+  if (v.mode === 'normal') return null;
   const { ch, full } = key;
-  switch (v.mode) {
-    case 'normal':
-      return null;
-    case 'map':
-      if (full !== 'escape') return null; // g, f, arrows... work under the map
+  const table = MODE_KEYS[v.mode];
+  const hit = table.bindings.find(
+    (b) => b.keys.includes('*') || b.keys.includes(full) || (ch !== undefined && b.keys.includes(ch)),
+  );
+  if (!hit) {
+    if (table.other === 'pass') return null;
+    if (table.other === 'close') model.closeOverlay();
+    return { do: 'draw' };
+  }
+  switch (hit.action) {
+    case 'close':
       model.closeOverlay();
       return { do: 'draw' };
-    case 'filter':
+    case 'type':
       model.filterKey(full, ch);
       return { do: 'draw' };
-    case 'confirm':
-      if (full === 'up' || full === 'down') model.pickSignal(full === 'up' ? -1 : 1, ctx.signals);
-      else if (full === 'enter') return { do: 'send-signal' };
-      else if (full === 'escape' || ch === 'q' || ch === 'n') model.closeOverlay();
-      return { do: 'draw' };
-    case 'help':
-    case 'detail': {
-      const scroll = ({ up: -1, down: 1, pageup: -ctx.page, pagedown: ctx.page, home: 'home', end: 'end' } as const)[
-        full as 'up'
-      ];
-      if (scroll !== undefined) model.scrollHelp(scroll);
-      else if (v.mode === 'detail' && ch === 'k') {
-        const row = v.detail;
-        model.closeOverlay();
-        if (row) model.view.table.selected = row;
-        return { do: 'ask-signal' };
-      } else model.closeOverlay(); // any other key closes it, as htop's help
+    case 'scroll': {
+      const moves = { up: -1, down: 1, pageup: -ctx.page, pagedown: ctx.page, home: 'home', end: 'end' } as const;
+      model.scrollHelp(moves[full as keyof typeof moves]);
       return { do: 'draw' };
     }
+    case 'signal-pick':
+      model.pickSignal(full === 'up' ? -1 : 1, ctx.signals);
+      return { do: 'draw' };
+    case 'signal-send':
+      return { do: 'send-signal' };
+    case 'signal-ask': {
+      const row = v.detail;
+      model.closeOverlay();
+      if (row) model.view.table.selected = row;
+      return { do: 'ask-signal' };
+    }
   }
+}
+
+/**
+ * cowtop demo's tour while it runs: space pauses it, q quits as always, any other key ends it
+ * and then does its job ('end'); the help overlay's keys are the help's ('pass').
+ */
+export function tourKey(
+  tour: { finished: boolean } | null,
+  mode: DashboardModel['view']['mode'],
+  key: Key,
+): 'pause' | 'end' | 'pass' {
+  if (!tour || tour.finished || mode === 'help' || key.full === 'C-c' || key.ch === 'q') return 'pass';
+  return key.full === 'space' ? 'pause' : 'end';
 }
 
 export interface Mouse {

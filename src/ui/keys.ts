@@ -238,6 +238,43 @@ const FOOTER_PRIORITY = [
   'e',
 ];
 
+/** What a key does in an overlay mode, for dispatchKey (input.ts): the mode's own bindings. */
+export type ModeAction = 'close' | 'scroll' | 'signal-pick' | 'signal-send' | 'signal-ask' | 'type';
+
+export interface ModeBinding {
+  keys: string[]; // blessed key names, or typed characters
+  action: ModeAction;
+}
+
+/**
+ * The overlay modes' keys, taken before the key table (htop's typing modes). A key a mode does
+ * not list: help and detail close (as htop's help), k's box and the filter line keep it, the map
+ * lets it through to the table (g, f and the arrows work under it). '*' is any key.
+ */
+export const MODE_KEYS: Record<
+  'help' | 'detail' | 'confirm' | 'filter' | 'map',
+  { bindings: ModeBinding[]; other: 'close' | 'keep' | 'pass' }
+> = {
+  help: { bindings: [{ keys: ['up', 'down', 'pageup', 'pagedown', 'home', 'end'], action: 'scroll' }], other: 'close' },
+  detail: {
+    bindings: [
+      { keys: ['up', 'down', 'pageup', 'pagedown', 'home', 'end'], action: 'scroll' },
+      { keys: ['k'], action: 'signal-ask' },
+    ],
+    other: 'close',
+  },
+  confirm: {
+    bindings: [
+      { keys: ['up', 'down'], action: 'signal-pick' },
+      { keys: ['enter'], action: 'signal-send' },
+      { keys: ['escape', 'q', 'n'], action: 'close' },
+    ],
+    other: 'keep',
+  },
+  filter: { bindings: [{ keys: ['*'], action: 'type' }], other: 'keep' },
+  map: { bindings: [{ keys: ['escape'], action: 'close' }], other: 'pass' },
+};
+
 /** The footer: the keys that work now, in the key table's order, as many as fit by priority. */
 export function footerText(width: number, can: Controller['can'], allChartsShown = false): string {
   const parts: Array<{ label: string; text: string }> = [];
