@@ -100,6 +100,37 @@ test('--prometheus on a port in use: one line, exit 2', async () => {
   }
 });
 
+/** cowtop attach as root with every capability dropped (setpriv): it reads its own files, not another user's rollups. */
+function attachWithoutCaps(
+  pid: number,
+  args: string[],
+  onOut: (out: string) => void = () => {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const argv = [
+      '--bounding-set',
+      '-all',
+      '--inh-caps',
+      '-all',
+      '--',
+      process.execPath,
+      BIN,
+      'attach',
+      String(pid),
+      ...args,
+    ];
+    const c = spawn('setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => {
+      out += d;
+      onOut(out);
+    });
+    c.stderr.on('data', (d) => (err += d));
+    c.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 test('attach to a process of another user: readable figures, and one line saying why USS/PSS are missing', async () => {
   // The tree runs as nobody. cowtop runs as root with every capability dropped (setpriv): it
   // still reads its own files wherever CI cloned them, but not another user's smaps_rollup.
@@ -110,33 +141,7 @@ test('attach to a process of another user: readable figures, and one line saying
   );
   try {
     await waitUntil(() => children(target.pid!).length === 1, 5000, 'the target tree');
-    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn(
-        'setpriv',
-        [
-          '--bounding-set',
-          '-all',
-          '--inh-caps',
-          '-all',
-          '--',
-          process.execPath,
-          BIN,
-          'attach',
-          String(target.pid),
-          '--batch',
-          '--duration',
-          '1.5',
-          '--interval',
-          '300',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d) => (out += d));
-      c.stderr.on('data', (d) => (err += d));
-      c.on('close', (code) => resolve({ code, out, err }));
-    });
+    const r = await attachWithoutCaps(target.pid!, ['--batch', '--duration', '1.5', '--interval', '300']);
     assert.equal(r.code, 0, r.err);
     const recs = r.out
       .trim()
@@ -172,46 +177,21 @@ test('attach to a process of another user: readable figures, and one line saying
       last.processes.reduce((a: number, p: any) => a + p.rss, 0),
     );
     const port = await freePort();
-    const table = await new Promise<{ code: number | null; out: string; metrics: string }>((resolve) => {
-      const c = spawn(
-        'setpriv',
-        [
-          '--bounding-set',
-          '-all',
-          '--inh-caps',
-          '-all',
-          '--',
-          process.execPath,
-          BIN,
-          'attach',
-          String(target.pid),
-          '--batch',
-          '--format',
-          'table',
-          '--duration',
-          '2',
-          '--interval',
-          '300',
-          '--prometheus',
-          String(port),
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      let out = '';
-      let metrics = '';
-      c.stdout.on('data', (d) => {
-        out += d;
+    let metrics = '';
+    const table = await attachWithoutCaps(
+      target.pid!,
+      ['--batch', '--format', 'table', '--duration', '2', '--interval', '300', '--prometheus', String(port)],
+      (out) => {
         // Scraped once a sample is out: the endpoint then serves that sample's figures.
-        if (!metrics && /USS \? {2}PSS \?/.test(out)) void get(port, '/metrics').then((r) => (metrics = r.body));
-      });
-      c.on('close', (code) => resolve({ code, out, metrics }));
-    });
+        if (!metrics && /USS \? {2}PSS \?/.test(out)) void get(port, '/metrics').then((m) => (metrics = m.body));
+      },
+    );
     assert.equal(table.code, 0);
     assert.match(table.out, /USS \? {2}PSS \? {2}RSS \d/);
     assert.doesNotMatch(table.out, /USS 0 B|PSS 0 B/);
-    assert.match(table.metrics, /^cowtop_tree_rss_bytes\{name="pid\d+"\} \d+$/m);
-    assert.doesNotMatch(table.metrics, /^cowtop_tree_(pss|uss)_bytes\{/m);
-    assert.doesNotMatch(table.metrics, /^cowtop_tree_frozen\{/m, 'no agent: frozen is unknown');
+    assert.match(metrics, /^cowtop_tree_rss_bytes\{name="pid\d+"\} \d+$/m);
+    assert.doesNotMatch(metrics, /^cowtop_tree_(pss|uss)_bytes\{/m);
+    assert.doesNotMatch(metrics, /^cowtop_tree_frozen\{/m, 'no agent: frozen is unknown');
   } finally {
     target.kill('SIGKILL');
   }

@@ -118,14 +118,19 @@ export function orderedOf(
 /** What identifies a process's row across samples, sorts and re-forks: pid and start time. */
 export const rowKey = (p: ProcessSample): string => `${p.pid}:${p.starttime ?? ''}`;
 
-/** The rows' keys in screen order: what the selection moves along. */
-export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): readonly string[] {
-  return orderedOf(s, view, {
+/** What every cell of a snapshot's table is read with, as the view stands. */
+export function cellContext(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): CellContext {
+  return {
     units: view.units,
     heapBytes,
     elapsedMs: s.elapsedMs,
     attached,
     tree: view.table.tree,
     copied: copiedByPid(s),
-  }).keys;
+  };
+}
+
+/** The rows' keys in screen order: what the selection moves along. */
+export function rowOrder(s: Snapshot, view: ViewState, heapBytes: number | null, attached = false): readonly string[] {
+  return orderedOf(s, view, cellContext(s, view, heapBytes, attached)).keys;
 }

@@ -3,7 +3,7 @@ import { exitReason } from '../../experiment/exit-reason';
 import type { Snapshot } from '../../sample/snapshot';
 import { type CellContext, type Column, COLUMNS, columnTitle, columnWidths, fitColumns, GC_COLUMNS } from '../columns';
 import type { ViewState } from '../model';
-import { copiedByPid, orderedOf, rowKey, type ShownRow } from '../rows';
+import { cellContext, orderedOf, rowKey, type ShownRow } from '../rows';
 import { esc, type Theme } from '../theme';
 
 /** Cuts text to w visible characters, with … where it was cut (left columns) or plain (numbers). */
@@ -86,14 +86,7 @@ export function tableLines(
   theme: Theme,
   attached = false,
 ): TableLines {
-  const c: CellContext = {
-    units: view.units,
-    heapBytes,
-    elapsedMs: s.elapsedMs,
-    attached,
-    tree: view.table.tree,
-    copied: copiedByPid(s),
-  };
+  const c = cellContext(s, view, heapBytes, attached);
   const cols = fitColumns(width, s.processes, c);
   const widths = columnWidths(cols, width, view.units, c);
   const { shown, keys } = orderedOf(s, view, c);
