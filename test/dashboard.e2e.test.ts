@@ -105,7 +105,7 @@ test("while the heap is built, the parent's row grows with /proc; the workers jo
     assert.equal(Number(parentOf(run)!.PID), pid);
     const worker = workersOf(run)[0].PID;
     await run.waitFor(
-      (t) => /gc\.collect\(\) asked of 1 workers/.test(t) && new RegExp(`gc gen 2 pid ${worker}.*\\(asked\\)`).test(t),
+      (t) => /gc\.collect\(\) asked of 1 worker\b/.test(t) && new RegExp(`gc gen 2 pid ${worker}.*\\(asked\\)`).test(t),
       20_000,
     );
     assert.doesNotMatch(run.text(), /asked of 0 workers/);
@@ -463,7 +463,10 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
     await run.waitFor(/Send SIGKILL to/, 2000);
     run.press('\r');
     await run.waitFor(new RegExp(`sent SIGKILL to pid ${victim}`), 3000);
-    await run.waitFor((t) => /exited: SIGKILL \(unexpected\)/.test(t) && /^ev .*x/m.test(t), 5000);
+    // Sent by k: expected, and said so; not "unexpected", no x on the timeline.
+    await run.waitFor(new RegExp(`exit pid ${victim}: SIGKILL \\(SIGKILL sent by cowtop \\(k\\)\\)`), 5000);
+    assert.doesNotMatch(run.text(), /\(unexpected\)/);
+    assert.doesNotMatch(run.text(), /^ev .*x/m);
     assert.equal(alive(victim), false);
     // [ and ]: the sampling interval, and the experiment's gc reports with it.
     run.press('[');

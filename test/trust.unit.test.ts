@@ -16,10 +16,12 @@ import { summarize, type ServerCompare } from '../src/measure/server-compare';
 import { serverCompareMarkdown, serverCompareTable } from '../src/measure/server-compare-report';
 import { AgentReader, agentDirProblem } from '../src/attach/agent';
 import { AttachedTree } from '../src/attach/tree';
+import { exitNote, explainExit } from '../src/experiment/exit-reason';
 import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol';
 import { sanitize, safeJson } from '../src/format/sanitize';
 import { totalsOf, type ProcessSample } from '../src/sample/snapshot';
 import { chartSeries } from '../src/ui/render/charts';
+import { reportEvents } from '../src/ui/report-events';
 import { COLUMNS } from '../src/ui/columns';
 import { tableRow } from '../src/ui/render/table';
 import { makeTheme } from '../src/ui/theme';
@@ -399,4 +401,40 @@ test("batch's table gives minor faults per second, as its title says", () => {
   const lines = tableBlock(snap).split('\n');
   assert.match(lines[1], /MINFLT\/s/);
   assert.match(lines[2], /\s1,000\s/, '500 faults in 0.5 s');
+});
+
+test('an exit cowtop asked for, or one that is normal, is not "unexpected"; one nobody knows about says so', () => {
+  const tree = new AttachedTree(10, null as never);
+  tree.expectExit(12, 'SIGTERM sent by cowtop (k)');
+  const snap = (pids: number[]) => ({ processes: pids.map((pid) => ({ pid, alive: true })) }) as never;
+  void tree.observe(snap([10, 11, 12]));
+  void tree.observe(snap([10]));
+  assert.deepEqual(tree.exits.get(12), { type: 'exit', pid: 12, requested: true, cause: 'SIGTERM sent by cowtop (k)' });
+  assert.equal(tree.exits.get(11)?.requested, true, 'a recycled gunicorn worker is no crash cowtop can see');
+  assert.match(tree.exits.get(11)?.cause ?? '', /cause unknown/);
+  const [line] = reportEvents({
+    type: 'exit',
+    pid: 12,
+    requested: true,
+    signalName: 'SIGTERM',
+    cause: 'SIGTERM sent by cowtop (k)',
+  });
+  assert.deepEqual(line, ['exit', 'exit pid 12: SIGTERM (SIGTERM sent by cowtop (k))']);
+  assert.deepEqual(reportEvents({ type: 'exit', pid: 13, requested: false, signalName: 'SIGKILL' })[0], [
+    'error',
+    'exit pid 13: SIGKILL (unexpected)',
+  ]);
+  assert.deepEqual(reportEvents({ type: 'scale', workers: [5] })[0], ['info', '1 worker'], 'not "1 workers"');
+});
+
+test("the experiment's exits: a signal cowtop sent and a normal exit are expected, with their cause", () => {
+  const expected = new Map([[5, 'SIGTERM sent by cowtop (k)']]);
+  const exit = (r: object) => explainExit({ type: 'exit', requested: false, ...r } as never, expected);
+  assert.deepEqual(exit({ pid: 5, signal: 15, signalName: 'SIGTERM' }).cause, 'SIGTERM sent by cowtop (k)');
+  assert.equal(expected.size, 0, 'used once: a later process with that pid is not excused');
+  assert.deepEqual([exit({ pid: 6, code: 0 }).requested, exit({ pid: 6, code: 0 }).cause], [true, 'exited normally']);
+  const killed = exit({ pid: 7, signal: 9, signalName: 'SIGKILL' });
+  assert.deepEqual([killed.requested, killed.cause], [false, undefined], 'nobody asked: unexpected');
+  assert.equal(exitNote(killed), ' (unexpected)');
+  assert.equal(exitNote({ requested: true, cause: 'exited normally' }), ' (exited normally)');
 });

@@ -62,6 +62,13 @@ export class AttachedTree implements SampleSource {
     return master === undefined || master === null ? null : master > 0;
   }
 
+  private readonly expected = new Map<number, string>();
+
+  /** cowtop sent pid a signal: when it goes, that is why. */
+  expectExit(pid: number, cause: string): void {
+    this.expected.set(pid, cause);
+  }
+
   /** How old a process's agent data is: an agent that cannot write (a full disk) leaves it as it was. */
   gcAge(pid: number, now: number): GcAge | null {
     const at = this.gcAt.get(pid);
@@ -107,7 +114,12 @@ export class AttachedTree implements SampleSource {
     for (const pid of this.live) {
       if (live.has(pid) || pid === this.pid) continue;
       vanished.push(pid);
-      this.exits.set(pid, { type: 'exit', pid, requested: false });
+      // Not cowtop's child: its exit status is not cowtop's to read. A signal k sent is known;
+      // anything else (a crash, the server recycling it, a pool child done) is not, and is not
+      // said to be unexpected.
+      const cause = this.expected.get(pid) ?? "cause unknown: not cowtop's child";
+      this.expected.delete(pid);
+      this.exits.set(pid, { type: 'exit', pid, requested: true, cause });
       this.exitedAt.set(pid, now);
       this.gcAt.delete(pid);
       this.gcEvery.delete(pid);

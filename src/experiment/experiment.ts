@@ -10,6 +10,7 @@ import { setPriority as osPriority } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { sanitize } from '../format/sanitize';
+import { explainExit } from './exit-reason';
 import { EXPERIMENT_ARGS, EXPERIMENT_CWD, experimentEnv, type ExperimentOptions } from './options';
 import {
   LineSplitter,
@@ -312,9 +313,22 @@ export class Experiment extends EventEmitter {
       this.emit('log', { stream: 'report', text: `unreadable report line: ${sanitize(line.slice(0, 200))}` });
       return;
     }
+    if (r.type === 'exit') r = this.explainExit(r);
     this.apply(r);
     this.emit('report', r);
     if (r.type === 'ready' || r.type === 'hello' || r.type === 'measured') this.emit(r.type, r);
+  }
+
+  /** Exits cowtop was told to expect (a signal its k sent), by pid: their cause. */
+  private readonly expected = new Map<number, string>();
+
+  /** cowtop sent pid a signal: its exit is no surprise, and says why. */
+  expectExit(pid: number, cause: string): void {
+    this.expected.set(pid, cause);
+  }
+
+  private explainExit(r: ExitMessage): ExitMessage {
+    return explainExit(r, this.expected);
   }
 
   private apply(r: Report): void {

@@ -110,6 +110,8 @@ const Exit = v.object({
   code: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
   signal: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(128))),
   signalName: v.optional(text(32)),
+  /** Why it was expected, where cowtop knows: the signal its k sent, a normal exit (code 0). */
+  cause: v.optional(text(80)),
 });
 const CollectionReport = v.object({ type: v.literal('collection'), pid, ...Collection.entries, explicit: v.boolean() });
 const Collected = v.object({

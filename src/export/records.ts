@@ -54,7 +54,16 @@ export function sampleRecord(s: Snapshot) {
       majfltDelta: p.majfltDelta,
       cpu: p.cpu,
       gc: gcRecord(p),
-      ...(p.exit ? { exit: { code: p.exit.code ?? null, signal: p.exit.signalName ?? p.exit.signal ?? null } } : {}),
+      ...(p.exit
+        ? {
+            exit: {
+              code: p.exit.code ?? null,
+              signal: p.exit.signalName ?? p.exit.signal ?? null,
+              requested: p.exit.requested,
+              ...(p.exit.cause ? { cause: p.exit.cause } : {}),
+            },
+          }
+        : {}),
       ...(p.error ? { error: p.error } : {}),
       ...(s.copies && p.role === 'worker' && p.alive ? { copies: copiesRecord(s.copies, p.pid) } : {}),
     })),
@@ -160,6 +169,7 @@ function eventFields(t: number, r: Report | LogLine) {
         code: r.code ?? null,
         signal: r.signalName ?? r.signal ?? null,
         requested: r.requested,
+        ...(r.cause ? { cause: r.cause } : {}),
       };
     case 'collection':
       return {

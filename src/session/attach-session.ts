@@ -66,7 +66,7 @@ export class AttachSession extends SampledMonitor implements Monitor {
     const tree = this.tree!;
     const { appeared, vanished, collections } = await tree.observe(snap);
     // The same events the experiment reports: a respawned worker appears, an exited one goes.
-    for (const pid of vanished) this.emit('report', { type: 'exit', pid, requested: false });
+    for (const pid of vanished) this.emit('report', tree.exits.get(pid) ?? { type: 'exit', pid, requested: false });
     const byPid = appeared.length ? new Map(snap.processes.map((p) => [p.pid, p])) : null; // 2,000 appear at once
     for (const pid of appeared) {
       const p = byPid!.get(pid)!;
@@ -121,6 +121,10 @@ export class AttachSession extends SampledMonitor implements Monitor {
   /** The exit code --batch ends with when the root is gone: watching a server that stops is no failure. */
   get diedExitCode(): number {
     return 0;
+  }
+
+  protected expectExit(pid: number, cause: string): void {
+    this.tree?.expectExit(pid, cause);
   }
 
   get intervalMs(): number {

@@ -138,6 +138,10 @@ export class Session extends SampledMonitor implements Monitor {
     this.emit('memory', why);
   }
 
+  protected expectExit(pid: number, cause: string): void {
+    this.experiment?.expectExit(pid, cause);
+  }
+
   get intervalMs(): number {
     return this.options.experiment.interval;
   }

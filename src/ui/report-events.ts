@@ -1,5 +1,5 @@
 /** What each report says in the event log: pure text, one or more lines a report. */
-import { exitReason } from '../experiment/exit-reason';
+import { exitNote, exitReason } from '../experiment/exit-reason';
 import { recordsText, WORKLOAD_HELP } from '../experiment/options';
 import type { Report } from '../experiment/protocol';
 import { STRATEGY_HELP, type StrategyName } from '../experiment/strategy';
@@ -27,6 +27,8 @@ function explainStrategy(spec: string): Line[] {
     : [];
 }
 
+const workers = (n: number): string => `${n} worker${n === 1 ? '' : 's'}`;
+
 export function reportEvents(r: Report): Line[] {
   switch (r.type) {
     case 'ready':
@@ -39,7 +41,7 @@ export function reportEvents(r: Report): Line[] {
         ...explainStrategy(r.gc),
       ];
     case 'asked':
-      return r.cmd === 'collect' ? [['info', `gc.collect() asked of ${r.pids.length} workers`]] : [];
+      return r.cmd === 'collect' ? [['info', `gc.collect() asked of ${workers(r.pids.length)}`]] : [];
     case 'fork':
       return [
         [
@@ -50,12 +52,7 @@ export function reportEvents(r: Report): Line[] {
         ],
       ];
     case 'exit':
-      return [
-        [
-          r.requested ? 'exit' : 'error',
-          `exit pid ${r.pid}: ${exitReason(r) ?? 'gone'}${r.requested ? '' : ' (unexpected)'}`,
-        ],
-      ];
+      return [[r.requested ? 'exit' : 'error', `exit pid ${r.pid}: ${exitReason(r) ?? 'gone'}${exitNote(r)}`]];
     case 'collection': {
       // Young collections happen many times a second under load: the table counts them; the
       // log names the full ones and every collection someone asked for.
@@ -91,7 +88,7 @@ export function reportEvents(r: Report): Line[] {
     case 'interval':
       return [['info', `the experiment now reports gc every ${formatSeconds(r.ms / 1000)}`]];
     case 'scale':
-      return [['info', `${r.workers.length} workers`]];
+      return [['info', workers(r.workers.length)]];
     case 'error':
       return [['error', r.message]];
     default:

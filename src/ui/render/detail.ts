@@ -3,7 +3,7 @@
  * every smaps_rollup field under the kernel's own name, the fault counters, the gc state, the
  * command line. And k's question: which signal, to which process.
  */
-import { exitReason } from '../../experiment/exit-reason';
+import { exitNote, exitReason } from '../../experiment/exit-reason';
 import { formatBytes, formatCount, formatSeconds } from '../../format/units';
 import { SIGNAL_HELP, SIGNALS } from '../../proc/signal';
 import { kindsText } from '../../sample/copy-map';
@@ -132,11 +132,7 @@ export function detailLines(p: ProcessSample | null, key: string, model: Dashboa
         theme.dim(`${formatSeconds(c.duration)}, ${formatCount(c.collected)} collected`),
       ),
     );
-  if (p.exit)
-    lines.push(
-      '',
-      theme.warn(`exited: ${esc(exitReason(p.exit) ?? 'code ?')}${p.exit.requested ? '' : ' (unexpected)'}`),
-    );
+  if (p.exit) lines.push('', theme.warn(`exited: ${esc(`${exitReason(p.exit) ?? 'code ?'}${exitNote(p.exit)}`)}`));
   lines.push('', theme.dim('k sends this process a signal; Esc closes this pane'));
   return lines;
 }

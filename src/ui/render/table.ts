@@ -1,5 +1,5 @@
 /** The process table drawn: its title line, each row's text, and the window of rows on screen. */
-import { exitReason } from '../../experiment/exit-reason';
+import { exitNote, exitReason } from '../../experiment/exit-reason';
 import type { Snapshot } from '../../sample/snapshot';
 import { type CellContext, type Column, COLUMNS, columnTitle, columnWidths, fitColumns, GC_COLUMNS } from '../columns';
 import type { ViewState } from '../model';
@@ -50,7 +50,7 @@ export function tableRow(row: ShownRow, cols: Column[], widths: number[], c: Cel
   if (!p.alive) {
     const e = p.exit;
     const how = e ? (exitReason(e) ?? '') : '';
-    const text = `exited${how ? `: ${how}` : ''}${e && !e.requested ? ' (unexpected)' : ''}`;
+    const text = `exited${how ? `: ${how}` : ''}${e ? exitNote(e) : ''}`;
     const head = cols.slice(0, 2).map(cell).join(' ');
     return (e && !e.requested ? theme.warn : theme.dim)(`${head} ${esc(text)}`);
   }
