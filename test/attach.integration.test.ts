@@ -259,7 +259,7 @@ test('attach dashboard: master and workers in the table, only the keys that appl
     // k on a worker, SIGTERM picked: the master replaces it, and the new worker shows up.
     const before = children(g.master);
     const victim = Number(readTable(run.screen())[1].PID);
-    run.press('\x1b[B\x1b[B'); // down twice: the first worker row (the first press selects the master)
+    run.press('\x1b[B'); // down once: the first worker row (the master is selected from the start)
     run.press('k');
     await run.waitFor(new RegExp(`Send SIGTERM to worker \\d \\(pid ${victim}\\)\\?`), 5000);
     run.press('\r');

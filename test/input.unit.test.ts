@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispatchKey, hitTest, type KeyContext, tourKey, WHEEL_ROWS } from '../src/ui/input';
-import { MODE_KEYS } from '../src/ui/keys';
+import { DashboardController } from '../src/ui/controller';
+import { footerText, MODE_KEYS } from '../src/ui/keys';
 import { DashboardModel } from '../src/ui/model';
 import type { Frame } from '../src/ui/render/types';
 
@@ -128,4 +129,73 @@ test('every overlay mode has its keys in the table, and each listed key does som
     assert.ok(table.bindings.length > 0, mode);
     for (const b of table.bindings) assert.ok(b.keys.length > 0, `${mode}: ${b.action}`);
   }
+});
+
+test("htop's function keys: F1 help, F4 filter, F5 tree, F9 kill, F10 quit", () => {
+  const m = new DashboardModel(0);
+  const bound = (full: string): string[] => {
+    const out = press(m, full);
+    return out.do === 'run' ? out.binding.keys : [];
+  };
+  assert.ok(bound('f1').includes('?'));
+  assert.ok(bound('f4').includes('/'));
+  assert.ok(bound('f5').includes('t'));
+  assert.ok(bound('f9').includes('k'));
+  assert.ok(bound('f10').includes('q'));
+});
+
+test('the first second: a row is selected from the first sample; R is offered only once an experiment died', () => {
+  const m = new DashboardModel(0);
+  const proc = (pid: number, role: string, index: number | null) => ({
+    pid,
+    role,
+    index,
+    alive: true,
+    starttime: 1,
+    uss: 1,
+    minfltDelta: 0,
+    frozen: null,
+  });
+  m.pushSnapshot({
+    seq: 1,
+    t: 1,
+    at: 1,
+    elapsedMs: 1000,
+    freeze: false,
+    strategy: 'default',
+    split: false,
+    workload: 'idle',
+    procAvailable: true,
+    processes: [proc(10, 'parent', null), proc(11, 'worker', 0)],
+    totals: { uss: 2, pss: 2, rss: 2, shared: 0 },
+    denied: 0,
+    tickMs: 1,
+  } as never);
+  const session = { kind: 'experiment', experiment: null } as never;
+  const c = new DashboardController(session, m, () => {});
+  c.onSnapshot();
+  assert.equal(m.view.table.selected, '10:1', 'the parent, so that Enter and k act at once');
+  c.select(1);
+  assert.equal(m.view.table.selected, '11:1', 'the first Down moves');
+  assert.equal(c.can('restart'), false, 'no experiment yet: nothing to restart');
+  const died = new DashboardController({ kind: 'experiment', experiment: { alive: false } } as never, m, () => {});
+  assert.equal(died.can('restart'), true);
+  assert.doesNotMatch(
+    footerText(200, (w) => c.can(w)),
+    /restart/,
+  );
+});
+
+test('a re-fork into the split view has its own mark on the timeline', () => {
+  const m = new DashboardModel(0);
+  m.onReport({
+    type: 'refork',
+    workers: [1, 2],
+    freeze: true,
+    split: true,
+    gc: 'freeze',
+    workload: 'collect',
+    seconds: 0.1,
+  } as never);
+  assert.equal(m.pendingMarker, 's');
 });

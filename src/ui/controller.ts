@@ -56,6 +56,12 @@ export class DashboardController implements Controller {
     return true;
   }
 
+  /** A sample is on screen: a row is selected from the first one on (Enter and k act at once, as in htop). */
+  onSnapshot(): void {
+    if (this.model.view.table.selected === null) this.select('home');
+    this.runQueued(); // a re-fork is done once a sample shows its workers
+  }
+
   /** A report or a sample came: the re-fork under way may be done, and the next key takes its turn. */
   runQueued(): void {
     if (this.model.view.pending || !this.queued.length) return;
@@ -72,7 +78,9 @@ export class DashboardController implements Controller {
 
   can(what: Need): boolean {
     const e = this.experiment;
-    if (what === 'restart') return this.session.kind === 'experiment' && !e?.alive && !this.model.view.pending;
+    // R restarts an experiment that died: not one that is still starting (none yet).
+    if (what === 'restart')
+      return this.session.kind === 'experiment' && e !== null && !e.alive && !this.model.view.pending;
     if (!e?.alive) return false;
     if (what === 'freeze') return this.model.ready?.freezeSupported ?? true;
     return true;

@@ -165,7 +165,7 @@ export async function runDashboard(
   session.on('snapshot', (snap: Snapshot) => {
     model.attached = session.attached;
     model.pushSnapshot(snap);
-    controller.runQueued(); // a re-fork is done once a sample shows its workers
+    controller.onSnapshot();
     tour?.advance(model);
     // New figures are drawn at once, not up to a frame later (one draw per tick).
     draw();

@@ -122,17 +122,17 @@ export const KEYS: KeyBinding[] = [
     run: (c) => c.openDetail(),
   },
   {
-    keys: ['k'],
+    keys: ['k', 'f9'],
     label: 'k',
     footer: 'signal',
-    help: 'send the selected process a signal (asks first; SIGTERM picked, arrows pick another, e.g. SIGHUP, SIGTTIN)',
+    help: 'send the selected process a signal (asks first; SIGTERM picked, arrows pick another, e.g. SIGHUP, SIGTTIN); F9 too, as htop',
     run: (c) => c.askSignal(),
   },
   {
-    keys: ['/'],
+    keys: ['/', 'f4'],
     label: '/',
     footer: 'filter',
-    help: 'filter rows by pid, role or command as you type; Enter keeps it, Esc clears it',
+    help: 'filter rows by pid, role or command as you type; Enter keeps it, Esc clears it; F4 too',
     run: (c) => c.startFilter(),
   },
   { keys: ['escape'], label: 'Esc', footer: null, help: 'clear the filter', run: (c) => c.clearFilter() },
@@ -144,10 +144,10 @@ export const KEYS: KeyBinding[] = [
     run: (c) => c.toggleMap(),
   },
   {
-    keys: ['t'],
+    keys: ['t', 'f5'],
     label: 't',
     footer: 'tree',
-    help: "tree view: each process under its parent, as htop's t",
+    help: "tree view: each process under its parent, as htop's t (and F5)",
     run: (c) => c.toggleTree(),
   },
   {
@@ -194,7 +194,13 @@ export const KEYS: KeyBinding[] = [
     help: 'next chart, when only one fits the screen',
     run: (c) => c.nextChart(),
   },
-  { keys: ['?', 'h'], label: '?', footer: 'help', help: 'this help (any key closes it)', run: (c) => c.toggleHelp() },
+  {
+    keys: ['?', 'h', 'f1'],
+    label: '?',
+    footer: 'help',
+    help: 'this help (any key closes it); F1 too',
+    run: (c) => c.toggleHelp(),
+  },
   {
     keys: ['R'],
     label: 'R',
@@ -204,10 +210,10 @@ export const KEYS: KeyBinding[] = [
     run: (c) => c.restart(),
   },
   {
-    keys: ['q', 'C-c'],
+    keys: ['q', 'C-c', 'f10'],
     label: 'q',
     footer: 'quit',
-    help: 'quit: stop the experiment and restore the terminal',
+    help: 'quit: stop the experiment and restore the terminal; F10 too',
     run: (c) => c.quit(),
   },
 ];
@@ -325,7 +331,10 @@ export function helpLines(can: Controller['can']): string[] {
   );
   lines.push('', '{bold}Columns{/bold}  (sizes carry their unit in the title: u changes it)');
   for (const c of COLUMNS) lines.push(`  {bold}${c.title.padEnd(12)}{/bold}${c.help}`);
-  lines.push('', '{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  w workload  x unexpected exit');
+  lines.push(
+    '',
+    '{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  s split re-fork  w workload  x unexpected exit',
+  );
   lines.push('', '{bold}Strategies{/bold}  (--gc, G)');
   for (const [name, text] of Object.entries(STRATEGY_HELP)) lines.push(`  {bold}${name.padEnd(10)}{/bold}${text}`);
   lines.push('', '{bold}Workloads{/bold}');

@@ -12,7 +12,7 @@ import { Ring } from './ring';
 
 export const HISTORY = 600; // samples kept for the charts: 10 minutes at the default interval
 export const EVENTS = 500;
-const MARK_RANK = ['', 'f', 'F', 'w', 'g', 'x'];
+const MARK_RANK = ['', 'f', 'F', 's', 'w', 'g', 'x'];
 
 export type ColumnId =
   | 'role'
@@ -342,8 +342,10 @@ export class DashboardModel {
         // Not done until a sample shows the new workers: no 'frozen 0' from the old state.
         this.awaiting = r.workers;
         this.view.pending = r.workers.length ? 're-forked: reading the new workers...' : null;
-        // A re-fork for a new workload is a w; one that changed the freeze mode an F or f.
-        this.mark(this.lastWorkload !== null && r.workload !== this.lastWorkload ? 'w' : r.freeze ? 'F' : 'f');
+        // A re-fork for a new workload is a w; into the split view an s; else the freeze mode, F or f.
+        this.mark(
+          this.lastWorkload !== null && r.workload !== this.lastWorkload ? 'w' : r.split ? 's' : r.freeze ? 'F' : 'f',
+        );
         this.lastWorkload = r.workload;
         break;
       case 'scale':

@@ -176,8 +176,8 @@ export function chartLegend(
   return ` ${title.slice(0, Math.max(1, room - 2))} `;
 }
 
-const MARKS = 'gFfwx';
-const RANK = ['', 'f', 'F', 'w', 'g', 'x'];
+const MARKS = 'gFfswx';
+const RANK = ['', 'f', 'F', 's', 'w', 'g', 'x'];
 
 /**
  * The events line under the charts: for each chart, each sample's mark in the column where that

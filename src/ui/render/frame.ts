@@ -156,7 +156,7 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   const split = s?.split ?? false;
   const strategy = s?.strategy ?? r?.gc ?? 'default';
   const mode = split
-    ? `${theme.freezeOff(' SPLIT: ')}${theme.freezeOn(' HALF FROZEN ')}`
+    ? `${theme.freezeOff(' SPLIT: ')}${theme.freezeOn(' half frozen ')}`
     : freeze
       ? theme.freezeOn(' FREEZE ON ')
       : strategy.startsWith('disable')
