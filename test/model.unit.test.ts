@@ -1,4 +1,5 @@
 /** The dashboard model with plain unit tests: what lands on the events timeline. */
+import { processSample } from './samples';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseReport, type Report } from '../src/experiment/protocol';
@@ -187,34 +188,8 @@ const row = (
   index: number | null,
   command: string,
   uss = pid,
-) =>
-  ({
-    pid,
-    ppid,
-    role,
-    index,
-    command,
-    uss,
-    alive: true,
-    starttime: 7,
-    frozen: null,
-    exit: null,
-    state: 'S',
-    rss: uss,
-    pss: uss,
-    shared: 0,
-    swap: 0,
-    ussGrowth: 0,
-    minflt: 0,
-    majflt: 0,
-    minfltDelta: 0,
-    majfltDelta: 0,
-    cpuTicks: 0,
-    cpu: 0,
-    gc: null,
-    lastCollection: null,
-    error: null,
-  }) as ProcessSample;
+): ProcessSample =>
+  processSample({ pid, ppid, role, index, command, uss, rss: uss, pss: uss, shared: 0, starttime: 7 });
 
 test('sorting: a size sorts biggest first, pid and role ascending, the same key again reverses', () => {
   const m = new DashboardModel(0);

@@ -19,13 +19,14 @@ import { AttachedTree } from '../src/attach/tree';
 import { exitNote, explainExit } from '../src/experiment/exit-reason';
 import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol';
 import { sanitize, safeJson } from '../src/format/sanitize';
-import { totalsOf, type ProcessSample } from '../src/sample/snapshot';
+import { totalsOf } from '../src/sample/snapshot';
 import { chartSeries } from '../src/ui/render/charts';
 import { reportEvents } from '../src/ui/report-events';
 import { COLUMNS } from '../src/ui/columns';
 import { tableRow } from '../src/ui/render/table';
 import { makeTheme } from '../src/ui/theme';
 import { FIXTURES } from './helpers';
+import { processSample } from './samples';
 
 const ROOT_USER = process.geteuid?.() === 0;
 
@@ -106,32 +107,7 @@ test('a line of program output longer than 4 KiB is cut, and says how much was c
   assert.match(s.flush()[0], /^x{4096}… \(104853504 bytes cut\)$/);
 });
 
-const row = (over: Partial<ProcessSample>): ProcessSample => ({
-  pid: 1,
-  role: 'worker',
-  index: 0,
-  frozen: null,
-  alive: true,
-  exit: null,
-  state: 'S',
-  rss: 10,
-  pss: 5,
-  uss: 2,
-  shared: 8,
-  swap: 0,
-  ussGrowth: 0,
-  minflt: 0,
-  majflt: 0,
-  minfltDelta: 0,
-  majfltDelta: 0,
-  cpuTicks: 0,
-  cpu: 0,
-  gc: null,
-  lastCollection: null,
-  error: null,
-  starttime: 1,
-  ...over,
-});
+const row = processSample;
 
 test('a sum over processes of which one could not be read is unknown, not a smaller number', () => {
   assert.deepEqual(totalsOf([row({ pid: 1 }), row({ pid: 2 })]), { uss: 4, pss: 10, rss: 20, shared: 16 });
