@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { defaultName, parseArgs } from '../src/cli/args';
 import { compareMarkdown, compareTable } from '../src/measure/compare-report';
 import { verdict } from '../src/measure/strategies-report';
-import { tableBlock } from '../src/export/records';
+import { bytesColumn, CSV_HEADER, csvRows, eventRecord, tableBlock } from '../src/export/records';
 import { summarize, type ServerCompare } from '../src/measure/server-compare';
 import { serverCompareMarkdown, serverCompareTable } from '../src/measure/server-compare-report';
 import { AgentReader, agentDirProblem } from '../src/attach/agent';
@@ -413,4 +413,45 @@ test("the experiment's exits: a signal cowtop sent and a normal exit are expecte
   assert.deepEqual([killed.requested, killed.cause], [false, undefined], 'nobody asked: unexpected');
   assert.equal(exitNote(killed), ' (unexpected)');
   assert.equal(exitNote({ requested: true, cause: 'exited normally' }), ' (exited normally)');
+});
+
+test('batch formats: one unit per size column, one clock, the same names as the JSON records', () => {
+  assert.deepEqual(
+    bytesColumn([1_090_519, 1_036_288, null]),
+    ['1.0 MiB', '1.0 MiB', '-'],
+    'not 1.04 MiB beside 1012 KiB',
+  );
+  assert.deepEqual(bytesColumn([512_000, 2_048]), ['500.0 KiB', '2.0 KiB']);
+  const p = row({ pid: 42, index: 2, ussGrowth: 4096 });
+  const snap = {
+    seq: 1,
+    t: 2500,
+    at: 0,
+    elapsedMs: 1000,
+    freeze: false,
+    strategy: 'default',
+    split: false,
+    workload: 'idle',
+    procAvailable: true,
+    processes: [p],
+    totals: totalsOf([p]),
+    denied: 0,
+    tickMs: 1,
+  };
+  const header = CSV_HEADER.split(',');
+  const cells = csvRows(snap as never)[0].split(',');
+  assert.equal(cells[header.indexOf('worker')], '3', "the worker's number as samples say it");
+  assert.equal(cells[header.indexOf('ussGrowth')], '4096');
+  assert.equal(cells[header.indexOf('t')], '2500', 'ms');
+  assert.match(tableBlock(snap as never), /^t=2500ms /);
+  const fork = eventRecord(2500, {
+    type: 'fork',
+    pid: 42,
+    parent: 1,
+    index: 2,
+    freeze: false,
+    workload: 'idle',
+    generation: 0,
+  } as never);
+  assert.equal(fork?.worker, 3);
 });

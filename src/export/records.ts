@@ -39,7 +39,7 @@ export function sampleRecord(s: Snapshot) {
     processes: s.processes.map((p) => ({
       pid: p.pid,
       role: p.role,
-      worker: p.role === 'worker' && p.index !== null ? p.index + 1 : null, // the number on screen
+      worker: workerNumber(p), // the number on screen
       alive: p.alive,
       ...(p.frozen !== null ? { frozen: p.frozen } : {}),
       rss: p.rss,
@@ -155,7 +155,8 @@ function eventFields(t: number, r: Report | LogLine) {
         kind: 'fork',
         t,
         pid: r.pid,
-        index: r.index,
+        index: r.index, // kept: fields are added, never renamed
+        worker: r.index >= 0 ? r.index + 1 : null, // as samples and the screen number it (index + 1)
         freeze: r.freeze,
         strategy: r.gc,
         workload: r.workload,
@@ -203,8 +204,9 @@ function eventFields(t: number, r: Report | LogLine) {
   }
 }
 
+/** The CSV's columns, named as the JSON records name them (t in ms, worker as on screen). */
 export const CSV_HEADER =
-  't,freeze,pid,role,alive,rss,pss,uss,swap,minflt,majflt,minfltDelta,majfltDelta,cpu,gc0,gc1,gc2,collections0,collections1,collections2,frozen';
+  't,freeze,pid,role,alive,rss,pss,uss,swap,minflt,majflt,minfltDelta,majfltDelta,cpu,gc0,gc1,gc2,collections0,collections1,collections2,frozen,worker,ussGrowth';
 
 export function csvRows(s: Snapshot): string[] {
   const v = (x: unknown): string =>
@@ -234,25 +236,49 @@ export function csvRows(s: Snapshot): string[] {
       colls[1],
       colls[2],
       p.gc?.frozen,
+      workerNumber(p),
+      p.ussGrowth,
     ]
       .map(v)
       .join(',');
   });
 }
 
+/** A worker's number as the screen shows it (index + 1); null for the parent and others. */
+const workerNumber = (p: ProcessSample): number | null =>
+  p.role === 'worker' && p.index !== null ? p.index + 1 : null;
+
+/** One unit for a whole column of sizes (its largest value's), so that a column reads down. */
+export function bytesColumn(values: ReadonlyArray<number | null>): string[] {
+  const max = Math.max(0, ...values.map((v) => Math.abs(v ?? 0)));
+  const [unit, size] = max >= 2 ** 30 ? ['GiB', 2 ** 30] : max >= 2 ** 20 ? ['MiB', 2 ** 20] : ['KiB', 1024];
+  return values.map((v) => (v === null ? '-' : `${(v / size).toFixed(1)} ${unit}`));
+}
+
+/** The clock every format uses: ms since cowtop started (t). */
+const clock = (t: number): string => `t=${Math.round(t)}ms`;
+
 /** A sum over the tree; '?' where a process could not be read (never a partial sum). */
 const total = (b: number | null): string => (b === null ? '?' : formatBytes(b));
 
 export function tableBlock(s: Snapshot): string {
-  const head = `t=${(s.t / 1000).toFixed(1)}s  ${s.freeze === null ? 'gc unknown (no agent)' : s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${total(s.totals.uss)}  PSS ${total(s.totals.pss)}  RSS ${total(s.totals.rss)}`;
+  const head = `${clock(s.t)}  ${s.freeze === null ? 'gc unknown (no agent)' : s.freeze ? 'FREEZE ON' : 'FREEZE OFF'}  workload=${s.workload}  USS ${total(s.totals.uss)}  PSS ${total(s.totals.pss)}  RSS ${total(s.totals.rss)}`;
   const cols = ['ROLE', 'PID', 'RSS', 'PSS', 'USS', 'GROWTH', 'MINFLT/s', 'GC COUNTS', 'FROZEN'];
-  const rows = s.processes.map((p) => [
+  const ps = s.processes;
+  const sizes = (get: (p: (typeof ps)[number]) => number | null): string[] => bytesColumn(ps.map(get));
+  const [rss, pss, uss, growth] = [
+    sizes((p) => p.rss),
+    sizes((p) => p.pss),
+    sizes((p) => p.uss),
+    sizes((p) => p.ussGrowth),
+  ];
+  const rows = ps.map((p, i) => [
     p.alive ? p.role : `${p.role}(exited)`,
     String(p.pid),
-    formatBytes(p.rss),
-    formatBytes(p.pss),
-    formatBytes(p.uss),
-    formatBytes(p.ussGrowth),
+    rss[i],
+    pss[i],
+    uss[i],
+    growth[i],
     formatCount(p.minfltDelta === null ? null : (p.minfltDelta * 1000) / Math.max(1, s.elapsedMs)),
     p.gc?.counts ? p.gc.counts.join('/') : '-',
     formatCount(p.gc?.frozen),
@@ -271,7 +297,7 @@ function fieldText(key: string, val: unknown): string {
 
 export function eventLine(e: ReturnType<typeof eventRecord>): string {
   if (!e) return '';
-  const t = `t=${(e.t / 1000).toFixed(1)}s`;
+  const t = clock(e.t);
   switch (e.kind) {
     case 'collect':
       return `${t}  collect   pid ${e.pid} gen ${e.generation} in ${formatSeconds(e.duration)}, ${formatCount(e.collected)} collected`;
