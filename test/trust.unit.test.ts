@@ -21,6 +21,8 @@ import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol'
 import { sanitize, safeJson } from '../src/format/sanitize';
 import { totalsOf } from '../src/sample/snapshot';
 import { chartSeries } from '../src/ui/render/charts';
+import { detailLines } from '../src/ui/render/detail';
+import { DashboardModel } from '../src/ui/model';
 import { reportEvents } from '../src/ui/report-events';
 import { COLUMNS } from '../src/ui/columns';
 import { tableRow } from '../src/ui/render/table';
@@ -454,4 +456,41 @@ test('batch formats: one unit per size column, one clock, the same names as the 
     generation: 0,
   } as never);
   assert.equal(fork?.worker, 3);
+});
+
+test('the detail pane says what a worker runs now, apart from the command line it started with', () => {
+  const m = new DashboardModel(0);
+  const gc = {
+    type: 'gc' as const,
+    pid: 42,
+    enabled: true,
+    counts: [1, 0, 0],
+    threshold: null,
+    stats: null,
+    frozen: 1_000_000,
+  };
+  const p = row({ pid: 42, gc, command: 'python3 -u -m cowtop_experiment --workload idle --no-freeze' });
+  m.pushSnapshot({
+    seq: 1,
+    t: 1,
+    at: 1,
+    elapsedMs: 1000,
+    freeze: true,
+    strategy: 'freeze',
+    split: false,
+    workload: 'read',
+    procAvailable: true,
+    processes: [p],
+    totals: totalsOf([p]),
+    denied: 0,
+    tickMs: 1,
+  } as never);
+  const text = detailLines(p, '42:1', m, makeTheme({ NO_COLOR: '1' }))
+    .join('\n')
+    .replace(/\{[^}]*\}/g, ''); // blessed's tags
+  assert.match(text, /command +python3 -u -m cowtop_experiment --workload idle --no-freeze/);
+  assert.match(
+    text,
+    /runs now +workload read, gc freeze, frozen \(1,000,000 objects\) +\(the command line is the one it started with\)/,
+  );
 });

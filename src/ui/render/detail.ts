@@ -48,6 +48,18 @@ export function detailLines(p: ProcessSample | null, key: string, model: Dashboa
   if (model.view.paused) head.push(theme.warn('PAUSED'));
   lines.push(head.join('   '));
   lines.push(`  {bold}${'command'.padEnd(16)}{/bold}${esc(p.command ?? '-')}`);
+  // The experiment's argv is the one it started with; a re-fork changes what its workers run.
+  const s = model.shown;
+  if (!model.attached && s && p.alive && (p.role === 'worker' || p.role === 'parent')) {
+    const frozen = p.gc?.frozen
+      ? `frozen (${formatCount(p.gc.frozen)} objects)`
+      : p.gc
+        ? 'not frozen'
+        : 'frozen: not reported yet';
+    lines.push(
+      `  {bold}${'runs now'.padEnd(16)}{/bold}${esc(`workload ${s.workload}, gc ${s.strategy ?? '?'}, ${frozen}`)}${theme.dim('  (the command line is the one it started with)')}`,
+    );
+  }
   lines.push('', `{bold}Memory{/bold}  /proc/${p.pid}/smaps_rollup, as the kernel names it`);
   const r = p.rollup ?? null;
   if (r) {
