@@ -373,3 +373,61 @@ test('End in the detail pane stays at its end while the pane grows, until it is 
   assert.equal(up.slice(1).join('\n'), shorter.slice(0, -1).join('\n'), 'one line up from where End held it');
   assert.equal(model.view.helpAtEnd, false, 'scrolled: no longer held at the end');
 });
+
+test("an attached tree's header says how old COPIED is", () => {
+  const m = new DashboardModel(0);
+  m.attached = { pid: 10, command: 'gunicorn', agents: 0, implementation: null };
+  const p = {
+    pid: 10,
+    role: 'master',
+    index: null,
+    frozen: null,
+    alive: true,
+    exit: null,
+    state: 'S',
+    rss: 4096,
+    pss: 4096,
+    uss: 4096,
+    shared: 0,
+    swap: 0,
+    ussGrowth: 0,
+    minflt: 0,
+    majflt: 0,
+    minfltDelta: 0,
+    majfltDelta: 0,
+    cpuTicks: 0,
+    cpu: 0,
+    gc: null,
+    lastCollection: null,
+    error: null,
+    starttime: 1,
+  };
+  const copies = {
+    at: 1000,
+    tookMs: 5,
+    parentPid: 10,
+    privileged: true,
+    workers: [],
+    sharers: new Uint8Array(0),
+    workerCount: 0,
+    fallback: [],
+    why: null,
+  };
+  m.pushSnapshot({
+    seq: 1,
+    t: 9000,
+    at: 9000,
+    elapsedMs: 1000,
+    freeze: null,
+    strategy: null,
+    split: false,
+    workload: 'attached',
+    procAvailable: true,
+    processes: [p],
+    totals: { uss: 4096, pss: 4096, rss: 4096, shared: 0 },
+    denied: 0,
+    tickMs: 1,
+    copies,
+  } as never);
+  assert.match(renderText(m, 200, 30, 9500), /COPIED 8s old/);
+});

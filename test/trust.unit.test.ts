@@ -21,6 +21,7 @@ import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol'
 import { sanitize, safeJson } from '../src/format/sanitize';
 import { totalsOf } from '../src/sample/snapshot';
 import { chartSeries } from '../src/ui/render/charts';
+import { copiesAge } from '../src/ui/render/frame';
 import { detailLines } from '../src/ui/render/detail';
 import { DashboardModel } from '../src/ui/model';
 import { reportEvents } from '../src/ui/report-events';
@@ -493,4 +494,9 @@ test('the detail pane says what a worker runs now, apart from the command line i
     text,
     /runs now +workload read, gc freeze, frozen \(1,000,000 objects\) +\(the command line is the one it started with\)/,
   );
+});
+
+test('COPIED says how old it is: the copy map is read every 10 s, USS every tick', () => {
+  assert.equal(copiesAge(10_000, 10_500), null, 'fresh: nothing to say');
+  assert.equal(copiesAge(10_000, 18_400), '8s');
 });

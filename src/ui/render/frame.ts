@@ -122,6 +122,9 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
   // cowtop saw nothing before it attached: growth is from then, not from the fork.
   parts.push([theme.dim(a.run ? 'GROWTH since first seen' : 'GROWTH since attach'), 2]);
+  // COPIED is read from the copy map every 10 s in the background, USS every tick: say how old.
+  const copiedAge = s?.copies?.privileged ? copiesAge(s.copies.at, s.at) : null;
+  if (copiedAge !== null) parts.push([theme.dim(`COPIED ${copiedAge} old`), 2]);
   if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
   if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
   if (s) {
@@ -183,6 +186,12 @@ function headerText(model: DashboardModel, s: Snapshot | null, width: number, th
   if (thresholds) parts.push([`thresholds ${thresholds}`, strategy.startsWith('threshold') ? 1 : 3]);
   if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
   return `${first}\n${fitParts(parts, width)}`;
+}
+
+/** How old the copy map is against the sample it rides with: "4s"; null while it is fresh (a tick). */
+export function copiesAge(mapAt: number, sampleAt: number): string | null {
+  const s = Math.round((sampleAt - mapAt) / 1000);
+  return s >= 2 ? `${s}s` : null;
 }
 
 /** Σ USS, Σ PSS, Σ RSS and shared, with their priorities; a sum nobody could read is '?'. */
