@@ -431,3 +431,23 @@ test("an attached tree's header says how old COPIED is", () => {
   } as never);
   assert.match(renderText(m, 200, 30, 9500), /COPIED 8s old/);
 });
+
+test('after -, the USS legend no longer lists the worker that is gone', () => {
+  const point = (slots: number[], t: number) => ({
+    t,
+    uss: new Map(slots.map((s) => [s, 2 * 1048576])),
+    faults: new Map(slots.map((s) => [s, 0])),
+    pss: 1,
+    rss: 1,
+    frozenSlots: new Set<number>(),
+    marker: '',
+  });
+  const frame = chartSeries(
+    'uss',
+    [point([0, 1, 2, 3, 4], 0), point([0, 1, 2, 3], 1000)],
+    makeTheme({ NO_COLOR: '1' }),
+    120,
+  );
+  assert.match(frame.label, /w4 2\.0/);
+  assert.doesNotMatch(frame.label, /w5/, 'no "w5 0.0" for a worker that is gone');
+});

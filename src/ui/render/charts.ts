@@ -135,8 +135,18 @@ export function chartSeries(
       ];
     }
   }
+  // The legend names the lines of now: a worker gone (-, a re-fork) keeps its past line but has no
+  // newest value, so it is not listed with one (it said "w5 0.0" after -).
+  const live =
+    points.length && id !== 'footprint'
+      ? new Set((id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).keys())
+      : null;
+  const inLegend = (s: Omit<Series, 'x'>): boolean =>
+    !live || !/^[wf]\d+$/.test(s.title) || live.has(Number(s.title.slice(1)) - 1);
   legendItems = [
-    ...series.map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line })),
+    ...series
+      .filter(inLegend)
+      .map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line })),
     ...unknown,
   ];
   if (id !== 'footprint' && series.length && series[0].title === 'max' && points.length) {
