@@ -8,6 +8,8 @@ import { niceMax, fitParts } from '../src/ui/render/frame';
 import { chartSeries, xLabels, yLabel, Y_LABELS } from '../src/ui/render/charts';
 import { DashboardModel } from '../src/ui/model';
 import { makeTheme } from '../src/ui/theme';
+import { LEVELS } from '../src/ui/render/map';
+import { heatCells } from '../src/sample/copy-map';
 import { COLUMNS, fitColumns } from '../src/ui/columns';
 import { growthHeat } from '../src/ui/render/table';
 import { Ring } from '../src/ui/ring';
@@ -450,4 +452,15 @@ test('after -, the USS legend no longer lists the worker that is gone', () => {
   );
   assert.match(frame.label, /w4 2\.0/);
   assert.doesNotMatch(frame.label, /w5/, 'no "w5 0.0" for a worker that is gone');
+});
+
+test("the copy map's legend says what a cell's share is of, and every worker's full copy is its last class", () => {
+  // sharers: how many of the 4 workers still share each page. A cell no worker shares any page of
+  // is 1.0, the last class; one whose every worker copied four fifths of it is 0.8, not "every".
+  const cells = heatCells(
+    { sharers: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0, 4]), workerCount: 4 },
+    4,
+  );
+  const byCell = [...cells].map((h) => LEVELS.find((l) => h < l.below)!.words);
+  assert.deepEqual(byCell, ['95% or more', '95% or more', '35-65%', '65-95%']);
 });

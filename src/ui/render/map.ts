@@ -11,13 +11,17 @@ import { esc, type Theme } from '../theme';
 import type { Frame } from './types';
 import { rowKey, roleText } from '../rows';
 
-/** A cell's look by its heat (the share of workers that copied its pages): characters carry it without colour. */
-const LEVELS: Array<{ below: number; ch: string; colour: string; words: string }> = [
-  { below: 0.05, ch: '·', colour: 'green', words: 'every worker shares' },
-  { below: 0.35, ch: '░', colour: '#d7d700', words: 'a few copied' },
-  { below: 0.65, ch: '▒', colour: '#ff8700', words: 'half' },
-  { below: 0.95, ch: '▓', colour: 'red', words: 'most' },
-  { below: Infinity, ch: '█', colour: '#ff2020', words: 'every worker copied' },
+/**
+ * A cell's look by its heat: of its pages, counted once per worker, the share copied (heatCells).
+ * A cell every worker copied four fifths of is 0.8, not "most workers": the legend says what the
+ * share is of. Characters carry it without colour.
+ */
+export const LEVELS: Array<{ below: number; ch: string; colour: string; words: string }> = [
+  { below: 0.05, ch: '·', colour: 'green', words: 'under 5%' },
+  { below: 0.35, ch: '░', colour: '#d7d700', words: '5-35%' },
+  { below: 0.65, ch: '▒', colour: '#ff8700', words: '35-65%' },
+  { below: 0.95, ch: '▓', colour: 'red', words: '65-95%' },
+  { below: Infinity, ch: '█', colour: '#ff2020', words: '95% or more' },
 ];
 export const HOT = 0.5; // a cell is hot when at least half the workers copied its pages
 
@@ -136,9 +140,9 @@ export function mapFrame(
     grid.push(line);
   }
   const hot = hotShare(cells);
-  const legend = LEVELS.map((l) =>
+  const legend = `of a cell's pages x workers, copied:  ${LEVELS.map((l) =>
     theme.color ? `{${l.colour}-fg}${l.ch}{/${l.colour}-fg} ${l.words}` : `${l.ch} ${l.words}`,
-  ).join('  ');
+  ).join('  ')}`;
   const lines = [
     `{bold}hot ${(hot * 100).toFixed(0)}%{/bold} of the parent's anonymous memory (pid ${map.parentPid}, ${formatBytes(map.sharers.length * 4096)}: pymalloc arenas, [heap]), ${map.workerCount} workers, ${cells.length} cells of ${perCell.toFixed(1)} pages`,
     ...grid,
