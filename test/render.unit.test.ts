@@ -274,13 +274,13 @@ test('colour with meaning: growth warms with the share of the heap copied; split
   assert.equal(plain.unfrozenGroup('no-frz 1'), 'no-frz 1');
 });
 
-test('the sort is said in the title line when its column does not fit; the detail pane reads the snapshot', () => {
+test('the sorted column keeps its place at 80 columns, as htop keeps it; the detail pane reads the snapshot', () => {
   const { model, end } = replaySession();
   model.view.sort = { column: 'majflt', desc: true };
   const narrow = renderText(model, 80, 24, end).split('\n');
   const title = narrow.find((l) => l.startsWith('ROLE'))!;
-  assert.doesNotMatch(title, /^ROLE.*MAJFLT\/s▼ /, 'MAJFLT/s does not fit at 80 columns');
-  assert.match(title, /sort MAJFLT\/s▼$/);
+  assert.match(title, /^ROLE.*MAJFLT\/s▼/, 'MAJFLT/s takes the place of the least important column');
+  assert.doesNotMatch(title, /sort MAJFLT/);
   assert.ok(title.length <= 80);
   const wide = renderText(model, 200, 50, end)
     .split('\n')
@@ -463,4 +463,17 @@ test("the copy map's legend says what a cell's share is of, and every worker's f
   );
   const byCell = [...cells].map((h) => LEVELS.find((l) => h < l.below)!.words);
   assert.deepEqual(byCell, ['95% or more', '95% or more', '35-65%', '65-95%']);
+});
+
+test('the tree view keeps COMMAND, which draws the branches, at 80 and 100 columns', () => {
+  const ctx = { units: 'MiB' as const, heapBytes: null, elapsedMs: 1000, tree: true };
+  for (const width of [80, 100]) {
+    const ids = fitColumns(width, [], ctx).map((c) => c.id);
+    assert.ok(ids.includes('command'), `${width}: ${ids.join(' ')}`);
+    assert.ok(ids.includes('uss'), `${width}: USS stays`);
+  }
+  assert.ok(
+    !fitColumns(80, [], { ...ctx, tree: false }).some((c) => c.id === 'command'),
+    'without the tree, figures first',
+  );
 });

@@ -14,6 +14,7 @@ export interface CellContext {
   attached?: boolean; // watching a tree cowtop did not start: its COMMAND column matters most
   tree?: boolean; // the tree view draws its branches in COMMAND, so COMMAND must show
   copied?: ReadonlyMap<number, number>; // pid -> bytes copied from the parent since fork (the copy map, when read)
+  sorted?: ColumnId | null; // the column the table is sorted by: it keeps its place whatever the width
 }
 
 export interface Column {
@@ -219,9 +220,18 @@ export const COLUMNS: Column[] = [
   },
 ];
 
-/** attach: what runs matters more than gc columns that may have no agent to fill them. */
-const priorityOf = (col: Column, c?: CellContext): number =>
-  col.id === 'command' && (c?.attached || c?.tree) ? 1 : col.priority;
+/**
+ * What stays on a narrow terminal first: the sorted column (it takes the place of the least
+ * important one, so a sort never hides what it sorts by); in the tree view COMMAND, which draws
+ * the branches, before the figures; attached, COMMAND beside the first figures (what runs
+ * matters more than gc columns that may have no agent to fill them).
+ */
+const priorityOf = (col: Column, c?: CellContext): number => {
+  if (c?.sorted && col.id === c.sorted) return -1;
+  if (col.id === 'command' && c?.tree) return 0.5;
+  if (col.id === 'command' && c?.attached) return 1;
+  return col.priority;
+};
 
 /** A worker's collections since fork (not its parent's history), else what gc.get_stats says. */
 function ownCollections(p: ProcessSample): number[] | null {

@@ -127,6 +127,7 @@ export function cellContext(s: Snapshot, view: ViewState, heapBytes: number | nu
     attached,
     tree: view.table.tree,
     copied: copiedByPid(s),
+    sorted: view.sort.column,
   };
 }
 
