@@ -24,6 +24,7 @@ import { chartSeries } from '../src/ui/render/charts';
 import { copiesAge } from '../src/ui/render/frame';
 import { detailLines } from '../src/ui/render/detail';
 import { DashboardModel } from '../src/ui/model';
+import { TOUR } from '../src/ui/tour';
 import { reportEvents } from '../src/ui/report-events';
 import { COLUMNS } from '../src/ui/columns';
 import { tableRow } from '../src/ui/render/table';
@@ -499,4 +500,15 @@ test('the detail pane says what a worker runs now, apart from the command line i
 test('COPIED says how old it is: the copy map is read every 10 s, USS every tick', () => {
   assert.equal(copiesAge(10_000, 10_500), null, 'fresh: nothing to say');
   assert.equal(copiesAge(10_000, 18_400), '8s');
+});
+
+test('the tour says only what was measured: no "built 0 records", no freeze verdict where there is no gc.freeze()', () => {
+  const m = new DashboardModel(0);
+  const fork = TOUR.find((s) => s.name === 'fork')!;
+  assert.doesNotMatch(fork.caption(m), /\b0 records|0 workers|0 B/);
+  assert.match(fork.caption(m), /building its heap/);
+  const verdict = TOUR.find((s) => s.name === 'verdict')!;
+  m.ready = { implementation: 'PyPy', version: '3.9.16', freezeSupported: false } as never;
+  assert.doesNotMatch(verdict.caption(m), /keeps it shared/);
+  assert.match(verdict.caption(m), /PyPy has no gc\.freeze\(\), so the freeze steps did not run/);
 });

@@ -56,7 +56,11 @@ export const TOUR: TourStep[] = [
     caption: (m) => {
       const s = m.latest;
       const n = s ? workers(s).length : 0;
-      return `The parent built ${formatCount(m.ready?.size ?? 0)} records (${formatBytes(heap(m))}) and forked ${n} worker${n === 1 ? '' : 's'}. They share almost everything: Σ PSS ${formatBytes(s?.totals.pss ?? 0)}, the real footprint, against Σ RSS ${formatBytes(s?.totals.rss ?? 0)}, what top adds up.`;
+      // Said once there is something to say: no "built 0 records and forked 0 workers".
+      if (!m.ready || !s || n === 0)
+        return 'The parent is building its heap of records; the workers fork once it is built.';
+      const size = (b: number | null): string => (b === null ? '?' : formatBytes(b));
+      return `The parent built ${formatCount(m.ready.size)} records (${formatBytes(heap(m))}) and forked ${n} worker${n === 1 ? '' : 's'}. They share almost everything: Σ PSS ${size(s.totals.pss)}, the real footprint, against Σ RSS ${size(s.totals.rss)}, what top adds up.`;
     },
     start: () => {},
     done: (m, s) => m.ready !== null && workers(s).length > 0 && workers(s).every((p) => p.uss !== null),
@@ -126,6 +130,9 @@ export const TOUR: TourStep[] = [
     name: 'verdict',
     caption: (m) => {
       const s = m.latest;
+      // Only what was measured: an interpreter without gc.freeze() ran no freeze step.
+      if (m.ready && !m.ready.freezeSupported)
+        return `Verdict: a full collection in each worker copies most of the heap into it; ${m.ready.implementation} has no gc.freeze(), so the freeze steps did not run.`;
       if (!s?.split)
         return 'Verdict: a full collection in each worker copies most of the heap into it; gc.freeze() before fork keeps it shared.';
       const a = meanUss(s, false);
