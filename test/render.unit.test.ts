@@ -1,4 +1,5 @@
 /** The renderer on a recorded session: no process, no terminal; screen text at two sizes. */
+import { processSample, snapshotOf } from './samples';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -379,31 +380,7 @@ test('End in the detail pane stays at its end while the pane grows, until it is 
 test("an attached tree's header says how old COPIED is", () => {
   const m = new DashboardModel(0);
   m.attached = { pid: 10, command: 'gunicorn', agents: 0, implementation: null };
-  const p = {
-    pid: 10,
-    role: 'master',
-    index: null,
-    frozen: null,
-    alive: true,
-    exit: null,
-    state: 'S',
-    rss: 4096,
-    pss: 4096,
-    uss: 4096,
-    shared: 0,
-    swap: 0,
-    ussGrowth: 0,
-    minflt: 0,
-    majflt: 0,
-    minfltDelta: 0,
-    majfltDelta: 0,
-    cpuTicks: 0,
-    cpu: 0,
-    gc: null,
-    lastCollection: null,
-    error: null,
-    starttime: 1,
-  };
+  const p = processSample({ pid: 10, role: 'master', index: null, rss: 4096, pss: 4096, uss: 4096, shared: 0 });
   const copies = {
     at: 1000,
     tookMs: 5,
@@ -415,22 +392,9 @@ test("an attached tree's header says how old COPIED is", () => {
     fallback: [],
     why: null,
   };
-  m.pushSnapshot({
-    seq: 1,
-    t: 9000,
-    at: 9000,
-    elapsedMs: 1000,
-    freeze: null,
-    strategy: null,
-    split: false,
-    workload: 'attached',
-    procAvailable: true,
-    processes: [p],
-    totals: { uss: 4096, pss: 4096, rss: 4096, shared: 0 },
-    denied: 0,
-    tickMs: 1,
-    copies,
-  } as never);
+  m.pushSnapshot(
+    snapshotOf([p], { t: 9000, at: 9000, freeze: null, strategy: null, workload: 'attached', copies } as never),
+  );
   assert.match(renderText(m, 200, 30, 9500), /COPIED 8s old/);
 });
 

@@ -1,5 +1,5 @@
 /** A process sample for pure tests: every field set, what a test cares about given. */
-import type { ProcessSample } from '../src/sample/snapshot';
+import { type ProcessSample, type Snapshot, totalsOf } from '../src/sample/snapshot';
 
 export const processSample = (over: Partial<ProcessSample>): ProcessSample => ({
   pid: 1,
@@ -25,5 +25,23 @@ export const processSample = (over: Partial<ProcessSample>): ProcessSample => ({
   lastCollection: null,
   error: null,
   starttime: 1,
+  ...over,
+});
+
+/** A snapshot of those processes for pure tests: totals from them, the rest as given. */
+export const snapshotOf = (processes: ProcessSample[], over: Partial<Snapshot> = {}): Snapshot => ({
+  seq: 1,
+  t: 1,
+  at: 1,
+  elapsedMs: 1000,
+  freeze: false,
+  strategy: 'default',
+  split: false,
+  workload: 'idle',
+  procAvailable: true,
+  processes,
+  totals: totalsOf(processes),
+  denied: 0,
+  tickMs: 1,
   ...over,
 });

@@ -51,6 +51,18 @@ function records(c: ChildProcess): { all: any[]; err: () => string } {
   c.stderr!.on('data', (d: Buffer) => (err += d));
   return { all, err: () => err };
 }
+/** Debian's gunicorn serving the fixture's Flask app on a loopback port, 2 workers, preloaded. */
+const GUNICORN_APP = join(FIXTURES, 'gunicorn');
+const gunicorn = (port: number, ...extra: string[]): string[] => [
+  '/usr/bin/gunicorn',
+  ...extra,
+  '--preload',
+  '-w',
+  '2',
+  '-b',
+  `127.0.0.1:${port}`,
+  'app:app',
+];
 const lastSample = (rs: any[]) => rs.filter((r) => r.type === 'sample').pop();
 
 test('run --freeze through an exec wrapper: the recipe reaches the forking process, records say what the workers froze, SIGKILL of cowtop stops it all', {
@@ -60,26 +72,8 @@ test('run --freeze through an exec wrapper: the recipe reaches the forking proce
   writeFileSync(wrap, 'import os, sys\nos.execvp(sys.argv[1], sys.argv[1:])\n');
   const port = await freePort();
   const c = cowtop(
-    [
-      'run',
-      '--freeze',
-      '--batch',
-      '--interval',
-      '300',
-      '--stop-timeout',
-      '2',
-      '--',
-      PY,
-      wrap,
-      '/usr/bin/gunicorn',
-      '--preload',
-      '-w',
-      '2',
-      '-b',
-      `127.0.0.1:${port}`,
-      'app:app',
-    ],
-    { cwd: join(FIXTURES, 'gunicorn') },
+    ['run', '--freeze', '--batch', '--interval', '300', '--stop-timeout', '2', '--', PY, wrap, ...gunicorn(port)],
+    { cwd: GUNICORN_APP },
   );
   const { all, err } = records(c);
   let pids: number[] = [];
@@ -172,26 +166,9 @@ test('gunicorn --daemon: said as a daemon that left, and stopped, not "exited wi
 }, async () => {
   const port = await freePort();
   const r = await finished(
-    cowtop(
-      [
-        'run',
-        '--batch',
-        '--interval',
-        '300',
-        '--stop-timeout',
-        '3',
-        '--',
-        '/usr/bin/gunicorn',
-        '--daemon',
-        '--preload',
-        '-w',
-        '2',
-        '-b',
-        `127.0.0.1:${port}`,
-        'app:app',
-      ],
-      { cwd: join(FIXTURES, 'gunicorn') },
-    ),
+    cowtop(['run', '--batch', '--interval', '300', '--stop-timeout', '3', '--', ...gunicorn(port, '--daemon')], {
+      cwd: GUNICORN_APP,
+    }),
     30_000,
   );
   const pids =

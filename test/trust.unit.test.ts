@@ -9,6 +9,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultName, parseArgs } from '../src/cli/args';
+import { leftOutLine } from '../src/cli/matrix';
 import { compareMarkdown, compareTable } from '../src/measure/compare-report';
 import { verdict } from '../src/measure/strategies-report';
 import { bytesColumn, CSV_HEADER, csvRows, eventRecord, tableBlock } from '../src/export/records';
@@ -18,7 +19,7 @@ import { AgentReader, agentDirProblem } from '../src/attach/agent';
 import { AttachedTree } from '../src/attach/tree';
 import { exitNote, explainExit } from '../src/experiment/exit-reason';
 import { gcAgeOf, LineSplitter, MAX_LOG_LINE } from '../src/experiment/protocol';
-import { sanitize, safeJson } from '../src/format/sanitize';
+import { isClean, sanitize, safeJson } from '../src/format/sanitize';
 import { totalsOf } from '../src/sample/snapshot';
 import { chartSeries } from '../src/ui/render/charts';
 import { copiesAge } from '../src/ui/render/frame';
@@ -30,7 +31,7 @@ import { COLUMNS } from '../src/ui/columns';
 import { tableRow } from '../src/ui/render/table';
 import { makeTheme } from '../src/ui/theme';
 import { FIXTURES } from './helpers';
-import { processSample } from './samples';
+import { processSample, snapshotOf } from './samples';
 
 const ROOT_USER = process.geteuid?.() === 0;
 
@@ -363,21 +364,7 @@ test('--strategies says "fewer" only when the threshold run had fewer full colle
 
 test("batch's table gives minor faults per second, as its title says", () => {
   const p = row({ minfltDelta: 500 });
-  const snap = {
-    seq: 1,
-    t: 2000,
-    at: 0,
-    elapsedMs: 500,
-    freeze: false,
-    strategy: 'default',
-    split: false,
-    workload: 'idle',
-    procAvailable: true,
-    processes: [p],
-    totals: totalsOf([p]),
-    denied: 0,
-    tickMs: 1,
-  };
+  const snap = snapshotOf([p], { t: 2000, at: 0, elapsedMs: 500 });
   const lines = tableBlock(snap).split('\n');
   assert.match(lines[1], /MINFLT\/s/);
   assert.match(lines[2], /\s1,000\s/, '500 faults in 0.5 s');
@@ -427,21 +414,7 @@ test('batch formats: one unit per size column, one clock, the same names as the 
   );
   assert.deepEqual(bytesColumn([512_000, 2_048]), ['500.0 KiB', '2.0 KiB']);
   const p = row({ pid: 42, index: 2, ussGrowth: 4096 });
-  const snap = {
-    seq: 1,
-    t: 2500,
-    at: 0,
-    elapsedMs: 1000,
-    freeze: false,
-    strategy: 'default',
-    split: false,
-    workload: 'idle',
-    procAvailable: true,
-    processes: [p],
-    totals: totalsOf([p]),
-    denied: 0,
-    tickMs: 1,
-  };
+  const snap = snapshotOf([p], { t: 2500, at: 0 });
   const header = CSV_HEADER.split(',');
   const cells = csvRows(snap as never)[0].split(',');
   assert.equal(cells[header.indexOf('worker')], '3', "the worker's number as samples say it");
@@ -472,21 +445,7 @@ test('the detail pane says what a worker runs now, apart from the command line i
     frozen: 1_000_000,
   };
   const p = row({ pid: 42, gc, command: 'python3 -u -m cowtop_experiment --workload idle --no-freeze' });
-  m.pushSnapshot({
-    seq: 1,
-    t: 1,
-    at: 1,
-    elapsedMs: 1000,
-    freeze: true,
-    strategy: 'freeze',
-    split: false,
-    workload: 'read',
-    procAvailable: true,
-    processes: [p],
-    totals: totalsOf([p]),
-    denied: 0,
-    tickMs: 1,
-  } as never);
+  m.pushSnapshot(snapshotOf([p], { freeze: true, strategy: 'freeze', workload: 'read' }));
   const text = detailLines(p, '42:1', m, makeTheme({ NO_COLOR: '1' }))
     .join('\n')
     .replace(/\{[^}]*\}/g, ''); // blessed's tags
@@ -511,4 +470,16 @@ test('the tour says only what was measured: no "built 0 records", no freeze verd
   m.ready = { implementation: 'PyPy', version: '3.9.16', freezeSupported: false } as never;
   assert.doesNotMatch(verdict.caption(m), /keeps it shared/);
   assert.match(verdict.caption(m), /PyPy has no gc\.freeze\(\), so the freeze steps did not run/);
+});
+
+test("compare --matrix says an install's path as text, whatever bytes its directory name holds", () => {
+  const line = leftOutLine({
+    python: '/root/.pyenv/versions/3.6-\x1b]2;x\x07/bin/python3',
+    why: '/root/... is CPython 3.6.15; cowtop needs 3.7',
+  });
+  assert.ok(isClean(line), 'no control character left raw');
+  assert.match(
+    line,
+    /^cowtop: left out \/root\/\.pyenv\/versions\/3\.6-\\x1b\]2;x\\x07\/bin\/python3: it is CPython 3\.6\.15/,
+  );
 });

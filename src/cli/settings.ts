@@ -53,7 +53,7 @@ export function common(a: Parsed, env: NodeJS.ProcessEnv): Common {
   return { experiment: experimentOptions(a, env), force: Boolean(a.force), minAvailable, procRoot };
 }
 
-export function experimentOptions(a: Parsed, env: NodeJS.ProcessEnv): ExperimentOptions {
+function experimentOptions(a: Parsed, env: NodeJS.ProcessEnv): ExperimentOptions {
   let python = a.python as string | undefined;
   if (python === undefined && env.COWTOP_PYTHON !== undefined) {
     if (!env.COWTOP_PYTHON.trim()) throw new UsageError('COWTOP_PYTHON is set but empty');

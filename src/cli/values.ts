@@ -7,7 +7,7 @@ import type { StrategyName } from '../experiment/strategy';
 import { grouped } from '../format/units';
 import { UsageError } from '../util/usage-error';
 
-export const STRATEGY_NAMES: StrategyName[] = ['default', 'disable', 'threshold', 'freeze'];
+const STRATEGY_NAMES: StrategyName[] = ['default', 'disable', 'threshold', 'freeze'];
 
 /** compare --strategies [LIST]: all four, or the names listed (comma-separated). */
 export function strategyList(text: string): StrategyName[] {

@@ -311,7 +311,7 @@ export interface GcAge {
 }
 
 /** gc state not renewed in 3 of its intervals is stale: its writer stopped (a full disk, a hung process). */
-export const STALE_INTERVALS = 3;
+const STALE_INTERVALS = 3;
 
 export function gcAgeOf(at: number | undefined, everyMs: number, now: number): GcAge | null {
   if (at === undefined) return null;

@@ -29,7 +29,7 @@ function frozenWorkers(p: ServerPass): boolean | null {
   return known.some((f) => f > 0);
 }
 
-export const passCopiedMean = (p: ServerPass): number | null =>
+const passCopiedMean = (p: ServerPass): number | null =>
   p.workers.length && p.workers.every((w) => w.after.copied !== null)
     ? mean(p.workers.map((w) => w.after.copied!))
     : null;

@@ -137,8 +137,10 @@ export function chartSeries(
   }
   // The legend names the lines of now: a worker gone (-, a re-fork) keeps its past line but has no
   // newest value, so it is not listed with one (it said "w5 0.0" after -).
+  // Only where a line is a worker's (not the footprint's, nor max/median/min over 2,000 workers).
+  const perSlot = id !== 'footprint' && series.some((s) => /^[wf]\d+$/.test(s.title));
   const live =
-    points.length && id !== 'footprint'
+    points.length && perSlot
       ? new Set((id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).keys())
       : null;
   const inLegend = (s: Omit<Series, 'x'>): boolean =>
