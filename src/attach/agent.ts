@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as v from 'valibot';
 import { sanitize } from '../format/sanitize';
 import { mapLimit } from '../util/map-limit';
-import { checkPrivateDir, readOwnedFile } from '../files/untrusted';
+import { checkPrivateDir, type HeldDir, openPrivateDirBeneath, readOwnedFile } from '../files/untrusted';
 import {
   Collection,
   count,
@@ -159,6 +159,18 @@ export interface AgentTarget {
   pid: number;
   uid: number;
   starttime: number | null;
+  /**
+   * A process in another mount namespace (a container): its agent writes into its own /tmp, as
+   * the pid and uid it sees, and that /tmp is reached through root (/proc/PID/root).
+   */
+  inner?: { pid: number; uid: number; root: string; mountNs: string } | null;
+}
+
+/** One directory and the processes whose files are in it. */
+interface DirGroup {
+  dir: string; // as shown in notices
+  root: string | null; // /proc/PID/root of a member, when the directory is inside another mount namespace
+  targets: AgentTarget[];
 }
 
 /**
@@ -183,53 +195,97 @@ export class AgentReader {
   }
 
   async readAll(targets: readonly AgentTarget[]): Promise<AgentState[]> {
-    const byDir = new Map<string, AgentTarget[]>();
+    const groups = new Map<string, DirGroup>();
     for (const t of targets) {
-      const dir = agentDir(t.uid, this.env);
-      const list = byDir.get(dir) ?? [];
-      list.push(t);
-      byDir.set(dir, list);
+      // Inside a container the agent knows nothing of cowtop's COWTOP_AGENT_DIR: its own default.
+      const dir = t.inner ? agentDir(t.inner.uid, {}) : agentDir(t.uid, this.env);
+      const key = t.inner ? `${t.inner.mountNs}|${dir}` : dir;
+      const g = groups.get(key) ?? {
+        dir: t.inner ? `${dir} (in ${t.inner.root})` : dir,
+        root: t.inner?.root ?? null,
+        targets: [],
+      };
+      g.targets.push(t);
+      groups.set(key, g);
     }
-    const out = await Promise.all([...byDir].map(([dir, list]) => this.readDir(dir, list)));
+    const out = await Promise.all([...groups].map(([key, g]) => this.readGroup(key, g)));
     return out.flat();
   }
 
-  private async readDir(dir: string, targets: AgentTarget[]): Promise<AgentState[]> {
-    if (this.busy.has(dir)) return [];
+  private async readGroup(key: string, g: DirGroup): Promise<AgentState[]> {
+    if (this.busy.has(key)) return [];
     // One directory serves one uid; with COWTOP_AGENT_DIR set, the first target's uid decides.
-    const uid = targets[0].uid;
-    const verdict = await checkPrivateDir(dir, uid);
-    if (verdict === null) return [];
-    if (!verdict.ok) {
-      this.tell(`dir:${dir}:${verdict.why}`, `gc agent data of uid ${uid} ignored: ${dir} ${verdict.why}`);
-      return [];
+    const uid = g.targets[0].uid;
+    const dir = g.dir;
+    let where = dir;
+    let held: HeldDir | null = null;
+    if (g.root !== null) {
+      const opened = await openPrivateDirBeneath(g.root, agentDir(g.targets[0].inner!.uid, {}), uid);
+      if (!opened.ok) {
+        if (!opened.missing)
+          this.tell(`dir:${key}:${opened.why}`, `gc agent data of uid ${uid} ignored: ${dir} ${opened.why}`);
+        return [];
+      }
+      held = opened.held;
+      where = held.path;
+    } else {
+      const verdict = await checkPrivateDir(dir, uid);
+      if (verdict === null) return [];
+      if (!verdict.ok) {
+        this.tell(`dir:${dir}:${verdict.why}`, `gc agent data of uid ${uid} ignored: ${dir} ${verdict.why}`);
+        return [];
+      }
     }
+    try {
+      return await this.readFiles(key, dir, where, uid, g.targets);
+    } finally {
+      // A read that outlived the deadline still needs the directory: it closes it when done.
+      if (held && !this.busy.has(key)) await held.close();
+      else if (held) this.closeLater.set(key, held);
+    }
+  }
+
+  /** Directories held open for reads that outlived the deadline, closed when those finish. */
+  private readonly closeLater = new Map<string, HeldDir>();
+
+  private async readFiles(
+    key: string,
+    dir: string,
+    where: string,
+    uid: number,
+    targets: AgentTarget[],
+  ): Promise<AgentState[]> {
     // Only the files of the tree's pids, by name: the directory is never listed, so its size
     // (another user can fill it with 500,000 names) costs the tick nothing. A process whose file
     // is missing (a tree without the agent) is asked again after a pause that doubles, up to
     // MISS_BACKOFF_MAX_MS: 2,000 such processes cost a few opens a tick, not 2,000.
     const now = Date.now();
     const due = targets.filter((t) => t.uid === uid && (this.retryAt.get(missKey(t))?.at ?? 0) <= now);
-    const work = mapLimit(due, CONCURRENCY, (t) => this.readOne(dir, t));
+    const work = mapLimit(due, CONCURRENCY, (t) => this.readOne(dir, where, t));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), READ_DEADLINE_MS)));
     const results = await Promise.race([work, late]);
     clearTimeout(timer);
     if (results === 'late') {
-      this.busy.add(dir);
+      this.busy.add(key);
       this.tell(
-        `busy:${dir}`,
+        `busy:${key}`,
         `gc agent files in ${dir} take over ${READ_DEADLINE_MS} ms to read: skipped until they answer`,
       );
-      void work.finally(() => this.busy.delete(dir));
+      void work.finally(() => {
+        this.busy.delete(key);
+        void this.closeLater.get(key)?.close();
+        this.closeLater.delete(key);
+      });
       return [];
     }
     return results.filter((s): s is AgentState => s !== null);
   }
 
-  private async readOne(dir: string, t: AgentTarget): Promise<AgentState | null> {
-    const file = path.join(dir, `${t.pid}.json`);
-    const read = await readOwnedFile(file, t.uid, FILE_CAP);
+  private async readOne(dir: string, where: string, t: AgentTarget): Promise<AgentState | null> {
+    const own = t.inner?.pid ?? t.pid; // the pid the agent knows itself by
+    const file = path.join(dir, `${own}.json`);
+    const read = await readOwnedFile(path.join(where, `${own}.json`), t.uid, FILE_CAP);
     const key = missKey(t);
     if (!read.ok && read.missing) {
       const wait = Math.min(MISS_BACKOFF_MAX_MS, (this.retryAt.get(key)?.wait ?? MISS_BACKOFF_MS / 2) * 2);
@@ -248,7 +304,7 @@ export class AgentReader {
       return null;
     }
     const s = parsed.state;
-    if (s.pid !== t.pid) {
+    if (s.pid !== own) {
       this.tell(`file:${file}`, `gc agent file ${file} ignored: it names pid ${s.pid}`);
       return null;
     }
@@ -259,6 +315,16 @@ export class AgentReader {
         `file:${file}`,
         `gc agent file ${file}: ${parsed.dropped.join(', ')} dropped (wrong type or out of range)`,
       );
-    return s;
+    return own === t.pid ? s : rePid(s, t.pid);
   }
+}
+
+/** A state the agent wrote as its namespace's pid, under the pid cowtop sees. */
+function rePid(s: AgentState, pid: number): AgentState {
+  return {
+    ...s,
+    pid,
+    gc: { ...s.gc, pid },
+    last: s.last ? { ...s.last, pid } : null,
+  };
 }

@@ -7,7 +7,9 @@ import { gcAgeOf, type CollectionMessage, type ExitMessage, type GcAge, type GcM
 import type { ProcReader } from '../proc/read';
 import type { SampleSource } from '../sample/sampler';
 import type { Role, Snapshot } from '../sample/snapshot';
-import { AgentReader } from './agent';
+import { AgentReader, type AgentTarget } from './agent';
+import { type Placement, placementOf } from '../proc/placement';
+import * as path from 'node:path';
 
 const KEEP_EXITED_MS = 60_000;
 /** sys.implementation.name as people write it. */
@@ -27,8 +29,10 @@ export class AttachedTree implements SampleSource {
   readonly workload = 'attached';
   private readonly exitedAt = new Map<number, number>();
   private live = new Set<number>();
-  /** Owner uid per process (pid:starttime): read once, not every tick. */
-  private uids = new Map<string, number | null>();
+  /** Owner uid and placement per process (pid:starttime): read once, not every tick. */
+  private uids = new Map<string, { uid: number | null; inner: AgentTarget['inner'] }>();
+  /** Where the root runs (its PID namespace, container, cgroup), once read. */
+  rootPlacement: Placement | null = null;
   agentCount = 0;
   implementation: string | null = null;
 
@@ -123,6 +127,7 @@ export class AttachedTree implements SampleSource {
       this.exitedAt.set(pid, now);
       this.gcAt.delete(pid);
       this.gcEvery.delete(pid);
+      this.inner.delete(pid);
       this.gc.delete(pid); // its number was freed by retain(), before this tick's rows were made
     }
     this.live = live;
@@ -138,6 +143,30 @@ export class AttachedTree implements SampleSource {
     return { appeared, vanished, collections };
   }
 
+  /** Pids as their own namespace sees them, where that is not cowtop's. */
+  private readonly inner = new Map<number, number>();
+
+  innerPid(pid: number): number | null {
+    return this.inner.get(pid) ?? null;
+  }
+
+  /** Its owner, and for a process in another mount namespace where its agent writes. */
+  private async whereIs(pid: number): Promise<{ uid: number | null; inner: AgentTarget['inner'] }> {
+    const [uid, placed] = await Promise.all([this.reader.uid(pid), placementOf(pid, this.reader.root)]);
+    if (pid === this.pid && placed) this.rootPlacement = placed;
+    if (placed?.otherPidNs) this.inner.set(pid, placed.innerPid);
+    if (uid === null || !placed?.otherMountNs || placed.mountNs === null) return { uid, inner: null };
+    return {
+      uid,
+      inner: {
+        pid: placed.innerPid,
+        uid: placed.innerUid ?? uid,
+        root: path.join(this.reader.root, String(pid), 'root'),
+        mountNs: placed.mountNs,
+      },
+    };
+  }
+
   /** Full collections the agents counted since the last read: events, as the experiment's are. */
   private collections: CollectionMessage[] = [];
 
@@ -151,12 +180,13 @@ export class AttachedTree implements SampleSource {
     const targets = await Promise.all(
       live.map(async (p) => {
         const key = `${p.pid}:${p.starttime}`;
-        if (!this.uids.has(key)) this.uids.set(key, await this.reader.uid(p.pid));
-        return { pid: p.pid, uid: this.uids.get(key)!, starttime: p.starttime };
+        if (!this.uids.has(key)) this.uids.set(key, await this.whereIs(p.pid));
+        const { uid, inner } = this.uids.get(key)!;
+        return { pid: p.pid, uid, starttime: p.starttime, inner };
       }),
     );
     const states = await this.agents.readAll(
-      targets.filter((t): t is { pid: number; uid: number; starttime: number | null } => t.uid !== null),
+      targets.flatMap((t) => (t.uid === null ? [] : [{ ...t, uid: t.uid } satisfies AgentTarget])),
     );
     let count = 0;
     for (const s of states) {

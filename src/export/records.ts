@@ -41,6 +41,7 @@ export function sampleRecord(s: Snapshot) {
       role: p.role,
       worker: workerNumber(p), // the number on screen
       alive: p.alive,
+      ...(p.innerPid != null ? { nspid: p.innerPid } : {}), // its pid in its own PID namespace (a container)
       ...(p.frozen !== null ? { frozen: p.frozen } : {}),
       rss: p.rss,
       pss: p.pss,

@@ -76,3 +76,72 @@ export async function readOwnedFile(file: string, uid: number, cap: number): Pro
     await fh.close().catch(() => {});
   }
 }
+
+/** A directory opened inside another mount namespace's root, held by its fd until close(). */
+export interface HeldDir {
+  /** The directory as a path that names the open fd: what is opened beneath it cannot be swapped. */
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens dir (absolute, as a process inside root sees it) beneath root (/proc/PID/root), one
+ * component at a time, each opened through the fd of the one before with O_NOFOLLOW: a link in
+ * the container (its /tmp made a link to the host's /root) leads nowhere, where a plain path
+ * would follow an absolute link out of the container into cowtop's own file system. The last
+ * one must pass checkPrivateDir's rules for uid.
+ */
+export async function openPrivateDirBeneath(
+  root: string,
+  dir: string,
+  uid: number,
+): Promise<{ ok: true; held: HeldDir } | { ok: false; missing: boolean; why: string }> {
+  const names = dir.split('/').filter(Boolean);
+  if (names.some((n) => n === '..' || n === '.')) return { ok: false, missing: false, why: 'is not a plain path' };
+  const opened: fs.FileHandle[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(opened.map((h) => h.close().catch(() => {})));
+  };
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK;
+  let at = root;
+  try {
+    // The root itself is the kernel's link to that namespace's root: followed on purpose.
+    opened.push(await fs.open(root, flags));
+    for (const name of names) {
+      at = `/proc/self/fd/${opened[opened.length - 1].fd}/${name}`;
+      opened.push(await fs.open(at, flags | constants.O_NOFOLLOW));
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // O_NOFOLLOW with O_DIRECTORY refuses a link as ENOTDIR: say which it was.
+    const link =
+      code === 'ELOOP' || code === 'ENOTDIR' ? (await fs.lstat(at).catch(() => null))?.isSymbolicLink() : false;
+    await closeAll();
+    if (code === 'ENOENT') return { ok: false, missing: true, why: 'is gone' };
+    const why = link
+      ? 'has a symbolic link on its path'
+      : code === 'ENOTDIR'
+        ? 'has a non-directory on its path'
+        : `cannot be opened (${code ?? 'error'})`;
+    return { ok: false, missing: false, why };
+  }
+  const last = opened[opened.length - 1];
+  const st = await last.stat();
+  const parent = opened.length > 1 ? await opened[opened.length - 2].stat() : null;
+  const why =
+    st.uid !== uid
+      ? `is owned by uid ${st.uid}, not by uid ${uid}`
+      : st.mode & 0o022
+        ? `is writable by other users (mode ${octal(st.mode)})`
+        : parent && parent.dev !== st.dev
+          ? 'is a mount point'
+          : null;
+  // Only the last fd is kept: the others were the way there.
+  const held = opened.pop()!;
+  await closeAll();
+  if (why) {
+    await held.close().catch(() => {});
+    return { ok: false, missing: false, why };
+  }
+  return { ok: true, held: { path: `/proc/self/fd/${held.fd}`, close: () => held.close().catch(() => {}) } };
+}

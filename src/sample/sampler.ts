@@ -267,6 +267,7 @@ export class Sampler {
       gc: this.source.gc.get(pid) ?? null,
       gcAge: this.source.gcAge?.(pid, Date.now()) ?? null,
       lastCollection: this.source.lastCollection.get(pid) ?? null,
+      innerPid: this.source.innerPid?.(pid) ?? null,
       error: mem.ok || mem.error === 'gone' ? null : mem.message,
       starttime: stat.starttime,
       ppid: stat.ppid,

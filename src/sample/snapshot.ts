@@ -29,6 +29,7 @@ export interface ProcessSample {
   readonly gc: GcMessage | null;
   readonly gcAge?: GcAge | null; // how old gc is, where known: stale past 3 of its writer's intervals
   readonly lastCollection: CollectionMessage | null;
+  readonly innerPid?: number | null; // its pid in its own PID namespace (a container), where not cowtop's
   readonly error: string | null; // why some figures are missing (e.g. permission)
   readonly starttime: number | null; // clock ticks after boot; tells a reused pid apart
   readonly ppid?: number | null; // from stat: the tree view nests by it

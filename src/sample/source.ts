@@ -14,6 +14,8 @@ export interface SampleSource {
   /** How old a process's gc state is, where the source knows when it was written. */
   gcAge?(pid: number, now: number): GcAge | null;
   readonly lastCollection: ReadonlyMap<number, CollectionMessage>;
+  /** Its pid inside its own PID namespace, where that is not cowtop's (a container). */
+  innerPid?(pid: number): number | null;
   readonly freeze: boolean | null; // null: not known (an attached tree without the agent)
   readonly gcStrategy?: string; // the experiment's gc strategy (strategy.ts); unknown for an attached tree
   readonly workload: string;

@@ -81,7 +81,12 @@ export class AttachSession extends SampledMonitor implements Monitor {
       });
     }
     for (const c of collections) this.emit('report', c);
-    this.attached = { ...this.attached!, agents: tree.agentCount, implementation: tree.implementation };
+    this.attached = {
+      ...this.attached!,
+      agents: tree.agentCount,
+      implementation: tree.implementation,
+      where: tree.rootPlacement,
+    };
     this.emit('snapshot', snap);
     if (snap.denied > 0 && !this.toldDenied) {
       this.toldDenied = true;

@@ -1,6 +1,7 @@
 /** What the dashboard and --batch drive: the experiment cowtop runs, or a tree it attached to. */
 import type { EventEmitter } from 'node:events';
 import type { Experiment } from '../experiment/experiment';
+import type { Placement } from '../proc/placement';
 import type { SignalName } from '../proc/signal';
 
 export interface AttachInfo {
@@ -9,6 +10,7 @@ export interface AttachInfo {
   agents: number; // processes whose gc agent answered at the last sample
   implementation: string | null;
   run?: { freeze: boolean; keep: boolean }; // cowtop run started the tree
+  where?: Placement | null; // the root's namespaces and container, once read
 }
 
 /**

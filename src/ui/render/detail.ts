@@ -42,12 +42,23 @@ export function detailLines(p: ProcessSample | null, key: string, model: Dashboa
     ];
   const lines: string[] = [];
   const head = [`{bold}${esc(roleText(p))}{/bold}`, `pid ${p.pid}`];
+  if (p.innerPid != null) head.push(`pid ${p.innerPid} in its namespace`);
   if (p.ppid) head.push(`ppid ${p.ppid}`);
   if (p.state) head.push(`state ${esc(p.state)}`);
   if (!p.alive) head.push(theme.warn('exited'));
   if (model.view.paused) head.push(theme.warn('PAUSED'));
   lines.push(head.join('   '));
   lines.push(`  {bold}${'command'.padEnd(16)}{/bold}${esc(p.command ?? '-')}`);
+  const where = model.attached?.where;
+  if (where && (where.otherPidNs || where.otherMountNs || where.container)) {
+    const ns = [
+      where.otherPidNs ? `PID namespace: pid ${where.nspids.join(' > ')}` : "PID namespace: cowtop's",
+      where.otherMountNs ? `its own mount namespace (${where.mountNs})` : "cowtop's mount namespace",
+    ];
+    lines.push(`  {bold}${'tree runs in'.padEnd(16)}{/bold}${esc(ns.join(', '))}`);
+    const box = where.container ? `${where.container.runtime} ${where.container.id}` : 'none named';
+    lines.push(`  {bold}${'container'.padEnd(16)}{/bold}${esc(`${box}; cgroup ${where.cgroup ?? '?'}`)}`);
+  }
   // The experiment's argv is the one it started with; a re-fork changes what its workers run.
   const s = model.shown;
   if (!model.attached && s && p.alive && (p.role === 'worker' || p.role === 'parent')) {

@@ -3,9 +3,7 @@
  * function of the model, the terminal size and the time, so that it can be tested on recorded
  * snapshots without a process or a terminal.
  */
-import { TRACKED_PER_RECORD } from '../../experiment/options';
-import { STARTING } from '../splash';
-import { formatBytes, formatCount, formatDuration } from '../../format/units';
+import { formatDuration } from '../../format/units';
 import type { Snapshot } from '../../sample/snapshot';
 import { footerText, helpLines, type Controller } from '../keys';
 import { CHARTS, type DashboardModel } from '../model';
@@ -15,7 +13,8 @@ import type { ChartFrame, Frame, Rect } from './types';
 export { niceMax } from './charts';
 import { confirmFrame, detailLines } from './detail';
 import { mapFrame } from './map';
-import { unitSuffix } from '../columns';
+import { headerText } from './header';
+export { copiesAge, everyText, fitParts, groupMeans } from './header';
 import { rowKey } from '../rows';
 import { tableLines, windowTop } from './table';
 
@@ -64,178 +63,6 @@ function helpFrame(
     scroll: top,
     kind: title === 'help' ? 'help' : 'detail',
   };
-}
-
-/** What the attached header counts in a snapshot: once per snapshot, not per frame (2,000 rows). */
-const countsCache = new WeakMap<
-  Snapshot,
-  { workers: number; live: number; masterGc: boolean; frozen: number | null }
->();
-function treeCounts(s: Snapshot): { workers: number; live: number; masterGc: boolean; frozen: number | null } {
-  let counts = countsCache.get(s);
-  if (!counts) {
-    counts = { workers: 0, live: 0, masterGc: false, frozen: null };
-    for (const p of s.processes) {
-      if (p.role === 'master' && p.gc) counts.masterGc = true;
-      if (!p.alive) continue;
-      counts.live++;
-      if (p.role === 'worker') counts.workers++;
-      if (p.gc?.frozen != null) counts.frozen = Math.max(counts.frozen ?? 0, p.gc.frozen);
-    }
-    countsCache.set(s, counts);
-  }
-  return counts;
-}
-
-function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
-  const a = model.attached!;
-  const counts = s ? treeCounts(s) : null;
-  const workers = counts?.workers ?? 0;
-  const live = counts?.live ?? 0;
-  const first = fitParts(
-    [
-      [a.run ? '{bold}cowtop run{/bold}' : '{bold}cowtop attach{/bold}', 0],
-      [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
-      [`workers ${workers}`, 0],
-      [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
-      [a.implementation ? esc(a.implementation) : '', 2],
-      [`sizes in ${unitSuffix(model.view.units)}`, 1],
-      [everyText(model.intervalMs), 2],
-      [`up ${formatDuration(now - model.startedAt)}`, 3],
-    ].filter(([t]) => t) as Array<[string, number]>,
-    width,
-  );
-  // The most any process froze: the recipe's workers freeze too (uWSGI runs no before-fork hook).
-  const frozen = counts?.frozen ?? null;
-  // What the processes report (the workers' frozen counts), never what cowtop run asked for.
-  const observed = s?.freeze ?? null;
-  const mode =
-    observed === null
-      ? theme.dim(a.run && !counts?.masterGc ? ' gc: no agent yet ' : ' gc: no agent ')
-      : observed
-        ? theme.freezeOn(' FREEZE ON ')
-        : theme.freezeOff(' FREEZE OFF ');
-  const parts: Array<[string, number]> = [[mode, 0]];
-  if (a.run?.freeze && observed === false) parts.push([theme.warn('--freeze asked, but the workers froze nothing'), 0]);
-  else if (a.run)
-    parts.push([theme.dim(a.run.freeze ? 'recipe: gc off in master, freeze at fork' : 'gc as the app sets it'), 1]);
-  if (frozen) parts.push([`frozen ${formatCount(frozen)}`, 2]);
-  // cowtop saw nothing before it attached: growth is from then, not from the fork.
-  parts.push([theme.dim(a.run ? 'GROWTH since first seen' : 'GROWTH since attach'), 2]);
-  // COPIED is read from the copy map every 10 s in the background, USS every tick: say how old.
-  const copiedAge = s?.copies?.privileged ? copiesAge(s.copies.at, s.at) : null;
-  if (copiedAge !== null) parts.push([theme.dim(`COPIED ${copiedAge} old`), 2]);
-  if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
-  if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
-  if (s) {
-    parts.push(...totalParts(s.totals));
-  }
-  return `${first}\n${fitParts(parts, width)}`;
-}
-
-function headerText(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
-  if (model.attached) return attachedHeader(model, s, width, theme, now);
-  const r = model.ready;
-  const up = formatDuration(now - model.startedAt);
-  const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
-  const first = r
-    ? fitParts(
-        [
-          ['{bold}cowtop{/bold}', 2], // the terminal's title says what runs: the figures keep their room first
-          [`${esc(r.implementation)} ${esc(r.version)}`, 1],
-          [`records ${formatCount(r.size)}`, 0],
-          [`(${formatCount(r.size * TRACKED_PER_RECORD)} gc-tracked)`, 3],
-          [`heap ${formatBytes(r.heapBytes)}`, 2],
-          [`workers ${workers}`, 0],
-          [`workload ${esc(s?.workload ?? r.workload)}`, 0],
-          [`sizes in ${unitSuffix(model.view.units)}`, 1],
-          [everyText(model.intervalMs), 2],
-          [`up ${up}`, 3],
-        ],
-        width,
-      )
-    : `{bold}cowtop{/bold}  ${STARTING}  up ${up}`;
-  const freeze = s?.freeze ?? r?.freeze ?? false;
-  const split = s?.split ?? false;
-  const strategy = s?.strategy ?? r?.gc ?? 'default';
-  const mode = split
-    ? `${theme.freezeOff(' SPLIT: ')}${theme.freezeOn(' half frozen ')}`
-    : freeze
-      ? theme.freezeOn(' FREEZE ON ')
-      : strategy.startsWith('disable')
-        ? theme.freezeOff(' GC DISABLED ')
-        : strategy.startsWith('threshold')
-          ? theme.freezeOff(' GC THRESHOLD ')
-          : r && !r.freezeSupported
-            ? theme.dim(' NO gc.freeze() ')
-            : theme.freezeOff(' FREEZE OFF ');
-  const frozen = s?.processes.find((p) => p.role === 'parent')?.gc?.frozen;
-  // [text, priority]: lower numbers stay when the line is too long for the terminal.
-  const parts: Array<[string, number]> = [[mode, 0]];
-  if (s && split) parts.push([groupMeans(s), 0]);
-  const thresholds = workerThresholds(s);
-
-  if (model.view.paused) parts.push([theme.warn('{bold}PAUSED{/bold}'), 0]);
-  if (model.view.pending) parts.push([theme.warn(esc(model.view.pending)), 0]);
-  if (model.view.notice) parts.push([theme.warn(`{bold}${esc(model.view.notice)}{/bold}`), 0]);
-  if (s && !s.procAvailable) parts.push([theme.warn('no /proc: USS/PSS/faults unknown'), 1]);
-  if (s) {
-    parts.push(...totalParts(s.totals));
-  }
-  // The thresholds in force in the workers (gc.get_threshold()): what the strategy set.
-  if (thresholds) parts.push([`thresholds ${thresholds}`, strategy.startsWith('threshold') ? 1 : 3]);
-  if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
-  return `${first}\n${fitParts(parts, width)}`;
-}
-
-/** How old the copy map is against the sample it rides with: "4s"; null while it is fresh (a tick). */
-export function copiesAge(mapAt: number, sampleAt: number): string | null {
-  const s = Math.round((sampleAt - mapAt) / 1000);
-  return s >= 2 ? `${s}s` : null;
-}
-
-/** Σ USS, Σ PSS, Σ RSS and shared, with their priorities; a sum nobody could read is '?'. */
-function totalParts(t: Snapshot['totals']): Array<[string, number]> {
-  const size = (b: number | null): string => (b === null ? '?' : formatBytes(b));
-  return [
-    [`Σ USS ${size(t.uss)}`, 1],
-    [`Σ PSS ${size(t.pss)}`, 1],
-    [`Σ RSS ${size(t.rss)}`, 2],
-    [`shared ${size(t.shared)}`, 3],
-  ];
-}
-
-/** The thresholds the workers run with (gc.get_threshold()), or 'off' when their gc is disabled. */
-function workerThresholds(s: Snapshot | null): string | null {
-  const w = s?.processes.find((p) => p.role === 'worker' && p.alive && p.gc);
-  if (!w?.gc) return null;
-  if (!w.gc.enabled) return 'off';
-  return w.gc.threshold ? w.gc.threshold.join('/') : null;
-}
-
-/** Split view: the mean USS of each group of workers, the difference in one glance. */
-export function groupMeans(s: Snapshot): string {
-  const mean = (frozen: boolean): string => {
-    const ws = s.processes.filter((p) => p.alive && p.role === 'worker' && p.frozen === frozen && p.uss !== null);
-    return ws.length ? formatBytes(ws.reduce((a, p) => a + p.uss!, 0) / ws.length) : '-';
-  };
-  return `mean USS: no freeze ${mean(false)} | frozen ${mean(true)}`;
-}
-
-/** Joins parts with two spaces, dropping the lowest priority ones until the line fits. */
-export function fitParts(parts: Array<[string, number]>, width: number): string {
-  const visible = (s: string): number => s.replace(/\{[^}]*\}/g, '').length;
-  const list = [...parts];
-  const len = (): number => list.reduce((a, [t]) => a + visible(t) + 2, -2);
-  for (let level = 3; level > 0 && len() > width; level--) {
-    for (let i = list.length - 1; i >= 0 && len() > width; i--) if (list[i][1] === level) list.splice(i, 1);
-  }
-  return list.map(([t]) => t).join('  ');
-}
-
-/** The sampling interval as the header says it: "every 0.5s", "every 2s". */
-export function everyText(ms: number): string {
-  return `every ${ms < 1000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 100) / 10)}s`;
 }
 
 export function buildFrame(
