@@ -4,7 +4,7 @@ import { OutputError, openOutput } from '../files/output';
 import { safeJson } from '../format/sanitize';
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
-import { CSV_HEADER, csvRows, eventLine, eventRecord, sampleRecord, tableBlock } from '../export/records';
+import { CSV_HEADER, csvRows, eventLine, eventRecord, oomRecords, sampleRecord, tableBlock } from '../export/records';
 import { lifecycle } from '../lifecycle';
 import { UsageError } from '../util/usage-error';
 import { sinceStart } from '../util/clock';
@@ -57,6 +57,10 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
         text: `cannot read ${procRoot}: USS, PSS and faults are unknown; RSS and CPU come from pidusage`,
       });
     first = false;
+    for (const o of oomRecords(snap)) {
+      if (cmd.format === 'json') write(safeJson(o));
+      else if (cmd.format === 'table') write(`t=${o.t}ms  oom       ${o.text}`);
+    }
     if (cmd.format === 'json') write(safeJson(sampleRecord(snap)));
     else if (cmd.format === 'csv') csvRows(snap).forEach(write);
     else write(tableBlock(snap));

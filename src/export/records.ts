@@ -4,6 +4,7 @@ import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
 import type { CopyMap } from '../sample/copy-map';
+import { type CgroupSample, oomText } from '../sample/cgroup-watch';
 import { isoTime } from '../util/clock';
 import { formatBytes, formatCount, formatSeconds } from '../format/units';
 
@@ -69,6 +70,9 @@ export function sampleRecord(s: Snapshot) {
       ...(s.copies && p.role === 'worker' && p.alive ? { copies: copiesRecord(s.copies, p.pid) } : {}),
     })),
     totals: s.totals,
+    // The memory cgroup most of the tree is in (a container's limit): null where none could be read.
+    ...(s.cgroups ? { cgroup: s.cgroups.length ? cgroupRecord(s.cgroups[0]) : null } : {}),
+    ...(s.cgroups && s.cgroups.length > 1 ? { otherCgroups: s.cgroups.slice(1).map(cgroupRecord) } : {}),
     tickMs: Math.round(s.tickMs * 100) / 100,
     ...(s.copies !== undefined && s.copies !== null
       ? { map: mapRecord(s.copies) }
@@ -76,6 +80,39 @@ export function sampleRecord(s: Snapshot) {
         ? { map: { error: s.copiesNote } }
         : {}),
   };
+}
+
+function cgroupRecord(c: CgroupSample) {
+  return {
+    version: c.version,
+    path: c.path,
+    usage: c.usage,
+    limit: c.limit,
+    high: c.high,
+    anon: c.anon,
+    file: c.file,
+    shmem: c.shmem,
+    oomKills: c.oomKills,
+    limitHits: c.limitHits,
+    treeProcesses: c.treeProcesses,
+    outside: c.outside,
+  };
+}
+
+/** OOM kills in the tree's cgroups since the last sample, as event records. */
+export function oomRecords(s: Snapshot, time = isoTime(s.at)) {
+  return (s.ooms ?? []).map((o) => ({
+    type: 'event',
+    kind: 'oom',
+    t: s.t,
+    cgroup: o.cgroup,
+    kills: o.kills,
+    usage: o.usage,
+    limit: o.limit,
+    gone: o.gone.map((g) => ({ pid: g.pid, role: g.role, worker: g.index === null ? null : g.index + 1 })),
+    text: oomText(o),
+    time,
+  }));
 }
 
 /** A worker's pages against the parent's (bytes), null where they cannot be told (no CAP_SYS_ADMIN). */

@@ -108,3 +108,9 @@ export async function placementOf(pid: number, procRoot = '/proc'): Promise<Plac
     innerUid: uidMap !== null && hostUid ? innerUidOf(uidMap, Number(hostUid[1])) : null,
   };
 }
+
+/** The memory cgroup of pid, from /proc/PID/cgroup; null when it is gone or names none. */
+export async function cgroupOfPid(pid: number, procRoot = '/proc'): Promise<{ path: string; version: 1 | 2 } | null> {
+  const text = await readOr(path.join(procRoot, String(pid), 'cgroup'));
+  return text === null ? null : cgroupPathOf(text);
+}

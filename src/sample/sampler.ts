@@ -9,6 +9,7 @@ import type { ProcStat, SmapsRollup } from '../proc/parse';
 import { sinceStart } from '../util/clock';
 import { mapLimit } from '../util/map-limit';
 import { nextTurn } from '../util/next-turn';
+import { CgroupWatch } from './cgroup-watch';
 import { CommandCache } from './command-cache';
 import { readCopyMap, type CopyMap } from './copy-map';
 import { OutsideWatch } from './outside-watch';
@@ -59,7 +60,10 @@ export class Sampler {
     this.rollups = new RollupCache(this.reuse);
     this.watch = new OutsideWatch(reader, options.watchMinRss);
     this.commands = new CommandCache(reader);
+    this.cgroups = new CgroupWatch(reader.root);
   }
+
+  private readonly cgroups: CgroupWatch;
 
   get previous(): Snapshot | null {
     return this.prev;
@@ -92,6 +96,7 @@ export class Sampler {
     for (const pid of this.baselines.keys()) if (!livePids.has(pid)) this.baselines.delete(pid);
     const processes = [...live, ...exited].sort(byRoleThenIndex);
     const copies = this.procAvailable ? await this.copyMap(live, now) : null;
+    const memory = this.procAvailable ? await this.cgroups.read(live, before) : null;
     // Stamped when the reads are done: an event that arrived during the tick (reads take a few ms,
     // a copy map more) then comes before this sample on the one clock, as it does in the output.
     const done = Date.now();
@@ -111,6 +116,7 @@ export class Sampler {
       tickMs: Number(process.hrtime.bigint() - tickStart) / 1e6,
       copies,
       copiesNote: copies ? null : this.mapNote,
+      ...(memory ? { cgroups: Object.freeze(memory.cgroups), ooms: Object.freeze(memory.ooms) } : {}),
     });
     this.prev = snap;
     return snap;

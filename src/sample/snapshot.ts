@@ -1,6 +1,7 @@
 /** One sampling tick's view of the experiment's processes. Immutable once made. */
 import type { CollectionMessage, ExitMessage, GcAge, GcMessage } from '../experiment/protocol';
 import type { SmapsRollup } from '../proc/parse';
+import type { CgroupMemory } from '../proc/cgroup';
 import type { CopyMap } from './copy-map';
 
 /** parent: the experiment's; master: the root of an attached tree; grandchild: below a worker. */
@@ -66,6 +67,10 @@ export interface Snapshot {
   readonly tickMs: number;
   /** The copy map, while it is wanted (map pane, detail pane, --map); it may be a few ticks old (its own `at`). */
   readonly copies?: CopyMap | null;
+  /** The memory cgroups the tree is in, most of its processes first (absent without /proc). */
+  readonly cgroups?: readonly CgroupSample[];
+  /** OOM kills in those cgroups since the last snapshot. */
+  readonly ooms?: readonly OomKill[];
   /** Why there is no copy map although one was wanted. */
   readonly copiesNote?: string | null;
 }
@@ -82,4 +87,21 @@ export function totalsOf(processes: readonly ProcessSample[]): Totals {
     return total;
   };
   return { uss: sum((p) => p.uss), pss: sum((p) => p.pss), rss: sum((p) => p.rss), shared: sum((p) => p.shared) };
+}
+
+export interface CgroupSample extends CgroupMemory {
+  /** Live processes of the tree in it. */
+  readonly treeProcesses: number;
+  /** Processes in it that are not the tree's (null: cgroup.procs unreadable): Σ PSS is then no stand-in for its usage. */
+  readonly outside: number | null;
+}
+
+/** The kernel's OOM killer killed in a cgroup of the tree since the last tick. */
+export interface OomKill {
+  readonly cgroup: string;
+  readonly kills: number;
+  readonly usage: number | null;
+  readonly limit: number | null;
+  /** The tree's processes in that cgroup that were alive a tick ago and are gone now. */
+  readonly gone: ReadonlyArray<{ pid: number; role: ProcessSample['role']; index: number | null }>;
 }

@@ -333,7 +333,7 @@ export function helpLines(can: Controller['can']): string[] {
   for (const c of COLUMNS) lines.push(`  {bold}${c.title.padEnd(12)}{/bold}${c.help}`);
   lines.push(
     '',
-    '{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  s split re-fork  w workload  x unexpected exit',
+    "{bold}Timeline{/bold}  g full collection  F freeze on  f freeze off  s split re-fork  w workload  x unexpected exit  O OOM kill in the tree's cgroup",
   );
   lines.push('', '{bold}Strategies{/bold}  (--gc, G)');
   for (const [name, text] of Object.entries(STRATEGY_HELP)) lines.push(`  {bold}${name.padEnd(10)}{/bold}${text}`);

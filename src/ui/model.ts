@@ -8,11 +8,13 @@ import type { LogLine } from '../experiment/experiment';
 import type { ReadyMessage, Report } from '../experiment/protocol';
 import { reportEvents, type UiEvent } from './report-events';
 import type { Snapshot } from '../sample/snapshot';
+import { oomText } from '../sample/cgroup-watch';
 import { Ring } from './ring';
 
 export const HISTORY = 600; // samples kept for the charts: 10 minutes at the default interval
 export const EVENTS = 500;
-const MARK_RANK = ['', 'f', 'F', 's', 'w', 'g', 'x'];
+const GROWTH_WINDOW_MS = 60_000;
+const MARK_RANK = ['', 'f', 'F', 's', 'w', 'g', 'x', 'O'];
 
 export type ColumnId =
   | 'role'
@@ -136,6 +138,10 @@ export class DashboardModel {
 
   pushSnapshot(s: Snapshot): void {
     this.latest = s;
+    for (const o of s.ooms ?? []) {
+      this.addEvent('error', oomText(o), s.at);
+      this.mark('O');
+    }
     if (s.copies && !s.copies.privileged && !this.toldMapFallback) {
       this.toldMapFallback = true; // said once, in words, with what would enable it
       this.addEvent('error', `copy map: ${s.copies.why ?? 'frame numbers unreadable'}`, s.at);
@@ -153,6 +159,12 @@ export class DashboardModel {
       if (p.uss !== null) uss.set(p.index, p.uss);
       if (p.frozen) frozenSlots.add(p.index);
       if (p.minfltDelta !== null) faults.set(p.index, (p.minfltDelta * 1000) / s.elapsedMs);
+    }
+    const cg = s.cgroups?.[0];
+    if (cg?.usage != null) {
+      if (this.cgroupUsage.length && this.cgroupUsage[0].path !== cg.path) this.cgroupUsage.length = 0;
+      this.cgroupUsage.push({ t: s.at, usage: cg.usage, path: cg.path });
+      while (this.cgroupUsage.length > 1 && s.at - this.cgroupUsage[0].t > GROWTH_WINDOW_MS) this.cgroupUsage.shift();
     }
     this.history.push({ t: s.t, uss, faults, pss: s.totals.pss, rss: s.totals.rss, frozenSlots, marker: this.marker });
     this.marker = '';
@@ -285,6 +297,17 @@ export class DashboardModel {
     v.helpScroll = move === 'home' ? 0 : move === 'end' ? Number.MAX_SAFE_INTEGER : Math.max(0, v.helpScroll + move);
   }
 
+  /** The tree's cgroup usage over the last minute: how fast it nears its limit. */
+  private readonly cgroupUsage: Array<{ t: number; usage: number; path: string }> = [];
+
+  /** Bytes a second the tree's cgroup grew over the last minute; null before 10 s of it. */
+  cgroupGrowth(): number | null {
+    const u = this.cgroupUsage;
+    if (u.length < 2) return null;
+    const span = u[u.length - 1].t - u[0].t;
+    return span < 10_000 ? null : ((u[u.length - 1].usage - u[0].usage) * 1000) / span;
+  }
+
   /** Where the screen stopped when paused (like htop's Z): sampling and history go on behind it. */
   private pausedAt: { history: number; events: number; now: number } | null = null;
 
@@ -308,7 +331,7 @@ export class DashboardModel {
     return this.pausedAt?.now ?? now;
   }
 
-  /** The strongest event of a tick wins the timeline cell: an unexpected exit above all. */
+  /** The strongest event of a tick wins the timeline cell: an OOM kill above all, then an unexpected exit. */
   private mark(m: string): void {
     if (MARK_RANK.indexOf(m) > MARK_RANK.indexOf(this.marker)) this.marker = m;
   }

@@ -188,13 +188,13 @@ export function chartLegend(
   return ` ${title.slice(0, Math.max(1, room - 2))} `;
 }
 
-const MARKS = 'gFfswx';
-const RANK = ['', 'f', 'F', 's', 'w', 'g', 'x'];
+const MARKS = 'gFfswxO';
+const RANK = ['', 'f', 'F', 's', 'w', 'g', 'x', 'O'];
 
 /**
  * The events line under the charts: for each chart, each sample's mark in the column where that
  * chart draws the sample, so a g sits under the jump it caused. Where two samples share a column
- * the stronger mark wins (an unexpected exit above all).
+ * the stronger mark wins (an OOM kill above all, then an unexpected exit).
  */
 export function timelineText(
   points: readonly HistoryPoint[],
@@ -225,7 +225,7 @@ export function timelineText(
     text
       .slice(2)
       .replace(new RegExp(`[${MARKS}·]`, 'g'), (m) =>
-        m === '·' ? theme.dim(m) : m === 'x' ? theme.warn(m) : theme.good(m),
+        m === '·' ? theme.dim(m) : m === 'x' || m === 'O' ? theme.warn(m) : theme.good(m),
       )
   );
 }

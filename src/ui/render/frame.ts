@@ -90,7 +90,9 @@ export function buildFrame(
   }
   const s = model.shown;
   const view = model.view;
-  const header = { rect: { top: 0, left: 0, width: cols, height: 2 }, text: headerText(model, s, cols, theme, now) };
+  const headText = headerText(model, s, cols, theme, now);
+  const headHeight = headText.split('\n').length; // 3 with a cgroup limit to show
+  const header = { rect: { top: 0, left: 0, width: cols, height: headHeight }, text: headText };
   const footer = {
     rect: { top: rows - 1, left: 0, width: cols, height: 1 },
     text: view.mode === 'filter' ? filterLine(view.table.filter, cols, theme) : footerText(cols, can, cols >= 150),
@@ -109,7 +111,7 @@ export function buildFrame(
   }
   const heap = model.ready?.heapBytes ?? null;
   const count = s?.processes.length ?? 1;
-  const avail = rows - 3 - (caption?.rect.height ?? 0); // between header and footer (and the caption)
+  const avail = rows - 1 - headHeight - (caption?.rect.height ?? 0); // between header and footer (and the caption)
   const tableHeight = Math.max(2, Math.min(1 + Math.max(1, count), Math.floor(avail * 0.45)));
   // Rows that do not fit scroll: the selection stays in view, the header says which are shown,
   // and the columns leave room for saying it (and the sort, when its column is cut).
@@ -141,7 +143,7 @@ export function buildFrame(
     return span;
   });
   const table = {
-    rect: { top: 2, left: 0, width: cols, height: tableHeight },
+    rect: { top: headHeight, left: 0, width: cols, height: tableHeight },
     text: tableText,
     scrollTop,
     visibleRows,
@@ -150,7 +152,7 @@ export function buildFrame(
   };
 
   let rest = avail - tableHeight;
-  let top = 2 + tableHeight;
+  let top = headHeight + tableHeight;
   const charts: ChartFrame[] = [];
   let timeline: Frame['timeline'] = null;
   if (rest >= 10) {

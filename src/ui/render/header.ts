@@ -73,7 +73,12 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   if (s) {
     parts.push(...totalParts(s.totals));
   }
-  return `${first}\n${fitParts(parts, width)}`;
+  return withCgroup(`${first}\n${fitParts(parts, width)}`, model, s, width, theme);
+}
+
+function withCgroup(text: string, model: DashboardModel, s: Snapshot | null, width: number, theme: Theme): string {
+  const line = cgroupLine(model, s, width, theme);
+  return line ? `${text}\n${line}` : text;
 }
 
 export function headerText(
@@ -134,7 +139,7 @@ export function headerText(
   // The thresholds in force in the workers (gc.get_threshold()): what the strategy set.
   if (thresholds) parts.push([`thresholds ${thresholds}`, strategy.startsWith('threshold') ? 1 : 3]);
   if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
-  return `${first}\n${fitParts(parts, width)}`;
+  return withCgroup(`${first}\n${fitParts(parts, width)}`, model, s, width, theme);
 }
 
 /** How old the copy map is against the sample it rides with: "4s"; null while it is fresh (a tick). */
@@ -195,4 +200,43 @@ export function placementText(where: Placement | null): string {
     return esc(`in ${where.container.runtime} ${where.container.id.slice(0, 12)}${there ? `, ${there}` : ''}`);
   if (where.otherPidNs) return `in another PID namespace, ${there}`;
   return where.otherMountNs ? 'in another mount namespace' : '';
+}
+
+/**
+ * The tree's memory cgroup against its limit, as one line: a bar, anon against page cache, and
+ * the headroom (more workers at the workers' mean USS, or time to the limit at the growth of the
+ * last minute). Only where there is a limit: without one there is nothing to run into.
+ */
+export function cgroupLine(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme): string | null {
+  const c = s?.cgroups?.[0];
+  if (!c || c.limit === null || c.usage === null) return null;
+  const share = Math.min(1, c.usage / c.limit);
+  const barWidth = 10;
+  const full = Math.round(share * barWidth);
+  const bar = `[${'#'.repeat(full)}${'.'.repeat(barWidth - full)}]`;
+  const pct = `${Math.round(share * 100)}%`;
+  const paint = share >= 0.9 ? theme.warn : (t: string) => t;
+  const workers = s!.processes.filter((p) => p.alive && p.role === 'worker' && p.uss !== null);
+  const meanUss = workers.length ? workers.reduce((a, p) => a + p.uss!, 0) / workers.length : null;
+  const room = Math.max(0, c.limit - c.usage);
+  const growth = model.cgroupGrowth();
+  const parts: Array<[string, number]> = [
+    [theme.dim('CGROUP'), 0],
+    [paint(`${bar} ${formatBytes(c.usage)} of ${formatBytes(c.limit)} ${pct}`), 0],
+    [c.anon !== null && c.file !== null ? `anon ${formatBytes(c.anon)} file ${formatBytes(c.file)}` : '', 2],
+    [meanUss ? `room for ${Math.floor(room / meanUss)} more workers at ${formatBytes(meanUss)}` : '', 1],
+    [
+      growth !== null && growth > 0
+        ? `limit in ${formatDuration((room / growth) * 1000)} at +${formatBytes(growth)}/s`
+        : '',
+      1,
+    ],
+    [c.oomKills ? theme.warn(`OOM kills ${c.oomKills}`) : '', 0],
+    [c.outside ? theme.dim(`+${c.outside} other processes`) : '', 2],
+    [theme.dim(esc(c.path.length > 40 ? `…${c.path.slice(-39)}` : c.path)), 3],
+  ];
+  return fitParts(
+    parts.filter(([t]) => t),
+    width,
+  );
 }

@@ -1,0 +1,85 @@
+/**
+ * The memory cgroups a tree's processes are in, each tick: their usage against their limit,
+ * and the OOM kills in them since the last tick, with the processes of the tree that went.
+ * A process's cgroup is read once (pid and start time): processes seldom move.
+ */
+import { readCgroupMemory } from '../proc/cgroup';
+import { cgroupOfPid } from '../proc/placement';
+import { formatBytes } from '../format/units';
+import type { CgroupSample, OomKill, ProcessSample } from './snapshot';
+
+export type { CgroupSample, OomKill };
+
+/** At most this many cgroups a tick, those with most of the tree's processes first. */
+const MAX_CGROUPS = 8;
+
+export class CgroupWatch {
+  private readonly of = new Map<string, { version: 1 | 2; path: string } | null>();
+  private readonly oomBefore = new Map<string, number>();
+  /** Where each process was a tick ago: an exited one's cgroup. */
+  private lastPlace = new Map<number, string>();
+
+  constructor(
+    private readonly procRoot = '/proc',
+    private readonly cgroupRoot = process.env.COWTOP_CGROUP_ROOT || '/sys/fs/cgroup',
+  ) {}
+
+  private async cgroupOf(pid: number, starttime: number | null): Promise<{ version: 1 | 2; path: string } | null> {
+    const key = `${pid}:${starttime}`;
+    if (!this.of.has(key)) {
+      this.of.set(key, await cgroupOfPid(pid, this.procRoot));
+    }
+    return this.of.get(key)!;
+  }
+
+  async read(
+    live: readonly ProcessSample[],
+    before: ReadonlyMap<number, ProcessSample>,
+  ): Promise<{ cgroups: CgroupSample[]; ooms: OomKill[] }> {
+    const keys = new Set(live.map((p) => `${p.pid}:${p.starttime}`));
+    for (const k of this.of.keys()) if (!keys.has(k)) this.of.delete(k);
+    const groups = new Map<string, { version: 1 | 2; path: string; pids: Set<number> }>();
+    const place = new Map<number, string>();
+    for (const p of live) {
+      const cg = await this.cgroupOf(p.pid, p.starttime);
+      if (!cg) continue;
+      const key = `${cg.version}:${cg.path}`;
+      const g = groups.get(key) ?? { ...cg, pids: new Set<number>() };
+      g.pids.add(p.pid);
+      groups.set(key, g);
+      place.set(p.pid, key);
+    }
+    const chosen = [...groups.entries()].sort((a, b) => b[1].pids.size - a[1].pids.size).slice(0, MAX_CGROUPS);
+    const cgroups: CgroupSample[] = [];
+    const ooms: OomKill[] = [];
+    for (const [key, g] of chosen) {
+      const mem = await readCgroupMemory(g.version, g.path, this.cgroupRoot);
+      if (!mem) continue;
+      const outside = mem.pids === null ? null : mem.pids.filter((pid) => !g.pids.has(pid)).length;
+      cgroups.push({ ...mem, treeProcesses: g.pids.size, outside });
+      const was = this.oomBefore.get(key);
+      if (mem.oomKills !== null) this.oomBefore.set(key, mem.oomKills);
+      if (was === undefined || mem.oomKills === null || mem.oomKills <= was) continue;
+      const gone = [...before.values()]
+        .filter((p) => this.lastPlace.get(p.pid) === key && !place.has(p.pid))
+        .map((p) => ({ pid: p.pid, role: p.role, index: p.index }));
+      ooms.push({ cgroup: mem.path, kills: mem.oomKills - was, usage: mem.usage, limit: mem.limit, gone });
+    }
+    this.lastPlace = place;
+    return { cgroups, ooms };
+  }
+}
+
+/** "worker 3 OOM-killed: cgroup /pod.../ at 2.0 GiB of 2.0 GiB", as the log and the records say it. */
+export function oomText(o: OomKill): string {
+  const who = o.gone.length
+    ? o.gone
+        .map((g) => (g.role === 'worker' && g.index !== null ? `worker ${g.index + 1}` : `${g.role} ${g.pid}`))
+        .join(', ')
+    : o.kills === 1
+      ? 'a process'
+      : `${o.kills} processes`;
+  const at =
+    o.usage === null ? '' : ` at ${formatBytes(o.usage)}${o.limit === null ? '' : ` of ${formatBytes(o.limit)}`}`;
+  return `${who} OOM-killed: cgroup ${o.cgroup}${at}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * The memory cgroup of a tree, for real (v1, as these machines mount it): the figures cowtop
+ * records are the cgroup's files, the limit an ancestor sets holds, and a worker the kernel's
+ * OOM killer takes is an event in the records, the log and the timeline.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseFlatKeyed } from '../src/proc/cgroup';
+import { collectLines, finished, startCli } from './helpers';
+import { children } from './gunicorn';
+import { runInPty } from './pty';
+import { canMakeV1, makeCgroup, removeCgroup, treeIn } from './cgroups';
+
+const skip = canMakeV1();
+const MiB = 1 << 20;
+
+function scratch(): { trigger: string; done: () => void } {
+  const d = mkdtempSync(join(tmpdir(), 'cowtop-cg-'));
+  return { trigger: join(d, 'go'), done: () => rmSync(d, { recursive: true, force: true }) };
+}
+
+test("attach records the tree's cgroup as its files say, the parent's limit included", { skip }, async () => {
+  const cg = makeCgroup(512 * MiB, 'parent');
+  const s = scratch();
+  const tree = await treeIn(cg, s.trigger);
+  const cowtop = startCli(['attach', String(tree.pid), '--batch', '--interval', '200']);
+  try {
+    // Each sample against the files read as its line arrives: the tree sleeps, so they agree.
+    let seen = 0;
+    const recs = await collectLines(
+      cowtop,
+      (rs) => {
+        const last = rs[rs.length - 1];
+        if (last?.type !== 'sample' || !last.cgroup) return false;
+        const stat = parseFlatKeyed(cg.file('memory.stat'));
+        const agrees =
+          last.cgroup.usage === Number(cg.file('memory.usage_in_bytes')) &&
+          last.cgroup.anon === stat.total_rss &&
+          last.cgroup.file === stat.total_cache;
+        if (agrees) seen++;
+        return seen >= 3;
+      },
+      20_000,
+    );
+    const c = recs.filter((r) => r.type === 'sample').pop().cgroup;
+    assert.equal(c.version, 1);
+    assert.equal(c.path, cg.path);
+    assert.equal(Number(cg.file('memory.limit_in_bytes')) >= 2 ** 60, true, 'the leaf itself has no limit');
+    assert.equal(c.limit, 512 * MiB, "the parent's limit, as hierarchical_memory_limit says");
+    assert.equal(c.oomKills, 0);
+    assert.equal(c.limitHits, Number(cg.file('memory.failcnt')));
+    assert.equal(c.treeProcesses, 3);
+    assert.equal(c.outside, 0);
+  } finally {
+    cowtop.kill('SIGTERM');
+    await finished(cowtop).catch(() => {});
+    await removeCgroup(cg, tree);
+    s.done();
+  }
+});
+
+test('a worker OOM-killed in the cgroup is an oom event naming it, with the usage and limit', { skip }, async () => {
+  const cg = makeCgroup(96 * MiB, 'leaf');
+  const s = scratch();
+  const tree = await treeIn(cg, s.trigger);
+  const hog = children(tree.pid!).sort((a, b) => a - b)[0];
+  const cowtop = startCli(['attach', String(tree.pid), '--batch', '--interval', '200']);
+  try {
+    await collectLines(
+      cowtop,
+      (rs) => rs.some((r) => r.type === 'sample' && r.cgroup && r.processes.filter((p: any) => p.alive).length === 3),
+      20_000,
+    );
+    writeFileSync(s.trigger, '');
+    const recs = await collectLines(cowtop, (rs) => rs.some((r) => r.type === 'event' && r.kind === 'oom'), 30_000);
+    const ev = recs.find((r) => r.type === 'event' && r.kind === 'oom');
+    assert.equal(ev.cgroup, cg.path);
+    assert.ok(ev.kills >= 1);
+    assert.equal(ev.limit, 96 * MiB);
+    assert.deepEqual(
+      ev.gone.map((g: any) => g.pid),
+      [hog],
+    );
+    assert.match(ev.text, /^worker \d+ OOM-killed: cgroup \/cowtop-test-\S+\/docker\/[0-9a-f]{64} at .+ of 96\.0 MiB$/);
+    assert.equal(Number(parseFlatKeyed(cg.file('memory.oom_control')).oom_kill), ev.kills, 'the kernel counted it');
+    assert.equal(existsSync(`/proc/${hog}`), false, 'the kernel did kill it');
+  } finally {
+    cowtop.kill('SIGTERM');
+    await finished(cowtop).catch(() => {});
+    await removeCgroup(cg, tree);
+    s.done();
+  }
+});
+
+test('the dashboard: a CGROUP line with the limit and its container, an OOM kill in the log and an O', {
+  skip,
+}, async () => {
+  const cg = makeCgroup(128 * MiB, 'leaf');
+  const s = scratch();
+  const tree = await treeIn(cg, s.trigger);
+  const run = runInPty(['attach', String(tree.pid), '--interval', '300'], { cols: 120, rows: 30 });
+  try {
+    const id = cg.path.split('/').pop()!.slice(0, 12);
+    const first = await run.waitFor(/CGROUP\s+\[[#.]{10}\] .+ of 128 MiB \d+%/, 20_000);
+    assert.match(first, new RegExp(`in docker ${id}`), 'the container its cgroup path names');
+    writeFileSync(s.trigger, '');
+    const after = await run.waitFor(/worker \d+ OOM-killed: cgroup/, 30_000);
+    assert.match(after, /OOM kills 1/);
+    await run.waitFor(/^ev\s.*O/m, 10_000); // the timeline's events line
+    run.press('q');
+    assert.equal((await run.exited).exitCode, 0);
+  } finally {
+    run.proc.kill();
+    await removeCgroup(cg, tree);
+    s.done();
+  }
+});
