@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlatKeyed } from '../src/proc/cgroup';
-import { collectLines, finished, startCli } from './helpers';
-import { children } from './gunicorn';
+import { BIN, collectLines, finished, freePort, startCli, waitUntil } from './helpers';
+import { children, get } from './gunicorn';
 import { runInPty } from './pty';
-import { canMakeV1, makeCgroup, removeCgroup, treeIn } from './cgroups';
+import { canMakeV1, makeCgroup, OWN_CGROUP_NS, removeCgroup, spawnIn, treeIn } from './cgroups';
 
 const skip = canMakeV1();
 const MiB = 1 << 20;
@@ -23,10 +23,11 @@ function scratch(): { trigger: string; done: () => void } {
 }
 
 test("attach records the tree's cgroup as its files say, the parent's limit included", { skip }, async () => {
+  const port = await freePort();
   const cg = makeCgroup(512 * MiB, 'parent');
   const s = scratch();
   const tree = await treeIn(cg, s.trigger);
-  const cowtop = startCli(['attach', String(tree.pid), '--batch', '--interval', '200']);
+  const cowtop = startCli(['attach', String(tree.pid), '--batch', '--interval', '200', '--prometheus', String(port)]);
   try {
     // Each sample against the files read as its line arrives: the tree sleeps, so they agree.
     let seen = 0;
@@ -54,6 +55,23 @@ test("attach records the tree's cgroup as its files say, the parent's limit incl
     assert.equal(c.limitHits, Number(cg.file('memory.failcnt')));
     assert.equal(c.treeProcesses, 3);
     assert.equal(c.outside, 0);
+
+    // Prometheus: the same figures, labelled by the cgroup's path.
+    const series = async (metric: string): Promise<number | null> => {
+      const body = (await get(port, '/metrics')).body;
+      const m = new RegExp(`^${metric}\\{name="[^"]*",cgroup="([^"]*)"\\} (\\d+)$`, 'm').exec(body);
+      if (m) assert.equal(m[1], cg.path);
+      return m ? Number(m[2]) : null;
+    };
+    let usage: number | null = null;
+    await waitUntil(
+      async () => (usage = await series('cowtop_cgroup_usage_bytes')) === Number(cg.file('memory.usage_in_bytes')),
+      10_000,
+      `cowtop_cgroup_usage_bytes (${usage}) to equal memory.usage_in_bytes`,
+    );
+    assert.equal(await series('cowtop_cgroup_limit_bytes'), 512 * MiB);
+    assert.equal(await series('cowtop_cgroup_oom_kills_total'), 0);
+    assert.equal(await series('cowtop_cgroup_outside_processes'), 0);
   } finally {
     cowtop.kill('SIGTERM');
     await finished(cowtop).catch(() => {});
@@ -62,12 +80,54 @@ test("attach records the tree's cgroup as its files say, the parent's limit incl
   }
 });
 
+test("from a sidecar's own cgroup namespace, a neighbour's cgroup is read through its root", { skip }, async () => {
+  // As in a pod: cowtop and the server in sibling cgroups, each in its own cgroup namespace, so
+  // cowtop's /proc/PID/cgroup for the server says /../../../<the server's> and its own
+  // /sys/fs/cgroup/memory holds only itself.
+  const server = makeCgroup(200 * MiB, 'leaf');
+  const sidecar = makeCgroup(1024 * MiB, 'leaf');
+  const s = scratch();
+  const tree = await treeIn(server, s.trigger, 2, OWN_CGROUP_NS).catch(async (e) => {
+    await removeCgroup(sidecar, null);
+    throw e;
+  });
+  const cowtop = spawnIn(
+    sidecar,
+    [...OWN_CGROUP_NS, process.execPath, BIN, 'attach', String(tree.pid), '--batch', '--interval', '200'],
+    'pipe',
+  );
+  try {
+    const recs = await collectLines(
+      cowtop,
+      (rs) => rs.some((r) => r.type === 'sample' && r.cgroup?.usage === Number(server.file('memory.usage_in_bytes'))),
+      20_000,
+    );
+    const c = recs.filter((r) => r.type === 'sample').pop().cgroup;
+    assert.match(
+      c.path,
+      /^\/\.\.\/\.\.\/\.\.\/cowtop-test-\S+\/docker\/[0-9a-f]{64}$/,
+      'the path as the sidecar sees it',
+    );
+    assert.ok(c.path.endsWith(server.path));
+    assert.equal(c.limit, 200 * MiB);
+    assert.equal(c.treeProcesses, 3);
+    assert.equal(c.outside, 0);
+  } finally {
+    cowtop.kill('SIGTERM');
+    await finished(cowtop).catch(() => {});
+    await removeCgroup(server, tree);
+    await removeCgroup(sidecar, null);
+    s.done();
+  }
+});
+
 test('a worker OOM-killed in the cgroup is an oom event naming it, with the usage and limit', { skip }, async () => {
+  const port = await freePort();
   const cg = makeCgroup(96 * MiB, 'leaf');
   const s = scratch();
   const tree = await treeIn(cg, s.trigger);
   const hog = children(tree.pid!).sort((a, b) => a - b)[0];
-  const cowtop = startCli(['attach', String(tree.pid), '--batch', '--interval', '200']);
+  const cowtop = startCli(['attach', String(tree.pid), '--batch', '--interval', '200', '--prometheus', String(port)]);
   try {
     await collectLines(
       cowtop,
@@ -87,6 +147,11 @@ test('a worker OOM-killed in the cgroup is an oom event naming it, with the usag
     assert.match(ev.text, /^worker \d+ OOM-killed: cgroup \/cowtop-test-\S+\/docker\/[0-9a-f]{64} at .+ of 96\.0 MiB$/);
     assert.equal(Number(parseFlatKeyed(cg.file('memory.oom_control')).oom_kill), ev.kills, 'the kernel counted it');
     assert.equal(existsSync(`/proc/${hog}`), false, 'the kernel did kill it');
+    const body = (await get(port, '/metrics')).body;
+    assert.match(
+      body,
+      new RegExp(`^cowtop_cgroup_oom_kills_total\\{name="[^"]*",cgroup="${cg.path}"\\} ${ev.kills}$`, 'm'),
+    );
   } finally {
     cowtop.kill('SIGTERM');
     await finished(cowtop).catch(() => {});

@@ -45,14 +45,35 @@ export function makeCgroup(limit: number, on: 'leaf' | 'parent'): TestCgroup {
 // A fixed script: it moves itself into the cgroup, then becomes the command it is given.
 const ENTER = 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"';
 
+/** command, started inside the cgroup (it moves itself in, then execs). */
+export function spawnIn(cg: TestCgroup, command: string[], stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn('/bin/sh', ['-c', ENTER, 'sh', cg.dir, ...command], { stdio: ['ignore', stdio, stdio] });
+}
+
+/**
+ * Its own cgroup and mount namespaces, as a container's: its /sys/fs/cgroup/memory shows only
+ * the cgroup it is in. A fixed script; the command comes after it.
+ */
+export const OWN_CGROUP_NS = [
+  'unshare',
+  '--cgroup',
+  '--mount',
+  '/bin/sh',
+  '-c',
+  // A tmpfs first, as a runtime does: the host's mount of the hierarchy is busy.
+  'mount -t tmpfs cowtop-test /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory && exec "$@"',
+  'sh',
+];
+
 /** tree.py (a parent and n children) inside the cgroup; child 1 allocates once trigger exists. */
-export async function treeIn(cg: TestCgroup, trigger: string, n = 2): Promise<ChildProcess> {
-  const proc = spawn(
-    '/bin/sh',
-    ['-c', ENTER, 'sh', cg.dir, 'python3', join(FIXTURES, 'cgroup', 'tree.py'), trigger, String(n)],
-    { stdio: 'ignore' },
-  );
-  await waitUntil(() => children(proc.pid!).length === n, 10_000, 'the tree in its cgroup');
+export async function treeIn(cg: TestCgroup, trigger: string, n = 2, prefix: string[] = []): Promise<ChildProcess> {
+  const proc = spawnIn(cg, [...prefix, 'python3', join(FIXTURES, 'cgroup', 'tree.py'), trigger, String(n)]);
+  try {
+    await waitUntil(() => children(proc.pid!).length === n, 10_000, 'the tree in its cgroup');
+  } catch (e) {
+    await removeCgroup(cg, proc); // the caller gets no tree to clean up after
+    throw e;
+  }
   return proc;
 }
 

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { UsageError } from '../util/usage-error';
-import type { ProcessSample, Snapshot } from '../sample/snapshot';
+import type { CgroupSample, ProcessSample, Snapshot } from '../sample/snapshot';
 
 /** Every series carries the server's name, so one Prometheus can hold a fleet of them. */
 const PROCESS_LABELS = ['name', 'pid', 'role', 'worker'] as const;
@@ -155,6 +155,71 @@ export class MetricsServer {
       'cowtop_tree_copied_bytes',
       "Sum over the workers of the parent's pages they no longer share (the copy map)",
       (s) => (s.copies?.privileged ? s.copies.workers.reduce((a, w) => a + w.total.copied, 0) : null),
+    );
+    this.cgroupMetrics(name);
+  }
+
+  /** The tree's memory cgroups, labelled by path: what a pod or container is charged against its limit. */
+  private cgroupMetrics(name: string): void {
+    const groups = (): readonly CgroupSample[] => this.latest?.cgroups ?? [];
+    const cgroup = (
+      kind: 'gauge' | 'counter',
+      metric: string,
+      help: string,
+      get: (c: CgroupSample) => number | null,
+    ): void => {
+      const Metric = kind === 'gauge' ? Gauge : Counter;
+      new Metric({
+        name: metric,
+        help,
+        labelNames: ['name', 'cgroup'],
+        registers: [this.registry],
+        collect(this: Gauge | Counter) {
+          this.reset();
+          for (const c of groups()) {
+            const v = get(c);
+            if (v === null) continue;
+            if (this instanceof Gauge) this.set({ name, cgroup: c.path }, v);
+            else this.inc({ name, cgroup: c.path }, v);
+          }
+        },
+      } as never);
+    };
+    cgroup(
+      'gauge',
+      'cowtop_cgroup_usage_bytes',
+      "Memory charged to the tree's cgroup (memory.current / memory.usage_in_bytes)",
+      (c) => c.usage,
+    );
+    cgroup(
+      'gauge',
+      'cowtop_cgroup_limit_bytes',
+      'The lowest memory limit on the cgroup and its ancestors (memory.max / hierarchical_memory_limit); absent: none',
+      (c) => c.limit,
+    );
+    cgroup(
+      'gauge',
+      'cowtop_cgroup_anon_bytes',
+      'Anonymous memory in the cgroup (memory.stat anon / total_rss)',
+      (c) => c.anon,
+    );
+    cgroup(
+      'gauge',
+      'cowtop_cgroup_file_bytes',
+      'Page cache in the cgroup (memory.stat file / total_cache)',
+      (c) => c.file,
+    );
+    cgroup(
+      'gauge',
+      'cowtop_cgroup_outside_processes',
+      "Processes in the cgroup that are not the tree's: usage then counts theirs too",
+      (c) => c.outside,
+    );
+    cgroup(
+      'counter',
+      'cowtop_cgroup_oom_kills',
+      "Processes the kernel's OOM killer killed in the cgroup (memory.events oom_kill / memory.oom_control)",
+      (c) => c.oomKills,
     );
   }
 

@@ -5,7 +5,7 @@
  * memory.failcnt, memory.oom_control); kernel docs admin-guide/cgroup-v2.rst and
  * cgroup-v1/memory.rst. The parsers are pure; readCgroupMemory reads the files.
  */
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sanitize } from '../format/sanitize';
 import { parseCgroupLimit } from './parse';
@@ -116,10 +116,10 @@ const V1_FILES = [
 const V2_FILES = ['memory.current', 'memory.max', 'memory.high', 'memory.stat', 'memory.events', 'cgroup.procs'];
 const FILE_CAP = 1 << 20; // cgroup.procs of 100,000 pids; the others are a few hundred bytes
 
-async function readCapped(file: string): Promise<string | null> {
+async function readCapped(file: string, flags: number = constants.O_RDONLY): Promise<string | null> {
   let fh: fs.FileHandle | null = null;
   try {
-    fh = await fs.open(file, 'r');
+    fh = await fs.open(file, flags);
     const buf = Buffer.alloc(FILE_CAP);
     let n = 0;
     for (;;) {
@@ -166,4 +166,40 @@ export async function readCgroupMemory(
     return cgroupMemoryOf(2, cgPath, files, await Promise.all(ancestors.map(readCapped)));
   }
   return null;
+}
+
+/**
+ * The cgroup as the process's own mount namespace shows it, for a cgroup this namespace cannot
+ * reach: a sidecar in its own cgroup namespace sees its pod neighbour's cgroup as "/../<id>",
+ * and its /sys/fs/cgroup holds only itself. The neighbour's /sys/fs/cgroup (a cgroup namespace's
+ * mount shows its root: the container's cgroup) is opened beneath /proc/PID/root without
+ * following a link, and trusted only if its cgroup.procs holds pid.
+ */
+export async function readCgroupMemoryVia(
+  version: 1 | 2,
+  cgPath: string,
+  pidRoot: string,
+  pid: number,
+): Promise<CgroupMemory | null> {
+  const names = version === 1 ? ['sys', 'fs', 'cgroup', 'memory'] : ['sys', 'fs', 'cgroup'];
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+  const opened: fs.FileHandle[] = [];
+  try {
+    // pidRoot itself is the kernel's link to that process's root: followed on purpose.
+    opened.push(await fs.open(pidRoot, constants.O_RDONLY | constants.O_DIRECTORY));
+    for (const n of names) opened.push(await fs.open(`/proc/self/fd/${opened[opened.length - 1].fd}/${n}`, flags));
+    const dir = `/proc/self/fd/${opened[opened.length - 1].fd}`;
+    const list = version === 1 ? V1_FILES : V2_FILES;
+    const texts = await Promise.all(
+      list.map((n) => readCapped(path.join(dir, n), constants.O_RDONLY | constants.O_NOFOLLOW)),
+    );
+    const files: CgroupFiles = {};
+    for (const [i, n] of list.entries()) files[n] = texts[i];
+    const mem = texts[0] === null ? null : cgroupMemoryOf(version, cgPath, files);
+    return mem?.pids?.includes(pid) ? mem : null;
+  } catch {
+    return null;
+  } finally {
+    await Promise.all(opened.map((h) => h.close().catch(() => {})));
+  }
 }

@@ -3,7 +3,7 @@
  * and the OOM kills in them since the last tick, with the processes of the tree that went.
  * A process's cgroup is read once (pid and start time): processes seldom move.
  */
-import { readCgroupMemory } from '../proc/cgroup';
+import { readCgroupMemory, readCgroupMemoryVia } from '../proc/cgroup';
 import { cgroupOfPid } from '../proc/placement';
 import { formatBytes } from '../format/units';
 import type { CgroupSample, OomKill, ProcessSample } from './snapshot';
@@ -53,7 +53,10 @@ export class CgroupWatch {
     const cgroups: CgroupSample[] = [];
     const ooms: OomKill[] = [];
     for (const [key, g] of chosen) {
-      const mem = await readCgroupMemory(g.version, g.path, this.cgroupRoot);
+      const first = g.pids.values().next().value!;
+      const mem =
+        (await readCgroupMemory(g.version, g.path, this.cgroupRoot)) ??
+        (await readCgroupMemoryVia(g.version, g.path, `${this.procRoot}/${first}/root`, first));
       if (!mem) continue;
       const outside = mem.pids === null ? null : mem.pids.filter((pid) => !g.pids.has(pid)).length;
       cgroups.push({ ...mem, treeProcesses: g.pids.size, outside });
