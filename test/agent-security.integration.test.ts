@@ -20,8 +20,10 @@ import {
 } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { AGENT_DIR } from '../src/experiment/options';
+import { pythonDir } from '../src/experiment/python-files';
 import { alive, finished, firstLine, freePort, startCli, waitUntil } from './helpers';
+
+const AGENT_DIR = pythonDir();
 
 const NOBODY = 65534;
 const PY = '/usr/bin/python3'; // readable by nobody (pyenv's lives under /root)

@@ -164,7 +164,32 @@ const CASES: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; says
     args: ['demo', '--speed', '0'],
     says: /--speed must be a number from 0\.1 to 100, got '0'$/,
   },
-  { name: 'attach without a pid', args: ['attach'], says: /attach needs a pid: cowtop attach PID$/ },
+  {
+    name: 'attach without a pid',
+    args: ['attach'],
+    says: /attach needs a pid: cowtop attach PID \(or --match REGEX\)$/,
+  },
+  {
+    name: 'attach to a pid and a match',
+    args: ['attach', '1', '--match', 'x'],
+    says: /attach takes a pid or --match, not both$/,
+  },
+  {
+    name: 'attach --match a broken pattern',
+    args: ['attach', '--match', '(', '--batch'],
+    says: /--match: not a regular expression: .*Unterminated group$/,
+  },
+  { name: 'attach --wait without --match', args: ['attach', '1', '--wait', '3'], says: /--wait goes with --match$/ },
+  {
+    name: 'attach --name with spaces',
+    args: ['attach', '1', '--name', 'a b'],
+    says: /--name must be 1 to 64 letters, digits/,
+  },
+  {
+    name: 'attach --match --wait 0',
+    args: ['attach', '--match', 'x', '--wait', '0'],
+    says: /--wait must be a decimal number of seconds above 0/,
+  },
   {
     name: 'attach to a word',
     args: ['attach', 'abc', '--batch'],

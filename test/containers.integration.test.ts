@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_DIR } from '../src/experiment/options';
+import { pythonDir } from '../src/experiment/python-files';
 import { spawn } from 'node:child_process';
 import { BIN, collectLines, FIXTURES, finished, freePort, startCli, waitUntil } from './helpers';
 import { children } from './gunicorn';
 import { runInPty } from './pty';
 import { innerPid, startContainer, stopContainer } from './containers';
+
+const AGENT_DIR = pythonDir();
 
 const APP_DIR = join(FIXTURES, 'gunicorn');
 

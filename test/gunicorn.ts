@@ -4,8 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { AGENT_DIR } from '../src/experiment/options';
+import { pythonDir } from '../src/experiment/python-files';
 import { FIXTURES, alive, freePort, waitUntil } from './helpers';
+
+const AGENT_DIR = pythonDir();
 
 const GUNICORN = '/usr/bin/gunicorn';
 const APP_DIR = join(FIXTURES, 'gunicorn');

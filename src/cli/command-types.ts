@@ -38,7 +38,9 @@ export type Command =
     } & Common)
   | {
       kind: 'attach';
-      pid: number;
+      pid: number; // 0 until --match finds it
+      match: { pattern: RegExp; waitMs: number } | null;
+      name: string;
       interval: number;
       procRoot: string;
       prometheus: Prometheus | null;
@@ -53,4 +55,5 @@ export type Command =
       screen: DashboardOptions;
     }
   | { kind: 'run-compare'; run: RunOptions; load: LoadOptions; format: 'table' | 'json' | 'markdown' }
-  | { kind: 'agent-path' };
+  | { kind: 'agent-path' }
+  | { kind: 'agent-copy'; dest: string };

@@ -6,7 +6,7 @@ import type { DashboardOptions } from '../ui/dashboard-options';
 import type { Monitor } from '../session/monitor';
 import type { Snapshot } from '../sample/snapshot';
 import { Session } from '../session/experiment-session';
-import { AGENT_DIR } from '../experiment/options';
+import { pythonDir } from '../experiment/python-files';
 
 /** --prometheus: serve the monitor's snapshots as OpenMetrics. */
 async function withMetrics(monitor: Monitor, p: Prometheus | null, name: string): Promise<Monitor> {
@@ -54,7 +54,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       case 'attach': {
         const { AttachSession } =
           require('../session/attach-session.js') as typeof import('../session/attach-session.js');
-        await watch(new AttachSession(cmd), cmd, `pid${cmd.pid}`);
+        await watch(new AttachSession(cmd), cmd, cmd.name);
         return;
       }
       case 'run': {
@@ -69,9 +69,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         return;
       }
       case 'agent-path':
-        process.stdout.write(`${AGENT_DIR}\n`);
+        process.stdout.write(`${pythonDir()}\n`);
         await lifecycle.exit(0);
         return;
+      case 'agent-copy': {
+        const { copyAgent } =
+          require('../experiment/python-files.js') as typeof import('../experiment/python-files.js');
+        const { resolve } = require('node:path') as typeof import('node:path');
+        copyAgent(cmd.dest);
+        process.stdout.write(`${resolve(cmd.dest)}\n`);
+        await lifecycle.exit(0);
+        return;
+      }
       case 'compare': {
         const { runCompare } = require('./compare.js') as typeof import('./compare.js');
         await runCompare(cmd);

@@ -11,7 +11,8 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { sanitize } from '../format/sanitize';
 import { explainExit } from './exit-reason';
-import { EXPERIMENT_ARGS, EXPERIMENT_CWD, experimentEnv, type ExperimentOptions } from './options';
+import { EXPERIMENT_ARGS, experimentEnv, type ExperimentOptions } from './options';
+import { pythonDir } from './python-files';
 import {
   LineSplitter,
   MAX_LOG_LINE,
@@ -145,7 +146,7 @@ export class Experiment extends EventEmitter {
     const python =
       options.python.includes('/') && !isAbsolute(options.python) ? resolvePath(options.python) : options.python;
     this.child = spawn(python, args, {
-      cwd: EXPERIMENT_CWD,
+      cwd: pythonDir(),
       env: experimentEnv(),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,

@@ -50,9 +50,6 @@ export const DEFAULTS = {
   interval: 1000,
 };
 
-/** The directory holding cowtop_agent.py (what goes on an application's PYTHONPATH) and the experiment package. */
-export const AGENT_DIR = require('node:path').join(__dirname, '..', '..', '..', 'python') as string;
-
 /**
  * How the experiment runs: `python -m cowtop_experiment`, from the directory that holds it
  * (`-m` puts the working directory first on sys.path: this one, not the user's, whose files
@@ -61,7 +58,6 @@ export const AGENT_DIR = require('node:path').join(__dirname, '..', '..', '..', 
  * allocators reuse (bench/RESULTS.md, tenth session).
  */
 export const EXPERIMENT_ARGS = ['-m', 'cowtop_experiment'] as const;
-export const EXPERIMENT_CWD = AGENT_DIR;
 
 /**
  * The experiment's environment. Its working directory is not the user's, so a version manager's

@@ -9,6 +9,7 @@ import { Sampler } from '../sample/sampler';
 import type { Snapshot } from '../sample/snapshot';
 import { agentDirProblem } from '../attach/agent';
 import { AttachedTree } from '../attach/tree';
+import { findMaster } from '../attach/find';
 
 export class AttachSession extends SampledMonitor implements Monitor {
   readonly kind = 'attach';
@@ -23,16 +24,24 @@ export class AttachSession extends SampledMonitor implements Monitor {
   private toldStale = false;
   private gone = false;
 
-  constructor(readonly options: { pid: number; interval: number; procRoot: string }) {
+  constructor(
+    readonly options: {
+      pid: number;
+      interval: number;
+      procRoot: string;
+      match?: { pattern: RegExp; waitMs: number } | null;
+    },
+  ) {
     // The pid may be set later, by a subclass that starts the tree (cowtop run).
     super(options.procRoot);
     lifecycle.onExit(() => this.loop?.stop());
   }
 
   async start(): Promise<void> {
-    const { pid } = this.options;
     if (!(await this.reader.available()))
       throw new UsageError(`cannot read ${this.options.procRoot}: attach needs Linux /proc`);
+    if (this.options.match) this.options.pid = await this.waitForMatch(this.options.match);
+    const { pid } = this.options;
     const stat = await this.reader.stat(pid);
     if (!stat.ok) {
       throw new UsageError(
@@ -115,6 +124,27 @@ export class AttachSession extends SampledMonitor implements Monitor {
     if (!this.gone && !snap.processes.some((p) => p.pid === this.options.pid && p.alive)) {
       this.gone = true;
       this.emit('died', await this.rootGone());
+    }
+  }
+
+  /** --match: polls until the master appears (a sidecar starts beside its server), or gives up. */
+  private async waitForMatch(m: { pattern: RegExp; waitMs: number }): Promise<number> {
+    const end = Date.now() + m.waitMs;
+    let told = false;
+    for (;;) {
+      const found = await findMaster(this.reader, m.pattern);
+      if (found) {
+        this.emit(
+          'notice',
+          `attached to pid ${found.pid} (${found.command.slice(0, 60)}): it matches /${m.pattern.source}/`,
+        );
+        return found.pid;
+      }
+      if (Date.now() >= end)
+        throw new Error(`no process matches /${m.pattern.source}/ after ${Math.round(m.waitMs / 1000)} s`);
+      if (!told) this.emit('notice', `waiting for a process matching /${m.pattern.source}/`);
+      told = true;
+      await new Promise<void>((r) => setTimeout(r, 500));
     }
   }
 

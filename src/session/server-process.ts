@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { AGENT_DIR } from '../experiment/options';
+import { pythonDir } from '../experiment/python-files';
 import { LineSplitter, MAX_LOG_LINE } from '../experiment/protocol';
 import { sanitize } from '../format/sanitize';
 import { UsageError } from '../util/usage-error';
@@ -35,7 +35,8 @@ export function serverEnv(
   env[RUN_TAG] = tag;
   // Which process claimed the recipe and the watch: the agent sets it in the first Python process.
   delete env.COWTOP_RUN_PID;
-  env.PYTHONPATH = [join(AGENT_DIR, 'autoload'), AGENT_DIR, ...(base.PYTHONPATH ? [base.PYTHONPATH] : [])].join(':');
+  const agent = pythonDir();
+  env.PYTHONPATH = [join(agent, 'autoload'), agent, ...(base.PYTHONPATH ? [base.PYTHONPATH] : [])].join(':');
   env.COWTOP_AGENT = '1';
   if (o.freeze) env.COWTOP_FREEZE = '1';
   else delete env.COWTOP_FREEZE;
