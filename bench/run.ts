@@ -13,6 +13,7 @@ import { copyMapCost } from './copy-map';
 import { agentOverhead } from './agent-overhead';
 import { staleness } from './staleness';
 import { startByPath, startTimes } from './start';
+import { binary } from './binary';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   latency: () => keyLatency(['--size', '1000000', '--workers', '4']),
@@ -49,6 +50,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   start: () => startTimes(),
   // The same with the interpreter's own path: what a version manager's shim adds (target 5).
   'start-by-path': () => startByPath(),
+  // The single executable: its size, its start against the package's (issue 31, part 4).
+  binary: () => binary(),
   'latency-map': () => keyLatency(['--size', '2000000', '--workers', '8', '--map'], 60, /hot \d+%/),
 };
 

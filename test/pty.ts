@@ -29,13 +29,14 @@ export interface PtyRun {
 
 export function runInPty(
   args: string[],
-  opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[] } = {},
+  opts: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; node?: string[]; file?: string } = {},
 ): PtyRun {
   const cols = opts.cols ?? 80;
   const rows = opts.rows ?? 24;
   const term = new Terminal({ cols, rows, allowProposedApi: true });
   const env = { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env } as Record<string, string>;
-  const proc = pty.spawn(process.execPath, opts.node ?? [BIN, ...args], {
+  // file: another program than this node (the single executable), given all of `node` as its arguments.
+  const proc = pty.spawn(opts.file ?? process.execPath, opts.node ?? [BIN, ...args], {
     name: env.TERM,
     cols,
     rows,
