@@ -17,6 +17,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -348,7 +349,12 @@ test('output files: only a regular file of ours with one name is written', () =>
     linkSync(mine, join(dir, 'planted.json'));
     assert.throws(() => writeOutput(join(dir, 'planted.json'), 'x'), /it has 2 hard links \(not written through\)/);
     assert.equal(readFileSync(mine, 'utf8'), 'keep');
-    assert.throws(() => checkOutput('/dev/null'), /it is a device/);
+    assert.throws(() => checkOutput('/dev/zero'), /it is a device/);
+    // /dev/null, by that name only, is the one device written to (a sidecar serving only metrics).
+    checkOutput('/dev/null');
+    writeOutput('/dev/null', 'x');
+    symlinkSync('/dev/null', join(dir, 'null-link'));
+    assert.throws(() => checkOutput(join(dir, 'null-link')), /symbolic link/);
     writeOutput(join(dir, 'new.json'), 'ok\n');
     assert.equal(readFileSync(join(dir, 'new.json'), 'utf8'), 'ok\n');
   } finally {

@@ -1,7 +1,7 @@
 /** `cowtop --batch`: the experiment without a screen, one record per sample on stdout. */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { OutputError, openOutput } from '../files/output';
-import { safeJson } from '../format/sanitize';
+import { safeJson, sanitize } from '../format/sanitize';
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import { CSV_HEADER, csvRows, eventLine, eventRecord, oomRecords, sampleRecord, tableBlock } from '../export/records';
@@ -43,8 +43,14 @@ export async function runBatch(monitor: Monitor, cmd: BatchOptions, procRoot: st
   const session = monitor;
   session.on('report', onEvent);
   session.on('log', onEvent);
-  session.on('memory', (why: string) => onEvent({ stream: 'stderr', text: why }));
-  session.on('notice', (text: string) => onEvent({ stream: 'stderr', text }));
+  // cowtop's own notices: records carry them, and where the records do not reach the user (a
+  // file, /dev/null of a sidecar, CSV which has no event rows) stderr does.
+  const tell = (text: string): void => {
+    onEvent({ stream: 'stderr', text });
+    if (out !== process.stdout || cmd.format === 'csv') process.stderr.write(`cowtop: ${sanitize(text)}\n`);
+  };
+  session.on('memory', tell);
+  session.on('notice', tell);
   session.on('died', (why: string) => {
     // An attached server that stops ends the watch; a dead experiment is a failure.
     void lifecycle.exit(monitor.diedExitCode ?? 1, `cowtop: ${why}`);
