@@ -8,12 +8,15 @@ import { sanitize } from './format/sanitize';
 /** What cowtop started and must stop: the experiment, or the server `cowtop run` started. */
 export interface Owned {
   readonly exited: Promise<unknown>;
-  stop(graceMs?: number): Promise<void>;
+  /** signal: the one cowtop got, for what passes it on (a server under cowtop as PID 1). */
+  stop(graceMs?: number, signal?: NodeJS.Signals): Promise<void>;
   killNow(): void;
   /** When its first process exits by itself: what it left behind is stopped (default: killNow). */
   afterExit?(): void;
   /** How long a way out waits for it to stop before killing it (an experiment: 2 s). */
   readonly exitGraceMs?: number;
+  /** As a container's init, cowtop ends with this status of what it ran (null: not init). */
+  readonly initStatus?: number | null;
 }
 
 type Restore = () => void;
@@ -28,9 +31,9 @@ class Lifecycle {
   install(): void {
     if (this.installed) return;
     this.installed = true;
-    process.on('SIGINT', () => this.onSignal(130));
-    process.on('SIGTERM', () => this.onSignal(143));
-    process.on('SIGHUP', () => this.onSignal(129));
+    process.on('SIGINT', () => this.onSignal(130, 'SIGINT'));
+    process.on('SIGTERM', () => this.onSignal(143, 'SIGTERM'));
+    process.on('SIGHUP', () => this.onSignal(129, 'SIGHUP'));
     process.on('uncaughtException', (err) => this.crash(err));
     // The reader of stdout went away (| head): stop quietly. Anything else (a full disk) fails.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -88,11 +91,13 @@ class Lifecycle {
   }
 
   /** Stops every experiment, restores the terminal and exits with code. */
-  async exit(code: number, message?: string): Promise<never> {
+  async exit(code: number, message?: string, signal?: NodeJS.Signals): Promise<never> {
     if (this.ending) return new Promise<never>(() => {}); // the first way out is already under way
     this.ending = true;
     this.restoreTerminal();
-    await Promise.all([...this.owned].map((e) => e.stop(e.exitGraceMs ?? 2000).catch(() => e.killNow())));
+    await Promise.all([...this.owned].map((e) => e.stop(e.exitGraceMs ?? 2000, signal).catch(() => e.killNow())));
+    // PID 1 of a container: its status is the server's, as an init's is (docker stop, then exit 0).
+    for (const e of this.owned) if (e.initStatus != null && signal) code = e.initStatus;
     await new Promise((r) => setImmediate(r)); // a write error of the last output is emitted by then
     if (this.failure && code === 0) {
       code = 1;
@@ -103,9 +108,9 @@ class Lifecycle {
     process.exit(code);
   }
 
-  private onSignal(code: number): void {
+  private onSignal(code: number, signal: NodeJS.Signals): void {
     if (!this.ending) {
-      void this.exit(code);
+      void this.exit(code, undefined, signal);
       return;
     }
     // A second signal while stopping: stop waiting.

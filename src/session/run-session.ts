@@ -41,7 +41,9 @@ export class RunSession extends AttachSession {
   override async start(): Promise<void> {
     if (!(await this.reader.available()))
       throw new UsageError(`cannot read ${this.options.procRoot}: run needs Linux /proc`);
-    const server = await ServerProcess.start(this.run, this.env);
+    // A container's first process without an init: the orphans the server leaves must be reaped.
+    const init = this.run.init ?? (process.pid === 1 && !this.run.keep);
+    const server = await ServerProcess.start({ ...this.run, init }, this.env);
     this.server = server;
     this.agentEnv = this.env;
     if (this.run.keep) {
@@ -85,6 +87,16 @@ export class RunSession extends AttachSession {
       stream: 'stdout',
       text: `started pid ${server.pid} ${mode}${this.run.keep ? '; --keep: its output is not captured, and it stays when cowtop ends' : ''}`,
     });
+    if (server.noReaper)
+      this.emit(
+        'notice',
+        `cowtop is PID 1 and found no ${this.env.COWTOP_PYTHON || 'python3'} for its reaper (cowtop_init.py): orphans of the server will stay zombies; set COWTOP_PYTHON or run under an init (docker run --init)`,
+      );
+    else if (init)
+      this.emit('log', {
+        stream: 'stdout',
+        text: `cowtop is PID 1: pid ${server.child.pid} (cowtop_init.py, a child subreaper) reaps what the server orphans; cowtop ends with the server's status`,
+      });
   }
 
   protected override async rootGone(): Promise<string> {
@@ -109,6 +121,8 @@ export class RunSession extends AttachSession {
   /** A server that stops by itself with a failure fails the run. */
   override get diedExitCode(): number {
     const s = this.server?.status;
+    const init = this.server?.initStatus;
+    if (init != null) return init; // a container's init ends as its server did
     if (s && s.code === 2 && this.server?.refusal) return 2;
     return s && s.code === 0 ? 0 : 1;
   }

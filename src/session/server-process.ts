@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,6 +18,8 @@ import { RUN_TAG, taggedPids } from '../proc/tagged';
 
 export interface ServerOptions {
   command: string[];
+  /** cowtop is PID 1 (a container without init): the server runs under cowtop_init.py, which reaps. */
+  init?: boolean;
   freeze: boolean; // Instagram's recipe, applied by the agent in the first process
   keep: boolean; // leave it running when cowtop ends
   graceMs: number; // between TERM and KILL when cowtop stops it
@@ -75,12 +78,36 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** cowtop_init.py's lines on fd 4. */
+type InitReport = { pid: number } | { error: string } | { status: ExitStatus } | { nosubreaper: true };
+
+export function parseInitReport(line: string): InitReport | null {
+  let m = /^pid (\d+)$/.exec(line);
+  if (m) return { pid: Number(m[1]) };
+  if ((m = /^error (\d+)$/.exec(line))) return { error: m[1] };
+  if ((m = /^exit (\d+)$/.exec(line))) return { status: { code: Number(m[1]), signal: null } };
+  if ((m = /^signal (\d+)$/.exec(line))) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === Number(m![1]))?.[0];
+    return { status: { code: null, signal: (name ?? 'SIGKILL') as NodeJS.Signals } };
+  }
+  return line === 'nosubreaper' ? { nosubreaper: true } : null;
+}
+
+const ERRNO: Record<string, string> = { '2': 'not found', '13': 'permission denied', '8': 'not an executable' };
+
 export class ServerProcess extends EventEmitter {
+  /** The first process cowtop started: the server, or cowtop_init.py in front of it. */
   readonly child: ChildProcess;
   readonly exited: Promise<ExitStatus>;
+  /** As PID 1: the server, cowtop_init.py's child; otherwise the child itself. */
+  private serverPid: number | null = null;
+  /** Settled by cowtop_init.py's first line: the server runs, or why it could not. */
+  private readonly started: Promise<void>;
   status: ExitStatus | null = null;
   /** What carried the tag when the first process exited: a daemon it left, workers it orphaned. */
   leftAtExit: number[] = [];
+  /** As PID 1 without python3 for cowtop_init.py: nobody reaps the server's orphans. */
+  noReaper = false;
   /** The agent's refusal to run the server as asked (run --freeze where there is no gc.freeze()). */
   refusal: string | null = null;
 
@@ -92,35 +119,93 @@ export class ServerProcess extends EventEmitter {
     super();
     const [file, ...args] = options.command;
     const out = options.keep ? 'ignore' : 'pipe';
-    this.child = spawn(file, args, {
+    const init = options.init === true;
+    // -I -S: the helper itself loads no site and no agent; the server gets the environment as is.
+    const [exe, argv] = init
+      ? [env.COWTOP_PYTHON || 'python3', ['-I', '-S', join(pythonDir(), 'cowtop_init.py'), file, ...args]]
+      : [file, args];
+    this.child = spawn(exe, argv, {
       env,
       detached: true,
-      stdio: ['ignore', out, out, options.keep ? 'ignore' : 'pipe'],
+      stdio: ['ignore', out, out, options.keep ? 'ignore' : 'pipe', ...(init ? ['pipe' as const] : [])],
     });
+    let settle: (status: ExitStatus) => void = () => {};
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      settle = (status) => {
+        if (this.status) return;
         this.leftAtExit = this.tagged();
-        this.status = { code, signal };
-        resolve(this.status);
-      });
+        this.status = status;
+        resolve(status);
+      };
+      this.child.once('exit', (code, signal) => settle({ code, signal }));
     });
+    this.started = init ? this.readInit(this.child.stdio[4] as Readable, settle) : Promise.resolve();
     if (this.child.stdout) this.pipeLines(this.child.stdout, 'stdout');
     if (this.child.stderr) this.pipeLines(this.child.stderr, 'stderr');
+  }
+
+  /** cowtop_init.py's report: the server's pid first (or why it did not run), its end later. */
+  private readInit(stream: Readable, settle: (s: ExitStatus) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const split = new LineSplitter(200, true);
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        for (const line of split.push(chunk)) {
+          const r = parseInitReport(line);
+          if (!r) continue;
+          if ('pid' in r) {
+            this.serverPid = r.pid;
+            resolve();
+          } else if ('error' in r) {
+            const why = ERRNO[r.error] ?? `errno ${r.error}`;
+            reject(new UsageError(`cannot run ${sanitize(this.options.command[0])}: ${why}`));
+          } else if ('status' in r) settle(r.status);
+          else
+            this.emit('log', {
+              stream: 'stderr',
+              text: 'cowtop: PID 1 without a child subreaper (prctl failed): orphans of the server may stay zombies',
+            });
+        }
+      });
+      stream.on('error', () => {});
+      this.child.once('exit', () => reject(new Error('cowtop_init.py ended before the server started')));
+    });
   }
 
   /** Starts COMMAND; a command that cannot be run is the user's to fix: one line, exit 2. */
   static async start(options: ServerOptions, base: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
     const tag = randomBytes(12).toString('hex');
     const s = new ServerProcess(options, serverEnv(base, options, tag), tag);
-    await new Promise<void>((resolve, reject) => {
-      s.child.once('spawn', resolve);
+    const helperMissing = await new Promise<boolean>((resolve, reject) => {
+      s.child.once('spawn', () => resolve(false));
       s.child.once('error', (err: NodeJS.ErrnoException) => {
+        if (options.init && err.code === 'ENOENT') return resolve(true);
         const why =
           err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message);
-        reject(new UsageError(`cannot run ${sanitize(options.command[0])}: ${why}`));
+        const what = options.init ? `${base.COWTOP_PYTHON || 'python3'} (PID 1's helper)` : options.command[0];
+        reject(new UsageError(`cannot run ${sanitize(what)}: ${why}`));
       });
     });
+    if (helperMissing) {
+      // No python3 for the helper: the server runs all the same, without a reaper.
+      const plain = await ServerProcess.start({ ...options, init: false }, base);
+      plain.noReaper = true;
+      return plain;
+    }
+    await s.started;
     return s;
+  }
+
+  /** cowtop is PID 1: signals pass on as they came, and its status is the server's. */
+  private get asInit(): boolean {
+    return this.options.init === true || this.noReaper;
+  }
+
+  /** The way out as a container's init: the server's own status (a signal as 128 + its number). */
+  get initStatus(): number | null {
+    if (!this.asInit || !this.status) return null;
+    const { code, signal } = this.status;
+    return signal ? 128 + (osConstants.signals[signal] ?? 9) : (code ?? 1);
   }
 
   /** A way out of cowtop gives the server the grace period the user chose. */
@@ -129,7 +214,7 @@ export class ServerProcess extends EventEmitter {
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.serverPid ?? this.child.pid!;
   }
 
   get alive(): boolean {
@@ -138,7 +223,7 @@ export class ServerProcess extends EventEmitter {
 
   /** Live processes the server started, wherever they went (the first one excepted). */
   tagged(): number[] {
-    return taggedPids('/proc', this.tag, new Set([this.pid]));
+    return taggedPids('/proc', this.tag, new Set([this.pid, this.child.pid!]));
   }
 
   /**
@@ -147,10 +232,11 @@ export class ServerProcess extends EventEmitter {
    * to the whole group after the grace period. Then what left the group (setsid, a daemon):
    * TERM, and KILL after the grace period.
    */
-  async stop(graceMs = this.options.graceMs): Promise<void> {
+  async stop(graceMs = this.options.graceMs, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.alive) {
       try {
-        process.kill(this.pid, 'SIGTERM');
+        // As a container's init the signal it got is passed on (SIGINT: gunicorn's quick stop).
+        process.kill(this.pid, this.asInit ? signal : 'SIGTERM');
       } catch {
         // already gone
       }
