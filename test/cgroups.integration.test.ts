@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlatKeyed } from '../src/proc/cgroup';
-import { BIN, collectLines, finished, freePort, startCli, waitUntil } from './helpers';
+import { BIN, collectLines, FIXTURES, finished, freePort, runCli, startCli, waitUntil } from './helpers';
 import { children, get } from './gunicorn';
 import { runInPty } from './pty';
 import { canMakeV1, makeCgroup, OWN_CGROUP_NS, removeCgroup, spawnIn, treeIn } from './cgroups';
@@ -181,5 +181,102 @@ test('the dashboard: a CGROUP line with the limit and its container, an OOM kill
     run.proc.kill();
     await removeCgroup(cg, tree);
     s.done();
+  }
+});
+
+test("run --compare in a cgroup of the server's own: its peak and the request and limit each pass needs", {
+  skip,
+}, async () => {
+  const cg = makeCgroup(1024 * MiB, 'leaf');
+  const port = await freePort();
+  try {
+    // The server moves itself into the cgroup (a fixed script, then exec): cowtop stays outside.
+    const r = await runCli(
+      [
+        'run',
+        '--compare',
+        '--format',
+        'json',
+        '--load',
+        `http://127.0.0.1:${port}/report`,
+        '--requests',
+        '600',
+        '--',
+        '/bin/sh',
+        '-c',
+        'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
+        'sh',
+        cg.dir,
+        '/usr/bin/gunicorn',
+        '--preload',
+        '-w',
+        '2',
+        '-b',
+        `127.0.0.1:${port}`,
+        '--chdir',
+        join(FIXTURES, 'gunicorn'),
+        'app:app',
+      ],
+      {},
+      180_000,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const c = out.container;
+    assert.equal(
+      c.basis,
+      'cgroup',
+      `nothing but the server in its cgroup: ${JSON.stringify(out.passes.map((p: any) => p.memory))}`,
+    );
+    assert.equal(c.cgroup, cg.path);
+    assert.equal(c.currentLimit, 1024 * MiB);
+    // The kernel's own peak over both passes bounds what the samples saw.
+    const kernelPeak = Number(cg.file('memory.max_usage_in_bytes'));
+    const seen = Math.max(c.without.peak, c.with.peak);
+    assert.ok(seen <= kernelPeak && seen >= 0.7 * kernelPeak, `sampled peak ${seen}, the kernel's ${kernelPeak}`);
+    for (const n of [c.without, c.with]) {
+      assert.ok(n.after <= n.peak);
+      assert.ok(n.request >= n.after && n.request - n.after < 8 * MiB);
+      assert.ok(n.limit >= 1.25 * n.peak && n.limit - 1.25 * n.peak < 8 * MiB);
+    }
+    const table = await runCli(
+      [
+        'run',
+        '--compare',
+        '--load',
+        `http://127.0.0.1:${port}/report`,
+        '--requests',
+        '200',
+        '--',
+        '/bin/sh',
+        '-c',
+        'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
+        'sh',
+        cg.dir,
+        '/usr/bin/gunicorn',
+        '--preload',
+        '-w',
+        '2',
+        '-b',
+        `127.0.0.1:${port}`,
+        '--chdir',
+        join(FIXTURES, 'gunicorn'),
+        'app:app',
+      ],
+      {},
+      180_000,
+    );
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `Container memory \\(cgroup ${cg.path}, limit 1\\.00 GiB; .*\\): peak .+ -> .+ with the freeze recipe`,
+      ),
+    );
+    assert.match(
+      table.stdout,
+      /It would need requests\.memory \d+Mi \/ limits\.memory \d+Mi as it is, \d+Mi \/ \d+Mi with the recipe/,
+    );
+  } finally {
+    await removeCgroup(cg, null);
   }
 });

@@ -205,6 +205,18 @@ describe('real servers through cowtop run', { concurrency: 3 }, () => {
     );
     checkCompare(r, 3);
     assert.equal(r.passes[0].load.ok, 1500);
+    // The container's view: this runner's cgroup holds other processes, so Σ PSS stands in.
+    const c = r.container;
+    assert.ok(['pss', 'cgroup'].includes(c.basis), c.basis);
+    for (const [n, p] of [
+      [c.without, r.passes[0]],
+      [c.with, r.passes[1]],
+    ]) {
+      assert.ok(n.peak >= n.after && n.after > 0);
+      if (c.basis === 'pss') assert.equal(n.after, p.pss.after, "the last sample is the pass's own");
+      assert.equal(n.request % (8 << 20), 0);
+      assert.ok(n.limit >= n.peak * 1.25 && n.limit % (8 << 20) === 0);
+    }
     assert.match(r.passes[0].implementation, /^CPython 3\./);
   });
 

@@ -3,6 +3,7 @@ import { markdownTable, textTable } from '../format/tables';
 import { formatBytes, formatCount, formatReduction } from '../format/units';
 import { mean } from '../util/stats';
 import type { ServerCompare } from './server-compare';
+import { containerLines } from './container-need';
 import type { PassWorker, ServerPass } from './server-pass';
 
 const NO_VERDICT: Record<'false' | 'null', string> = {
@@ -67,6 +68,7 @@ export function serverCompareTable(r: ServerCompare): string {
   lines.push(
     `Full collections in the workers during the load: ${fullText(off)} -> ${fullText(on)}; frozen objects per worker with the recipe: ${formatCount(mean(on.workers.map((w) => w.after.frozen ?? 0)))}`,
   );
+  if (r.container) lines.push(...containerLines(r.container, formatBytes));
   lines.push(`Load: ${loadText(off)}; ${loadText(on)}`);
   for (const p of r.passes)
     if (p.replaced)
@@ -98,6 +100,7 @@ export function serverCompareMarkdown(r: ServerCompare): string {
   lines.push(
     '',
     `Σ PSS: ${formatBytes(off.pss.after)} -> ${formatBytes(on.pss.after)}. Full collections during the load: ${fullText(off)} -> ${fullText(on)}. Load: ${loadText(off)}; ${loadText(on)}.`,
+    ...(r.container ? ['', ...containerLines(r.container, formatBytes).map((l) => `${l}.`)] : []),
   );
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@ import { formatCount } from '../format/units';
 import type { LoadOptions } from '../session/run-session';
 import { mean } from '../util/stats';
 import type { ServerPass } from './server-pass';
+import { containerNeed, type ContainerNeed } from './container-need';
 
 export interface ServerCompare {
   type: 'run-compare';
@@ -20,6 +21,8 @@ export interface ServerCompare {
    * fork cowtop's hooks do not see), null when none reported. A verdict needs true.
    */
   frozen: boolean | null;
+  /** What each pass means for the container: its peak memory and the request/limit it would need. */
+  container: ContainerNeed;
 }
 
 /** The recipe pass's workers, by their own report: did gc.freeze() happen before their fork? */
@@ -47,5 +50,6 @@ export function summarize(cmd: { run: { command: string[] }; load: LoadOptions }
     passes,
     copied: { without: a, with: b, reduction: frozen && a !== null && b !== null && a > 0 ? 1 - b / a : null },
     frozen,
+    container: containerNeed(off.memory, on.memory),
   };
 }

@@ -11,6 +11,7 @@ import { lifecycle } from '../lifecycle';
 import { UsageError } from '../util/usage-error';
 import type { ProcReader } from '../proc/read';
 import { copiedSinceFork } from './copied';
+import { PeakWatch, type PassMemory } from './container-need';
 import { Sampler } from '../sample/sampler';
 import type { ProcessSample, Snapshot } from '../sample/snapshot';
 import type { LoadOptions, RunOptions } from '../session/run-session';
@@ -52,6 +53,8 @@ export interface ServerPass {
   replaced: number; // workers gone during the pass (killed, recycled): left out of the table
   load: { requests: number; ok: number; failed: number; seconds: number; command: string | null };
   pss: { before: number | null; after: number | null }; // the tree's sum (null: a process unreadable)
+  /** The cgroup's usage and the tree's Σ PSS over the load and after it (container-need.ts). */
+  memory: PassMemory;
   rss: { before: number | null; after: number | null };
 }
 
@@ -73,7 +76,9 @@ function figures(p: ProcessSample | undefined, copied: number | null, pid: numbe
 class Watch {
   readonly tree: AttachedTree;
   private readonly sampler: Sampler;
+  readonly peaks = new PeakWatch();
   snap: Snapshot | null = null;
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(
     reader: ProcReader,
@@ -83,10 +88,16 @@ class Watch {
     this.sampler = new Sampler(reader, this.tree, { reuseRollups: false });
   }
 
-  async tick(): Promise<Snapshot> {
-    this.snap = await this.sampler.tick();
-    await this.tree.observe(this.snap);
-    return this.snap;
+  /** One sample; a tick asked for while one runs waits for it (the load's ticker and the pass's). */
+  tick(): Promise<Snapshot> {
+    const next = this.last.then(async () => {
+      this.snap = await this.sampler.tick();
+      await this.tree.observe(this.snap);
+      this.peaks.observe(this.snap);
+      return this.snap;
+    });
+    this.last = next.catch(() => {});
+    return next;
   }
 
   workers(): ProcessSample[] {
@@ -239,9 +250,16 @@ export async function serverPass(
       `${freeze ? 'with the freeze recipe' : 'as it is'}: pid ${server.pid}, ${workers.length} workers; sending the load`,
     );
     const started = Date.now();
-    const sent = load.command
-      ? await runLoadCommand(load.command)
-      : await sendRequests(load.url!, load.requests, load.concurrency ?? workers.length);
+    // Sampled through the load as well: the container's peak may be under it (or at the start).
+    const ticker = setInterval(() => void w.tick().catch(() => {}), TICK_MS);
+    let sent: { ok: number; failed: number };
+    try {
+      sent = load.command
+        ? await runLoadCommand(load.command)
+        : await sendRequests(load.url!, load.requests, load.concurrency ?? workers.length);
+    } finally {
+      clearInterval(ticker);
+    }
     const seconds = (Date.now() - started) / 1000;
     // The agents write once a second: wait for a report written after the load ended. A
     // snapshot's rows carry the agent state read after the tick before it: one tick more.
@@ -280,6 +298,7 @@ export async function serverPass(
       },
       pss: { before: totalsBefore.pss, after: w.snap!.totals.pss },
       rss: { before: totalsBefore.rss, after: w.snap!.totals.rss },
+      memory: w.peaks.memory,
     };
     return result;
   } finally {

@@ -65,11 +65,16 @@ export function cgroupMemoryOf(
   const pids =
     f['cgroup.procs'] === null || f['cgroup.procs'] === undefined
       ? null
-      : f['cgroup.procs']
-          .split('\n')
-          .filter((l) => /^\d+$/.test(l))
-          .slice(0, PIDS_CAP)
-          .map(Number);
+      : // v1 may list a process once per thread ("not free of duplicate TGIDs"): once each here.
+        [
+          ...new Set(
+            f['cgroup.procs']
+              .split('\n')
+              .filter((l) => /^\d+$/.test(l))
+              .slice(0, PIDS_CAP)
+              .map(Number),
+          ),
+        ];
   const limitOf = (t: string | null | undefined): number | null => (t == null ? null : parseCgroupLimit(t));
   if (version === 2) {
     const events = parseFlatKeyed(f['memory.events'] ?? '');

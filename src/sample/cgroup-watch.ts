@@ -1,7 +1,8 @@
 /**
  * The memory cgroups a tree's processes are in, each tick: their usage against their limit,
  * and the OOM kills in them since the last tick, with the processes of the tree that went.
- * A process's cgroup is read once (pid and start time): processes seldom move.
+ * A process's cgroup is read each tick in its first seconds (a launcher enters its container's
+ * cgroup, then execs the server: same pid, same start time) and every REREAD_MS after.
  */
 import { readCgroupMemory, readCgroupMemoryVia } from '../proc/cgroup';
 import { cgroupOfPid } from '../proc/placement';
@@ -12,9 +13,13 @@ export type { CgroupSample, OomKill };
 
 /** At most this many cgroups a tick, those with most of the tree's processes first. */
 const MAX_CGROUPS = 8;
+const YOUNG_MS = 5000;
+const REREAD_MS = 30_000;
+
+type Place = { version: 1 | 2; path: string } | null;
 
 export class CgroupWatch {
-  private readonly of = new Map<string, { version: 1 | 2; path: string } | null>();
+  private readonly of = new Map<string, { place: Place; seen: number; read: number }>();
   private readonly oomBefore = new Map<string, number>();
   /** Where each process was a tick ago: an exited one's cgroup. */
   private lastPlace = new Map<number, string>();
@@ -24,12 +29,14 @@ export class CgroupWatch {
     private readonly cgroupRoot = process.env.COWTOP_CGROUP_ROOT || '/sys/fs/cgroup',
   ) {}
 
-  private async cgroupOf(pid: number, starttime: number | null): Promise<{ version: 1 | 2; path: string } | null> {
+  private async cgroupOf(pid: number, starttime: number | null): Promise<Place> {
     const key = `${pid}:${starttime}`;
-    if (!this.of.has(key)) {
-      this.of.set(key, await cgroupOfPid(pid, this.procRoot));
-    }
-    return this.of.get(key)!;
+    const now = Date.now();
+    const had = this.of.get(key);
+    if (had && now - had.seen >= YOUNG_MS && now - had.read < REREAD_MS) return had.place;
+    const place = await cgroupOfPid(pid, this.procRoot);
+    this.of.set(key, { place, seen: had?.seen ?? now, read: now });
+    return place;
   }
 
   async read(
