@@ -22,7 +22,7 @@ export interface ServerCompare {
    */
   frozen: boolean | null;
   /** What each pass means for the container: its peak memory and the request/limit it would need. */
-  container: ContainerNeed;
+  container: ContainerNeed | null; // null: passes recorded before it was measured
 }
 
 /** The recipe pass's workers, by their own report: did gc.freeze() happen before their fork? */
@@ -50,6 +50,6 @@ export function summarize(cmd: { run: { command: string[] }; load: LoadOptions }
     passes,
     copied: { without: a, with: b, reduction: frozen && a !== null && b !== null && a > 0 ? 1 - b / a : null },
     frozen,
-    container: containerNeed(off.memory, on.memory),
+    container: off.memory && on.memory ? containerNeed(off.memory, on.memory) : null,
   };
 }
