@@ -46,8 +46,13 @@ export function makeCgroup(limit: number, on: 'leaf' | 'parent'): TestCgroup {
 const ENTER = 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"';
 
 /** command, started inside the cgroup (it moves itself in, then execs). */
-export function spawnIn(cg: TestCgroup, command: string[], stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  return spawn('/bin/sh', ['-c', ENTER, 'sh', cg.dir, ...command], { stdio: ['ignore', stdio, stdio] });
+export function spawnIn(
+  cg: TestCgroup,
+  command: string[],
+  stdio: 'ignore' | 'pipe' = 'ignore',
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
+  return spawn('/bin/sh', ['-c', ENTER, 'sh', cg.dir, ...command], { stdio: ['ignore', stdio, stdio], env });
 }
 
 /**

@@ -5,8 +5,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGunicorn, stopGunicorn } from '../gunicorn';
-import { FIXTURES, freePort, ROOT, sleep } from '../helpers';
+import { children, startGunicorn, stopGunicorn } from '../gunicorn';
+import { makeCgroup, removeCgroup, spawnIn } from '../cgroups';
+import { pythonDir } from '../../src/experiment/python-files';
+import { FIXTURES, freePort, ROOT, sleep, waitUntil } from '../helpers';
 import { sendRequests } from '../../src/measure/server-pass';
 import { readTable, runInPty } from '../pty';
 import { terminalSvg } from './svg';
@@ -132,6 +134,44 @@ const SHOTS: Shot[] = [
       await run.waitFor(/gc agent 4\/4/, 30_000);
       run.press('t');
       await run.waitFor(/└─ /, 5000);
+      await sleep(2500);
+    },
+  },
+  {
+    file: 'attach-cgroup.svg',
+    title:
+      'cowtop attach to gunicorn in a Docker-shaped v1 memory cgroup with a 256 MiB limit: the CGROUP line, its limit and headroom',
+    async args() {
+      const agentDir = mkdtempSync(join(tmpdir(), 'cowtop-agent-'));
+      const cg = makeCgroup(256 * 2 ** 20, 'leaf');
+      const app = join(FIXTURES, 'gunicorn');
+      const proc = spawnIn(
+        cg,
+        [
+          '/usr/bin/gunicorn',
+          '-c',
+          join(app, 'gunicorn.nofreeze.conf.py'),
+          '--bind',
+          `127.0.0.1:${await freePort()}`,
+          '--chdir',
+          app,
+          'app:app',
+        ],
+        'ignore',
+        { ...process.env, PYTHONPATH: `${pythonDir()}:${app}`, COWTOP_AGENT_DIR: agentDir },
+      );
+      await waitUntil(() => children(proc.pid!).length === 3, 60_000, 'gunicorn in its cgroup');
+      return {
+        args: ['attach', String(proc.pid), '--interval', '500'],
+        env: { COWTOP_AGENT_DIR: agentDir },
+        stop: () => removeCgroup(cg, proc),
+      };
+    },
+    cols: 120,
+    rows: 30,
+    async ready(run) {
+      await run.waitFor(/gc agent 4\/4/, 30_000);
+      await run.waitFor(/CGROUP\s+\[[#.]+\] .+ of 256 MiB .*room for \d+ more/, 20_000);
       await sleep(2500);
     },
   },
