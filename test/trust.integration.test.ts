@@ -281,6 +281,8 @@ test('an agent that cannot write (its file system full): its gc data is marked s
       await done;
     }
     target.kill('SIGKILL');
+    // The agent holds its directory open: unmounted once it is gone, or the mount is busy.
+    await waitUntil(() => !alive(target.pid!), 10_000, 'the agent to go');
     spawnSync('umount', [mnt]);
     rmSync(mnt, { recursive: true, force: true });
   }

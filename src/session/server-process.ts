@@ -133,7 +133,10 @@ export class ServerProcess extends EventEmitter {
     this.exited = new Promise((resolve) => {
       settle = (status) => {
         if (this.status) return;
-        this.leftAtExit = this.tagged();
+        // A daemon's first child may die while /proc is scanned, after the listing that missed
+        // its own child: a scan that found nothing is made once more.
+        const left = this.tagged();
+        this.leftAtExit = left.length ? left : this.tagged();
         this.status = status;
         resolve(status);
       };

@@ -34,13 +34,21 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   const counts = s ? treeCounts(s) : null;
   const workers = counts?.workers ?? 0;
   const live = counts?.live ?? 0;
+  const title = a.run ? 'cowtop run' : 'cowtop attach';
+  const where = placementText(a.where ?? null);
+  const agents = a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent';
+  // Where it runs and whether the agents answer say more than the command's tail: it gives way.
+  const others = [title, String(a.pid), where, `workers ${workers}`, agents].filter(Boolean);
+  const room = width - others.reduce((n, t) => n + t.replace(/\{[^}]*\}/g, '').length + 2, 1);
+  const max = Math.max(16, Math.min(50, room));
+  const command = a.command.length > max ? `${a.command.slice(0, max - 1)}…` : a.command;
   const first = fitParts(
     [
-      [a.run ? '{bold}cowtop run{/bold}' : '{bold}cowtop attach{/bold}', 0],
-      [`${a.pid} ${esc(a.command.slice(0, 50))}`, 0],
-      [placementText(a.where ?? null), 1],
+      [`{bold}${title}{/bold}`, 0],
+      [`${a.pid} ${esc(command)}`, 0],
+      [where, 0],
       [`workers ${workers}`, 0],
-      [a.agents ? `gc agent ${a.agents}/${live}` : 'no gc agent', 1],
+      [agents, 1],
       [a.implementation ? esc(a.implementation) : '', 2],
       [`sizes in ${unitSuffix(model.view.units)}`, 1],
       [everyText(model.intervalMs), 2],
