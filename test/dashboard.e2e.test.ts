@@ -479,3 +479,52 @@ test('rows you can act on: click sorts and selects, the wheel moves, Enter shows
   }
   assert.equal(run.term.modes.mouseTrackingMode, 'none', 'mouse reporting is off again');
 });
+
+/** The USS chart as the terminal shows it: its y labels by row, and the rows holding braille. */
+function ussChart(screen: string): {
+  labels: Array<{ row: number; value: number }>;
+  dotted: number[];
+  legend: number[];
+} {
+  const lines = screen.split('\n');
+  const top = lines.findIndex((l) => l.startsWith('┌─ USS MiB'));
+  if (top < 0) return { labels: [], dotted: [], legend: [] };
+  const bottom = lines.findIndex((l, i) => i > top && l.startsWith('└'));
+  const inner = lines.slice(top + 1, bottom);
+  const labels = inner.flatMap((l, row) => {
+    const m = /^│ *(\d+(?:\.\d+)?) /.exec(l);
+    return m ? [{ row, value: Number(m[1]) }] : [];
+  });
+  const dotted = inner.flatMap((l, row) => ([...l].some((c) => c >= '\u2801' && c <= '\u28ff') ? [row] : []));
+  const legend = [...lines[top].matchAll(/(?:w\d+|max(?: w\d+)?|median|min) (\d+\.\d)/g)].map((m) => Number(m[1]));
+  return { labels, dotted, legend };
+}
+
+test('the USS chart holds every line under its top, with evenly spaced labels, at 80x24 (4, 16 and 64 workers)', async () => {
+  for (const workers of [4, 16, 64]) {
+    const run = runInPty(['--size', workers === 4 ? '1000000' : '100000', '--workers', String(workers)], {
+      cols: 80,
+      rows: 24,
+    });
+    try {
+      const screen = await run.waitFor((t) => {
+        const c = ussChart(t);
+        return c.legend.length > 0 && c.legend.every((v) => v > 0) && c.dotted.length > 0;
+      }, 90_000);
+      const c = ussChart(screen);
+      const what = `${workers} workers:\n${screen}`;
+      assert.ok(c.labels.length >= 3, what);
+      const steps = c.labels.slice(1).map((l, i) => l.row - c.labels[i].row);
+      assert.equal(new Set(steps).size, 1, `labels evenly spaced: ${what}`);
+      const values = c.labels.map((l) => l.value).reverse();
+      const step = values[1] - values[0];
+      for (const [i, v] of values.entries()) assert.ok(Math.abs(v - i * step) < 1e-9, `exact steps: ${what}`);
+      const top = values.at(-1)!;
+      assert.ok(Math.max(...c.legend) <= top, `the top (${top}) holds every value (${c.legend}): ${what}`);
+      // Every line is drawn inside the plot: nothing above the top label's row.
+      assert.ok(Math.min(...c.dotted) >= c.labels[0].row, what);
+    } finally {
+      await quit(run);
+    }
+  }
+});

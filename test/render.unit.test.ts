@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { footerText, helpLines, KEYS } from '../src/ui/keys';
-import { niceMax, fitParts } from '../src/ui/render/frame';
-import { chartSeries, xLabels, yLabel, Y_LABELS } from '../src/ui/render/charts';
+import { fitParts } from '../src/ui/render/frame';
+import { chartSeries } from '../src/ui/render/charts';
+import { columnOf, pixelY, polylines, rasterize, xTicks, yScale } from '../src/ui/render/plot';
 import { DashboardModel } from '../src/ui/model';
 import { makeTheme } from '../src/ui/theme';
 import { LEVELS } from '../src/ui/render/map';
@@ -140,11 +141,6 @@ test('columns fit the width by priority; helpers', () => {
   assert.deepEqual(w80.slice(0, 3), ['role', 'pid', 'uss']);
   assert.ok(fitColumns(79).reduce((a, c) => a + c.width + 1, -1) <= 79);
   assert.equal(fitColumns(200).length, COLUMNS.filter((c) => !c.optional).length, 'TRACED only with --tracemalloc');
-  assert.equal(niceMax(0), 1);
-  assert.equal(niceMax(121), 200);
-  assert.equal(niceMax(9.6), 20);
-  assert.equal(niceMax(978), 2000);
-  assert.equal(niceMax(50), 80);
   assert.equal(
     fitParts(
       [
@@ -211,49 +207,108 @@ test('a timeline mark sits in the column where the charts draw its sample, at 80
   }
 });
 
-test('chart labels: y steps are exact, x labels distinct, the legend is in the title line', () => {
-  for (const v of [0.3, 0.9, 3.7, 9.6, 42, 121, 978, 15000]) {
-    const max = niceMax(v);
-    assert.ok(max >= v * 1.05, `${v} -> ${max}`);
-    for (let i = 0; i < Y_LABELS; i++) {
-      const value = (max / Y_LABELS) * i;
-      assert.equal(
-        Number(yLabel(value, max)),
-        Number(value.toFixed(6)),
-        `label ${yLabel(value, max)} for ${value} (max ${max})`,
-      );
+test('the y scale holds every value, with exact labels evenly spaced on whole rows, at every height', () => {
+  for (const rows of [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 17, 24, 40])
+    for (const v of [0, 0.3, 0.9, 1.5, 1.85, 1.9, 3.7, 9.6, 42, 121, 978, 15000]) {
+      const s = yScale(v, rows);
+      const what = `${v} on ${rows} rows: top ${s.top}, labels ${JSON.stringify(s.labels)}`;
+      assert.ok(s.top >= v, `the top holds the value: ${what}`);
+      if (v > 0) assert.ok(s.top <= v * 2.5 + 1e-9, `the top is near the value: ${what}`);
+      // Labels: exact multiples of the step, bottom row 0, evenly spaced, inside the plot.
+      s.labels.forEach((l, i) => {
+        assert.equal(Number(l.text), Number((i * s.step).toFixed(6)), what);
+        assert.ok(l.row >= 0 && l.row < rows, what);
+      });
+      assert.equal(s.labels[0].row, rows - 1);
+      const gaps = s.labels.slice(1).map((l, i) => s.labels[i].row - l.row);
+      assert.equal(new Set(gaps).size <= 1, true, `evenly spaced: ${what}`);
+      if (rows >= 5) assert.ok(gaps[0] >= 2, `not a label on every row: ${what}`);
+      // A value draws on the row its label says, and the top on the top label's row.
+      const rowOf = (x: number): number => Math.floor(pixelY(x, s, rows) / 4);
+      for (const l of s.labels) assert.equal(rowOf(Number(l.text)), l.row, `${l.text} on its row: ${what}`);
+      assert.ok(rowOf(v) >= s.labels.at(-1)!.row, `never above the top: ${what}`);
     }
-  }
-  // Samples 100 ms apart: whole seconds would repeat, so tenths are shown.
-  const points = Array.from({ length: 70 }, (_, i) => ({
-    t: i * 100,
-    uss: new Map(),
-    faults: new Map(),
-    pss: 0,
-    rss: 0,
-    frozenSlots: new Set<number>(),
-    marker: '',
-  }));
-  const { x } = xLabels(points, 80, 40);
-  const shown = x.filter((l) => l);
-  assert.equal(new Set(shown).size, shown.length, shown.join(' '));
-  assert.ok(shown.some((l) => /\.\d$/.test(l)));
+});
+
+test('a column is a span of time: samples fall in the column of their time, a missing one is a gap', () => {
+  const axis = { now: 60_000, stepMs: 1000, cols: 40 };
+  assert.equal(columnOf(60_000, axis), 39);
+  assert.equal(columnOf(50_000, axis), 29);
+  const s = yScale(10, 8);
+  // Samples at 1 s, then none for 10 s (a pause, a stopped machine), then at 1 s again.
+  const times = [40, 41, 42, 43, 44, 54, 55, 56, 57, 58, 59, 60].map((x) => x * 1000);
+  const runs = polylines(
+    times.map((t) => ({ t, v: 5, every: 1000 })),
+    axis,
+    s,
+    8,
+  );
+  assert.equal(runs.length, 2, 'the 10 s without samples is a gap');
+  assert.deepEqual(
+    runs.map((r) => r.map(([x]) => Math.floor(x / 2))),
+    [
+      [19, 20, 21, 22, 23],
+      [33, 34, 35, 36, 37, 38, 39],
+    ],
+  );
+  // An unknown value is a gap as well; a longer interval (]) is no gap.
+  assert.equal(
+    polylines(
+      [
+        { t: 58_000, v: 1, every: 1000 },
+        { t: 59_000, v: null, every: 1000 },
+        { t: 60_000, v: 1, every: 1000 },
+      ],
+      axis,
+      s,
+      8,
+    ).length,
+    2,
+  );
+  assert.equal(
+    polylines(
+      [
+        { t: 50_000, v: 1, every: 5000 },
+        { t: 55_000, v: 1, every: 5000 },
+        { t: 60_000, v: 1, every: 5000 },
+      ],
+      axis,
+      s,
+      8,
+    ).length,
+    1,
+  );
+  // Time labels at multiples of one duration, evenly spaced, distinct.
+  const ticks = xTicks(axis);
+  assert.ok(ticks.length >= 3, JSON.stringify(ticks));
+  const steps = new Set(ticks.slice(1).map((t, i) => t.col - ticks[i].col));
+  assert.equal(steps.size, 1, JSON.stringify(ticks));
+  assert.equal(new Set(ticks.map((t) => t.text)).size, ticks.length);
+  // Sampling every 100 ms: a label a second, ten columns apart; tenths only where ticks are closer.
+  const fast = xTicks({ now: 7_000, stepMs: 100, cols: 70 });
+  assert.deepEqual(
+    fast.map((t) => t.text),
+    ['0:01', '0:02', '0:03', '0:04', '0:05', '0:06'],
+  );
+  assert.ok(xTicks({ now: 7_000, stepMs: 25, cols: 70 }).every((t) => /\.\d$/.test(t.text)));
+  // Raster: the gap is blank between the two runs.
+  const cells = rasterize([{ colour: 'white', runs }], 40, 8, false);
+  const lit = cells.map((row) => row.map((c) => c.ch !== ' '));
+  const litCols = new Set(lit.flatMap((row) => row.flatMap((on, x) => (on ? [x] : []))));
+  for (let x = 24; x < 33; x++) assert.ok(!litCols.has(x), `column ${x} is a gap`);
   const text = renderText(spikeModel(30, 5, 3), 80, 24, 30000);
   assert.match(text, /┌─ USS MiB {2}w1 10\.0 {2}w2 10\.0 {2}w3 10\.0 ─/);
-  assert.doesNotMatch(text, /┌─────┐/, 'no legend box in the plot');
 });
 
 test('with many workers the charts draw max / median / min, and say which worker is the max', () => {
   const m = spikeModel(30, 29, 12);
   m.history.last(1)[0].uss.set(7, 90 * 1048576);
-  const frame = chartSeries('uss', m.history.last(30), makeTheme({}), 100);
+  const frame = chartSeries('uss', m.history.last(30), makeTheme({}), { width: 100, height: 12 }, 1000);
   assert.deepEqual(
-    frame.series.map((s) => s.title),
+    frame.plot.lines.map((s) => s.title),
     ['max', 'median', 'min'],
   );
-  assert.equal(frame.series[0].y.at(-1), 90);
-  assert.equal(frame.series[1].y.at(-1), 50);
-  assert.match(frame.label, /max w8 90\.0/);
+  assert.match(frame.label.replace(/\{[^}]*\}/g, ''), /max w8 90\.0 {2}median 50\.0/);
   const text = renderText(m, 100, 30, 30000);
   const footer = text.split('\n').at(-1)!;
   assert.match(footer, /\? help/, 'the footer is not covered');
@@ -412,7 +467,8 @@ test('after -, the USS legend no longer lists the worker that is gone', () => {
     'uss',
     [point([0, 1, 2, 3, 4], 0), point([0, 1, 2, 3], 1000)],
     makeTheme({ NO_COLOR: '1' }),
-    120,
+    { width: 120, height: 12 },
+    1000,
   );
   assert.match(frame.label, /w4 2\.0/);
   assert.doesNotMatch(frame.label, /w5/, 'no "w5 0.0" for a worker that is gone');

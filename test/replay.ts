@@ -16,6 +16,14 @@ export function replaySession(
 ): { model: DashboardModel; end: number } {
   const { startedAt, items } = JSON.parse(readFileSync(file, 'utf8'));
   const model = new DashboardModel(startedAt);
+  // The interval the recording sampled at (the dashboard sets it from the session): a column
+  // of the charts is one interval.
+  const at = items.filter((it: any) => it.kind === 'snapshot').map((it: any) => it.at as number);
+  const gaps = at
+    .slice(1)
+    .map((t: number, i: number) => t - at[i])
+    .sort((a: number, b: number) => a - b);
+  if (gaps.length) model.intervalMs = Math.max(100, Math.round(gaps[Math.floor(gaps.length / 2)] / 100) * 100);
   let end = startedAt;
   for (const it of items) {
     if (it.at > upTo) break;

@@ -127,11 +127,15 @@ test('a sum over processes of which one could not be read is unknown, not a smal
     'footprint',
     [{ t: 0, uss: new Map(), faults: new Map(), pss: null, rss: 20, frozenSlots: new Set(), marker: '' }],
     makeTheme({ NO_COLOR: '1' }),
-    80,
+    { width: 80, height: 12 },
+    1000,
   );
   assert.deepEqual(
-    chart.series.map((s) => s.title),
-    ['RSS (top)'],
+    chart.plot.lines.map((l) => [l.title, l.runs.length]),
+    [
+      ['PSS (real)', 0],
+      ['RSS (top)', 1],
+    ],
     'no PSS line drawn from nothing',
   );
   assert.match(chart.label, /PSS \(real\) \?/);

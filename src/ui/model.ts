@@ -43,6 +43,8 @@ export type { UiEvent } from './report-events';
 /** One point of history: what the charts draw. Worker series are keyed by worker slot. */
 export interface HistoryPoint {
   t: number;
+  /** The sampling interval when it was taken: a longer wait than that is a gap in the charts. */
+  every?: number;
   uss: Map<number, number>; // slot -> USS bytes
   faults: Map<number, number>; // slot -> minor faults per second
   pss: number | null; // null: unknown (a process of the tree could not be read)
@@ -166,7 +168,16 @@ export class DashboardModel {
       this.cgroupUsage.push({ t: s.at, usage: cg.usage, path: cg.path });
       while (this.cgroupUsage.length > 1 && s.at - this.cgroupUsage[0].t > GROWTH_WINDOW_MS) this.cgroupUsage.shift();
     }
-    this.history.push({ t: s.t, uss, faults, pss: s.totals.pss, rss: s.totals.rss, frozenSlots, marker: this.marker });
+    this.history.push({
+      t: s.t,
+      every: this.intervalMs,
+      uss,
+      faults,
+      pss: s.totals.pss,
+      rss: s.totals.rss,
+      frozenSlots,
+      marker: this.marker,
+    });
     this.marker = '';
   }
 

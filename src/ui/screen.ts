@@ -3,9 +3,9 @@
  * screen.render() per frame. Nothing here knows about processes.
  */
 import blessed from 'blessed';
-import type contrib from 'blessed-contrib';
 import type { Frame, Rect } from './render/frame';
-import { Y_LABELS, type Series } from './render/charts';
+import { dotsOf, PX_X, PX_Y } from './render/plot';
+import type { ChartFrame } from './render/types';
 
 export interface ScreenOptions {
   input?: NodeJS.ReadableStream;
@@ -23,12 +23,28 @@ export function terminalFor(term: string | undefined): string {
   return term;
 }
 
-type Line = ReturnType<typeof contrib.line>;
+/** blessed-contrib's braille canvas (drawille): dots set one by one, in colour; text written into cells. */
+interface Dots {
+  width: number;
+  height: number;
+  color: string;
+  chars: unknown[];
+  colors: unknown[];
+  clear(): void;
+  set(x: number, y: number): void;
+  writeText(text: string, x: number, y: number): void;
+}
+interface Inner {
+  getContext(): unknown;
+}
+type Canvas = blessed.Widgets.BoxElement & { _canvas: Inner; ctx: { _canvas: Dots } };
 /**
- * Only the line chart: blessed-contrib's index loads every widget it has (maps, markdown, a
+ * Only the canvas: blessed-contrib's index loads every widget it has (maps, markdown, a
  * world's coastlines), 110 ms and 8 MiB of RSS more at start (bench/RESULTS.md, issue 14).
+ * Its line chart spaces samples evenly whatever their times and cannot leave a gap: plot.ts
+ * places each dot, the canvas draws them.
  */
-const line = require('blessed-contrib/lib/widget/charts/line') as typeof contrib.line;
+const canvas = require('blessed-contrib/lib/widget/canvas') as (o: unknown) => Canvas;
 
 export class DashboardScreen {
   readonly screen: blessed.Widgets.Screen;
@@ -40,12 +56,7 @@ export class DashboardScreen {
   private readonly caption: blessed.Widgets.BoxElement;
   private readonly help: blessed.Widgets.BoxElement;
   private readonly tooSmall: blessed.Widgets.BoxElement;
-  private charts: Array<{
-    key: string;
-    widget: Line;
-    label: string;
-    drawn: { maxY: number; nth: number; series: Series[] } | null;
-  }> = [];
+  private charts: Array<{ key: string; widget: Canvas; label: string; drawn: string | null }> = [];
   private destroyed = false;
 
   constructor(opts: ScreenOptions = {}) {
@@ -135,25 +146,23 @@ export class DashboardScreen {
     this.screen.render();
   }
 
-  /** blessed-contrib charts size their canvas when attached: a new size means a new widget. */
+  /** A new size means a new canvas, sized to the box's inside (contrib's own leaves 6 columns and 2 rows over). */
   private setCharts(charts: Frame['charts']): void {
     const keys = charts.map((c) => `${c.id}:${c.rect.top},${c.rect.left},${c.rect.width},${c.rect.height}`);
     if (keys.join('|') !== this.charts.map((c) => c.key).join('|')) {
       for (const c of this.charts) c.widget.destroy();
       this.charts = charts.map((c, i) => {
-        const widget = line({
+        const widget = canvas({
           top: c.rect.top,
           left: c.rect.left,
           width: c.rect.width,
           height: c.rect.height,
           label: ' ',
           border: { type: 'line' },
-          showLegend: false, // the legend is in the title line: a box inside the plot covers the newest data
-          xLabelPadding: 3,
-          xPadding: 5,
-          numYLabels: Y_LABELS,
-          style: { line: 'yellow', text: 'white', baseline: 'white', border: { fg: 'gray' } },
-        } as never) as Line;
+          style: { border: { fg: 'gray' } },
+          // Each row is the box's width exactly: blessed would wrap one ending in a coloured dot.
+          wrap: false,
+        });
         this.screen.append(widget as never);
         // The title line carries the legend in colour: its label box reads tags, while the plot
         // itself must not (its braille and colour codes are not blessed markup).
@@ -164,28 +173,16 @@ export class DashboardScreen {
     }
     charts.forEach((c, i) => {
       const entry = this.charts[i];
-      const w = entry.widget as unknown as {
-        options: { maxY: number; showNthLabel: number };
-        setData(d: unknown): void;
-        setLabel(t: string): void;
-      };
-      w.options.maxY = c.maxY;
-      w.options.showNthLabel = c.showNthLabel;
       if (entry.label !== c.label) {
-        w.setLabel(c.label);
+        entry.widget.setLabel(c.label);
         entry.label = c.label;
       }
-      // setData clears and redraws the braille canvas point by point, most of a frame's cost:
-      // a frame with the same data (a key, the clock) keeps the canvas as it is.
-      const same =
-        entry.drawn &&
-        entry.drawn.maxY === c.maxY &&
-        entry.drawn.nth === c.showNthLabel &&
-        sameSeries(entry.drawn.series, c.series);
-      if (c.series.length && c.series[0].x.length >= 2 && !same) {
-        w.setData(c.series);
-        entry.drawn = { maxY: c.maxY, nth: c.showNthLabel, series: c.series };
-      }
+      // Setting every dot is most of a frame's cost: a frame with the same plot (a key, the
+      // clock) keeps the canvas as it is.
+      const key = JSON.stringify(c.plot);
+      if (entry.drawn === key) return;
+      entry.drawn = key;
+      drawPlot(sized(entry.widget, c.rect), c.plot);
     });
   }
 
@@ -196,16 +193,33 @@ export class DashboardScreen {
   }
 }
 
-function sameSeries(a: readonly Series[], b: readonly Series[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((s, i) => {
-    const t = b[i];
-    if (s.title !== t.title || s.style.line !== t.style.line || s.x.length !== t.x.length || s.y.length !== t.y.length)
-      return false;
-    for (let k = 0; k < s.y.length; k++) if (s.y[k] !== t.y[k]) return false;
-    for (let k = 0; k < s.x.length; k++) if (s.x[k] !== t.x[k]) return false;
-    return true;
-  });
+/**
+ * The canvas sized to the box's inside. contrib makes its own when the widget is attached (which
+ * may come after append), 6 columns narrower and 2 rows taller than the inside: replaced here.
+ */
+function sized(widget: Canvas, r: Rect): Dots {
+  const w = Math.max(2, r.width - 2) * PX_X;
+  const h = Math.max(1, r.height - 2) * PX_Y;
+  const dots = widget.ctx?._canvas;
+  if (dots && dots.width === w && dots.height === h) return dots;
+  const Made = widget._canvas.constructor as new (w: number, h: number) => Inner;
+  widget._canvas = new Made(w, h);
+  widget.ctx = widget._canvas.getContext() as Canvas['ctx'];
+  return widget.ctx._canvas;
+}
+
+/** The plot's dots and labels onto the canvas, from a clean one. */
+function drawPlot(dots: Dots, plot: ChartFrame['plot']): void {
+  dots.clear();
+  dots.chars.fill(undefined);
+  dots.colors.fill(undefined);
+  const dx = plot.left * PX_X;
+  for (const line of plot.lines) {
+    dots.color = line.colour;
+    for (const run of line.runs) for (const [x, y] of dotsOf(run)) dots.set(x + dx, y);
+  }
+  for (const l of plot.yLabels) dots.writeText(l.text.padStart(plot.left - 1), 0, l.row * PX_Y);
+  for (const l of plot.xLabels) dots.writeText(l.text, (plot.left + l.col) * PX_X, plot.rows * PX_Y);
 }
 
 function place(box: blessed.Widgets.BoxElement, r: Rect, text: string): void {

@@ -1,18 +1,14 @@
 /**
- * The charts as data: their series, honest axis labels, a legend that lives in the title line
- * (never over the plot), and the events line drawn on the charts' own time axis. The geometry
- * repeats blessed-contrib's line chart arithmetic (lib/widget/charts/line.js) so that a mark sits
- * in the column of the sample it belongs to.
+ * The charts as data: their lines over time (plot.ts places them: a column is a span of time,
+ * a missing sample is a gap), honest axis labels, a legend that lives in the title line (never
+ * over the plot), and the events line drawn in the charts' own columns.
  */
-import { formatDuration } from '../../format/units';
 import type { ChartId, HistoryPoint } from '../model';
 import type { Theme } from '../theme';
-import type { ChartFrame, Series } from './types';
+import { columnOf, polylines, type TimeAxis, xTicks, yScale } from './plot';
+import type { ChartFrame, Rect } from './types';
 
-export type { ChartFrame, Series } from './types';
-
-/** The y axis has this many labels: 0, step, 2 step, 3 step under a top of 4 steps. */
-export const Y_LABELS = 4;
+export type { ChartFrame } from './types';
 
 const CHART_TITLES: Record<ChartId, string> = {
   uss: 'USS MiB',
@@ -23,49 +19,14 @@ const CHART_TITLES: Record<ChartId, string> = {
 /** More worker lines than this and the chart draws max / median / min instead (colours would repeat). */
 export const MAX_LINES = 6;
 
-/**
- * A top for the y axis that is Y_LABELS nice steps (1, 2 or 5 times a power of ten), so that every
- * label blessed-contrib prints (integers from a step of 1 up, two decimals below) is exact.
- */
-export function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const step = (v * 1.05) / Y_LABELS; // headroom: a line at the very top hides under the border
-  const p = 10 ** Math.floor(Math.log10(step));
-  for (const m of [1, 2, 5, 10]) if (m * p >= step) return Math.max(0.04, Number((m * p * Y_LABELS).toPrecision(6)));
-  return 10 * p * Y_LABELS;
+/** The inner box of a chart: its plot rows (the last inner row holds the time labels). */
+export function plotRows(rect: Pick<Rect, 'height'>): number {
+  return Math.max(1, rect.height - 3);
 }
 
-/** blessed-contrib's y label for a value: two decimals when the step is under 1, else none. */
-export function yLabel(value: number, maxY: number): string {
-  return value.toFixed(maxY / Y_LABELS < 1 && value !== 0 ? 2 : 0);
-}
-
-/** Where sample i of n is drawn, as a column from the chart's left border (contrib's getXPixel). */
-export function chartGeometry(width: number, maxY: number, n: number): (i: number) => number {
-  const canvasWidth = width * 2 - 12;
-  const xPadding = Math.max(5, yLabel(maxY, maxY).length * 2);
-  return (i) => 1 + Math.floor((((canvasWidth - xPadding) / n) * i + xPadding + 2) / 2);
-}
-
-/**
- * x labels: m:ss at every Nth sample, N chosen as contrib would for that label length; where two
- * shown labels would read the same (samples under a second apart), tenths are added.
- */
-export function xLabels(points: readonly HistoryPoint[], width: number, maxY: number): { x: string[]; nth: number } {
-  const n = points.length;
-  const canvasWidth = width * 2 - 12;
-  const xPadding = Math.max(5, yLabel(maxY, maxY).length * 2);
-  const plan = (fmt: (t: number) => string): { x: string[]; nth: number; distinct: boolean } => {
-    const len = Math.max(1, ...points.map((p) => fmt(p.t).length));
-    const fit = (canvasWidth - xPadding) / 2 / (len + 2);
-    const nth = Math.max(1, Math.ceil(n / Math.max(1, fit)));
-    const x = points.map((p, i) => (i % nth === 0 ? fmt(p.t) : ''));
-    const shown = x.filter((l) => l);
-    return { x, nth, distinct: new Set(shown).size === shown.length };
-  };
-  const whole = plan(formatDuration);
-  if (whole.distinct) return whole;
-  return plan((t) => `${formatDuration(t)}.${Math.floor((t % 1000) / 100)}`);
+/** How many points a chart of this width may draw: one per column, and one before them. */
+export function pointsFor(width: number): number {
+  return Math.max(2, width - 2);
 }
 
 /** The median of a sorted list. */
@@ -88,29 +49,33 @@ function spreadOf(m: ReadonlyMap<number, number>): { min: number; median: number
   return s;
 }
 
+type Line = { title: string; colour: string; values: Array<number | null> };
+
 export function chartSeries(
   id: ChartId,
-  points: readonly HistoryPoint[],
+  all: readonly HistoryPoint[],
   theme: Theme,
-  width: number,
+  rect: Pick<Rect, 'width' | 'height'>,
+  stepMs: number,
 ): Omit<ChartFrame, 'rect'> {
   const mib = (b: number): number => b / 1048576;
   const colour = (i: number): string => theme.series[i % theme.series.length];
-  let series: Array<Omit<Series, 'x'>>;
   const title = CHART_TITLES[id];
-  let legendItems: Array<{ name: string; value: string; colour: string }>;
-  const fmt = (v: number): string => (id === 'faults' ? String(Math.round(v)) : v.toFixed(1));
-  let unknown: Array<{ name: string; value: string; colour: string }> = [];
+  const fmt = (v: number | null): string => (v === null ? '?' : id === 'faults' ? String(Math.round(v)) : v.toFixed(1));
+  const rows = plotRows(rect);
+  const innerWidth = Math.max(4, rect.width - 2);
+  // The window: as many columns as the plot has, at the interval in force; a point before it
+  // draws the line that enters from the left.
+  const now = all.length ? all[all.length - 1].t : 0;
+  const firstInside = all.findIndex((p) => (now - p.t) / stepMs <= innerWidth);
+  const points = firstInside < 0 ? [] : all.slice(Math.max(0, firstInside - 1));
+  let lines: Line[];
   if (id === 'footprint') {
-    // A sum that was unknown at some sample (a process cowtop may not read) draws no line:
-    // a line at zero, or through the readable part only, would be a figure nobody measured.
-    const lines = [
-      { title: 'PSS (real)', get: (p: HistoryPoint) => p.pss, colour: colour(0) },
-      { title: 'RSS (top)', get: (p: HistoryPoint) => p.rss, colour: colour(1) },
+    // A sum unknown at a sample (a process cowtop may not read) is a gap there, never a guess.
+    lines = [
+      { title: 'PSS (real)', colour: colour(0), values: points.map((p) => (p.pss === null ? null : mib(p.pss))) },
+      { title: 'RSS (top)', colour: colour(1), values: points.map((p) => (p.rss === null ? null : mib(p.rss))) },
     ];
-    const known = lines.filter((l) => points.every((p) => l.get(p) !== null));
-    unknown = lines.filter((l) => !known.includes(l)).map((l) => ({ name: l.title, value: '?', colour: l.colour }));
-    series = known.map((l) => ({ title: l.title, y: points.map((p) => mib(l.get(p)!)), style: { line: l.colour } }));
   } else {
     const pick = (p: HistoryPoint): Map<number, number> => (id === 'uss' ? p.uss : p.faults);
     const value = (v: number): number => (id === 'uss' ? mib(v) : v);
@@ -119,55 +84,68 @@ export function chartSeries(
     const slots = many ? [] : [...new Set(points.flatMap((p) => [...pick(p).keys()]))].sort((a, b) => a - b);
     const frozenSlots = points.length ? points[points.length - 1].frozenSlots : new Set<number>();
     if (!many && slots.length <= MAX_LINES) {
-      series = slots.map((slot, i) => ({
+      lines = slots.map((slot, i) => ({
         title: `${frozenSlots.has(slot) ? 'f' : 'w'}${slot + 1}`,
-        // A worker slot that did not exist yet (or any more) draws at zero.
-        y: points.map((p) => value(pick(p).get(slot) ?? 0)),
-        style: { line: colour(i) },
+        colour: colour(i),
+        // A worker slot that did not exist yet (or any more) is a gap: nothing was measured.
+        values: points.map((p) => {
+          const v = pick(p).get(slot);
+          return v === undefined ? null : value(v);
+        }),
       }));
     } else {
       // Too many to tell apart: the spread of the workers at each sample (value() is linear).
-      const at = points.map((p) => spreadOf(pick(p)));
-      series = [
-        { title: 'max', y: at.map((v) => value(v.max)), style: { line: colour(4) } },
-        { title: 'median', y: at.map((v) => value(v.median)), style: { line: colour(0) } },
-        { title: 'min', y: at.map((v) => value(v.min)), style: { line: colour(1) } },
+      const at = points.map((p) => (pick(p).size ? spreadOf(pick(p)) : null));
+      lines = [
+        { title: 'max', colour: colour(4), values: at.map((v) => (v ? value(v.max) : null)) },
+        { title: 'median', colour: colour(0), values: at.map((v) => (v ? value(v.median) : null)) },
+        { title: 'min', colour: colour(1), values: at.map((v) => (v ? value(v.min) : null)) },
       ];
     }
   }
-  // The legend names the lines of now: a worker gone (-, a re-fork) keeps its past line but has no
-  // newest value, so it is not listed with one (it said "w5 0.0" after -).
-  // Only where a line is a worker's (not the footprint's, nor max/median/min over 2,000 workers).
-  const perSlot = id !== 'footprint' && series.some((s) => /^[wf]\d+$/.test(s.title));
-  const live =
-    points.length && perSlot
-      ? new Set((id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).keys())
-      : null;
-  const inLegend = (s: Omit<Series, 'x'>): boolean =>
-    !live || !/^[wf]\d+$/.test(s.title) || live.has(Number(s.title.slice(1)) - 1);
-  legendItems = [
-    ...series
-      .filter(inLegend)
-      .map((s) => ({ name: s.title, value: s.y.length ? fmt(s.y[s.y.length - 1]) : '-', colour: s.style.line })),
-    ...unknown,
-  ];
-  if (id !== 'footprint' && series.length && series[0].title === 'max' && points.length) {
+  // The legend names the lines of now: a worker gone (-, a re-fork) keeps its past line but has
+  // no newest value, so it is not listed (it said "w5 0.0" after -).
+  const newest = (l: Line): number | null => (l.values.length ? l.values[l.values.length - 1] : null);
+  const perSlot = (l: Line): boolean => /^[wf]\d+$/.test(l.title);
+  const legendItems = lines
+    .filter((l) => !perSlot(l) || newest(l) !== null)
+    .map((l) => ({ name: l.title, value: fmt(newest(l)), colour: l.colour }));
+  if (id !== 'footprint' && lines.length && lines[0].title === 'max' && points.length) {
     // Which worker is the max now: the one to look at in the table.
-    const last = [...(id === 'uss' ? points[points.length - 1].uss : points[points.length - 1].faults).entries()].sort(
-      (a, b) => b[1] - a[1],
-    )[0];
-    if (last) legendItems[0].name = `max w${last[0] + 1}`;
+    const last = [...pick2(id, points[points.length - 1]).entries()].sort((a, b) => b[1] - a[1])[0];
+    if (last && legendItems[0]) legendItems[0].name = `max w${last[0] + 1}`;
   }
-  const maxY = niceMax(Math.max(0, ...series.flatMap((s) => s.y)));
-  const { x, nth } = xLabels(points, width, maxY);
+  const inWindow = (i: number): boolean => (now - points[i].t) / stepMs <= innerWidth;
+  const vmax = Math.max(0, ...lines.flatMap((l) => l.values.filter((v, i): v is number => v !== null && inWindow(i))));
+  const scale = yScale(vmax, rows);
+  const left = scale.width + 1;
+  const axis: TimeAxis = { now, stepMs, cols: Math.max(1, innerWidth - left) };
+  const every = points.map((p) => p.every ?? stepMs);
   return {
     id,
-    label: chartLegend(title, legendItems, width - 4, theme),
-    maxY,
-    series: series.map((s) => ({ ...s, x })),
-    showNthLabel: nth,
+    label: chartLegend(title, legendItems, rect.width - 4, theme),
+    plot: {
+      left,
+      cols: axis.cols,
+      rows,
+      yLabels: scale.labels,
+      xLabels: xTicks(axis),
+      lines: lines.map((l) => ({
+        title: l.title,
+        colour: l.colour,
+        runs: polylines(
+          points.map((p, i) => ({ t: p.t, v: l.values[i], every: every[i] })),
+          axis,
+          scale,
+          rows,
+        ),
+      })),
+    },
+    axis,
   };
 }
+
+const pick2 = (id: ChartId, p: HistoryPoint): Map<number, number> => (id === 'uss' ? p.uss : p.faults);
 
 /**
  * The title line: the chart's name and unit, then each line's name and newest value in its colour
@@ -192,30 +170,30 @@ const MARKS = 'gFfswxO';
 const RANK = ['', 'f', 'F', 's', 'w', 'g', 'x', 'O'];
 
 /**
- * The events line under the charts: for each chart, each sample's mark in the column where that
- * chart draws the sample, so a g sits under the jump it caused. Where two samples share a column
- * the stronger mark wins (an OOM kill above all, then an unexpected exit).
+ * The events line under the charts: each sample's mark in the column where the charts draw it,
+ * so a g sits under the jump it caused. Where two samples share a column the stronger mark wins
+ * (an OOM kill above all, then an unexpected exit).
  */
 export function timelineText(
   points: readonly HistoryPoint[],
-  charts: ReadonlyArray<Pick<ChartFrame, 'rect' | 'maxY'>>,
+  charts: ReadonlyArray<Pick<ChartFrame, 'rect' | 'plot' | 'axis'>>,
   width: number,
   theme: Theme,
 ): string {
   const cells = new Array<string>(width).fill(' ');
   const label = 'ev';
   for (const c of charts) {
-    const col = chartGeometry(c.rect.width, c.maxY, Math.max(1, points.length));
-    const first = c.rect.left + col(0);
-    for (let i = c.rect.left + 1; i < c.rect.left + c.rect.width - 1 && i < width; i++) if (i >= first) cells[i] = '·';
-    points.forEach((p, i) => {
-      if (!p.marker) return;
-      const x = c.rect.left + col(i);
-      if (x >= 0 && x < width && RANK.indexOf(p.marker) > RANK.indexOf(cells[x] === '·' ? '' : cells[x]))
-        cells[x] = p.marker;
-    });
+    const first = c.rect.left + 1 + c.plot.left;
+    for (let i = first; i < first + c.plot.cols && i < width; i++) cells[i] = '·';
+    for (const p of points) {
+      if (!p.marker) continue;
+      const col = Math.round(columnOf(p.t, c.axis));
+      if (col < 0 || col >= c.plot.cols) continue;
+      const x = first + col;
+      if (x < width && RANK.indexOf(p.marker) > RANK.indexOf(cells[x] === '·' ? '' : cells[x])) cells[x] = p.marker;
+    }
   }
-  if (charts.length && charts[0].rect.left + chartGeometry(charts[0].rect.width, charts[0].maxY, 1)(0) > label.length) {
+  if (charts.length && charts[0].rect.left + 1 + charts[0].plot.left > label.length) {
     cells[0] = label[0];
     cells[1] = label[1];
   }

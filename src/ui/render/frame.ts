@@ -8,9 +8,8 @@ import type { Snapshot } from '../../sample/snapshot';
 import { footerText, helpLines, type Controller } from '../keys';
 import { CHARTS, type DashboardModel } from '../model';
 import { esc, type Theme } from '../theme';
-import { chartSeries, timelineText } from './charts';
+import { chartSeries, pointsFor, timelineText } from './charts';
 import type { ChartFrame, Frame, Rect } from './types';
-export { niceMax } from './charts';
 import { confirmFrame, detailLines } from './detail';
 import { mapFrame } from './map';
 import { headerText } from './header';
@@ -21,7 +20,7 @@ import { tableLines, windowTop } from './table';
 export const MIN_COLS = 40;
 export const MIN_ROWS = 12;
 
-export type { ChartFrame, ColumnSpan, Frame, Rect, Series } from './types';
+export type { ChartFrame, ColumnSpan, Frame, Rect } from './types';
 
 /** Wraps a line with blessed tags at width visible characters, on spaces where it can. */
 export function wrapTagged(line: string, width: number): string[] {
@@ -162,14 +161,13 @@ export function buildFrame(
     const start = CHARTS.indexOf(view.chart);
     const ids = Array.from({ length: n }, (_, i) => CHARTS[(start + i) % CHARTS.length]);
     const chartWidth = Math.floor(cols / n);
-    // About one sample per column of the narrowest chart: more could not be told apart.
-    const points = model.shownHistory(Math.max(2, chartWidth - 7));
+    // A column is one interval: the widest chart shows as many samples as it has columns (more
+    // where the interval was shorter before a ]).
+    const points = model.shownHistory(pointsFor(cols - chartWidth * (n - 1)) * 4);
     ids.forEach((id, i) => {
       const width = i === n - 1 ? cols - chartWidth * i : chartWidth;
-      charts.push({
-        ...chartSeries(id, points, theme, width),
-        rect: { top, left: chartWidth * i, width, height: chartHeight },
-      });
+      const rect = { top, left: chartWidth * i, width, height: chartHeight };
+      charts.push({ ...chartSeries(id, points, theme, rect, model.intervalMs), rect });
     });
     top += chartHeight;
     timeline = { rect: { top, left: 0, width: cols, height: 1 }, text: timelineText(points, charts, cols, theme) };

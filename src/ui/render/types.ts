@@ -1,20 +1,21 @@
 /** The shapes a frame is made of: plain data that the frame builder fills and screen.ts draws. */
 import type { ChartId, ColumnId } from '../model';
 
-export interface Series {
-  title: string;
-  x: string[];
-  y: number[];
-  style: { line: string };
-}
-
 export interface ChartFrame {
   id: ChartId;
   rect: Rect;
   label: string; // the title line: what is drawn, in which unit, and the legend (with tags)
-  maxY: number;
-  series: Series[];
-  showNthLabel: number; // x labels every this many samples (those between are empty)
+  /** Inside the border: y labels in the first `left` columns, the plot right of them, time labels below. */
+  plot: {
+    left: number;
+    cols: number;
+    rows: number;
+    yLabels: Array<{ row: number; text: string }>;
+    xLabels: Array<{ col: number; text: string }>;
+    /** Each line's runs of points in braille pixels of the plot (2 x 4 per cell); a gap between runs. */
+    lines: Array<{ title: string; colour: string; runs: Array<Array<[number, number]>> }>;
+  };
+  axis: { now: number; stepMs: number; cols: number };
 }
 
 export interface Rect {
