@@ -528,3 +528,32 @@ test('the USS chart holds every line under its top, with evenly spaced labels, a
     }
   }
 });
+
+test('LANG=C, --ascii and TERM=linux: nothing the terminal cannot draw, and no ? for it', async () => {
+  const cases: Array<{ env: NodeJS.ProcessEnv; args: string[]; ascii: boolean }> = [
+    { env: { LANG: 'C', LC_ALL: 'C' }, args: [], ascii: true },
+    { env: {}, args: ['--ascii'], ascii: true },
+    { env: { TERM: 'linux' }, args: [], ascii: false },
+  ];
+  for (const c of cases) {
+    const run = runInPty([...ARGS, ...c.args], { cols: 80, rows: 24, env: c.env });
+    try {
+      const screen = await run.waitFor((t) => /worker 2\s+\d+\s+\d/.test(t) && /[*\u2801-\u28ff]{3}/.test(t), 60_000);
+      const what = `${JSON.stringify(c)}:\n${screen}`;
+      assert.doesNotMatch(screen, /[\u2800-\u28ff]/, `no braille: ${what}`);
+      assert.match(screen, /\*{3}/, `the plot in *: ${what}`);
+      if (c.ascii) {
+        assert.match(screen, / S USS \d/, what);
+        assert.match(screen, /^ROLE\^/m, what);
+        assert.doesNotMatch(screen.replace('? help', ''), /\?/, `no ? standing for a glyph: ${what}`);
+        // Only the borders blessed draws itself (line drawing, ACS) are past ASCII.
+        assert.ok(
+          [...screen].every((ch) => ch < '\u0080' || /[─│┌┐└┘├┤┬┴┼]/.test(ch)),
+          what,
+        );
+      } else assert.match(screen, /Σ USS/, `the console keeps Σ: ${what}`);
+    } finally {
+      await quit(run);
+    }
+  }
+});

@@ -90,6 +90,10 @@ export const OUTPUT_OPTIONS: Record<string, Options> = {
   },
   record: text('write an asciicast v2 recording of the dashboard (asciinema play FILE)', 'Dashboard:'),
   export: text('where the e key writes the current snapshot (.csv: CSV, else JSON)', 'Dashboard:'),
+  ascii: flag(
+    'draw with ASCII only (S USS, ^ v sort marks, * plots, # + map cells): chosen by itself where the locale is not UTF-8',
+    'Dashboard:',
+  ),
   map: flag(
     'the copy map (pagemap: which pages each worker copied from the parent, per mapping): the dashboard opens its pane (m), --batch records carry it',
     'Copy map:',

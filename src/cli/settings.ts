@@ -16,7 +16,8 @@ export function screenOptions(a: Parsed, batch: boolean): DashboardOptions {
     if (!f.trim()) throw new UsageError(`--${name} needs a file name`);
     return f;
   };
-  return { record: file('record'), exportFile: file('export'), map: Boolean(a.map) };
+  if (a.ascii && batch) throw new UsageError('--ascii goes with the dashboard, not --batch');
+  return { record: file('record'), exportFile: file('export'), map: Boolean(a.map), ascii: Boolean(a.ascii) };
 }
 
 /** --batch and its companions; null for the dashboard (after checking none was given alone). */

@@ -5,5 +5,6 @@ export interface DashboardOptions {
   record: string | null;
   exportFile: string | null;
   map?: boolean; // --map: open the map pane at start
+  ascii?: boolean; // --ascii: draw with ASCII only, whatever the locale says
   tour?: { steps: TourStep[]; speed: number }; // cowtop demo
 }

@@ -118,7 +118,8 @@ export async function runDashboard(
     }
     // blessed is loaded here, not with this module: the experiment's interpreter starts first.
     const { DashboardScreen } = require('./screen') as typeof import('./screen');
-    ui = new DashboardScreen();
+    const { glyphsFor } = require('./glyphs') as typeof import('./glyphs');
+    ui = new DashboardScreen({ glyphs: glyphsFor(process.env, opts.ascii) });
     const screen = ui.screen;
     lifecycle.onExit(() => {
       if (frameTimer) clearTimeout(frameTimer);

@@ -4,6 +4,7 @@
  */
 import blessed from 'blessed';
 import type { Frame, Rect } from './render/frame';
+import { drawable, type Glyphs } from './glyphs';
 import { dotsOf, PX_X, PX_Y } from './render/plot';
 import type { ChartFrame } from './render/types';
 
@@ -11,6 +12,18 @@ export interface ScreenOptions {
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
   term?: string;
+  /** What the terminal can draw (glyphs.ts): every text set on a widget passes through drawable(). */
+  glyphs?: Glyphs;
+}
+
+/** Every text a widget is given, as this terminal can draw it: its content and its label. */
+function drawableWidget<T extends blessed.Widgets.BlessedElement>(w: T, glyphs: Glyphs): T {
+  if (glyphs === 'unicode') return w;
+  const setContent = w.setContent.bind(w);
+  const setLabel = w.setLabel.bind(w);
+  w.setContent = (text: string) => setContent(drawable(text, glyphs));
+  w.setLabel = ((label: string) => setLabel(drawable(label, glyphs))) as typeof w.setLabel;
+  return w;
 }
 
 /**
@@ -58,6 +71,7 @@ export class DashboardScreen {
   private readonly tooSmall: blessed.Widgets.BoxElement;
   private charts: Array<{ key: string; widget: Canvas; label: string; drawn: string | null }> = [];
   private destroyed = false;
+  private readonly glyphs: Glyphs;
 
   constructor(opts: ScreenOptions = {}) {
     const events = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'uncaughtException'] as const;
@@ -80,8 +94,9 @@ export class DashboardScreen {
     for (const e of events) {
       for (const l of process.listeners(e as never)) if (!before.get(e)!.has(l)) process.removeListener(e, l as never);
     }
+    this.glyphs = opts.glyphs ?? 'unicode';
     const box = (extra: Partial<blessed.Widgets.BoxOptions> = {}): blessed.Widgets.BoxElement =>
-      blessed.box({ parent: this.screen, tags: true, wrap: false, ...extra });
+      drawableWidget(blessed.box({ parent: this.screen, tags: true, wrap: false, ...extra }), this.glyphs);
     this.header = box();
     this.table = box();
     this.timeline = box();
@@ -163,6 +178,7 @@ export class DashboardScreen {
           // Each row is the box's width exactly: blessed would wrap one ending in a coloured dot.
           wrap: false,
         });
+        drawableWidget(widget, this.glyphs);
         this.screen.append(widget as never);
         // The title line carries the legend in colour: its label box reads tags, while the plot
         // itself must not (its braille and colour codes are not blessed markup).

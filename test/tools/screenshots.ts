@@ -84,6 +84,25 @@ const SHOTS: Shot[] = [
     },
   },
   {
+    file: 'lang-c-80x24.svg',
+    title: 'LANG=C at 80x24: the same screen in ASCII (S USS, ^ for the sort, * plots), nothing shown as ?',
+    async args() {
+      return {
+        args: ['--size', '1000000', '--workers', '3', '--interval', '500'],
+        env: { LANG: 'C', LC_ALL: 'C' },
+        stop: async () => {},
+      };
+    },
+    cols: 80,
+    rows: 24,
+    async ready(run) {
+      await run.waitFor(/worker 3\s+\d+\s+[\d.]+/, 60_000);
+      await sleep(1500);
+      run.press('g');
+      await sleep(4000);
+    },
+  },
+  {
     file: 'sixteen-workers-scrolled-80x24.svg',
     title: 'cowtop --workers 16 at 80x24: the table scrolls with the selection (End), and says which rows it shows',
     args: ['--size', '200000', '--workers', '16', '--interval', '500'],
