@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseSmapsRollup } from '../src/proc/parse';
 import { alive, experimentPids, runCli, sleep, waitUntil } from './helpers';
 import { cellBytes, readTable, runInPty, twoWorkersKnown, type PtyRun } from './pty';
@@ -555,5 +557,41 @@ test('LANG=C, --ascii and TERM=linux: nothing the terminal cannot draw, and no ?
     } finally {
       await quit(run);
     }
+  }
+});
+
+test('settings persist: sort, units, tree and interval are saved on quit and come back; --interval wins; a bad file is said', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'cowtop-xdg-'));
+  const env = { XDG_CONFIG_HOME: home };
+  const file = join(home, 'cowtop', 'config');
+  try {
+    const first = runInPty(['--size', '100000', '--workers', '2'], { cols: 100, rows: 30, env });
+    await first.waitFor(/worker 2\s+\d+\s+\d/, 60_000);
+    first.press('3'); // sort by PSS, biggest first
+    first.press('u'); // KiB
+    first.press('t'); // tree
+    first.press(']'); // every 2s
+    await first.waitFor(/every 2s/, 5000);
+    await quit(first);
+    assert.match(readFileSync(file, 'utf8'), /\nsort=pss\nsort_desc=1\nunits=KiB\ninterval=2000\nchart=uss\ntree=1\n$/);
+
+    const again = runInPty(['--size', '100000', '--workers', '2'], { cols: 100, rows: 30, env });
+    const screen = await again.waitFor(/worker 2\s+\d+\s+\d/, 60_000);
+    assert.match(screen, /every 2s/);
+    assert.match(screen, /PSS KiB▼/);
+    assert.match(screen, /[├└]─ /, 'the tree view');
+    await quit(again);
+
+    const given = runInPty(['--size', '100000', '--workers', '2', '--interval', '500'], { cols: 100, rows: 30, env });
+    assert.match(await given.waitFor(/every 0\.5s/, 60_000), /every 0\.5s/);
+    await quit(given);
+
+    writeFileSync(file, 'sort=pss\nthis is not a setting\n', { mode: 0o600 });
+    const bad = runInPty(['--size', '100000', '--workers', '2'], { cols: 100, rows: 30, env });
+    await bad.waitFor(/settings .*config ignored: a line in it is not key=value/, 60_000);
+    assert.match(await bad.waitFor(/^ROLE/m, 60_000), /^ROLE▲/m, 'the defaults');
+    await quit(bad);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });

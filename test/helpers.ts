@@ -80,6 +80,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export const TEST_TAG = `${process.pid}-${Math.random().toString(36).slice(2)}`;
 process.env.COWTOP_TEST_TAG = TEST_TAG;
 
+// Every cowtop a test starts keeps its settings file here, never in the user's own ~/.config.
+const CONFIG_HOME = mkdtempSync(join(tmpdir(), 'cowtop-config-'));
+process.env.XDG_CONFIG_HOME = CONFIG_HOME;
+process.on('exit', () => rmSync(CONFIG_HOME, { recursive: true, force: true }));
+
 /** Whether pid was started by this test file (its environment carries our tag). */
 export function ours(pid: number): boolean {
   try {

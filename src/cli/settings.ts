@@ -8,7 +8,7 @@ import { MAX_COLLECT_EVERY_S, MAX_DURATION_S, oneOf, seconds, wholeNumber } from
 
 type Parsed = Record<string, unknown>;
 
-export function screenOptions(a: Parsed, batch: boolean): DashboardOptions {
+export function screenOptions(a: Parsed, batch: boolean, intervalGiven = false): DashboardOptions {
   const file = (name: string): string | null => {
     if (a[name] === undefined) return null;
     if (batch) throw new UsageError(`--${name} goes with the dashboard, not --batch`);
@@ -17,7 +17,13 @@ export function screenOptions(a: Parsed, batch: boolean): DashboardOptions {
     return f;
   };
   if (a.ascii && batch) throw new UsageError('--ascii goes with the dashboard, not --batch');
-  return { record: file('record'), exportFile: file('export'), map: Boolean(a.map), ascii: Boolean(a.ascii) };
+  return {
+    record: file('record'),
+    exportFile: file('export'),
+    map: Boolean(a.map),
+    ascii: Boolean(a.ascii),
+    intervalGiven,
+  };
 }
 
 /** --batch and its companions; null for the dashboard (after checking none was given alone). */

@@ -6,5 +6,6 @@ export interface DashboardOptions {
   exportFile: string | null;
   map?: boolean; // --map: open the map pane at start
   ascii?: boolean; // --ascii: draw with ASCII only, whatever the locale says
+  intervalGiven?: boolean; // --interval on the command line: it wins over the settings file
   tour?: { steps: TourStep[]; speed: number }; // cowtop demo
 }

@@ -2,7 +2,9 @@
  * `cowtop`: the live dashboard. Wires the experiment, the sampler, the model, the key table and
  * the screen together; the lifecycle owns every way out.
  */
+import { configPath, readConfig, writeConfig } from '../files/config';
 import { checkOutput, OutputError } from '../files/output';
+import { sanitize } from '../format/sanitize';
 import type { LogLine } from '../experiment/experiment';
 import type { Report } from '../experiment/protocol';
 import { lifecycle } from '../lifecycle';
@@ -19,6 +21,7 @@ import type { DashboardScreen } from './screen';
 import { splash } from './splash';
 import { makeTheme } from './theme';
 import { Tour } from './tour';
+import { applySettings, SETTINGS_HEADER, settingsOf } from './settings';
 
 const FRAME_MS = 33; // at most ~30 frames a second, however many events arrive
 
@@ -31,6 +34,31 @@ export function checkTerminal(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean }
     throw new UsageError(
       `TERM=${env.TERM ?? ''} cannot draw the dashboard: use --batch, or set TERM (e.g. xterm-256color)`,
     );
+}
+
+/** The settings file: read now (a bad one is ignored with one line why), written on every way out. */
+function keepSettings(model: DashboardModel, session: Monitor, intervalGiven: boolean): void {
+  const file = configPath();
+  if (!file) return;
+  const read = readConfig(file);
+  if (read.ok) {
+    const { interval, bad } = applySettings(model, read.values, intervalGiven);
+    if (interval !== null && interval !== session.intervalMs) {
+      session.setInterval(interval);
+      model.intervalMs = interval;
+    }
+    if (bad.length) model.addEvent('error', `settings ${file}: ${bad.join(', ')} not understood, left as they were`);
+  } else if (!read.missing) model.addEvent('error', `settings ${file} ignored: ${read.why}`);
+  lifecycle.onExit(() => {
+    try {
+      writeConfig(file, settingsOf(model), SETTINGS_HEADER);
+    } catch (err) {
+      // A home that is read-only or not this user's (sudo -u, setpriv): nothing to tell.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return;
+      process.stderr.write(`cowtop: settings not saved to ${sanitize(file)}: ${code ?? (err as Error).message}\n`);
+    }
+  });
 }
 
 export async function runDashboard(
@@ -50,6 +78,8 @@ export async function runDashboard(
   const theme = makeTheme();
   const model = new DashboardModel(Date.now());
   model.intervalMs = session.intervalMs;
+  // The tour is the same for everyone (and its recordings): it neither reads nor writes them.
+  if (!opts.tour) keepSettings(model, session, opts.intervalGiven === true);
   if (opts.map) model.toggleMap(); // --map: the map pane from the start
   const recorder = opts.record
     ? new CastRecorder(opts.record, process.stdout.columns || 80, process.stdout.rows || 24, (why) => {

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { DEFAULTS } from '../../experiment/options';
 import { UsageError } from '../../util/usage-error';
+import { given } from '../flags';
 import { flag, OUTPUT_OPTIONS, text, valued } from '../option-sets';
 import { batchOptions, prometheusOptions, screenOptions } from '../settings';
 import { NAME, seconds, wholeNumber } from '../values';
@@ -52,7 +53,7 @@ export function attachCommand<T>(y: Argv<T>, ctx: CommandContext): Argv<T> {
         procRoot: ctx.env.COWTOP_PROC_ROOT ?? '/proc',
         prometheus: prometheusOptions(a),
         batch,
-        screen: screenOptions(a, batch !== null),
+        screen: screenOptions(a, batch !== null, given(ctx.argv, 'interval')),
       });
     },
   );

@@ -17,7 +17,7 @@ export function experimentCommands<T>(y: Argv<T>, ctx: CommandContext): Argv<T> 
         const c = common(a, ctx.env);
         const batch = batchOptions(a);
         const prometheus = prometheusOptions(a);
-        const screen = screenOptions(a, batch !== null);
+        const screen = screenOptions(a, batch !== null, given(ctx.argv, 'interval'));
         ctx.set(
           batch ? { kind: 'batch', ...c, ...batch, prometheus } : { kind: 'dashboard', ...c, prometheus, screen },
         );

@@ -83,7 +83,7 @@ export function runCommand<T>(y: Argv<T>, ctx: CommandContext): Argv<T> {
           run,
           prometheus: prometheusOptions(a),
           batch,
-          screen: screenOptions(a, batch !== null),
+          screen: screenOptions(a, batch !== null, given(ctx.argv, 'interval')),
         });
         return;
       }
