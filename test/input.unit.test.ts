@@ -7,12 +7,15 @@ import { DashboardController } from '../src/ui/controller';
 import { footerText, MODE_KEYS } from '../src/ui/keys';
 import { DashboardModel } from '../src/ui/model';
 import type { Frame } from '../src/ui/render/types';
+import { COLUMNS } from '../src/ui/columns';
+import { startSortMenu } from '../src/ui/view-modes';
 
 const ctx = (over: Partial<KeyContext> = {}): KeyContext => ({
   can: () => true,
   unavailable: () => null,
   page: 10,
   signals: 3,
+  rows: () => ({ keys: [], sample: () => undefined }),
   ...over,
 });
 const press = (m: DashboardModel, full: string, ch?: string, c = ctx()) => dispatchKey(m, { full, ch }, c);
@@ -192,4 +195,57 @@ test('a re-fork into the split view has its own mark on the timeline', () => {
     seconds: 0.1,
   } as never);
   assert.equal(m.pendingMarker, 's');
+});
+
+test('F3 searches: typing jumps to the first matching row from the selected one, F3 to the next, rows stay', () => {
+  const m = new DashboardModel(0);
+  const procs = [
+    processSample({ pid: 10, role: 'parent', index: null, command: 'python app.py' }),
+    processSample({ pid: 11, role: 'worker', index: 0, command: 'python app.py --worker' }),
+    processSample({ pid: 12, role: 'worker', index: 1, command: 'python app.py --worker' }),
+    processSample({ pid: 13, role: 'worker', index: 2, command: 'celery beat' }),
+  ];
+  m.pushSnapshot(snapshotOf(procs));
+  const c = new DashboardController({ kind: 'experiment', experiment: null } as never, m, () => {});
+  c.onSnapshot();
+  const k = (full: string, ch?: string) => c.key({ full, ch }, 10);
+  k('f3');
+  assert.equal(m.view.mode, 'search');
+  for (const ch of '--wor') k(ch, ch);
+  assert.equal(m.view.table.selected, '11:1', 'the first row that has it');
+  k('f3');
+  assert.equal(m.view.table.selected, '12:1', 'F3: the next one');
+  k('f3');
+  assert.equal(m.view.table.selected, '11:1', 'round again');
+  assert.equal(m.view.table.filter, '', 'a search hides nothing');
+  k('enter');
+  assert.equal(m.view.mode, 'normal');
+  assert.equal(m.view.table.selected, '11:1', 'the row stays selected');
+  k('f3');
+  k('b', 'b');
+  k('e', 'e');
+  assert.equal(m.view.table.selected, '13:1', 'celery beat');
+  k('escape');
+  assert.equal(m.view.mode, 'normal');
+});
+
+test('F6 is a sort menu: arrows pick a column, Enter sorts by it, Esc leaves the sort as it was', () => {
+  const m = new DashboardModel(0);
+  const press6 = (full: string) => dispatchKey(m, { full }, ctx());
+  const run = dispatchKey(m, { full: 'f6' }, ctx());
+  assert.equal(run.do, 'run');
+  if (run.do === 'run') run.binding.run({ sortMenu: () => startSortMenu(m) } as never);
+  assert.equal(m.view.mode, 'sort');
+  assert.equal(m.view.sortPick, 0, 'the sorted column (role) picked');
+  press6('down');
+  press6('down');
+  press6('escape');
+  assert.equal(m.view.sort.column, 'role');
+  startSortMenu(m);
+  press6('down');
+  press6('down');
+  press6('enter');
+  assert.equal(m.view.mode, 'normal');
+  assert.equal(m.view.sort.column, COLUMNS[2].id);
+  assert.equal(m.view.sort.desc, true, 'a size sorts biggest first, as its key does');
 });

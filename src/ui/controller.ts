@@ -22,6 +22,7 @@ import { everyText } from './render/frame';
 import type { Frame } from './render/types';
 import { roleText, rowKey, rowOrder } from './rows';
 import type { TourActions } from './tour';
+import { startSearch, startSortMenu } from './view-modes';
 
 const MAX_QUEUED = 8;
 
@@ -195,6 +196,12 @@ export class DashboardController implements Controller {
   toggleMap(): void {
     this.model.toggleMap();
   }
+  startSearch(): void {
+    startSearch(this.model);
+  }
+  sortMenu(): void {
+    startSortMenu(this.model);
+  }
   startFilter(): void {
     this.model.startFilter();
   }
@@ -285,6 +292,14 @@ export class DashboardController implements Controller {
       unavailable: (n) => this.unavailable(n),
       page,
       signals: SIGNALS.length,
+      rows: () => {
+        const s = this.model.shown;
+        const keys = s
+          ? rowOrder(s, this.model.view, this.model.ready?.heapBytes ?? null, this.model.attached !== null)
+          : [];
+        const byKey = new Map((s?.processes ?? []).map((p) => [rowKey(p), p]));
+        return { keys, sample: (k) => byKey.get(k) };
+      },
     });
     switch (out.do) {
       case 'nothing':

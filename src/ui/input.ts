@@ -3,6 +3,7 @@
  * returning what to redo). They change view-state through the model's methods and say what
  * must happen outside it (run a binding, send the signal, quit); the controller does that.
  */
+import { type RowsNow, searchKey, sortMenuKey } from './view-modes';
 import { type Controller, KEYS, type KeyBinding, MODE_KEYS, type Need } from './keys';
 import type { DashboardModel } from './model';
 import type { Frame } from './render/types';
@@ -28,6 +29,8 @@ export interface KeyContext {
   /** Rows a page key scrolls an overlay by. */
   page: number;
   signals: number; // how many signals k's box offers
+  /** The rows as the table orders them now: what F3 searches. */
+  rows(): RowsNow;
 }
 
 /** One key, whatever the mode: Ctrl-C quits from anywhere, overlays take their keys first. */
@@ -68,6 +71,12 @@ function modeKey(model: DashboardModel, key: Key, ctx: KeyContext): KeyOutcome |
       return { do: 'draw' };
     case 'type':
       model.filterKey(full, ch);
+      return { do: 'draw' };
+    case 'search':
+      searchKey(model, ctx.rows(), full, ch);
+      return { do: 'draw' };
+    case 'sort-menu':
+      sortMenuKey(model, full);
       return { do: 'draw' };
     case 'scroll': {
       const moves = { up: -1, down: 1, pageup: -ctx.page, pagedown: ctx.page, home: 'home', end: 'end' } as const;

@@ -20,6 +20,8 @@ export interface Controller {
   askSignal(): void;
   openDetail(): void;
   startFilter(): void;
+  startSearch(): void;
+  sortMenu(): void;
   clearFilter(): void;
   toggleTree(): void;
   toggleMap(): void;
@@ -135,6 +137,20 @@ export const KEYS: KeyBinding[] = [
     help: 'filter rows by pid, role or command as you type; Enter keeps it, Esc clears it; F4 too',
     run: (c) => c.startFilter(),
   },
+  {
+    keys: ['f3'],
+    label: 'F3',
+    footer: null,
+    help: 'search: jump to the next row whose pid, role or command holds what you type, the others stay (F3 again: the next one; Enter or Esc ends it)',
+    run: (c) => c.startSearch(),
+  },
+  {
+    keys: ['f6'],
+    label: 'F6',
+    footer: null,
+    help: 'sort by: a menu of every column (arrows pick, Enter sorts, Esc leaves it); 1-0 and a click on a title too',
+    run: (c) => c.sortMenu(),
+  },
   { keys: ['escape'], label: 'Esc', footer: null, help: 'clear the filter', run: (c) => c.clearFilter() },
   {
     keys: ['m'],
@@ -245,7 +261,15 @@ const FOOTER_PRIORITY = [
 ];
 
 /** What a key does in an overlay mode, for dispatchKey (input.ts): the mode's own bindings. */
-export type ModeAction = 'close' | 'scroll' | 'signal-pick' | 'signal-send' | 'signal-ask' | 'type';
+export type ModeAction =
+  | 'close'
+  | 'scroll'
+  | 'signal-pick'
+  | 'signal-send'
+  | 'signal-ask'
+  | 'type'
+  | 'search'
+  | 'sort-menu';
 
 export interface ModeBinding {
   keys: string[]; // blessed key names, or typed characters
@@ -258,7 +282,7 @@ export interface ModeBinding {
  * lets it through to the table (g, f and the arrows work under it). '*' is any key.
  */
 export const MODE_KEYS: Record<
-  'help' | 'detail' | 'confirm' | 'filter' | 'map',
+  'help' | 'detail' | 'confirm' | 'filter' | 'map' | 'search' | 'sort',
   { bindings: ModeBinding[]; other: 'close' | 'keep' | 'pass' }
 > = {
   help: { bindings: [{ keys: ['up', 'down', 'pageup', 'pagedown', 'home', 'end'], action: 'scroll' }], other: 'close' },
@@ -278,6 +302,8 @@ export const MODE_KEYS: Record<
     other: 'keep',
   },
   filter: { bindings: [{ keys: ['*'], action: 'type' }], other: 'keep' },
+  search: { bindings: [{ keys: ['*'], action: 'search' }], other: 'keep' },
+  sort: { bindings: [{ keys: ['*'], action: 'sort-menu' }], other: 'keep' },
   map: { bindings: [{ keys: ['escape'], action: 'close' }], other: 'pass' },
 };
 

@@ -58,7 +58,7 @@ export interface HistoryPoint {
  * line editor); confirm (k: pick a signal, Enter sends); detail (Enter: one process in full);
  * map (m: the copy map; the other keys still work under it).
  */
-export type Mode = 'normal' | 'help' | 'filter' | 'confirm' | 'detail' | 'map';
+export type Mode = 'normal' | 'help' | 'filter' | 'confirm' | 'detail' | 'map' | 'search' | 'sort';
 
 /** k's question: which process (as shown), and which of SIGNALS is picked. */
 export interface Confirm {
@@ -84,6 +84,7 @@ export interface ViewState {
   helpAtEnd: boolean; // End: the last lines, kept in view as the pane grows (the copy map comes later)
   confirm: Confirm | null;
   detail: string | null; // rowKey of the process in the detail pane
+  sortPick: number; // F6's menu: the column picked (index into COLUMNS)
 }
 
 /**
@@ -97,6 +98,7 @@ export interface TableView {
   height: number;
   filter: string; // rows whose pid, role or command holds it (case-insensitive); '' shows all
   tree: boolean; // t: rows nested under their parents, as htop's tree view
+  search: string; // F3: what the search line jumps to (view-modes.ts)
 }
 
 /** Columns whose first press sorts biggest first: sizes, rates, counts (htop's defaultSortDesc). */
@@ -122,11 +124,12 @@ export class DashboardModel {
     chart: 'uss',
     pending: null,
     notice: null,
-    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false },
+    table: { selected: null, scrollTop: 0, height: 10, filter: '', tree: false, search: '' },
     helpScroll: 0,
     helpAtEnd: false,
     confirm: null,
     detail: null,
+    sortPick: 0,
   };
   private marker = '';
   private lastWorkload: string | null = null;

@@ -14,7 +14,8 @@ import { confirmFrame, detailLines } from './detail';
 import { mapFrame } from './map';
 import { headerText } from './header';
 export { copiesAge, everyText, fitParts, groupMeans } from './header';
-import { rowKey } from '../rows';
+import { matchesFilter, rowKey } from '../rows';
+import { COLUMNS } from '../columns';
 import { tableLines, windowTop } from './table';
 
 export const MIN_COLS = 40;
@@ -94,7 +95,12 @@ export function buildFrame(
   const header = { rect: { top: 0, left: 0, width: cols, height: headHeight }, text: headText };
   const footer = {
     rect: { top: rows - 1, left: 0, width: cols, height: 1 },
-    text: view.mode === 'filter' ? filterLine(view.table.filter, cols, theme) : footerText(cols, can, cols >= 150),
+    text:
+      view.mode === 'filter'
+        ? filterLine(view.table.filter, cols, theme)
+        : view.mode === 'search'
+          ? searchLine(model, cols, theme)
+          : footerText(cols, can, cols >= 150),
   };
 
   // The tour's caption: two lines at most, the rest cut with an ellipsis.
@@ -201,10 +207,36 @@ function markRoom(count: number, visible: number, filter: string): number {
   return Math.min(room, 40);
 }
 
+/** F3's line, where the footer was: what it looks for, and whether any row has it. */
+function searchLine(model: DashboardModel, cols: number, theme: Theme): string {
+  const text = model.view.table.search;
+  const s = model.shown;
+  const found = !text || !s ? true : s.processes.some((p) => matchesFilter(p, text));
+  const hint = `  ${found ? '' : 'no row has it  '}F3 next  Enter/Esc done`;
+  return `{bold}search {/bold}${esc(text.slice(-(cols - 10 - hint.length)))}{inverse} {/inverse}${found ? theme.dim(hint) : theme.warn(hint)}`;
+}
+
 /** The filter being typed, where the footer was (htop's search bar). */
 function filterLine(filter: string, cols: number, theme: Theme): string {
   const hint = '  Enter keeps it  Esc clears it';
   return `{bold}filter /{/bold}${esc(filter.slice(-(cols - 10 - hint.length)))}{inverse} {/inverse}${theme.dim(hint)}`;
+}
+
+/** F6: every column, the picked one in inverse, the sorted one marked. */
+function sortMenuFrame(model: DashboardModel, cols: number, rows: number, theme: Theme): NonNullable<Frame['help']> {
+  const v = model.view;
+  const width = Math.min(cols - 2, 60);
+  const items = COLUMNS.map((c, i) => {
+    const mark = c.id === v.sort.column ? (v.sort.desc ? ' ▼' : ' ▲') : '';
+    const text = `${c.title}${mark}`.padEnd(14) + theme.dim(c.help.slice(0, Math.max(0, width - 22)));
+    return i === v.sortPick ? `{inverse} > ${text}{/inverse}` : `   ${text}`;
+  });
+  const all = [...items, '', theme.dim('↑/↓ pick   Enter sorts   Esc leaves it')];
+  const height = Math.min(rows - 2, all.length + 2);
+  const inner = height - 2;
+  const first = Math.max(0, Math.min(v.sortPick - Math.floor(inner / 2), all.length - inner));
+  const rect = { top: Math.floor((rows - height) / 2), left: Math.floor((cols - width) / 2), width, height };
+  return { rect, lines: all.slice(first, first + inner), label: ' sort by ', scroll: 0, kind: 'confirm' };
 }
 
 function overlay(
@@ -223,5 +255,6 @@ function overlay(
     return helpFrame(detailLines(p, v.detail, model, theme), cols, rows, scroll, p ? `pid ${p.pid}` : 'gone');
   }
   if (v.mode === 'confirm' && v.confirm) return confirmFrame(v.confirm, cols, rows, theme);
+  if (v.mode === 'sort') return sortMenuFrame(model, cols, rows, theme);
   return null;
 }
