@@ -70,7 +70,7 @@ test("80x24: every caption comes after the effect before it; the verdict stays, 
     assert.match(run.text(), /Verdict: gc\.freeze\(\) kept [\d.]+ MiB per worker shared/);
     assert.match(run.text(), /SPLIT/);
     run.press('u'); // the keyboard is the viewer's now
-    await run.waitFor(/sizes in KiB/, 3000);
+    await run.waitFor(/USS KiB/, 3000);
   } finally {
     run.press('q');
     assert.equal((await run.exited).exitCode, 0);
@@ -128,7 +128,7 @@ test('space pauses the tour, any other key ends it and does its job', async () =
     await run.waitFor((t) => !/tour paused/.test(t), 3000);
     run.press('u');
     await run.waitFor(
-      (t) => /sizes in KiB/.test(t) && /tour ended: the keyboard is yours/.test(t) && !/step 1\/2/.test(t),
+      (t) => /USS KiB/.test(t) && /tour ended: the keyboard is yours/.test(t) && !/step 1\/2/.test(t),
       3000,
     );
   } finally {

@@ -84,6 +84,9 @@ process.env.COWTOP_TEST_TAG = TEST_TAG;
 const CONFIG_HOME = mkdtempSync(join(tmpdir(), 'cowtop-config-'));
 process.env.XDG_CONFIG_HOME = CONFIG_HOME;
 process.on('exit', () => rmSync(CONFIG_HOME, { recursive: true, force: true }));
+let configs = 0;
+/** A settings home of its own for one dashboard: what one test pressed never starts the next. */
+export const freshConfigHome = (): string => join(CONFIG_HOME, String(++configs));
 
 /** Whether pid was started by this test file (its environment carries our tag). */
 export function ours(pid: number): boolean {

@@ -4,7 +4,7 @@
  */
 import * as pty from 'node-pty';
 import { Terminal } from '@xterm/headless';
-import { BIN } from './helpers';
+import { BIN, freshConfigHome } from './helpers';
 
 export interface PtyRun {
   term: Terminal;
@@ -34,7 +34,13 @@ export function runInPty(
   const cols = opts.cols ?? 80;
   const rows = opts.rows ?? 24;
   const term = new Terminal({ cols, rows, allowProposedApi: true });
-  const env = { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env } as Record<string, string>;
+  const env = {
+    ...process.env,
+    TERM: 'xterm-256color',
+    LANG: 'C.UTF-8',
+    XDG_CONFIG_HOME: freshConfigHome(),
+    ...opts.env,
+  } as Record<string, string>;
   // file: another program than this node (the single executable), given all of `node` as its arguments.
   const proc = pty.spawn(opts.file ?? process.execPath, opts.node ?? [BIN, ...args], {
     name: env.TERM,

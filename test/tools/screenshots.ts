@@ -109,10 +109,10 @@ const SHOTS: Shot[] = [
     cols: 80,
     rows: 24,
     async ready(run) {
-      await run.waitFor(/rows 1-\d+ of 17/, 60_000);
+      await run.waitFor(/rows 1-\d+(?: of |\/)17/, 60_000);
       await sleep(1500);
       run.press('\x1b[F'); // End
-      await run.waitFor(/rows \d+-17 of 17/, 5000);
+      await run.waitFor(/rows \d+-17(?: of |\/)17/, 5000);
       await sleep(600);
     },
   },

@@ -90,7 +90,7 @@ export function buildFrame(
   }
   const s = model.shown;
   const view = model.view;
-  const headText = headerText(model, s, cols, theme, now);
+  let headText = headerText(model, s, cols, theme, now);
   const headHeight = headText.split('\n').length; // 3 with a cgroup limit to show
   const header = { rect: { top: 0, left: 0, width: cols, height: headHeight }, text: headText };
   const footer = {
@@ -121,7 +121,7 @@ export function buildFrame(
   // Rows that do not fit scroll: the selection stays in view, the header says which are shown,
   // and the columns leave room for saying it (and the sort, when its column is cut).
   const visibleRows = tableHeight - 1;
-  const room = markRoom(count, visibleRows, view.table.filter) + (view.table.tree ? 6 : 0);
+  const room = markRoom(count, view.table.filter) + (view.table.tree ? 6 : 0);
   let t = s ? tableLines(s, view, cols - 1 - room, heap, theme, model.attached !== null) : null;
   // The sorted column did not fit: make room to say the sort beside the titles instead.
   if (s && t?.hiddenSort)
@@ -130,8 +130,21 @@ export function buildFrame(
     ? windowTop(t.count, t.keys.indexOf(view.table.selected ?? ''), view.table.scrollTop, visibleRows)
     : 0;
   const marks: string[] = [];
-  if (t && t.count > visibleRows)
-    marks.push(`rows ${scrollTop + 1}-${Math.min(t.count, scrollTop + visibleRows)} of ${t.count}`);
+  if (t && t.count > visibleRows) {
+    // Which rows are shown, where there is room for it: it never pushes a column out. Beside
+    // the titles, shorter if need be, else at the end of the header's second line.
+    const [a, b] = [scrollTop + 1, Math.min(t.count, scrollTop + visibleRows)];
+    const free = cols - room - t.header.replace(/\{[^}]*\}/g, '').length;
+    const long = `rows ${a}-${b} of ${t.count}`;
+    const short = `rows ${a}-${b}/${t.count}`;
+    if (long.length + 1 <= free) marks.push(long);
+    else if (short.length + 1 <= free) marks.push(short);
+    else {
+      // The header's second line gives way first where it must: Σ RSS before which rows these are.
+      headText = headerText(model, s, cols, theme, now, short);
+      header.text = headText;
+    }
+  }
   if (view.table.filter) marks.push(`/${view.table.filter}: ${t?.count ?? 0} of ${count}`);
   if (t?.hiddenSort) marks.push(t.hiddenSort);
   if (view.table.tree) marks.push('tree');
@@ -201,10 +214,8 @@ export function buildFrame(
 }
 
 /** Room the table keeps at the right of its title line for the marks after it. */
-function markRoom(count: number, visible: number, filter: string): number {
-  let room = count > visible ? ` rows ${count}-${count} of ${count}`.length : 0;
-  if (filter) room += `  /${filter}: ${count} of ${count}`.length;
-  return Math.min(room, 40);
+function markRoom(count: number, filter: string): number {
+  return filter ? Math.min(40, `  /${filter}: ${count} of ${count}`.length) : 0;
 }
 
 /** F3's line, where the footer was: what it looks for, and whether any row has it. */

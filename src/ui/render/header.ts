@@ -29,7 +29,14 @@ function treeCounts(s: Snapshot): { workers: number; live: number; masterGc: boo
   return counts;
 }
 
-function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number, theme: Theme, now: number): string {
+function attachedHeader(
+  model: DashboardModel,
+  s: Snapshot | null,
+  width: number,
+  theme: Theme,
+  now: number,
+  rowsShown: string | null,
+): string {
   const a = model.attached!;
   const counts = s ? treeCounts(s) : null;
   const workers = counts?.workers ?? 0;
@@ -81,6 +88,7 @@ function attachedHeader(model: DashboardModel, s: Snapshot | null, width: number
   if (s) {
     parts.push(...totalParts(s.totals));
   }
+  if (rowsShown) parts.push([theme.dim(rowsShown), 0]); // rows out of sight: always said
   return withCgroup(`${first}\n${fitParts(parts, width)}`, model, s, width, theme);
 }
 
@@ -95,8 +103,10 @@ export function headerText(
   width: number,
   theme: Theme,
   now: number,
+  /** Which table rows are shown, where the table's title has no room to say it. */
+  rowsShown: string | null = null,
 ): string {
-  if (model.attached) return attachedHeader(model, s, width, theme, now);
+  if (model.attached) return attachedHeader(model, s, width, theme, now, rowsShown);
   const r = model.ready;
   const up = formatDuration(now - model.startedAt);
   const workers = s ? s.processes.filter((p) => p.role === 'worker' && p.alive).length : 0;
@@ -148,6 +158,7 @@ export function headerText(
   // The thresholds in force in the workers (gc.get_threshold()): what the strategy set.
   if (thresholds) parts.push([`thresholds ${thresholds}`, strategy.startsWith('threshold') ? 1 : 3]);
   if (frozen !== undefined && frozen !== null) parts.splice(1, 0, [`frozen ${formatCount(frozen)}`, 2]);
+  if (rowsShown) parts.push([theme.dim(rowsShown), 0]); // rows out of sight: always said
   return withCgroup(`${first}\n${fitParts(parts, width)}`, model, s, width, theme);
 }
 
