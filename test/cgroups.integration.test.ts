@@ -12,7 +12,16 @@ import { parseFlatKeyed } from '../src/proc/cgroup';
 import { BIN, collectLines, FIXTURES, finished, freePort, runCli, startCli, waitUntil } from './helpers';
 import { children, get } from './gunicorn';
 import { runInPty } from './pty';
-import { canMakeV1, makeCgroup, OWN_CGROUP_NS, removeCgroup, spawnIn, treeIn } from './cgroups';
+import {
+  canMakeV1,
+  enterCommand,
+  makeCgroup,
+  OWN_CGROUP_NS,
+  removeCgroup,
+  spawnIn,
+  type TestCgroup,
+  treeIn,
+} from './cgroups';
 
 const skip = canMakeV1();
 const MiB = 1 << 20;
@@ -184,6 +193,26 @@ test('the dashboard: a CGROUP line with the limit and its container, an OOM kill
   }
 });
 
+/** run --compare on the gunicorn fixture, which moves itself into the cgroup first (cowtop stays outside). */
+function compareIn(cg: TestCgroup, port: number, args: string[]) {
+  const server = [
+    '/usr/bin/gunicorn',
+    '--preload',
+    '-w',
+    '2',
+    '-b',
+    `127.0.0.1:${port}`,
+    '--chdir',
+    join(FIXTURES, 'gunicorn'),
+    'app:app',
+  ];
+  return runCli(
+    ['run', '--compare', '--load', `http://127.0.0.1:${port}/report`, ...args, '--', ...enterCommand(cg, server)],
+    {},
+    180_000,
+  );
+}
+
 test("run --compare in a cgroup of the server's own: its peak and the request and limit each pass needs", {
   skip,
 }, async () => {
@@ -191,35 +220,7 @@ test("run --compare in a cgroup of the server's own: its peak and the request an
   const port = await freePort();
   try {
     // The server moves itself into the cgroup (a fixed script, then exec): cowtop stays outside.
-    const r = await runCli(
-      [
-        'run',
-        '--compare',
-        '--format',
-        'json',
-        '--load',
-        `http://127.0.0.1:${port}/report`,
-        '--requests',
-        '600',
-        '--',
-        '/bin/sh',
-        '-c',
-        'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
-        'sh',
-        cg.dir,
-        '/usr/bin/gunicorn',
-        '--preload',
-        '-w',
-        '2',
-        '-b',
-        `127.0.0.1:${port}`,
-        '--chdir',
-        join(FIXTURES, 'gunicorn'),
-        'app:app',
-      ],
-      {},
-      180_000,
-    );
+    const r = await compareIn(cg, port, ['--format', 'json', '--requests', '600']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     const c = out.container;
@@ -239,33 +240,7 @@ test("run --compare in a cgroup of the server's own: its peak and the request an
       assert.ok(n.request >= n.after && n.request - n.after < 8 * MiB);
       assert.ok(n.limit >= 1.25 * n.peak && n.limit - 1.25 * n.peak < 8 * MiB);
     }
-    const table = await runCli(
-      [
-        'run',
-        '--compare',
-        '--load',
-        `http://127.0.0.1:${port}/report`,
-        '--requests',
-        '200',
-        '--',
-        '/bin/sh',
-        '-c',
-        'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
-        'sh',
-        cg.dir,
-        '/usr/bin/gunicorn',
-        '--preload',
-        '-w',
-        '2',
-        '-b',
-        `127.0.0.1:${port}`,
-        '--chdir',
-        join(FIXTURES, 'gunicorn'),
-        'app:app',
-      ],
-      {},
-      180_000,
-    );
+    const table = await compareIn(cg, port, ['--requests', '200']);
     assert.match(
       table.stdout,
       new RegExp(

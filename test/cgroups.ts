@@ -45,6 +45,16 @@ export function makeCgroup(limit: number, on: 'leaf' | 'parent'): TestCgroup {
 // A fixed script: it moves itself into the cgroup, then becomes the command it is given.
 const ENTER = 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"';
 
+/** A command line that moves itself into the cgroup, then execs command. */
+export const enterCommand = (cg: TestCgroup, command: string[]): string[] => [
+  '/bin/sh',
+  '-c',
+  ENTER,
+  'sh',
+  cg.dir,
+  ...command,
+];
+
 /** command, started inside the cgroup (it moves itself in, then execs). */
 export function spawnIn(
   cg: TestCgroup,
@@ -52,7 +62,8 @@ export function spawnIn(
   stdio: 'ignore' | 'pipe' = 'ignore',
   env: NodeJS.ProcessEnv = process.env,
 ): ChildProcess {
-  return spawn('/bin/sh', ['-c', ENTER, 'sh', cg.dir, ...command], { stdio: ['ignore', stdio, stdio], env });
+  const [file, ...args] = enterCommand(cg, command);
+  return spawn(file, args, { stdio: ['ignore', stdio, stdio], env });
 }
 
 /**

@@ -18,20 +18,21 @@ import { innerPid, startContainer, stopContainer } from './containers';
 const AGENT_DIR = pythonDir();
 
 const APP_DIR = join(FIXTURES, 'gunicorn');
+const gunicorn = (port: number): string[] => [
+  '/usr/bin/gunicorn',
+  '-c',
+  join(APP_DIR, 'gunicorn.freeze.conf.py'),
+  '--bind',
+  `127.0.0.1:${port}`,
+  '--chdir',
+  APP_DIR,
+  'app:app',
+];
 
 async function gunicornInContainer(namespaces?: string[]) {
   const port = await freePort();
   const c = await startContainer(
-    [
-      '/usr/bin/gunicorn',
-      '-c',
-      join(APP_DIR, 'gunicorn.freeze.conf.py'),
-      '--bind',
-      `127.0.0.1:${port}`,
-      '--chdir',
-      APP_DIR,
-      'app:app',
-    ],
+    gunicorn(port),
     { ...process.env, PYTHONPATH: `${AGENT_DIR}:${APP_DIR}`, COWTOP_AGENT_DIR: '' },
     namespaces,
   );
@@ -139,14 +140,7 @@ test('a sidecar in the same PID namespace but its own mount namespace reads the 
       join(FIXTURES, 'containers', 'pod.sh'),
       process.execPath,
       BIN,
-      '/usr/bin/gunicorn',
-      '-c',
-      join(APP_DIR, 'gunicorn.freeze.conf.py'),
-      '--bind',
-      `127.0.0.1:${port}`,
-      '--chdir',
-      APP_DIR,
-      'app:app',
+      ...gunicorn(port),
     ],
     {
       env: { ...process.env, PYTHONPATH: `${AGENT_DIR}:${APP_DIR}`, COWTOP_AGENT_DIR: '' },
