@@ -14,6 +14,7 @@ export type { CgroupSample, OomKill };
 /** At most this many cgroups a tick, those with most of the tree's processes first. */
 const MAX_CGROUPS = 8;
 const YOUNG_MS = 5000;
+const HOLD_MS = 3000;
 const REREAD_MS = 30_000;
 
 type Place = { version: 1 | 2; path: string } | null;
@@ -23,6 +24,12 @@ export class CgroupWatch {
   private readonly oomBefore = new Map<string, number>();
   /** Where each process was a tick ago: an exited one's cgroup. */
   private lastPlace = new Map<number, string>();
+  /**
+   * OOM kills counted before their victim was seen gone: the kernel counts a kill as it sends
+   * SIGKILL, and the process may still be listed that tick. Named once it vanishes, or after
+   * HOLD_MS without a name.
+   */
+  private readonly pending = new Map<string, OomKill & { since: number }>();
 
   constructor(
     private readonly procRoot = '/proc',
@@ -43,6 +50,7 @@ export class CgroupWatch {
     live: readonly ProcessSample[],
     before: ReadonlyMap<number, ProcessSample>,
   ): Promise<{ cgroups: CgroupSample[]; ooms: OomKill[] }> {
+    const now = Date.now();
     const keys = new Set(live.map((p) => `${p.pid}:${p.starttime}`));
     for (const k of this.of.keys()) if (!keys.has(k)) this.of.delete(k);
     const groups = new Map<string, { version: 1 | 2; path: string; pids: Set<number> }>();
@@ -69,11 +77,25 @@ export class CgroupWatch {
       cgroups.push({ ...mem, treeProcesses: g.pids.size, outside });
       const was = this.oomBefore.get(key);
       if (mem.oomKills !== null) this.oomBefore.set(key, mem.oomKills);
-      if (was === undefined || mem.oomKills === null || mem.oomKills <= was) continue;
       const gone = [...before.values()]
         .filter((p) => this.lastPlace.get(p.pid) === key && !place.has(p.pid))
         .map((p) => ({ pid: p.pid, role: p.role, index: p.index }));
-      ooms.push({ cgroup: mem.path, kills: mem.oomKills - was, usage: mem.usage, limit: mem.limit, gone });
+      const held = this.pending.get(key);
+      const more = was === undefined || mem.oomKills === null || mem.oomKills <= was ? 0 : mem.oomKills - was;
+      if (!more && !held) continue;
+      const kill = {
+        cgroup: mem.path,
+        kills: (held?.kills ?? 0) + more,
+        usage: held?.usage ?? mem.usage,
+        limit: mem.limit,
+        gone,
+        since: held?.since ?? now,
+      };
+      if (gone.length || now - kill.since >= HOLD_MS) {
+        this.pending.delete(key);
+        const { since: _, ...event } = kill;
+        ooms.push(event);
+      } else this.pending.set(key, kill);
     }
     this.lastPlace = place;
     return { cgroups, ooms };
