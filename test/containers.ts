@@ -32,10 +32,19 @@ export async function startContainer(
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   let init = 0;
+  // Started means exec'd: before it, the shell has not yet mounted the container's /tmp, and
+  // /proc/PID/root/tmp is still the host's.
+  const cmdline = (pid: number): string => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   await waitUntil(
     () => {
       init = children(proc.pid!)[0] ?? 0;
-      return init > 0;
+      return init > 0 && cmdline(init) !== '' && !cmdline(init).startsWith('/bin/sh\0-c\0mount ');
     },
     10_000,
     'the container to start',
