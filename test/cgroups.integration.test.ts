@@ -152,6 +152,7 @@ test('a worker OOM-killed in the cgroup is an oom event naming it, with the usag
     assert.deepEqual(
       ev.gone.map((g: any) => g.pid),
       [hog],
+      `the event names the worker killed: ${JSON.stringify(ev)}`,
     );
     assert.match(ev.text, /^worker \d+ OOM-killed: cgroup \/cowtop-test-\S+\/docker\/[0-9a-f]{64} at .+ of 96\.0 MiB$/);
     assert.equal(Number(parseFlatKeyed(cg.file('memory.oom_control')).oom_kill), ev.kills, 'the kernel counted it');

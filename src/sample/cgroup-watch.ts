@@ -14,7 +14,7 @@ export type { CgroupSample, OomKill };
 /** At most this many cgroups a tick, those with most of the tree's processes first. */
 const MAX_CGROUPS = 8;
 const YOUNG_MS = 5000;
-const HOLD_MS = 3000;
+const HOLD_MS = 10_000;
 const REREAD_MS = 30_000;
 
 type Place = { version: 1 | 2; path: string } | null;
@@ -27,7 +27,7 @@ export class CgroupWatch {
   /**
    * OOM kills counted before their victim was seen gone: the kernel counts a kill as it sends
    * SIGKILL, and the process may still be listed that tick. Named once it vanishes, or after
-   * HOLD_MS without a name.
+   * HOLD_MS without a name (a victim under memory pressure can take seconds to exit).
    */
   private readonly pending = new Map<string, OomKill & { since: number }>();
 
