@@ -32,19 +32,18 @@ export async function startContainer(
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   let init = 0;
-  // Started means exec'd: before it, the shell has not yet mounted the container's /tmp, and
-  // /proc/PID/root/tmp is still the host's.
-  const cmdline = (pid: number): string => {
+  // Started means its private /tmp is mounted: before that, /proc/PID/root/tmp is the host's.
+  const tmpMounted = (pid: number): boolean => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return / \/tmp .* - tmpfs cowtop-test /.test(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
     } catch {
-      return '';
+      return false;
     }
   };
   await waitUntil(
     () => {
       init = children(proc.pid!)[0] ?? 0;
-      return init > 0 && cmdline(init) !== '' && !cmdline(init).startsWith('/bin/sh\0-c\0mount ');
+      return init > 0 && tmpMounted(init);
     },
     10_000,
     'the container to start',
